@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# grayprobe: `make` builds build/grayprobe; `make run` / `make test` also
+# install what is missing (Debian packages) first. V=1 shows full commands,
+# SAN=1 builds the user side with ASan+UBSan into build-san/.
+
+VERSION    := 0.1.0
+CLANG      ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL    ?= bpftool
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+
+SAN ?= 0
+ifeq ($(SAN),1)
+OUT        ?= build-san
+SANFLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+OUT        ?= build
+SANFLAGS   :=
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+	-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/')
+
+# BPF objects see the host's system headers only after our own (vmlinux.h
+# must win), hence -idirafter rather than -I.
+CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra \
+	-Wno-unused-parameter -Werror -Iinclude -I. $(CLANG_BPF_SYS_INCLUDES)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Iinclude -I$(OUT) \
+	-DGP_VERSION='"$(VERSION)"' $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Pure user-space logic: unit tests link this without root, BPF or a skeleton.
+CORE_SRCS := user/hist.c user/agg.c user/prom.c user/json.c user/event.c \
+	user/opts.c user/log.c user/caps.c
+APP_SRCS  := user/main.c user/loader.c
+CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUT)/%.o)
+APP_OBJS  := $(APP_SRCS:user/%.c=$(OUT)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
+TOOL_BINS := $(OUT)/tests/tcpconn
+
+# Debian packages: to build, and what the tests drive as real peers.
+DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+	pkg-config libcmocka-dev
+DEB_TEST  := iproute2 nftables util-linux procps curl prometheus \
+	prometheus-node-exporter
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all deps run test unit clean
+
+all: $(OUT)/grayprobe
+
+deps:
+	$(Q)missing=; for p in $(DEB_BUILD) $(DEB_TEST); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./$(OUT)/grayprobe run $(ARGS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS)
+	$(Q)OUT=$(OUT) tests/run.sh
+
+unit: $(UNIT_BINS)
+	$(Q)OUT=$(OUT) tests/run.sh --unit-only
+
+$(OUT) $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUT)/grayprobe.bpf.o: bpf/grayprobe.bpf.c | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUT)/grayprobe.skel.h: $(OUT)/grayprobe.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name grayprobe_bpf > $@
+
+# The loader includes the skeleton; make knows before compiling it.
+$(OUT)/loader.o: $(OUT)/grayprobe.skel.h
+
+$(OUT)/%.o: user/%.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUT)/libgrayprobe.a: $(CORE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUT)/grayprobe: $(APP_OBJS) $(OUT)/libgrayprobe.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -o $@
+
+$(OUT)/tests/test_%: tests/unit/test_%.c $(OUT)/libgrayprobe.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser -MMD -MP $^ -lcmocka -o $@
+
+$(OUT)/tests/%: tests/tools/%.c | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf build build-san
+
+-include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d)

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+
+struct gp_agg {
+	unsigned max_tags;
+	unsigned per_dir[GP_DIR_MAX];
+	uint64_t events;
+	uint64_t overflow;
+	size_t n, cap;			/* tags in use, allocated */
+	struct gp_tag_stats *tags;
+	size_t slots;			/* open-addressing index into tags, power of 2 */
+	uint32_t *index;		/* 0 = empty, else tag position + 1 */
+};
+
+static uint32_t tag_hash(unsigned dir, const char *alpn, const char *gray)
+{
+	uint32_t h = 2166136261u ^ dir;	/* FNV-1a */
+	const char *s;
+
+	for (s = alpn; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;	/* separator: ("a","bc") != ("ab","c") */
+	for (s = gray; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+struct gp_agg *gp_agg_new(unsigned max_tags)
+{
+	struct gp_agg *agg;
+
+	if (max_tags == 0 || max_tags > GP_MAX_TAGS_LIMIT)
+		return NULL;
+	agg = calloc(1, sizeof(*agg));
+	if (!agg)
+		return NULL;
+	agg->max_tags = max_tags;
+	/* Every direction's tags plus its overflow tag, fixed up front. */
+	agg->cap = (size_t)GP_DIR_MAX * (max_tags + 1);
+	agg->slots = 16;
+	while (agg->slots < 2 * agg->cap)
+		agg->slots <<= 1;
+	agg->tags = calloc(agg->cap, sizeof(*agg->tags));
+	agg->index = calloc(agg->slots, sizeof(*agg->index));
+	if (!agg->tags || !agg->index) {
+		gp_agg_free(agg);
+		return NULL;
+	}
+	return agg;
+}
+
+void gp_agg_free(struct gp_agg *agg)
+{
+	if (!agg)
+		return;
+	free(agg->tags);
+	free(agg->index);
+	free(agg);
+}
+
+static struct gp_tag_stats *lookup(struct gp_agg *agg, unsigned dir, const char *alpn,
+				   const char *gray, int create)
+{
+	size_t mask = agg->slots - 1, i = tag_hash(dir, alpn, gray) & mask;
+	struct gp_tag_stats *t;
+
+	for (;; i = (i + 1) & mask) {
+		if (!agg->index[i])
+			break;
+		t = &agg->tags[agg->index[i] - 1];
+		if (t->dir == dir && !strcmp(t->alpn, alpn) && !strcmp(t->gray, gray))
+			return t;
+	}
+	if (!create || agg->n == agg->cap)
+		return NULL;
+	t = &agg->tags[agg->n++];
+	t->dir = dir;
+	snprintf(t->alpn, sizeof(t->alpn), "%s", alpn);
+	snprintf(t->gray, sizeof(t->gray), "%s", gray);
+	agg->index[i] = agg->n;
+	return t;
+}
+
+void gp_agg_record(struct gp_agg *agg, const struct gp_conn *c)
+{
+	unsigned dir = c->dir < GP_DIR_MAX ? c->dir : GP_DIR_OUTBOUND;
+	struct gp_tag_stats *t;
+
+	agg->events++;
+	t = lookup(agg, dir, c->alpn, c->gray, 0);
+	if (!t && agg->per_dir[dir] < agg->max_tags) {
+		t = lookup(agg, dir, c->alpn, c->gray, 1);
+		agg->per_dir[dir]++;
+	}
+	if (!t) {
+		/* Cardinality cap: strangers choose ALPN/SNI/headers, not our memory. */
+		agg->overflow++;
+		t = lookup(agg, dir, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG, 1);
+	}
+	t->results[c->result < GP_RES_MAX ? c->result : GP_RES_OTHER]++;
+	if (c->result == GP_RES_ESTABLISHED) {
+		t->buckets[gp_hist_bucket(c->latency_ns)]++;
+		t->sum_ns += c->latency_ns;
+	}
+}
+
+static int tag_cmp(const void *a, const void *b)
+{
+	const struct gp_tag_stats *x = a, *y = b;
+	int r;
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	r = strcmp(x->alpn, y->alpn);
+	return r ? r : strcmp(x->gray, y->gray);
+}
+
+int gp_agg_snapshot(const struct gp_agg *agg, struct gp_snapshot *snap)
+{
+	struct gp_tag_stats *copy = NULL;
+
+	if (agg->n) {
+		copy = malloc(agg->n * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, agg->tags, agg->n * sizeof(*copy));
+		qsort(copy, agg->n, sizeof(*copy), tag_cmp);
+	}
+	snap->events = agg->events;
+	snap->tags_overflow = agg->overflow;
+	snap->n_tags = agg->n;
+	snap->tags = copy;
+	return 0;
+}
+
+void gp_snapshot_release(struct gp_snapshot *snap)
+{
+	if (!snap)
+		return;
+	free(snap->tags);
+	snap->tags = NULL;
+	snap->n_tags = 0;
+}

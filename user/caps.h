@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef GP_CAPS_H
+#define GP_CAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* This process's effective capability mask, from /proc/self/status. */
+int gp_caps_effective(uint64_t *eff);
+
+/*
+ * What loading and attaching needs: CAP_BPF and CAP_PERFMON, or
+ * CAP_SYS_ADMIN, which implies both (and is all a pre-5.8 kernel knows).
+ * Returns 0 when eff suffices, else -EPERM with the missing names in buf.
+ */
+int gp_caps_sufficient(uint64_t eff, char *buf, size_t len);
+
+#endif

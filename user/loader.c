@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "caps.h"
+#include "grayprobe.skel.h"
+#include "loader.h"
+#include "log.h"
+
+/*
+ * tcx attach types arrived in 6.6, commit e420bed02507 ("bpf: Add fd-based
+ * tcx multi-prog infra with link support"); Debian's uapi headers predate it.
+ */
+#define GP_BPF_TCX_INGRESS	46
+#define VERIFIER_TAIL_LINES	60
+
+enum hook_id { H_FENTRY, H_KPROBE, H_TP_BTF, H_RAW_TP, H_TRACEPOINT, H_MAX };
+
+static const char *const hook_names[H_MAX] = {
+	"fentry", "kprobe", "tp_btf", "raw_tp", "tracepoint",
+};
+static const char *const hook_targets[H_MAX] = {
+	"tcp_connect", "tcp_connect", "inet_sock_set_state", "inet_sock_set_state",
+	"sock/inet_sock_set_state",
+};
+
+struct hook_result {
+	int err;		/* 0 or negative errno */
+	const char *stage;	/* "open", "load" or "attach" when err */
+};
+
+struct gp_loader {
+	struct grayprobe_bpf *skel;
+	struct ring_buffer *rb;
+	enum gp_connect_hook connect_hook;
+	enum gp_state_hook state_hook;
+};
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return gp_log_tail_vappend(fmt, ap);
+}
+
+static struct bpf_program *hook_prog(struct grayprobe_bpf *s, enum hook_id h)
+{
+	switch (h) {
+	case H_FENTRY:
+		return s->progs.gp_conn_fentry;
+	case H_KPROBE:
+		return s->progs.gp_conn_kprobe;
+	case H_TP_BTF:
+		return s->progs.gp_state_btf;
+	case H_RAW_TP:
+		return s->progs.gp_state_raw;
+	default:
+		return s->progs.gp_state_tp;
+	}
+}
+
+static enum hook_id state_hook_id(enum gp_state_hook h)
+{
+	return h == GP_STATE_TP_BTF ? H_TP_BTF : h == GP_STATE_RAW_TP ? H_RAW_TP : H_TRACEPOINT;
+}
+
+/* Opens the object with only the hooks in mask set to load. */
+static struct grayprobe_bpf *open_with(unsigned mask, unsigned ringbuf_bytes, int *err)
+{
+	struct grayprobe_bpf *skel;
+	int h;
+
+	skel = grayprobe_bpf__open();
+	if (!skel) {
+		*err = -errno;
+		return NULL;
+	}
+	for (h = 0; h < H_MAX; h++)
+		bpf_program__set_autoload(hook_prog(skel, h), !!(mask & (1u << h)));
+	*err = bpf_map__set_max_entries(skel->maps.gp_events, ringbuf_bytes);
+	if (*err) {
+		grayprobe_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+/* Really load and attach one hook's program, then take it all down again. */
+static void try_hook(enum hook_id h, struct hook_result *r)
+{
+	struct grayprobe_bpf *skel;
+	struct bpf_link *link;
+	int err;
+
+	r->err = 0;
+	r->stage = NULL;
+	skel = open_with(1u << h, getpagesize(), &err);
+	if (!skel) {
+		r->err = err;
+		r->stage = "open";
+		return;
+	}
+	bpf_map__set_max_entries(skel->maps.gp_starts, 1);
+	err = grayprobe_bpf__load(skel);
+	if (err) {
+		r->err = err;
+		r->stage = "load";
+		goto cleanup;
+	}
+	link = bpf_program__attach(hook_prog(skel, h));
+	if (!link) {
+		r->err = -errno;
+		r->stage = "attach";
+		goto cleanup;
+	}
+	bpf_link__destroy(link);
+cleanup:
+	grayprobe_bpf__destroy(skel);
+}
+
+static void describe(char *buf, size_t len, enum hook_id h, const struct hook_result *r)
+{
+	const char *hint = "";
+
+	if (!r->err) {
+		snprintf(buf, len, "%s", hook_targets[h]);
+		return;
+	}
+	if (h == H_TRACEPOINT && r->err == -ENOENT)
+		hint = " (is tracefs mounted at /sys/kernel/tracing?)";
+	else if (h == H_KPROBE && r->err == -ENOENT)
+		hint = " (kernel built without kprobes?)";
+	else if (r->stage && !strcmp(r->stage, "load") && (r->err == -EINVAL || r->err == -EACCES))
+		hint = " (rejected by the verifier? -v shows its log)";
+	snprintf(buf, len, "%s: %s failed: %s%s", hook_targets[h], r->stage,
+		 strerror(-r->err), hint);
+}
+
+static void report_unavailable(const char *what, enum hook_id h, const struct hook_result *r)
+{
+	char why[256];
+
+	describe(why, sizeof(why), h, r);
+	gp_err("%s '%s' is unavailable on this kernel: %s", what, hook_names[h], why);
+}
+
+static void dump_verifier_tail(void)
+{
+	if (gp_log_get_level() < GP_LOG_DEBUG) {
+		gp_err("run with -v for libbpf's and the verifier's last messages");
+		return;
+	}
+	fprintf(stderr, "---- libbpf / verifier log (last %d lines) ----\n", VERIFIER_TAIL_LINES);
+	gp_log_tail_dump(stderr, VERIFIER_TAIL_LINES);
+	fprintf(stderr, "---- end of log ----\n");
+}
+
+/* First state hook that works: the forced one, or tp_btf, raw_tp, tracepoint. */
+static int resolve_state(enum gp_state_hook want, enum gp_state_hook *got)
+{
+	struct hook_result r;
+	enum gp_state_hook h;
+
+	for (h = GP_STATE_TP_BTF; h < GP_STATE_MAX; h++) {
+		if (want != GP_STATE_AUTO && h != want)
+			continue;
+		try_hook(state_hook_id(h), &r);
+		if (!r.err) {
+			*got = h;
+			return 0;
+		}
+		if (want != GP_STATE_AUTO) {
+			report_unavailable("state hook", state_hook_id(h), &r);
+			return r.err;
+		}
+		gp_dbg("state hook %s unavailable (%s: %s)", gp_state_hook_name(h), r.stage,
+		       strerror(-r.err));
+	}
+	gp_err("no flavour of the inet_sock_set_state tracepoint attaches (tp_btf, raw_tp, tracepoint)");
+	return -ENOTSUP;
+}
+
+static int resolve_connect(enum gp_connect_hook want, enum gp_connect_hook *got)
+{
+	static const enum hook_id ids[] = { [GP_CONNECT_FENTRY] = H_FENTRY,
+					    [GP_CONNECT_KPROBE] = H_KPROBE };
+	struct hook_result r;
+	enum gp_connect_hook h;
+
+	for (h = GP_CONNECT_FENTRY; h < GP_CONNECT_TRACEPOINT; h++) {
+		if (want != GP_CONNECT_AUTO && h != want)
+			continue;
+		try_hook(ids[h], &r);
+		if (!r.err) {
+			*got = h;
+			return 0;
+		}
+		if (want != GP_CONNECT_AUTO) {
+			report_unavailable("connect hook", ids[h], &r);
+			return r.err;
+		}
+		gp_dbg("connect hook %s unavailable (%s: %s)", gp_connect_hook_name(h), r.stage,
+		       strerror(-r.err));
+	}
+	/* The state hook's CLOSE->SYN_SENT transition needs nothing more. */
+	*got = GP_CONNECT_TRACEPOINT;
+	return 0;
+}
+
+static int check_privileges(void)
+{
+	char missing[64];
+	uint64_t eff;
+	int err;
+
+	err = gp_caps_effective(&eff);
+	if (err) {
+		gp_err("cannot read capabilities from /proc/self/status: %s", strerror(-err));
+		return err;
+	}
+	if (gp_caps_sufficient(eff, missing, sizeof(missing))) {
+		gp_err("missing %s: run as root, or grant CAP_BPF and CAP_PERFMON "
+		       "(CAP_SYS_ADMIN on kernels before 5.8)", missing);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int check_btf(char *why, size_t len)
+{
+	struct btf *btf;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(why, len, "/sys/kernel/btf/vmlinux: %s (needs CONFIG_DEBUG_INFO_BTF=y)",
+			 strerror(errno));
+		return -ENOENT;
+	}
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		snprintf(why, len, "/sys/kernel/btf/vmlinux does not parse: %s", strerror(errno));
+		return -EINVAL;
+	}
+	btf__free(btf);
+	snprintf(why, len, "/sys/kernel/btf/vmlinux");
+	return 0;
+}
+
+static int common_preflight(void)
+{
+	char why[256];
+	int err;
+
+	libbpf_set_print(libbpf_print_fn);
+	err = check_privileges();
+	if (err)
+		return err;
+	err = check_btf(why, sizeof(why));
+	if (err)
+		gp_err("no kernel BTF: %s", why);
+	return err;
+}
+
+int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
+{
+	struct gp_loader *l = NULL;
+	unsigned mask;
+	int err;
+
+	*out = NULL;
+	err = common_preflight();
+	if (err)
+		return err;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+
+	err = resolve_state(o->state_hook, &l->state_hook);
+	if (err)
+		goto cleanup;
+	err = resolve_connect(o->connect_hook, &l->connect_hook);
+	if (err)
+		goto cleanup;
+
+	mask = 1u << state_hook_id(l->state_hook);
+	if (l->connect_hook == GP_CONNECT_FENTRY)
+		mask |= 1u << H_FENTRY;
+	else if (l->connect_hook == GP_CONNECT_KPROBE)
+		mask |= 1u << H_KPROBE;
+
+	gp_log_tail_clear();
+	l->skel = open_with(mask, o->ringbuf_kb * 1024u, &err);
+	if (!l->skel) {
+		gp_err("cannot open the BPF object: %s", strerror(-err));
+		goto cleanup;
+	}
+	l->skel->rodata->target_netns = o->netns_ino;
+	l->skel->rodata->start_from_state = l->connect_hook == GP_CONNECT_TRACEPOINT;
+
+	err = grayprobe_bpf__load(l->skel);
+	if (err) {
+		gp_err("loading BPF programs failed: %s", strerror(-err));
+		dump_verifier_tail();
+		goto cleanup;
+	}
+	err = grayprobe_bpf__attach(l->skel);
+	if (err) {
+		gp_err("attaching BPF programs failed: %s", strerror(-err));
+		dump_verifier_tail();
+		goto cleanup;
+	}
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.gp_events), o->on_event, o->ctx, NULL);
+	if (!l->rb) {
+		err = -errno;
+		gp_err("cannot open the ring buffer: %s", strerror(-err));
+		goto cleanup;
+	}
+	*out = l;
+	return 0;
+cleanup:
+	gp_loader_close(l);
+	return err;
+}
+
+void gp_loader_close(struct gp_loader *l)
+{
+	if (!l)
+		return;
+	ring_buffer__free(l->rb);
+	grayprobe_bpf__destroy(l->skel);
+	free(l);
+}
+
+int gp_loader_poll(struct gp_loader *l, int timeout_ms)
+{
+	return ring_buffer__poll(l->rb, timeout_ms);
+}
+
+int gp_loader_drain(struct gp_loader *l)
+{
+	return ring_buffer__consume(l->rb);
+}
+
+int gp_loader_stats(struct gp_loader *l, uint64_t out[GP_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.gp_stats);
+	uint64_t *vals;
+	__u32 key;
+	int i, err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (key = 0; key < GP_STAT_MAX; key++) {
+		out[key] = 0;
+		if (bpf_map_lookup_elem(fd, &key, vals)) {
+			err = -errno;
+			break;
+		}
+		for (i = 0; i < ncpu; i++)
+			out[key] += vals[i];
+	}
+	free(vals);
+	return err;
+}
+
+enum gp_connect_hook gp_loader_connect_hook(const struct gp_loader *l)
+{
+	return l->connect_hook;
+}
+
+enum gp_state_hook gp_loader_state_hook(const struct gp_loader *l)
+{
+	return l->state_hook;
+}
+
+static void row(FILE *out, const char *name, int ok, const char *detail)
+{
+	fprintf(out, "  %-12s %-4s %s\n", name, ok ? "ok" : "no", detail);
+}
+
+int gp_check(FILE *out, const struct gp_opts *opts)
+{
+	enum gp_connect_hook connect = GP_CONNECT_TRACEPOINT;
+	enum gp_state_hook state = GP_STATE_MAX;
+	struct hook_result res[H_MAX];
+	char why[256];
+	struct utsname u;
+	int ok_btf, ok_rb, h, n, lo;
+	__u32 cnt = 0;
+
+	uname(&u);
+	fprintf(out, "grayprobe %s on Linux %s (%s)\n", GP_VERSION, u.release, u.machine);
+	libbpf_set_print(libbpf_print_fn);
+	if (check_privileges())
+		return 1;
+	row(out, "privileges", 1, "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
+
+	ok_btf = !check_btf(why, sizeof(why));
+	row(out, "btf", ok_btf, why);
+	ok_rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
+	row(out, "ringbuf", ok_rb, ok_rb ? "BPF_MAP_TYPE_RINGBUF" : "needs Linux 5.8+");
+	if (!ok_btf || !ok_rb) {
+		fprintf(out, "run would fail: %s is required\n", ok_btf ? "a ring buffer" : "BTF");
+		return 1;
+	}
+	for (h = 0; h < H_MAX; h++) {
+		try_hook(h, &res[h]);
+		describe(why, sizeof(why), h, &res[h]);
+		row(out, hook_names[h], !res[h].err, why);
+	}
+
+	n = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) == 1;
+	row(out, "tc", n, n ? "sched_cls programs load (clsact attach)" : "sched_cls unsupported");
+	/* Querying attachments changes nothing; pre-6.6 kernels reject the type. */
+	lo = if_nametoindex("lo");
+	n = lo > 0 && !bpf_prog_query(lo, GP_BPF_TCX_INGRESS, 0, NULL, NULL, &cnt);
+	snprintf(why, sizeof(why), "%s", n ? "tcx links (6.6+)" : strerror(errno));
+	row(out, "tcx", n, why);
+
+	/* Same preference order and forcing rules as run. */
+	for (h = GP_STATE_TP_BTF; h < GP_STATE_MAX && state == GP_STATE_MAX; h++)
+		if ((opts->state_hook == GP_STATE_AUTO || opts->state_hook == (enum gp_state_hook)h) &&
+		    !res[state_hook_id(h)].err)
+			state = h;
+	if (opts->connect_hook == GP_CONNECT_FENTRY || opts->connect_hook == GP_CONNECT_KPROBE)
+		connect = res[opts->connect_hook == GP_CONNECT_FENTRY ? H_FENTRY : H_KPROBE].err
+			? GP_CONNECT_MAX : opts->connect_hook;
+	else if (opts->connect_hook == GP_CONNECT_AUTO)
+		connect = !res[H_FENTRY].err ? GP_CONNECT_FENTRY :
+			  !res[H_KPROBE].err ? GP_CONNECT_KPROBE : GP_CONNECT_TRACEPOINT;
+
+	if (state == GP_STATE_MAX || connect == GP_CONNECT_MAX) {
+		fprintf(out, "run would fail: %s hook %s is unavailable\n",
+			state == GP_STATE_MAX ? "state" : "connect",
+			state == GP_STATE_MAX ? gp_state_hook_name(opts->state_hook)
+					      : gp_connect_hook_name(opts->connect_hook));
+		return 1;
+	}
+	fprintf(out, "run would use: connect_hook=%s state_hook=%s\n",
+		gp_connect_hook_name(connect), gp_state_hook_name(state));
+	return 0;
+}

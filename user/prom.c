@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prom.h"
+
+void gp_prom_write_label(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		switch (*v) {
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		default:
+			fputc(*v, f);
+		}
+	}
+}
+
+static void tag_labels(FILE *f, const struct gp_tag_stats *t)
+{
+	fprintf(f, "direction=\"%s\",alpn=\"", gp_direction_name(t->dir));
+	gp_prom_write_label(f, t->alpn);
+	fputs("\",gray=\"", f);
+	gp_prom_write_label(f, t->gray);
+	fputc('"', f);
+}
+
+static void header(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_histograms(FILE *f, const struct gp_snapshot *s)
+{
+	static const char name[] = "grayprobe_connect_duration_seconds";
+	char num[32];
+	size_t i;
+
+	if (!s->n_tags)
+		return;
+	header(f, name, "histogram",
+	       "TCP handshake latency of established connections: connect start (outbound) "
+	       "or SYN arrival (inbound) to ESTABLISHED.");
+	for (i = 0; i < s->n_tags; i++) {
+		const struct gp_tag_stats *t = &s->tags[i];
+		uint64_t cum = 0;
+		unsigned b;
+
+		for (b = 0; b < GP_HIST_SLOTS; b++) {
+			cum += t->buckets[b];
+			fprintf(f, "%s_bucket{", name);
+			tag_labels(f, t);
+			if (b < GP_HIST_NB) {
+				gp_fmt_seconds(num, sizeof(num), gp_hist_bound_ns(b));
+				fprintf(f, ",le=\"%s\"} %" PRIu64 "\n", num, cum);
+			} else {
+				fprintf(f, ",le=\"+Inf\"} %" PRIu64 "\n", cum);
+			}
+		}
+		gp_fmt_seconds(num, sizeof(num), t->sum_ns);
+		fprintf(f, "%s_sum{", name);
+		tag_labels(f, t);
+		fprintf(f, "} %s\n%s_count{", num, name);
+		tag_labels(f, t);
+		fprintf(f, "} %" PRIu64 "\n", cum);
+	}
+}
+
+static void render_connections(FILE *f, const struct gp_snapshot *s)
+{
+	size_t i;
+	int r;
+
+	if (!s->n_tags)
+		return;
+	header(f, "grayprobe_connections_total", "counter",
+	       "TCP connection attempts by outcome: established, refused (RST), timeout, "
+	       "unreachable (ICMP), other.");
+	for (i = 0; i < s->n_tags; i++) {
+		for (r = 0; r < GP_RES_MAX; r++) {
+			fputs("grayprobe_connections_total{", f);
+			tag_labels(f, &s->tags[i]);
+			fprintf(f, ",result=\"%s\"} %" PRIu64 "\n", gp_result_name(r),
+				s->tags[i].results[r]);
+		}
+	}
+}
+
+int gp_prom_render(FILE *f, const struct gp_snapshot *s)
+{
+	render_histograms(f, s);
+	render_connections(f, s);
+
+	header(f, "grayprobe_events_total", "counter",
+	       "Connection outcome events received from the kernel.");
+	fprintf(f, "grayprobe_events_total %" PRIu64 "\n", s->events);
+
+	header(f, "grayprobe_events_lost_total", "counter",
+	       "Connection outcomes the kernel could not deliver: ring buffer full, or "
+	       "too many connects in flight to track.");
+	fprintf(f, "grayprobe_events_lost_total{reason=\"ringbuf_full\"} %" PRIu64 "\n",
+		s->lost_ringbuf);
+	fprintf(f, "grayprobe_events_lost_total{reason=\"track_table_full\"} %" PRIu64 "\n",
+		s->lost_track);
+
+	header(f, "grayprobe_tags_overflow_total", "counter",
+	       "Outcomes recorded under alpn=\"other\",gray=\"other\" because the tag cap was reached.");
+	fprintf(f, "grayprobe_tags_overflow_total %" PRIu64 "\n", s->tags_overflow);
+
+	header(f, "grayprobe_textfile_write_errors_total", "counter",
+	       "Textfile rewrites that failed; the previous file was left in place.");
+	fprintf(f, "grayprobe_textfile_write_errors_total %" PRIu64 "\n", s->textfile_errors);
+
+	header(f, "grayprobe_build_info", "gauge",
+	       "grayprobe version and the kernel hooks this agent attached.");
+	fputs("grayprobe_build_info{version=\"", f);
+	gp_prom_write_label(f, s->version ? s->version : "");
+	fputs("\",connect_hook=\"", f);
+	gp_prom_write_label(f, s->connect_hook ? s->connect_hook : "");
+	fputs("\",state_hook=\"", f);
+	gp_prom_write_label(f, s->state_hook ? s->state_hook : "");
+	fputs("\"} 1\n", f);
+
+	return ferror(f) ? -EIO : 0;
+}
+
+int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	int fd = -1, dfd = -1, err = -EINVAL;
+	FILE *f = NULL;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	/* node_exporter only reads *.prom: the temporary name never matches. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		goto cleanup;
+	}
+	err = gp_prom_render(f, snap);
+	if (!err && fflush(f))
+		err = -errno;
+	if (!err && fsync(fileno(f)))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	f = NULL;
+	if (err)
+		goto cleanup;
+	if (rename(tmp, path)) {
+		err = -errno;
+		goto cleanup;
+	}
+	/* Make the rename itself durable; failure here loses nothing visible. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+cleanup:
+	unlink(tmp);
+	return err;
+}

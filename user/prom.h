@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef GP_PROM_H
+#define GP_PROM_H
+
+#include <stdio.h>
+
+#include "agg.h"
+
+/* Prometheus text exposition of a snapshot; returns 0 or -EIO. */
+int gp_prom_render(FILE *f, const struct gp_snapshot *snap);
+
+/* Label value escaping per the exposition format: \\, \" and \n. */
+void gp_prom_write_label(FILE *f, const char *value);
+
+/*
+ * Render into a temporary file beside path, fsync, rename over path, so a
+ * reader (node_exporter) sees the old file or the new one, never a part.
+ * Returns 0 or a negative errno; on failure path is left untouched.
+ */
+int gp_textfile_write(const char *path, const struct gp_snapshot *snap);
+
+#endif
