@@ -38,8 +38,8 @@ static __always_inline __u16 gp_sk_addrs(const struct sock *sk, __u8 laddr[16],
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
 	if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO((struct in6_addr *)laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)raddr, sk, __sk_common.skc_v6_daddr);
 	} else {
 		BPF_CORE_READ_INTO((__u32 *)laddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)raddr, sk, __sk_common.skc_daddr);
