@@ -184,9 +184,9 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 				return 2;
 			break;
 		case OPT_EVENTS:
-			if (!strcmp(optarg, "json"))
-				o->events_json = 1;
-			else if (strcmp(optarg, "none"))
+			if (!strcmp(optarg, "json") || !strcmp(optarg, "none"))
+				o->events_json = !strcmp(optarg, "json");
+			else
 				return bad(err, "--events: '%s' is not json or none%s", optarg, "");
 			break;
 		case OPT_NETNS:
@@ -231,6 +231,14 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 		case ':':
 			return bad(err, "%s needs a value%s", av[optind - 1], "");
 		default:
+			/* In a cluster such as -xv, optind has not moved past it yet. */
+			if (optopt > 0 && optopt < 256 && !strchr("vh", optopt)) {
+				char flag[3] = { '-', (char)optopt, 0 };
+
+				return bad(err, "unknown option '%s'%s", flag, "");
+			}
+			if (optopt && strchr(av[optind - 1], '='))
+				return bad(err, "option '%s' takes no value%s", av[optind - 1], "");
 			return bad(err, "unknown option '%s'%s", av[optind - 1], "");
 		}
 	}
