@@ -101,6 +101,7 @@ static void try_hook(enum hook_id h, struct hook_result *r)
 
 	r->err = 0;
 	r->stage = NULL;
+	gp_log_tail_clear();	/* a failure's log then holds this attempt only */
 	skel = open_with(1u << h, getpagesize(), &err);
 	if (!skel) {
 		r->err = err;
@@ -143,14 +144,6 @@ static void describe(char *buf, size_t len, enum hook_id h, const struct hook_re
 		 strerror(-r->err), hint);
 }
 
-static void report_unavailable(const char *what, enum hook_id h, const struct hook_result *r)
-{
-	char why[256];
-
-	describe(why, sizeof(why), h, r);
-	gp_err("%s '%s' is unavailable on this kernel: %s", what, hook_names[h], why);
-}
-
 static void dump_verifier_tail(void)
 {
 	if (gp_log_get_level() < GP_LOG_DEBUG) {
@@ -160,6 +153,16 @@ static void dump_verifier_tail(void)
 	fprintf(stderr, "---- libbpf / verifier log (last %d lines) ----\n", VERIFIER_TAIL_LINES);
 	gp_log_tail_dump(stderr, VERIFIER_TAIL_LINES);
 	fprintf(stderr, "---- end of log ----\n");
+}
+
+static void report_unavailable(const char *what, enum hook_id h, const struct hook_result *r)
+{
+	char why[256];
+
+	describe(why, sizeof(why), h, r);
+	gp_err("%s '%s' is unavailable on this kernel: %s", what, hook_names[h], why);
+	if (gp_log_get_level() >= GP_LOG_DEBUG)
+		dump_verifier_tail();
 }
 
 /* First state hook that works: the forced one, or tp_btf, raw_tp, tracepoint. */
@@ -214,7 +217,7 @@ static int resolve_connect(enum gp_connect_hook want, enum gp_connect_hook *got)
 	return 0;
 }
 
-static int check_privileges(void)
+int gp_check_privileges(void)
 {
 	char missing[64];
 	uint64_t eff;
@@ -258,7 +261,7 @@ static int common_preflight(void)
 	int err;
 
 	libbpf_set_print(libbpf_print_fn);
-	err = check_privileges();
+	err = gp_check_privileges();
 	if (err)
 		return err;
 	err = check_btf(why, sizeof(why));
@@ -400,7 +403,7 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 	uname(&u);
 	fprintf(out, "grayprobe %s on Linux %s (%s)\n", GP_VERSION, u.release, u.machine);
 	libbpf_set_print(libbpf_print_fn);
-	if (check_privileges())
+	if (gp_check_privileges())
 		return 1;
 	row(out, "privileges", 1, "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
 

@@ -38,6 +38,9 @@ int gp_loader_stats(struct gp_loader *l, uint64_t out[GP_STAT_MAX]);
 enum gp_connect_hook gp_loader_connect_hook(const struct gp_loader *l);
 enum gp_state_hook gp_loader_state_hook(const struct gp_loader *l);
 
+/* 0, or -EPERM after saying which capabilities are missing. */
+int gp_check_privileges(void);
+
 /* `grayprobe check`: print what works here; 0 when run can work. */
 int gp_check(FILE *out, const struct gp_opts *opts);
 

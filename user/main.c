@@ -151,11 +151,13 @@ static int cmd_run(const struct gp_opts *opts)
 	uint64_t next_write, interval_ns = (uint64_t)opts->interval * 1000000000u;
 	int err = 1, ret;
 
+	if (gp_check_privileges())
+		return 1;
 	r.textfile = opts->textfile ? opts->textfile : gp_default_textfile();
-	if (opts->netns && netns_inode(opts->netns, &lo.netns_ino))
+	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) || !textfile_dir_ok(r.textfile)) {
+		fputs("Try 'grayprobe --help'.\n", stderr);
 		return 2;
-	if (!textfile_dir_ok(r.textfile))
-		return 2;
+	}
 	r.agg = gp_agg_new(opts->max_tags);
 	if (!r.agg) {
 		gp_err("out of memory");
