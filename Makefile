@@ -57,7 +57,7 @@ TOOL_BINS := $(OUT)/tests/tcpconn
 # Debian packages: to build, and what the tests drive as real peers.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	pkg-config libcmocka-dev
-DEB_TEST  := iproute2 nftables util-linux procps curl prometheus \
+DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus \
 	prometheus-node-exporter
 
 .DELETE_ON_ERROR:
@@ -116,7 +116,7 @@ $(OUT)/grayprobe: $(APP_OBJS) $(OUT)/libgrayprobe.a
 
 $(OUT)/tests/test_%: tests/unit/test_%.c $(OUT)/libgrayprobe.a | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser -MMD -MP $^ -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Iuser -DGP_SRCDIR='"$(CURDIR)"' -MMD -MP $^ -lcmocka -o $@
 
 $(OUT)/tests/%: tests/tools/%.c | $(OUT)/tests
 	$(call msg,CC,$@)

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The agent as an operator meets it: check, hook choice and refusal, bad
+# input, missing privileges or BTF, signals, and the textfile as Prometheus
+# tools read it.
+source "$(dirname "$0")/lib.sh"
+
+t_check_reports_every_hook() {
+	"$GP" check >"$T/check" 2>&1 || fail "check exited $?: $(tail -n 2 "$T/check")"
+	local h
+	for h in btf ringbuf fentry kprobe tp_btf raw_tp tracepoint tc tcx; do
+		grep -qE "^  $h +(ok|no) " "$T/check" || fail "check has no row for $h"
+	done
+	grep -qE '^run would use: connect_hook=(fentry|kprobe|tracepoint) state_hook=(tp_btf|raw_tp|tracepoint)$' "$T/check" \
+		|| fail "no 'run would use' line"
+}
+
+# auto takes the first hook that really attaches: what check predicts is
+# what run reports in build_info.
+t_auto_fallback_matches_check() {
+	local want
+	want=$("$GP" check | sed -n 's/^run would use: connect_hook=\([a-z_]*\) state_hook=\([a-z_]*\)$/connect_hook="\1",state_hook="\2"/p')
+	[ -n "$want" ] || fail "check predicted nothing"
+	if ! hook_available fentry && ! hook_available kprobe; then
+		expect_eq "${want%%,*}" 'connect_hook="tracepoint"' "fallback when fentry and kprobe are missing"
+	fi
+	agent_start
+	agent_stop
+	grep -q "$want" "$T/gp.prom" || fail "build_info does not show $want: $(grep build_info "$T/gp.prom")"
+}
+
+# A forced hook works where the kernel has it and is refused, clearly and
+# with nothing left attached, where it does not.
+forced_connect_hook() {
+	local hook=$1 rc
+	if hook_available "$hook"; then
+		ns_pair "$2"
+		listen "$NSB" "$B4" 8080
+		agent_start --netns "/run/netns/$NSA" --connect-hook "$hook"
+		connects "$NSA" "$B4" 8080 10 >/dev/null
+		agent_stop
+		expect_eq "$(prom "$(conn_series established)")" 10 "established via $hook"
+		grep -q "connect_hook=\"$hook\"" "$T/gp.prom" || fail "build_info does not name $hook"
+		return 0
+	fi
+	"$GP" run --textfile "$T/x.prom" --connect-hook "$hook" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ "$rc" -ne 0 ] || fail "forced unavailable $hook exited 0"
+	grep -q "connect hook '$hook' is unavailable on this kernel: tcp_connect: .* failed: " "$T/err" \
+		|| fail "unclear refusal: $(cat "$T/err")"
+	[ ! -e "$T/x.prom" ] || fail "a refused start wrote a textfile"
+	gp_progs_gone || fail "programs left loaded after a refused start"
+}
+t_forced_fentry() { forced_connect_hook fentry 20; }
+t_forced_kprobe() { forced_connect_hook kprobe 21; }
+
+t_forced_state_tracepoint_without_tracefs() {
+	mountpoint -q /sys/kernel/tracing && skip "tracefs is mounted here, so the classic tracepoint attaches"
+	"$GP" run --textfile "$T/x.prom" --state-hook tracepoint >"$T/out" 2>"$T/err" && fail "exited 0"
+	grep -q "state hook 'tracepoint' is unavailable.*tracefs" "$T/err" || fail "unclear refusal: $(cat "$T/err")"
+	gp_progs_gone || fail "programs left loaded"
+}
+
+# Usage errors: exit 2, a one-line reason naming the problem, nothing attached.
+t_bad_flags_exit_2() {
+	local args
+	while IFS= read -r args; do
+		# shellcheck disable=SC2086
+		"$GP" $args >"$T/out" 2>"$T/err"
+		expect_eq "$?" 2 "exit status of 'grayprobe $args'"
+		[ "$(head -c 11 "$T/err")" = "grayprobe: " ] || fail "'$args' gave no message: $(cat "$T/err")"
+		grep -q "Try 'grayprobe --help'" "$T/err" || fail "'$args' gave no usage hint"
+	done <<-ARGS
+		run --interval 0
+		run --interval abc
+		run --no-such-flag
+		run --events xml
+		run --connect-hook magic
+		run --ringbuf-kb 3000
+		run --netns /nonexistent/netns
+		run --textfile /nonexistent-dir/x.prom
+		run extra
+		frobnicate
+
+	ARGS
+	gp_progs_gone || fail "programs left loaded"
+	"$GP" --help | grep -q -- '--connect-hook' || fail "--help does not document --connect-hook"
+	"$GP" --help >/dev/null || fail "--help exited non-zero"
+}
+
+t_netns_not_a_netns() {
+	"$GP" run --netns /proc/self/ns/mnt --textfile "$T/x.prom" 2>"$T/err"
+	expect_eq "$?" 2 "exit status"
+	grep -q "not a network namespace" "$T/err" || fail "unclear: $(cat "$T/err")"
+}
+
+# Without CAP_BPF/CAP_PERFMON (or CAP_SYS_ADMIN): a clear refusal, exit 1.
+t_unprivileged_refused() {
+	local rc
+	chmod 0777 "$T"
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+		"$GP" run --textfile "$T/x.prom" >"$T/out" 2>"$T/err"
+	rc=$?
+	expect_eq "$rc" 1 "exit status as nobody"
+	grep -q "missing CAP_BPF and CAP_PERFMON" "$T/err" || fail "unclear: $(cat "$T/err")"
+	# uid 0 without capabilities is refused the same way.
+	setpriv --inh-caps=-all --bounding-set=-all "$GP" check >"$T/out" 2>&1
+	expect_eq "$?" 1 "check exit status without capabilities"
+	grep -q "missing CAP_BPF and CAP_PERFMON" "$T/out" || fail "check unclear: $(cat "$T/out")"
+	gp_progs_gone || fail "programs left loaded"
+}
+
+# Kernel BTF hidden in a private mount namespace: refused before any load.
+t_no_btf_refused() {
+	: >"$T/empty"
+	unshare -m --propagation private sh -c \
+		'mount --bind "$1" /sys/kernel/btf/vmlinux || exit 90; shift; exec "$@"' \
+		sh "$T/empty" "$GP" run --textfile "$T/x.prom" >"$T/out" 2>"$T/err"
+	local rc=$?
+	[ "$rc" -eq 90 ] && skip "cannot bind-mount over /sys/kernel/btf/vmlinux"
+	expect_eq "$rc" 1 "exit status"
+	grep -q "no kernel BTF" "$T/err" || fail "unclear: $(cat "$T/err")"
+	gp_progs_gone || fail "programs left loaded"
+}
+
+# SIGINT: the last outcomes are still written, everything is detached, exit 0.
+t_sigint_final_write_and_detach() {
+	ns_pair 22
+	listen "$NSB" "$B4" 8080
+	agent_start --netns "/run/netns/$NSA" --interval 3600
+	connects "$NSA" "$B4" 8080 12 >/dev/null
+	agent_stop INT
+	expect_eq "$(prom "$(conn_series established)")" 12 "counts in the final write"
+	grep -q "stopped by Interrupt; detached" "$T/agent.err" || fail "no stop message"
+	gp_progs_gone || fail "programs left loaded after SIGINT"
+	[ -z "$(ls "$T" | grep '\.tmp\.')" ] || fail "temporary textfile left behind"
+}
+
+# promtool's linter and node_exporter's textfile collector accept the file.
+t_textfile_promtool_and_node_exporter() {
+	command -v promtool >/dev/null || skip "promtool not installed (Debian prometheus)"
+	command -v prometheus-node-exporter >/dev/null || skip "prometheus-node-exporter not installed"
+	ns_pair 23
+	listen "$NSB" "$B4" 8080
+	mkdir "$T/tf"
+	agent_start --netns "/run/netns/$NSA"
+	connects "$NSA" "$B4" 8080 9 >/dev/null
+	connects "$NSA" "$B4" 8081 4 >/dev/null
+	agent_stop
+	cp "$T/gp.prom" "$T/tf/grayprobe.prom"
+	promtool check metrics <"$T/tf/grayprobe.prom" >"$T/lint" 2>&1 || fail "promtool: $(head -n 5 "$T/lint")"
+	grep -q '[0-9]\.[0-9]*e[+-]' "$T/tf/grayprobe.prom" && fail "counts must be integers, not floats"
+
+	local port=$((19100 + RANDOM % 800)) body=
+	prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --collector.disable-defaults \
+		--collector.textfile --collector.textfile.directory="$T/tf" >"$T/ne.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 50); do
+		body=$(curl -sf "http://127.0.0.1:$port/metrics") && break
+		sleep 0.1
+	done
+	[ -n "$body" ] || fail "node_exporter did not answer: $(tail -n 3 "$T/ne.log")"
+	grep -qx 'node_textfile_scrape_error 0' <<<"$body" || fail "scrape error: $(grep textfile <<<"$body" | head)"
+	# node_exporter sorts labels: match the series whatever their order.
+	grep -qE '^grayprobe_connections_total\{.*result="established".*\} 9$' <<<"$body" \
+		|| fail "node_exporter does not serve the established count"
+	grep -qE '^grayprobe_connections_total\{.*result="refused".*\} 4$' <<<"$body" \
+		|| fail "node_exporter does not serve the refused count"
+	grep -qE '^grayprobe_connect_duration_seconds_count\{.*\} 9$' <<<"$body" \
+		|| fail "node_exporter does not serve the histogram"
+}
+
+run_tests "$@"

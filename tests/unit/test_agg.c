@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Aggregation: tag cardinality cap, snapshot order, what the histogram counts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agg.h"
+
+static struct gp_conn conn(enum gp_direction dir, const char *alpn, const char *gray,
+			   enum gp_result res, uint64_t latency_ns)
+{
+	struct gp_conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.dir = dir;
+	c.result = res;
+	c.latency_ns = latency_ns;
+	snprintf(c.alpn, sizeof(c.alpn), "%s", alpn);
+	snprintf(c.gray, sizeof(c.gray), "%s", gray);
+	return c;
+}
+
+static void record(struct gp_agg *a, enum gp_direction dir, const char *alpn, const char *gray,
+		   enum gp_result res, uint64_t latency_ns)
+{
+	struct gp_conn c = conn(dir, alpn, gray, res, latency_ns);
+
+	gp_agg_record(a, &c);
+}
+
+static const struct gp_tag_stats *find(const struct gp_snapshot *s, unsigned dir,
+				       const char *alpn, const char *gray)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_tags; i++)
+		if (s->tags[i].dir == dir && !strcmp(s->tags[i].alpn, alpn) &&
+		    !strcmp(s->tags[i].gray, gray))
+			return &s->tags[i];
+	return NULL;
+}
+
+static uint64_t total_results(const struct gp_tag_stats *t)
+{
+	uint64_t n = 0;
+	int r;
+
+	for (r = 0; r < GP_RES_MAX; r++)
+		n += t->results[r];
+	return n;
+}
+
+static uint64_t total_buckets(const struct gp_tag_stats *t)
+{
+	uint64_t n = 0;
+	unsigned b;
+
+	for (b = 0; b < GP_HIST_SLOTS; b++)
+		n += t->buckets[b];
+	return n;
+}
+
+static void test_new_limits(void **state)
+{
+	struct gp_agg *a;
+
+	(void)state;
+	assert_null(gp_agg_new(0));
+	assert_null(gp_agg_new(GP_MAX_TAGS_LIMIT + 1));
+	a = gp_agg_new(GP_MAX_TAGS_LIMIT);
+	assert_non_null(a);
+	gp_agg_free(a);
+	gp_agg_free(NULL);
+}
+
+static void test_empty_snapshot(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(4);
+
+	(void)state;
+	assert_non_null(a);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	assert_int_equal(s.n_tags, 0);
+	assert_null(s.tags);
+	assert_int_equal(s.events, 0);
+	assert_int_equal(s.tags_overflow, 0);
+	gp_snapshot_release(&s);
+	gp_snapshot_release(NULL);
+	gp_agg_free(a);
+}
+
+static void test_tag_cap_outbound(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(2);
+	const struct gp_tag_stats *t;
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 1000);
+	record(a, GP_DIR_OUTBOUND, "http/1.1", "canary", GP_RES_ESTABLISHED, 1000);
+	record(a, GP_DIR_OUTBOUND, "h3", "stable", GP_RES_REFUSED, 0);
+	/* A known tag still lands on itself once the cap is reached. */
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_TIMEOUT, 0);
+	record(a, GP_DIR_OUTBOUND, "h4", "x", GP_RES_ESTABLISHED, 5000);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	assert_int_equal(s.n_tags, 3);
+	assert_int_equal(s.events, 5);
+	assert_int_equal(s.tags_overflow, 2);
+	assert_null(find(&s, GP_DIR_OUTBOUND, "h3", "stable"));
+	assert_null(find(&s, GP_DIR_OUTBOUND, "h4", "x"));
+
+	t = find(&s, GP_DIR_OUTBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG);
+	assert_non_null(t);
+	assert_int_equal(t->results[GP_RES_REFUSED], 1);
+	assert_int_equal(t->results[GP_RES_ESTABLISHED], 1);
+	assert_int_equal(t->sum_ns, 5000);
+
+	t = find(&s, GP_DIR_OUTBOUND, "h2", "stable");
+	assert_non_null(t);
+	assert_int_equal(t->results[GP_RES_ESTABLISHED], 1);
+	assert_int_equal(t->results[GP_RES_TIMEOUT], 1);
+	gp_snapshot_release(&s);
+	assert_null(s.tags);
+	gp_agg_free(a);
+}
+
+static void test_tag_cap_per_direction(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(2);
+	const struct gp_tag_stats *t;
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_OUTBOUND, "a", "1", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_OUTBOUND, "b", "1", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_OUTBOUND, "c", "1", GP_RES_ESTABLISHED, 1);	/* overflow */
+	/* A full outbound side must not eat into inbound's allowance. */
+	record(a, GP_DIR_INBOUND, "a", "1", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_INBOUND, "c", "1", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_INBOUND, "d", "1", GP_RES_ESTABLISHED, 1);	/* overflow */
+	record(a, GP_DIR_INBOUND, "e", "1", GP_RES_OTHER, 0);		/* overflow */
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	assert_int_equal(s.n_tags, 6);
+	assert_int_equal(s.tags_overflow, 3);
+	assert_non_null(find(&s, GP_DIR_INBOUND, "a", "1"));
+	assert_non_null(find(&s, GP_DIR_INBOUND, "c", "1"));
+	assert_null(find(&s, GP_DIR_OUTBOUND, "c", "1"));
+	assert_null(find(&s, GP_DIR_INBOUND, "d", "1"));
+	t = find(&s, GP_DIR_INBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG);
+	assert_non_null(t);
+	assert_int_equal(total_results(t), 2);
+	t = find(&s, GP_DIR_OUTBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG);
+	assert_non_null(t);
+	assert_int_equal(total_results(t), 1);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+static void test_cap_at_scale(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(64);
+	char alpn[16];
+	uint64_t sum = 0;
+	size_t i;
+	int k;
+
+	(void)state;
+	assert_non_null(a);
+	/* Twice over, so repeats of admitted tags must find their slot again. */
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < 1000; i++) {
+			snprintf(alpn, sizeof(alpn), "p%zu", i);
+			record(a, (enum gp_direction)(i & 1), alpn, "g", GP_RES_ESTABLISHED, i);
+		}
+	}
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	assert_int_equal(s.n_tags, 2 * (64 + 1));
+	assert_int_equal(s.events, 2000);
+	assert_int_equal(s.tags_overflow, 2 * (2 * (500 - 64)));
+	for (i = 0; i < s.n_tags; i++) {
+		sum += total_results(&s.tags[i]);
+		/* Admitted tags saw exactly their own two records. */
+		if (strcmp(s.tags[i].alpn, GP_OVERFLOW_TAG))
+			assert_int_equal(total_results(&s.tags[i]), 2);
+	}
+	assert_int_equal(sum, 2000);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+static void test_snapshot_sorted(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(16);
+	static const char *const want[][3] = {
+		{ "0", "a", "a" }, { "0", "a", "b" }, { "0", "b", "a" }, { "0", "h2", "z" },
+		{ "1", "a", "a" }, { "1", "z", "a" },
+	};
+	size_t i;
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_INBOUND, "z", "a", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_OUTBOUND, "h2", "z", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_OUTBOUND, "b", "a", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_INBOUND, "a", "a", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_OUTBOUND, "a", "b", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_OUTBOUND, "a", "a", GP_RES_ESTABLISHED, 1);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	assert_int_equal(s.n_tags, 6);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(s.tags[i].dir, want[i][0][0] - '0');
+		assert_string_equal(s.tags[i].alpn, want[i][1]);
+		assert_string_equal(s.tags[i].gray, want[i][2]);
+	}
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+static void test_histogram_counts_established_only(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(4);
+	const struct gp_tag_stats *t;
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_OUTBOUND, "h2", "s", GP_RES_ESTABLISHED, 1000);
+	record(a, GP_DIR_OUTBOUND, "h2", "s", GP_RES_ESTABLISHED, 1001);
+	record(a, GP_DIR_OUTBOUND, "h2", "s", GP_RES_ESTABLISHED, 40000000000ull);
+	record(a, GP_DIR_OUTBOUND, "h2", "s", GP_RES_REFUSED, 3000);
+	record(a, GP_DIR_OUTBOUND, "h2", "s", GP_RES_TIMEOUT, 63000000000ull);
+	record(a, GP_DIR_OUTBOUND, "h2", "s", GP_RES_UNREACHABLE, 2000);
+	record(a, GP_DIR_OUTBOUND, "h2", "s", GP_RES_OTHER, 2000);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	t = find(&s, GP_DIR_OUTBOUND, "h2", "s");
+	assert_non_null(t);
+	assert_int_equal(total_buckets(t), 3);
+	assert_int_equal(t->buckets[0], 1);
+	assert_int_equal(t->buckets[1], 1);
+	assert_int_equal(t->buckets[GP_HIST_NB], 1);
+	assert_int_equal(t->sum_ns, 1000 + 1001 + 40000000000ull);
+	assert_int_equal(t->results[GP_RES_ESTABLISHED], 3);
+	assert_int_equal(t->results[GP_RES_REFUSED], 1);
+	assert_int_equal(t->results[GP_RES_TIMEOUT], 1);
+	assert_int_equal(t->results[GP_RES_UNREACHABLE], 1);
+	assert_int_equal(t->results[GP_RES_OTHER], 1);
+	assert_int_equal(s.events, 7);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+static void test_out_of_range_fields_are_clamped(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(4);
+	struct gp_conn c = conn(GP_DIR_OUTBOUND, "x", "y", GP_RES_ESTABLISHED, 7);
+	const struct gp_tag_stats *t;
+
+	(void)state;
+	assert_non_null(a);
+	/* Garbage enum values must not index out of the arrays. */
+	c.dir = (enum gp_direction)7;
+	c.result = (enum gp_result)99;
+	gp_agg_record(a, &c);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	assert_int_equal(s.n_tags, 1);
+	t = find(&s, GP_DIR_OUTBOUND, "x", "y");
+	assert_non_null(t);
+	assert_int_equal(t->results[GP_RES_OTHER], 1);
+	assert_int_equal(total_buckets(t), 0);
+	assert_int_equal(t->sum_ns, 0);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+static void test_concatenation_stays_distinct(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(8);
+	const struct gp_tag_stats *t;
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_OUTBOUND, "a", "bc", GP_RES_ESTABLISHED, 1000);
+	record(a, GP_DIR_OUTBOUND, "ab", "c", GP_RES_REFUSED, 0);
+	record(a, GP_DIR_OUTBOUND, "", "abc", GP_RES_TIMEOUT, 0);
+	record(a, GP_DIR_OUTBOUND, "abc", "", GP_RES_OTHER, 0);
+	record(a, GP_DIR_INBOUND, "a", "bc", GP_RES_UNREACHABLE, 0);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	assert_int_equal(s.n_tags, 5);
+	assert_int_equal(s.tags_overflow, 0);
+	t = find(&s, GP_DIR_OUTBOUND, "a", "bc");
+	assert_non_null(t);
+	assert_int_equal(total_results(t), 1);
+	assert_int_equal(t->results[GP_RES_ESTABLISHED], 1);
+	t = find(&s, GP_DIR_OUTBOUND, "ab", "c");
+	assert_non_null(t);
+	assert_int_equal(total_results(t), 1);
+	assert_int_equal(t->results[GP_RES_REFUSED], 1);
+	t = find(&s, GP_DIR_OUTBOUND, "", "abc");
+	assert_non_null(t);
+	assert_int_equal(t->results[GP_RES_TIMEOUT], 1);
+	t = find(&s, GP_DIR_OUTBOUND, "abc", "");
+	assert_non_null(t);
+	assert_int_equal(t->results[GP_RES_OTHER], 1);
+	t = find(&s, GP_DIR_INBOUND, "a", "bc");
+	assert_non_null(t);
+	assert_int_equal(t->results[GP_RES_UNREACHABLE], 1);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+static void test_snapshot_is_a_copy(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(4);
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_OUTBOUND, "h2", "s", GP_RES_ESTABLISHED, 1000);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	/* Recording after the snapshot must not change what a renderer holds. */
+	record(a, GP_DIR_OUTBOUND, "h2", "s", GP_RES_ESTABLISHED, 1000);
+	assert_int_equal(s.events, 1);
+	assert_int_equal(s.tags[0].results[GP_RES_ESTABLISHED], 1);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest test_agg[] = {
+		cmocka_unit_test(test_new_limits),
+		cmocka_unit_test(test_empty_snapshot),
+		cmocka_unit_test(test_tag_cap_outbound),
+		cmocka_unit_test(test_tag_cap_per_direction),
+		cmocka_unit_test(test_cap_at_scale),
+		cmocka_unit_test(test_snapshot_sorted),
+		cmocka_unit_test(test_histogram_counts_established_only),
+		cmocka_unit_test(test_out_of_range_fields_are_clamped),
+		cmocka_unit_test(test_concatenation_stays_distinct),
+		cmocka_unit_test(test_snapshot_is_a_copy),
+	};
+
+	return cmocka_run_group_tests(test_agg, NULL, NULL);
+}

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* JSON event stream: every line must parse, whatever bytes a process name holds. */
+#define _GNU_SOURCE	/* open_memstream */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "json.h"
+
+struct mem {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static void mem_open(struct mem *m)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	assert_non_null(m->f);
+}
+
+/* Closes the stream so buf/len are final; caller frees buf. */
+static char *mem_close(struct mem *m)
+{
+	assert_int_equal(fclose(m->f), 0);
+	m->f = NULL;
+	return m->buf;
+}
+
+static void check_str(const char *in, size_t len, const char *want)
+{
+	struct mem m;
+	char *out;
+
+	mem_open(&m);
+	gp_json_string(m.f, in, len);
+	out = mem_close(&m);
+	assert_string_equal(out, want);
+	assert_int_equal(m.len, strlen(want));
+	free(out);
+}
+
+#define CHECK(lit, want) check_str(lit, sizeof(lit) - 1, want)
+
+static void test_plain_and_empty(void **state)
+{
+	(void)state;
+	CHECK("", "\"\"");
+	CHECK("curl", "\"curl\"");
+	CHECK("a b/c-d_e.f", "\"a b/c-d_e.f\"");
+}
+
+static void test_quote_and_backslash(void **state)
+{
+	(void)state;
+	CHECK("say \"hi\"", "\"say \\\"hi\\\"\"");
+	CHECK("C:\\dir\\", "\"C:\\\\dir\\\\\"");
+	CHECK("\\\"", "\"\\\\\\\"\"");
+	/* '/' needs no escape in JSON; escaping it would only add noise. */
+	CHECK("/", "\"/\"");
+}
+
+static void test_named_controls(void **state)
+{
+	(void)state;
+	CHECK("a\nb", "\"a\\nb\"");
+	CHECK("a\tb", "\"a\\tb\"");
+	CHECK("a\rb", "\"a\\rb\"");
+	CHECK("\r\n\t", "\"\\r\\n\\t\"");
+}
+
+static void test_other_controls_and_del(void **state)
+{
+	(void)state;
+	CHECK("\x01", "\"\\u0001\"");
+	CHECK("\x1f", "\"\\u001f\"");
+	CHECK("\x08\x0c", "\"\\u0008\\u000c\"");
+	CHECK("\x1b[0m", "\"\\u001b[0m\"");
+	CHECK("\x7f", "\"\\u007f\"");
+	CHECK(" ~", "\" ~\"");
+	/* len, not NUL, ends the input: an embedded NUL is data. */
+	CHECK("a\0b", "\"a\\u0000b\"");
+}
+
+static void test_valid_utf8_kept(void **state)
+{
+	(void)state;
+	CHECK("\xc3\xa9", "\"\xc3\xa9\"");			/* é, 2 bytes */
+	CHECK("\xc2\x80", "\"\xc2\x80\"");			/* U+0080, lowest 2-byte */
+	CHECK("\xdf\xbf", "\"\xdf\xbf\"");			/* U+07FF */
+	CHECK("\xe0\xa0\x80", "\"\xe0\xa0\x80\"");		/* U+0800, lowest 3-byte */
+	CHECK("\xe2\x82\xac", "\"\xe2\x82\xac\"");		/* € */
+	CHECK("\xed\x9f\xbf", "\"\xed\x9f\xbf\"");		/* U+D7FF, below surrogates */
+	CHECK("\xee\x80\x80", "\"\xee\x80\x80\"");		/* U+E000, above surrogates */
+	CHECK("\xef\xbf\xbf", "\"\xef\xbf\xbf\"");		/* U+FFFF */
+	CHECK("\xf0\x90\x80\x80", "\"\xf0\x90\x80\x80\"");	/* U+10000 */
+	CHECK("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");	/* 😀 */
+	CHECK("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"");	/* U+10FFFF */
+	CHECK("x\xc3\xa9y\xe2\x82\xacz", "\"x\xc3\xa9y\xe2\x82\xacz\"");
+}
+
+#define FFFD "\\ufffd"
+
+static void test_invalid_bytes_replaced(void **state)
+{
+	(void)state;
+	CHECK("\xff", "\"" FFFD "\"");
+	CHECK("\xfe", "\"" FFFD "\"");
+	CHECK("\x80", "\"" FFFD "\"");
+	CHECK("a\x80z", "\"a" FFFD "z\"");
+	/* One replacement per bad byte: C0 is never valid, then 80 is stray. */
+	CHECK("\xc0\x80", "\"" FFFD FFFD "\"");
+	CHECK("\xc1\xbf", "\"" FFFD FFFD "\"");
+	/* Overlong 3- and 4-byte forms. */
+	CHECK("\xe0\x80\xaf", "\"" FFFD FFFD FFFD "\"");
+	CHECK("\xf0\x80\x80\xaf", "\"" FFFD FFFD FFFD FFFD "\"");
+	/* UTF-16 surrogates are not UTF-8. */
+	CHECK("\xed\xa0\x80", "\"" FFFD FFFD FFFD "\"");
+	CHECK("\xed\xbf\xbf", "\"" FFFD FFFD FFFD "\"");
+	/* Beyond U+10FFFF. */
+	CHECK("\xf4\x90\x80\x80", "\"" FFFD FFFD FFFD FFFD "\"");
+	CHECK("\xf5\x80\x80\x80", "\"" FFFD FFFD FFFD FFFD "\"");
+}
+
+static void test_truncated_sequences(void **state)
+{
+	(void)state;
+	/* Cut by the end of input (a 16-byte comm can split a character). */
+	CHECK("ab\xe2\x82", "\"ab" FFFD FFFD "\"");
+	CHECK("\xc3", "\"" FFFD "\"");
+	CHECK("\xf0\x9f\x98", "\"" FFFD FFFD FFFD "\"");
+	/* Cut by a non-continuation byte: the ASCII byte must survive. */
+	CHECK("\xe2\x82" "A", "\"" FFFD FFFD "A\"");
+	CHECK("\xc3\"", "\"" FFFD "\\\"\"");
+}
+
+static void test_len_bounds_read(void **state)
+{
+	/* A valid multi-byte char past len must not be read into. */
+	static const char in[] = "ok\xc3\xa9";
+
+	(void)state;
+	check_str(in, 3, "\"ok" FFFD "\"");
+	check_str(in, 2, "\"ok\"");
+	check_str(in, 0, "\"\"");
+}
+
+static struct gp_conn base_conn(void)
+{
+	struct gp_conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.ts_ns = 5123456789ull;
+	c.latency_ns = 1500;
+	c.pid = 4242;
+	c.netns = 4026531840u;
+	c.family = AF_INET;
+	c.saddr[0] = 198, c.saddr[1] = 18, c.saddr[2] = 0, c.saddr[3] = 1;
+	c.daddr[0] = 198, c.daddr[1] = 18, c.daddr[2] = 0, c.daddr[3] = 2;
+	c.sport = 40000;
+	c.dport = 443;
+	c.dir = GP_DIR_OUTBOUND;
+	c.result = GP_RES_ESTABLISHED;
+	strcpy(c.comm, "curl");
+	strcpy(c.alpn, "h2");
+	strcpy(c.gray, "stable");
+	return c;
+}
+
+static void check_conn(const struct gp_conn *c, int64_t off, const char *want)
+{
+	struct mem m;
+	char *out;
+
+	mem_open(&m);
+	assert_int_equal(gp_json_conn(m.f, c, off), 0);
+	out = mem_close(&m);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_conn_ipv4_established(void **state)
+{
+	struct gp_conn c = base_conn();
+
+	(void)state;
+	/* 5.123456789 s monotonic + offset = 1700000000.123456789 = 2023-11-14T22:13:20Z. */
+	check_conn(&c, 1699999995000000000ll,
+		   "{\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
+		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
+		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
+		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
+		   "\"alpn\":\"h2\",\"gray\":\"stable\",\"netns\":4026531840}\n");
+}
+
+static void test_conn_ipv6_refused(void **state)
+{
+	struct gp_conn c = base_conn();
+
+	(void)state;
+	c.family = AF_INET6;
+	memset(c.saddr, 0, 16);
+	memset(c.daddr, 0, 16);
+	c.saddr[0] = 0xfd, c.saddr[2] = 0x01, c.saddr[3] = 0x98, c.saddr[5] = 0x18;
+	c.saddr[15] = 0x01;
+	memcpy(c.daddr, c.saddr, 16);
+	c.daddr[15] = 0x02;
+	c.sport = 51000;
+	c.dport = 8443;
+	c.pid = 0;
+	c.netns = 4026532000u;
+	c.dir = GP_DIR_INBOUND;
+	c.result = GP_RES_REFUSED;
+	c.sk_err = ECONNREFUSED;
+	c.latency_ns = 250000;
+	strcpy(c.comm, "we\"ird\n");
+	strcpy(c.alpn, "none");
+	strcpy(c.gray, "canary");
+	c.ts_ns = 3600000000007ull;
+	/* 2000-02-29 (leap day) exactly, plus 7 ns: the fraction keeps its zeros. */
+	check_conn(&c, 951778800000000000ll,
+		   "{\"ts\":\"2000-02-29T00:00:00.000000007Z\",\"direction\":\"inbound\","
+		   "\"family\":\"ipv6\",\"saddr\":\"fd00:198:18::1\",\"sport\":51000,"
+		   "\"daddr\":\"fd00:198:18::2\",\"dport\":8443,\"pid\":0,"
+		   "\"comm\":\"we\\\"ird\\n\",\"result\":\"refused\",\"error\":\"ECONNREFUSED\","
+		   "\"latency_ns\":250000,\"alpn\":\"none\",\"gray\":\"canary\","
+		   "\"netns\":4026532000}\n");
+}
+
+static void test_conn_error_names(void **state)
+{
+	struct gp_conn c = base_conn();
+
+	(void)state;
+	c.result = GP_RES_TIMEOUT;
+	c.sk_err = ETIMEDOUT;
+	c.latency_ns = 127000000000ull;
+	c.ts_ns = 0;
+	check_conn(&c, 4102444799000000000ll,
+		   "{\"ts\":\"2099-12-31T23:59:59.000000000Z\",\"direction\":\"outbound\","
+		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
+		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
+		   "\"result\":\"timeout\",\"error\":\"ETIMEDOUT\",\"latency_ns\":127000000000,"
+		   "\"alpn\":\"h2\",\"gray\":\"stable\",\"netns\":4026531840}\n");
+
+	/* An errno glibc has no name for still yields a JSON string. */
+	c.result = GP_RES_OTHER;
+	c.sk_err = 4095;
+	c.latency_ns = 1;
+	check_conn(&c, 4102444799000000000ll,
+		   "{\"ts\":\"2099-12-31T23:59:59.000000000Z\",\"direction\":\"outbound\","
+		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
+		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
+		   "\"result\":\"other\",\"error\":\"4095\",\"latency_ns\":1,"
+		   "\"alpn\":\"h2\",\"gray\":\"stable\",\"netns\":4026531840}\n");
+}
+
+static void test_conn_ts_edges(void **state)
+{
+	struct gp_conn c = base_conn();
+
+	(void)state;
+	/* A negative offset is legal arithmetic; only a negative sum is clamped. */
+	c.ts_ns = 5000000000ull;
+	check_conn(&c, -4999999999ll,
+		   "{\"ts\":\"1970-01-01T00:00:00.000000001Z\",\"direction\":\"outbound\","
+		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
+		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
+		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
+		   "\"alpn\":\"h2\",\"gray\":\"stable\",\"netns\":4026531840}\n");
+	/* Before the epoch: clamp, never a negative fraction. */
+	check_conn(&c, -5000000001ll,
+		   "{\"ts\":\"1970-01-01T00:00:00.000000000Z\",\"direction\":\"outbound\","
+		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
+		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
+		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
+		   "\"alpn\":\"h2\",\"gray\":\"stable\",\"netns\":4026531840}\n");
+}
+
+static void test_conn_invalid_utf8_comm(void **state)
+{
+	struct gp_conn c = base_conn();
+	struct mem m;
+	char *out;
+
+	(void)state;
+	memcpy(c.comm, "py\xe2\x82", 5);
+	mem_open(&m);
+	assert_int_equal(gp_json_conn(m.f, &c, 1699999995000000000ll), 0);
+	out = mem_close(&m);
+	assert_non_null(strstr(out, ",\"comm\":\"py\\ufffd\\ufffd\","));
+	/* Exactly one line per event. */
+	assert_non_null(strchr(out, '\n'));
+	assert_int_equal(strchr(out, '\n') - out, (ptrdiff_t)strlen(out) - 1);
+	free(out);
+}
+
+static void test_conn_reports_write_error(void **state)
+{
+	struct gp_conn c = base_conn();
+	FILE *f;
+
+	(void)state;
+	/* A closed stdout pipe must surface, not be dropped silently. */
+	f = fopen("/dev/null", "r");
+	assert_non_null(f);
+	assert_int_equal(gp_json_conn(f, &c, 0), -EIO);
+	fclose(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest test_json[] = {
+		cmocka_unit_test(test_plain_and_empty),
+		cmocka_unit_test(test_quote_and_backslash),
+		cmocka_unit_test(test_named_controls),
+		cmocka_unit_test(test_other_controls_and_del),
+		cmocka_unit_test(test_valid_utf8_kept),
+		cmocka_unit_test(test_invalid_bytes_replaced),
+		cmocka_unit_test(test_truncated_sequences),
+		cmocka_unit_test(test_len_bounds_read),
+		cmocka_unit_test(test_conn_ipv4_established),
+		cmocka_unit_test(test_conn_ipv6_refused),
+		cmocka_unit_test(test_conn_error_names),
+		cmocka_unit_test(test_conn_ts_edges),
+		cmocka_unit_test(test_conn_invalid_utf8_comm),
+		cmocka_unit_test(test_conn_reports_write_error),
+	};
+
+	return cmocka_run_group_tests(test_json, NULL, NULL);
+}

@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Command line: every mistake must exit 2 with one line that names the culprit. */
+#define _GNU_SOURCE	/* open_memstream */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "grayprobe.h"
+#include "opts.h"
+
+#define MAX_ARGS 32
+
+struct parsed {
+	int rc;
+	struct gp_opts o;
+	char *err;		/* what went to the err stream */
+	char *argv[MAX_ARGS + 1];	/* kept alive: opts point into it */
+};
+
+/* Freed by the per-test teardown, so a failed assertion leaks nothing. */
+static char **pool;
+static size_t npool;
+
+static char *keep(char *s)
+{
+	char **np;
+
+	assert_non_null(s);
+	np = realloc(pool, (npool + 1) * sizeof(*pool));
+	assert_non_null(np);
+	pool = np;
+	pool[npool++] = s;
+	return s;
+}
+
+static int free_pool(void **state)
+{
+	(void)state;
+	while (npool)
+		free(pool[--npool]);
+	free(pool);
+	pool = NULL;
+	return 0;
+}
+
+/* argv[0] is supplied; the list ends with NULL. */
+static void parse_v(struct parsed *p, va_list ap)
+{
+	size_t errlen = 0;
+	const char *a;
+	FILE *err;
+	int argc = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->argv[argc++] = keep(strdup("grayprobe"));
+	while ((a = va_arg(ap, const char *))) {
+		assert_true(argc < MAX_ARGS);
+		p->argv[argc++] = keep(strdup(a));
+	}
+	p->argv[argc] = NULL;
+	err = open_memstream(&p->err, &errlen);
+	assert_non_null(err);
+	/* Poison so the parser must set every field itself. */
+	memset(&p->o, 0x5a, sizeof(p->o));
+	p->rc = gp_opts_parse(argc, p->argv, &p->o, err);
+	assert_int_equal(fclose(err), 0);
+	keep(p->err);
+}
+
+static void parse(struct parsed *p, ...)
+{
+	va_list ap;
+
+	va_start(ap, p);
+	parse_v(p, ap);
+	va_end(ap);
+}
+
+/*
+ * rc 2, exactly "grayprobe: ...needle...\nTry 'grayprobe --help'.\n".
+ * line is the caller's, since every case shares this one check.
+ */
+static void expect_usage_error_at(struct parsed *p, const char *needle, int line)
+{
+	static const char hint[] = "Try 'grayprobe --help'.\n";
+	const char *e = p->err ? p->err : "", *nl = strchr(e, '\n');
+
+	if (p->rc != 2)
+		fail_msg("line %d: rc %d, want 2 (err: %s)", line, p->rc, e);
+	if (strncmp(e, "grayprobe: ", 11) || !nl)
+		fail_msg("line %d: not a grayprobe: line: %s", line, e);
+	/* The needle must sit in the first line, not only in the hint. */
+	if (!strstr(e, needle) || strstr(e, needle) > nl)
+		fail_msg("line %d: first line lacks \"%s\": %.*s", line, needle,
+			 (int)(nl - e), e);
+	if (strcmp(nl + 1, hint))
+		fail_msg("line %d: want one line then the hint, got: %s", line, e);
+}
+
+#define expect_usage_error(p, needle) expect_usage_error_at(p, needle, __LINE__)
+
+/* Variadic wrappers so each case reads as a command line. */
+#define PARSE(p, ...)	parse(p, __VA_ARGS__, (const char *)NULL)
+#define BAD(needle, ...) do {				\
+		struct parsed p_;			\
+		PARSE(&p_, __VA_ARGS__);		\
+		expect_usage_error(&p_, needle);	\
+	} while (0)
+
+static void test_defaults(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	PARSE(&p, "run");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.err, "");
+	assert_int_equal(p.o.cmd, GP_CMD_RUN);
+	assert_null(p.o.textfile);
+	assert_int_equal(p.o.interval, 15);
+	assert_int_equal(p.o.events_json, 0);
+	assert_null(p.o.netns);
+	assert_int_equal(p.o.connect_hook, GP_CONNECT_AUTO);
+	assert_int_equal(p.o.state_hook, GP_STATE_AUTO);
+	assert_int_equal(p.o.ringbuf_kb, 1024);
+	assert_int_equal(p.o.max_tags, 64);
+	assert_int_equal(p.o.verbose, 0);
+
+	PARSE(&p, "check");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.cmd, GP_CMD_CHECK);
+	assert_int_equal(p.o.interval, 15);
+}
+
+static void test_every_option(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	PARSE(&p, "run", "--textfile", "/tmp/x.prom", "--interval", "60", "--events", "json",
+	      "--netns", "/run/netns/blue", "--connect-hook", "kprobe", "--state-hook", "raw_tp",
+	      "--ringbuf-kb", "4096", "--max-tags", "4096", "-v", "--verbose", "-vv");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.err, "");
+	assert_int_equal(p.o.cmd, GP_CMD_RUN);
+	assert_string_equal(p.o.textfile, "/tmp/x.prom");
+	assert_int_equal(p.o.interval, 60);
+	assert_int_equal(p.o.events_json, 1);
+	assert_string_equal(p.o.netns, "/run/netns/blue");
+	assert_int_equal(p.o.connect_hook, GP_CONNECT_KPROBE);
+	assert_int_equal(p.o.state_hook, GP_STATE_RAW_TP);
+	assert_int_equal(p.o.ringbuf_kb, 4096);
+	assert_int_equal(p.o.max_tags, 4096);
+	assert_int_equal(p.o.verbose, 4);
+}
+
+static void test_option_equals_form_and_last_wins(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	PARSE(&p, "run", "--interval=30", "--events=json", "--interval", "1",
+	      "--interval=3600", "--ringbuf-kb=4", "--max-tags=1");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.interval, 3600);
+	assert_int_equal(p.o.events_json, 1);
+	assert_int_equal(p.o.ringbuf_kb, 4);
+	assert_int_equal(p.o.max_tags, 1);
+
+	PARSE(&p, "run", "--ringbuf-kb", "1048576");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.ringbuf_kb, GP_RINGBUF_KB_MAX);
+}
+
+static void test_events_last_wins(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	/* Like every other option, a later --events overrides an earlier one. */
+	PARSE(&p, "run", "--events", "none");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.events_json, 0);
+	PARSE(&p, "run", "--events", "none", "--events", "json");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.events_json, 1);
+	PARSE(&p, "run", "--events", "json", "--events", "none");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.events_json, 0);
+}
+
+static void test_hook_names(void **state)
+{
+	static const char *const cn[] = { "auto", "fentry", "kprobe", "tracepoint" };
+	static const char *const sn[] = { "auto", "tp_btf", "raw_tp", "tracepoint" };
+	struct parsed p;
+	int i;
+
+	(void)state;
+	for (i = 0; i < GP_CONNECT_MAX; i++) {
+		PARSE(&p, "run", "--connect-hook", cn[i]);
+		assert_int_equal(p.rc, 0);
+		assert_int_equal(p.o.connect_hook, i);
+		assert_string_equal(gp_connect_hook_name(p.o.connect_hook), cn[i]);
+	}
+	for (i = 0; i < GP_STATE_MAX; i++) {
+		PARSE(&p, "check", "--state-hook", sn[i]);
+		assert_int_equal(p.rc, 0);
+		assert_int_equal(p.o.state_hook, i);
+		assert_string_equal(gp_state_hook_name(p.o.state_hook), sn[i]);
+	}
+	assert_string_equal(gp_connect_hook_name(GP_CONNECT_MAX), "?");
+	assert_string_equal(gp_state_hook_name(GP_STATE_MAX), "?");
+}
+
+static void test_bad_interval(void **state)
+{
+	(void)state;
+	BAD("--interval", "run", "--interval", "0");
+	BAD("--interval", "run", "--interval", "3601");
+	BAD("--interval", "run", "--interval", "-1");
+	BAD("--interval", "run", "--interval", "5x");
+	BAD("--interval", "run", "--interval", "");
+	BAD("--interval", "run", "--interval", " 5");
+	BAD("--interval", "run", "--interval=99999999999999999999999");
+	/* The message also quotes the offending value and the allowed range. */
+	BAD("'3601' is not a whole number in 1..3600", "run", "--interval", "3601");
+}
+
+static void test_bad_ringbuf(void **state)
+{
+	(void)state;
+	/* 3 is also below the minimum: the range check speaks first. */
+	BAD("--ringbuf-kb", "run", "--ringbuf-kb", "3");
+	BAD("--ringbuf-kb", "run", "--ringbuf-kb", "2");
+	BAD("4..1048576", "run", "--ringbuf-kb", "2");
+	BAD("--ringbuf-kb", "run", "--ringbuf-kb", "0");
+	BAD("--ringbuf-kb", "run", "--ringbuf-kb", "2097152");
+	/* In range but not a power of two. */
+	BAD("--ringbuf-kb: '12' is not a power of two", "run", "--ringbuf-kb", "12");
+	BAD("--ringbuf-kb: '1048575' is not a power of two", "run", "--ringbuf-kb", "1048575");
+}
+
+static void test_bad_max_tags(void **state)
+{
+	(void)state;
+	BAD("--max-tags", "run", "--max-tags", "0");
+	BAD("--max-tags", "run", "--max-tags", "4097");
+}
+
+static void test_bad_words(void **state)
+{
+	(void)state;
+	BAD("--connect-hook: 'bogus'", "run", "--connect-hook", "bogus");
+	BAD("--connect-hook: 'AUTO'", "run", "--connect-hook", "AUTO");
+	/* A state-hook name is not a connect-hook name, and vice versa. */
+	BAD("--connect-hook: 'tp_btf'", "run", "--connect-hook", "tp_btf");
+	BAD("--state-hook: 'bogus'", "run", "--state-hook", "bogus");
+	BAD("--state-hook: 'fentry'", "check", "--state-hook", "fentry");
+	BAD("--events: 'xml'", "run", "--events", "xml");
+	BAD("--textfile needs a path", "run", "--textfile", "");
+	BAD("--netns needs a path", "run", "--netns", "");
+}
+
+static void test_unknown_option(void **state)
+{
+	(void)state;
+	BAD("unknown option '--bogus'", "run", "--bogus");
+	BAD("unknown option '-x'", "run", "-x");
+	BAD("unknown option '--bogus'", "check", "-v", "--bogus", "x");
+}
+
+static void test_unknown_short_option_in_cluster(void **state)
+{
+	(void)state;
+	/* The bad letter comes first in its cluster: the message must still name it. */
+	BAD("unknown option '-x", "run", "-xv");
+}
+
+static void test_missing_value(void **state)
+{
+	(void)state;
+	BAD("--textfile needs a value", "run", "--textfile");
+	BAD("--interval needs a value", "run", "-v", "--interval");
+	BAD("--state-hook needs a value", "check", "--state-hook");
+}
+
+static void test_positional_and_commands(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	BAD("unexpected argument 'foo'", "run", "foo");
+	/* Options after a stray word are not silently parsed as options. */
+	BAD("unexpected argument 'foo'", "run", "-v", "foo", "--interval", "5");
+	BAD("unexpected argument 'foo'", "run", "--", "foo");
+	BAD("unknown command 'start'", "start");
+	BAD("unknown command '--interval'", "--interval", "5");
+	BAD("unknown command ''", "");
+
+	/* No command at all: argc == 1. */
+	PARSE(&p, (const char *)NULL);
+	expect_usage_error(&p, "missing command");
+}
+
+static void test_check_rejects_run_options(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	BAD("check takes only", "check", "--textfile", "x");
+	BAD("check takes only", "check", "--netns", "/run/netns/x");
+	BAD("check takes only", "check", "--events", "json");
+	PARSE(&p, "check", "-v", "--connect-hook", "fentry", "--state-hook", "tracepoint");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.err, "");
+	assert_int_equal(p.o.cmd, GP_CMD_CHECK);
+	assert_int_equal(p.o.verbose, 1);
+	assert_int_equal(p.o.connect_hook, GP_CONNECT_FENTRY);
+	assert_int_equal(p.o.state_hook, GP_STATE_TRACEPOINT);
+}
+
+static void expect_cmd(enum gp_cmd cmd, ...)
+{
+	struct parsed p;
+	va_list ap;
+
+	va_start(ap, cmd);
+	parse_v(&p, ap);
+	va_end(ap);
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.err, "");
+	assert_int_equal(p.o.cmd, cmd);
+}
+
+static void test_help_and_version(void **state)
+{
+	(void)state;
+	expect_cmd(GP_CMD_HELP, "--help", NULL);
+	expect_cmd(GP_CMD_HELP, "-h", NULL);
+	expect_cmd(GP_CMD_HELP, "help", NULL);
+	expect_cmd(GP_CMD_HELP, "run", "--help", NULL);
+	expect_cmd(GP_CMD_HELP, "run", "-h", NULL);
+	expect_cmd(GP_CMD_HELP, "check", "-v", "-h", NULL);
+	/* Help wins over later mistakes: the user asked how to fix them. */
+	expect_cmd(GP_CMD_HELP, "run", "--help", "--interval", "0", NULL);
+	expect_cmd(GP_CMD_HELP, "--help", "bogus", NULL);
+	expect_cmd(GP_CMD_VERSION, "--version", NULL);
+	expect_cmd(GP_CMD_VERSION, "version", NULL);
+	expect_cmd(GP_CMD_VERSION, "run", "--version", NULL);
+}
+
+static void test_parse_is_repeatable(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	/* getopt keeps state between calls; a second parse must start clean. */
+	BAD("unknown option", "run", "-vx");
+	PARSE(&p, "run", "-v", "--interval", "7");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.verbose, 1);
+	assert_int_equal(p.o.interval, 7);
+	PARSE(&p, "run", "-v", "--interval", "7");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.verbose, 1);
+	assert_int_equal(p.o.interval, 7);
+}
+
+static void test_parse_uint(void **state)
+{
+	unsigned long v;
+
+	(void)state;
+	v = 77;
+	assert_int_equal(gp_parse_uint("0", 0, 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(gp_parse_uint("10", 0, 10, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(gp_parse_uint("1", 1, 1, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(gp_parse_uint("007", 1, 10, &v), 0);
+	assert_int_equal(v, 7);
+
+	v = 77;
+	assert_int_equal(gp_parse_uint("11", 0, 10, &v), -ERANGE);
+	assert_int_equal(gp_parse_uint("4", 5, 10, &v), -ERANGE);
+	assert_int_equal(gp_parse_uint("99999999999999999999999", 0, ULONG_MAX, &v), -ERANGE);
+	assert_int_equal(gp_parse_uint("18446744073709551616", 0, ULONG_MAX, &v), -ERANGE);
+	assert_int_equal(v, 77);	/* untouched on failure */
+
+	assert_int_equal(gp_parse_uint(" 5", 0, 10, &v), -EINVAL);
+	assert_int_equal(gp_parse_uint("\t5", 0, 10, &v), -EINVAL);
+	assert_int_equal(gp_parse_uint("+5", 0, 10, &v), -EINVAL);
+	assert_int_equal(gp_parse_uint("-5", 0, 10, &v), -EINVAL);
+	assert_int_equal(gp_parse_uint("-0", 0, 10, &v), -EINVAL);
+	assert_int_equal(gp_parse_uint("5 ", 0, 10, &v), -EINVAL);
+	assert_int_equal(gp_parse_uint("5x", 0, 10, &v), -EINVAL);
+	assert_int_equal(gp_parse_uint("0x5", 0, 10, &v), -EINVAL);
+	assert_int_equal(gp_parse_uint("", 0, 10, &v), -EINVAL);
+	assert_int_equal(gp_parse_uint(NULL, 0, 10, &v), -EINVAL);
+	assert_int_equal(v, 77);
+
+	/* The whole unsigned long range is reachable. */
+	assert_int_equal(gp_parse_uint("18446744073709551615", 0, ULONG_MAX, &v), 0);
+	assert_true(v == ULONG_MAX);
+}
+
+static void test_usage_and_default_textfile(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	FILE *f;
+	const char *def;
+
+	(void)state;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	gp_usage(f);
+	assert_int_equal(fclose(f), 0);
+	assert_true(strncmp(buf, "Usage: grayprobe run", 20) == 0);
+	/* The numbers in the help text come from the same constants as the checks. */
+	assert_non_null(strstr(buf, "1..3600 (default 15)"));
+	assert_non_null(strstr(buf, "4..1048576\n                       (default 1024)"));
+	assert_non_null(strstr(buf, "1..4096 (default 64)"));
+	free(buf);
+
+	def = gp_default_textfile();
+	if (!stat(GP_DEFAULT_TEXTFILE_DIR, &st) && S_ISDIR(st.st_mode))
+		assert_string_equal(def, GP_DEFAULT_TEXTFILE_DIR "/grayprobe.prom");
+	else
+		assert_string_equal(def, "./grayprobe.prom");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_teardown(f, free_pool)
+	const struct CMUnitTest test_opts[] = {
+		T(test_defaults),
+		T(test_every_option),
+		T(test_option_equals_form_and_last_wins),
+		T(test_events_last_wins),
+		T(test_hook_names),
+		T(test_bad_interval),
+		T(test_bad_ringbuf),
+		T(test_bad_max_tags),
+		T(test_bad_words),
+		T(test_unknown_option),
+		T(test_unknown_short_option_in_cluster),
+		T(test_missing_value),
+		T(test_positional_and_commands),
+		T(test_check_rejects_run_options),
+		T(test_help_and_version),
+		T(test_parse_is_repeatable),
+		T(test_parse_uint),
+		T(test_usage_and_default_textfile),
+	};
+
+	return cmocka_run_group_tests(test_opts, NULL, NULL);
+}

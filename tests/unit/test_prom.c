@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Prometheus textfile: node_exporter rejects the whole file on one bad line,
+ * so the output is pinned byte for byte to a golden file.
+ */
+#define _GNU_SOURCE	/* open_memstream */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "prom.h"
+
+#ifndef PROMTOOL
+#define PROMTOOL	"/usr/bin/promtool"
+#endif
+
+/* GP_SRCDIR is the project root, passed by the Makefile: any cwd works. */
+static const char golden_basic[] = GP_SRCDIR "/tests/unit/golden/basic.prom";
+
+struct mem {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static void mem_open(struct mem *m)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	assert_non_null(m->f);
+}
+
+static char *mem_close(struct mem *m)
+{
+	assert_int_equal(fclose(m->f), 0);
+	m->f = NULL;
+	return m->buf;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!f)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void record(struct gp_agg *a, enum gp_direction dir, const char *alpn, const char *gray,
+		   enum gp_result res, uint64_t latency_ns)
+{
+	struct gp_conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.dir = dir;
+	c.result = res;
+	c.latency_ns = latency_ns;
+	snprintf(c.alpn, sizeof(c.alpn), "%s", alpn);
+	snprintf(c.gray, sizeof(c.gray), "%s", gray);
+	gp_agg_record(a, &c);
+}
+
+/*
+ * The golden scenario. Interleaved on purpose so the snapshot must sort.
+ * Established latencies hit: exactly the first bound (1 us), inside and on
+ * the 1.25 us bound, 3 ms (le 0.003072), 250 us (le 0.000256), 40 s (+Inf).
+ */
+static void basic_snapshot(struct gp_snapshot *s)
+{
+	struct gp_agg *a = gp_agg_new(64);
+
+	assert_non_null(a);
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 1000);
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 1200);
+	record(a, GP_DIR_OUTBOUND, "http/1.1", "canary", GP_RES_ESTABLISHED, 40000000000ull);
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_REFUSED, 500000);
+	record(a, GP_DIR_INBOUND, "none", "stable", GP_RES_ESTABLISHED, 250000);
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 1250);
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_TIMEOUT, 3000000000ull);
+	record(a, GP_DIR_INBOUND, "h2", "x\"y\\z", GP_RES_OTHER, 0);
+	record(a, GP_DIR_OUTBOUND, "http/1.1", "canary", GP_RES_REFUSED, 700000);
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 3000000);
+	record(a, GP_DIR_INBOUND, "none", "stable", GP_RES_UNREACHABLE, 1000000);
+
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(gp_agg_snapshot(a, s), 0);
+	gp_agg_free(a);
+	s->version = "0.1.0";
+	s->connect_hook = "tracepoint";
+	s->state_hook = "tp_btf";
+	s->lost_ringbuf = 3;
+	/* Largest counter: must print as an integer, never as a float. */
+	s->lost_track = UINT64_MAX;
+	s->textfile_errors = 2;
+}
+
+static char *render(const struct gp_snapshot *s, size_t *len)
+{
+	struct mem m;
+	char *out;
+
+	mem_open(&m);
+	assert_int_equal(gp_prom_render(m.f, s), 0);
+	out = mem_close(&m);
+	if (len)
+		*len = m.len;
+	return out;
+}
+
+/* Names the first differing line: a 456-line blob diff is unreadable. */
+static void assert_text_equal(const char *got, const char *want, const char *what)
+{
+	const char *g = got, *w = want;
+	unsigned line = 1;
+
+	while (*g && *g == *w) {
+		if (*g == '\n')
+			line++;
+		g++, w++;
+	}
+	if (*g || *w) {
+		const char *ge = strchr(g, '\n'), *we = strchr(w, '\n');
+
+		while (g > got && g[-1] != '\n')
+			g--;
+		while (w > want && w[-1] != '\n')
+			w--;
+		fail_msg("%s differs at line %u:\n  got:  %.*s\n  want: %.*s", what, line,
+			 ge ? (int)(ge - g) : (int)strlen(g), g,
+			 we ? (int)(we - w) : (int)strlen(w), w);
+	}
+}
+
+static void test_golden_basic(void **state)
+{
+	struct gp_snapshot s;
+	size_t glen, rlen;
+	char *want, *got;
+
+	(void)state;
+	basic_snapshot(&s);
+	assert_int_equal(s.n_tags, 4);
+	assert_int_equal(s.events, 11);
+	got = render(&s, &rlen);
+	want = slurp(golden_basic, &glen);
+	assert_text_equal(got, want, golden_basic);
+	assert_int_equal(rlen, glen);
+	assert_memory_equal(got, want, glen);
+	free(got);
+	free(want);
+	gp_snapshot_release(&s);
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* Structural checks that hold for any snapshot, independent of the golden text. */
+static void test_render_invariants(void **state)
+{
+	static const char bucket[] = "grayprobe_connect_duration_seconds_bucket{";
+	static const char count[] = "grayprobe_connect_duration_seconds_count{";
+	static const char sum[] = "grayprobe_connect_duration_seconds_sum{";
+	unsigned long long prev = 0, inf = 0, n_inf = 0, n_count = 0, n_first = 0;
+	struct gp_snapshot s;
+	char *out, *line, *nl;
+
+	(void)state;
+	basic_snapshot(&s);
+	out = render(&s, NULL);
+	assert_true(out[0] && out[strlen(out) - 1] == '\n');
+	for (line = out; *line; line = nl + 1) {
+		const char *val, *close;
+
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		assert_true(line[0] != '\0');
+		if (line[0] == '#') {
+			assert_true(!strncmp(line, "# HELP ", 7) || !strncmp(line, "# TYPE ", 7));
+			continue;
+		}
+		/* "name{labels} value" or "name value": a third field would be a timestamp. */
+		val = strrchr(line, ' ');
+		assert_non_null(val);
+		val++;
+		close = strrchr(line, '}');
+		if (close)
+			assert_ptr_equal(val, close + 2);
+		else
+			assert_ptr_equal(strchr(line, ' '), val - 1);
+		if (!strncmp(line, sum, sizeof(sum) - 1))
+			continue;	/* seconds: the only non-integer samples */
+		if (!all_digits(val))
+			fail_msg("not an integer sample: %s", line);
+		if (!strncmp(line, bucket, sizeof(bucket) - 1)) {
+			unsigned long long v = strtoull(val, NULL, 10);
+
+			if (strstr(line, ",le=\"0.000001\"}")) {
+				prev = 0;	/* first bucket of a series */
+				n_first++;
+			}
+			assert_true(v >= prev);
+			prev = v;
+			if (strstr(line, ",le=\"+Inf\"}")) {
+				inf = v;
+				n_inf++;
+			}
+		} else if (!strncmp(line, count, sizeof(count) - 1)) {
+			assert_int_equal(strtoull(val, NULL, 10), inf);
+			n_count++;
+		}
+	}
+	assert_int_equal(n_first, 4);
+	assert_int_equal(n_inf, 4);
+	assert_int_equal(n_count, 4);
+	free(out);
+	gp_snapshot_release(&s);
+}
+
+static void check_label(const char *in, const char *want)
+{
+	struct mem m;
+	char *out;
+
+	mem_open(&m);
+	gp_prom_write_label(m.f, in);
+	out = mem_close(&m);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_label_escaping(void **state)
+{
+	(void)state;
+	check_label("", "");
+	check_label("plain", "plain");
+	check_label("a\\b", "a\\\\b");
+	check_label("say \"hi\"", "say \\\"hi\\\"");
+	check_label("two\nlines", "two\\nlines");
+	check_label("\\\"\n", "\\\\\\\"\\n");
+	/* Only those three are special: tab, UTF-8 and braces pass through. */
+	check_label("t\tb {x=\"1\"} \xc3\xa9", "t\tb {x=\\\"1\\\"} \xc3\xa9");
+}
+
+static const char empty_text[] =
+	"# HELP grayprobe_events_total Connection outcome events received from the kernel.\n"
+	"# TYPE grayprobe_events_total counter\n"
+	"grayprobe_events_total 0\n"
+	"# HELP grayprobe_events_lost_total Connection outcomes the kernel could not deliver: "
+	"ring buffer full, or too many connects in flight to track.\n"
+	"# TYPE grayprobe_events_lost_total counter\n"
+	"grayprobe_events_lost_total{reason=\"ringbuf_full\"} 0\n"
+	"grayprobe_events_lost_total{reason=\"track_table_full\"} 5\n"
+	"# HELP grayprobe_tags_overflow_total Outcomes recorded under alpn=\"other\",gray=\"other\" "
+	"because the tag cap was reached.\n"
+	"# TYPE grayprobe_tags_overflow_total counter\n"
+	"grayprobe_tags_overflow_total 0\n"
+	"# HELP grayprobe_textfile_write_errors_total Textfile rewrites that failed; "
+	"the previous file was left in place.\n"
+	"# TYPE grayprobe_textfile_write_errors_total counter\n"
+	"grayprobe_textfile_write_errors_total 0\n"
+	"# HELP grayprobe_build_info grayprobe version and the kernel hooks this agent attached.\n"
+	"# TYPE grayprobe_build_info gauge\n"
+	"grayprobe_build_info{version=\"0.1.0\",connect_hook=\"kprobe\",state_hook=\"raw_tp\"} 1\n";
+
+static void test_empty_agg(void **state)
+{
+	struct gp_agg *a = gp_agg_new(64);
+	struct gp_snapshot s;
+	char *out;
+
+	(void)state;
+	assert_non_null(a);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	gp_agg_free(a);
+	s.version = "0.1.0";
+	s.connect_hook = "kprobe";
+	s.state_hook = "raw_tp";
+	s.lost_track = 5;
+	out = render(&s, NULL);
+	/* A histogram family with no series would be an empty, confusing metric. */
+	assert_null(strstr(out, "grayprobe_connect_duration_seconds"));
+	assert_null(strstr(out, "grayprobe_connections_total"));
+	assert_text_equal(out, empty_text, "empty render");
+	free(out);
+	gp_snapshot_release(&s);
+}
+
+static void test_build_info_unset_and_escaped(void **state)
+{
+	struct gp_snapshot s;
+	char *out;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	out = render(&s, NULL);
+	assert_non_null(strstr(out, "\ngrayprobe_build_info{version=\"\",connect_hook=\"\","
+				    "state_hook=\"\"} 1\n"));
+	free(out);
+	s.version = "0.1.0-\"dirty\"";
+	out = render(&s, NULL);
+	assert_non_null(strstr(out, "{version=\"0.1.0-\\\"dirty\\\"\","));
+	free(out);
+}
+
+static void test_render_reports_write_error(void **state)
+{
+	struct gp_snapshot s;
+	FILE *f;
+
+	(void)state;
+	/* A stream that refuses writes: ENOSPC and friends must not pass silently. */
+	f = fopen("/dev/null", "r");
+	assert_non_null(f);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_prom_render(f, &s), -EIO);
+	fclose(f);
+}
+
+static char *make_tmpdir(void)
+{
+	char tmpl[] = "/tmp/gp-test-prom.XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	assert_non_null(d);
+	return strdup(d);
+}
+
+/* Names in dir other than "." and ".."; fails the test on any *.tmp.* leftover. */
+static int count_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (strstr(de->d_name, ".tmp."))
+			fail_msg("temporary file left behind: %s/%s", dir, de->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void rm_tmpdir(char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d) {
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			if (unlink(path))
+				rmdir(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+	free(dir);
+}
+
+static void test_textfile_write(void **state)
+{
+	char *dir = make_tmpdir(), path[PATH_MAX];
+	struct gp_snapshot s, e;
+	char *want, *got;
+	size_t wlen, glen;
+	struct stat st;
+	mode_t mask = umask(0);
+
+	(void)state;
+	umask(mask);
+	snprintf(path, sizeof(path), "%s/grayprobe.prom", dir);
+	basic_snapshot(&s);
+	assert_int_equal(gp_textfile_write(path, &s), 0);
+	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	/* Created 0644 so node_exporter, often another user, can read it (umask permitting). */
+	assert_int_equal(st.st_mode & 0777, 0644 & ~mask);
+	want = render(&s, &wlen);
+	got = slurp(path, &glen);
+	assert_int_equal(glen, wlen);
+	assert_memory_equal(got, want, wlen);
+	free(got);
+	free(want);
+
+	/* A rewrite replaces the whole file, never appends or leaves a tail. */
+	memset(&e, 0, sizeof(e));
+	e.version = "0.1.0";
+	e.connect_hook = "kprobe";
+	e.state_hook = "raw_tp";
+	e.lost_track = 5;
+	assert_int_equal(gp_textfile_write(path, &e), 0);
+	assert_int_equal(count_entries(dir), 1);
+	got = slurp(path, &glen);
+	assert_text_equal(got, empty_text, path);
+	assert_int_equal(glen, sizeof(empty_text) - 1);
+	free(got);
+
+	gp_snapshot_release(&s);
+	rm_tmpdir(dir);
+}
+
+static void test_textfile_missing_dir(void **state)
+{
+	char *dir = make_tmpdir(), path[PATH_MAX], missing[PATH_MAX];
+	struct gp_snapshot s;
+	int rc;
+
+	(void)state;
+	snprintf(missing, sizeof(missing), "%s/nope", dir);
+	snprintf(path, sizeof(path), "%s/nope/grayprobe.prom", dir);
+	memset(&s, 0, sizeof(s));
+	rc = gp_textfile_write(path, &s);
+	assert_true(rc < 0);
+	assert_int_equal(rc, -ENOENT);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(access(missing, F_OK), -1);
+	assert_int_equal(count_entries(dir), 0);
+	rm_tmpdir(dir);
+}
+
+static void test_textfile_target_is_directory(void **state)
+{
+	char *dir = make_tmpdir(), path[PATH_MAX];
+	struct gp_snapshot s;
+	struct stat st;
+	int rc;
+
+	(void)state;
+	/* rename() fails after the temp file is complete: it must still be removed. */
+	snprintf(path, sizeof(path), "%s/grayprobe.prom", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	memset(&s, 0, sizeof(s));
+	rc = gp_textfile_write(path, &s);
+	assert_true(rc < 0);
+	assert_int_equal(rc, -EISDIR);
+	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	rm_tmpdir(dir);
+}
+
+static void test_textfile_name_too_long(void **state)
+{
+	char path[PATH_MAX];
+	struct gp_snapshot s;
+
+	(void)state;
+	/* Fits PATH_MAX itself, but not with the ".tmp.PID" suffix. */
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 4] = '\0';
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_textfile_write(path, &s), -ENAMETOOLONG);
+}
+
+static void test_promtool_accepts_golden(void **state)
+{
+	char cmd[PATH_MAX + 64];
+	int status;
+
+	(void)state;
+	if (access(PROMTOOL, X_OK)) {
+		print_message("promtool not installed at " PROMTOOL ": skipping lint\n");
+		skip();
+	}
+	/* The golden file only proves stability; promtool proves it is valid. */
+	assert_int_equal(access(golden_basic, R_OK), 0);
+	snprintf(cmd, sizeof(cmd), PROMTOOL " check metrics < '%s'", golden_basic);
+	status = system(cmd);
+	assert_true(status != -1 && WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest test_prom[] = {
+		cmocka_unit_test(test_golden_basic),
+		cmocka_unit_test(test_render_invariants),
+		cmocka_unit_test(test_label_escaping),
+		cmocka_unit_test(test_empty_agg),
+		cmocka_unit_test(test_build_info_unset_and_escaped),
+		cmocka_unit_test(test_render_reports_write_error),
+		cmocka_unit_test(test_textfile_write),
+		cmocka_unit_test(test_textfile_missing_dir),
+		cmocka_unit_test(test_textfile_target_is_directory),
+		cmocka_unit_test(test_textfile_name_too_long),
+		cmocka_unit_test(test_promtool_accepts_golden),
+	};
+
+	return cmocka_run_group_tests(test_prom, NULL, NULL);
+}
