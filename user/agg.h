@@ -37,6 +37,7 @@ struct gp_snapshot {
 	uint64_t events;		/* outcomes received from the kernel */
 	uint64_t lost_ringbuf;
 	uint64_t lost_track;
+	uint64_t lost_malformed;	/* records the loader could not decode */
 	uint64_t tags_overflow;		/* outcomes folded into the overflow tag */
 	uint64_t textfile_errors;	/* failed textfile rewrites so far */
 	size_t n_tags;

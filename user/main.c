@@ -91,8 +91,7 @@ static void write_textfile(struct run_ctx *r)
 	snap.connect_hook = gp_connect_hook_name(gp_loader_connect_hook(r->loader));
 	snap.state_hook = gp_state_hook_name(gp_loader_state_hook(r->loader));
 	snap.lost_ringbuf = stats[GP_STAT_LOST_RINGBUF];
-	/* Decode failures lose an outcome too: count them where loss is read. */
-	snap.lost_ringbuf += r->bad_records;
+	snap.lost_malformed = r->bad_records;
 	snap.lost_track = stats[GP_STAT_LOST_TRACK];
 	snap.textfile_errors = r->textfile_errors;
 	err = gp_textfile_write(r->textfile, &snap);

@@ -109,12 +109,14 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 	fprintf(f, "grayprobe_events_total %" PRIu64 "\n", s->events);
 
 	header(f, "grayprobe_events_lost_total", "counter",
-	       "Connection outcomes the kernel could not deliver: ring buffer full, or "
-	       "too many connects in flight to track.");
+	       "Connection outcomes lost: ring buffer full, too many connects in flight "
+	       "to track, or a record the loader could not decode.");
 	fprintf(f, "grayprobe_events_lost_total{reason=\"ringbuf_full\"} %" PRIu64 "\n",
 		s->lost_ringbuf);
 	fprintf(f, "grayprobe_events_lost_total{reason=\"track_table_full\"} %" PRIu64 "\n",
 		s->lost_track);
+	fprintf(f, "grayprobe_events_lost_total{reason=\"malformed\"} %" PRIu64 "\n",
+		s->lost_malformed);
 
 	header(f, "grayprobe_tags_overflow_total", "counter",
 	       "Outcomes recorded under alpn=\"other\",gray=\"other\" because the tag cap was reached.");

@@ -115,6 +115,7 @@ static void basic_snapshot(struct gp_snapshot *s)
 	s->lost_ringbuf = 3;
 	/* Largest counter: must print as an integer, never as a float. */
 	s->lost_track = UINT64_MAX;
+	s->lost_malformed = 2;
 	s->textfile_errors = 2;
 }
 
@@ -277,11 +278,12 @@ static const char empty_text[] =
 	"# HELP grayprobe_events_total Connection outcome events received from the kernel.\n"
 	"# TYPE grayprobe_events_total counter\n"
 	"grayprobe_events_total 0\n"
-	"# HELP grayprobe_events_lost_total Connection outcomes the kernel could not deliver: "
-	"ring buffer full, or too many connects in flight to track.\n"
+	"# HELP grayprobe_events_lost_total Connection outcomes lost: ring buffer full, too many "
+	"connects in flight to track, or a record the loader could not decode.\n"
 	"# TYPE grayprobe_events_lost_total counter\n"
 	"grayprobe_events_lost_total{reason=\"ringbuf_full\"} 0\n"
 	"grayprobe_events_lost_total{reason=\"track_table_full\"} 5\n"
+	"grayprobe_events_lost_total{reason=\"malformed\"} 0\n"
 	"# HELP grayprobe_tags_overflow_total Outcomes recorded under alpn=\"other\",gray=\"other\" "
 	"because the tag cap was reached.\n"
 	"# TYPE grayprobe_tags_overflow_total counter\n"
