@@ -46,7 +46,7 @@ endif
 
 # Pure user-space logic: unit tests link this without root, BPF or a skeleton.
 CORE_SRCS := user/hist.c user/agg.c user/prom.c user/json.c user/event.c \
-	user/opts.c user/log.c user/caps.c
+	user/opts.c user/log.c user/caps.c user/classify.c
 APP_SRCS  := user/main.c user/loader.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUT)/%.o)
 APP_OBJS  := $(APP_SRCS:user/%.c=$(OUT)/%.o)
@@ -56,9 +56,9 @@ TOOL_BINS := $(OUT)/tests/tcpconn
 
 # Debian packages: to build, and what the tests drive as real peers.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	pkg-config libcmocka-dev
+	pkg-config libcmocka-dev libpcap-dev
 DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus \
-	prometheus-node-exporter
+	prometheus-node-exporter tshark
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -114,9 +114,12 @@ $(OUT)/grayprobe: $(APP_OBJS) $(OUT)/libgrayprobe.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -o $@
 
+# The corpus cross-check reads captures with libpcap; no other binary links it.
+$(OUT)/tests/test_corpus: TEST_LIBS := -lpcap
+
 $(OUT)/tests/test_%: tests/unit/test_%.c $(OUT)/libgrayprobe.a | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser -DGP_SRCDIR='"$(CURDIR)"' -MMD -MP $^ -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Iuser -DGP_SRCDIR='"$(CURDIR)"' -MMD -MP $^ -lcmocka $(TEST_LIBS) -o $@
 
 $(OUT)/tests/%: tests/tools/%.c | $(OUT)/tests
 	$(call msg,CC,$@)

@@ -16,6 +16,14 @@
 #define GP_COMM_LEN		16
 /* Longest alpn or gray label value, in bytes, after sanitizing. */
 #define GP_TAG_MAX		32
+/*
+ * Bytes of a flow's first client payload kept for ALPN/gray classification.
+ * A post-quantum Chromium ClientHello (X25519MLKEM768 key share) is ~2 KB,
+ * may span several TCP segments and TLS records; 8 KiB holds it with room.
+ */
+#define GP_FIRST_PAYLOAD_MAX	8192
+/* Longest TLS server_name kept, in bytes, after sanitizing (a DNS name is <= 253). */
+#define GP_SNI_MAX		255
 /* Outstanding connects tracked at once; past it, a start is counted lost. */
 #define GP_TRACK_MAX		65536
 /* Ring buffer size, in KiB; must be a power of two and a multiple of the page. */
