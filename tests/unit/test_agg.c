@@ -9,25 +9,13 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "unit.h"
 
-static struct gp_conn conn(enum gp_direction dir, const char *alpn, const char *gray,
-			   enum gp_result res, uint64_t latency_ns)
-{
-	struct gp_conn c;
-
-	memset(&c, 0, sizeof(c));
-	c.dir = dir;
-	c.result = res;
-	c.latency_ns = latency_ns;
-	snprintf(c.alpn, sizeof(c.alpn), "%s", alpn);
-	snprintf(c.gray, sizeof(c.gray), "%s", gray);
-	return c;
-}
 
 static void record(struct gp_agg *a, enum gp_direction dir, const char *alpn, const char *gray,
 		   enum gp_result res, uint64_t latency_ns)
 {
-	struct gp_conn c = conn(dir, alpn, gray, res, latency_ns);
+	struct gp_conn c = make_conn(dir, alpn, gray, res, latency_ns);
 
 	gp_agg_record(a, &c);
 }
@@ -272,7 +260,7 @@ static void test_out_of_range_fields_are_clamped(void **state)
 {
 	struct gp_snapshot s;
 	struct gp_agg *a = gp_agg_new(4);
-	struct gp_conn c = conn(GP_DIR_OUTBOUND, "x", "y", GP_RES_ESTABLISHED, 7);
+	struct gp_conn c = make_conn(GP_DIR_OUTBOUND, "x", "y", GP_RES_ESTABLISHED, 7);
 	const struct gp_tag_stats *t;
 
 	(void)state;

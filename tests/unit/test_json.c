@@ -13,28 +13,8 @@
 #include <cmocka.h>
 
 #include "json.h"
+#include "unit.h"
 
-struct mem {
-	FILE *f;
-	char *buf;
-	size_t len;
-};
-
-static void mem_open(struct mem *m)
-{
-	m->buf = NULL;
-	m->len = 0;
-	m->f = open_memstream(&m->buf, &m->len);
-	assert_non_null(m->f);
-}
-
-/* Closes the stream so buf/len are final; caller frees buf. */
-static char *mem_close(struct mem *m)
-{
-	assert_int_equal(fclose(m->f), 0);
-	m->f = NULL;
-	return m->buf;
-}
 
 static void check_str(const char *in, size_t len, const char *want)
 {

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "prom.h"
+#include "unit.h"
 
 #ifndef PROMTOOL
 #define PROMTOOL	"/usr/bin/promtool"
@@ -28,26 +29,6 @@
 /* GP_SRCDIR is the project root, passed by the Makefile: any cwd works. */
 static const char golden_basic[] = GP_SRCDIR "/tests/unit/golden/basic.prom";
 
-struct mem {
-	FILE *f;
-	char *buf;
-	size_t len;
-};
-
-static void mem_open(struct mem *m)
-{
-	m->buf = NULL;
-	m->len = 0;
-	m->f = open_memstream(&m->buf, &m->len);
-	assert_non_null(m->f);
-}
-
-static char *mem_close(struct mem *m)
-{
-	assert_int_equal(fclose(m->f), 0);
-	m->f = NULL;
-	return m->buf;
-}
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -73,14 +54,8 @@ static char *slurp(const char *path, size_t *len)
 static void record(struct gp_agg *a, enum gp_direction dir, const char *alpn, const char *gray,
 		   enum gp_result res, uint64_t latency_ns)
 {
-	struct gp_conn c;
+	struct gp_conn c = make_conn(dir, alpn, gray, res, latency_ns);
 
-	memset(&c, 0, sizeof(c));
-	c.dir = dir;
-	c.result = res;
-	c.latency_ns = latency_ns;
-	snprintf(c.alpn, sizeof(c.alpn), "%s", alpn);
-	snprintf(c.gray, sizeof(c.gray), "%s", gray);
 	gp_agg_record(a, &c);
 }
 

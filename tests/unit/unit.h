@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Helpers shared by the unit tests; include after <cmocka.h>. */
+#ifndef GP_UNIT_H
+#define GP_UNIT_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "event.h"
+
+/* A FILE * into memory, so renderers are tested without touching disk. */
+struct mem {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static inline void mem_open(struct mem *m)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	assert_non_null(m->f);
+}
+
+/* Closes the stream so buf/len are final; caller frees buf. */
+static inline char *mem_close(struct mem *m)
+{
+	assert_int_equal(fclose(m->f), 0);
+	m->f = NULL;
+	return m->buf;
+}
+
+/* A decoded outcome with only what aggregation looks at. */
+static inline struct gp_conn make_conn(enum gp_direction dir, const char *alpn,
+				       const char *gray, enum gp_result res,
+				       uint64_t latency_ns)
+{
+	struct gp_conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.dir = dir;
+	c.result = res;
+	c.latency_ns = latency_ns;
+	snprintf(c.alpn, sizeof(c.alpn), "%s", alpn);
+	snprintf(c.gray, sizeof(c.gray), "%s", gray);
+	return c;
+}
+
+#endif
