@@ -165,56 +165,72 @@ static void report_unavailable(const char *what, enum hook_id h, const struct ho
 		dump_verifier_tail();
 }
 
-/* First state hook that works: the forced one, or tp_btf, raw_tp, tracepoint. */
-static int resolve_state(enum gp_state_hook want, enum gp_state_hook *got)
+/*
+ * The preference order and forcing rules, one place for run and check:
+ * state tp_btf, raw_tp, tracepoint; connect fentry, kprobe, else the state
+ * hook's CLOSE->SYN_SENT. Returns 0, or -ENOTSUP with *failed set to the
+ * forced hook that did not work (H_MAX when auto found no state hook).
+ */
+static int choose(const struct hook_result res[H_MAX], enum gp_connect_hook want_c,
+		  enum gp_state_hook want_s, enum gp_connect_hook *c, enum gp_state_hook *s,
+		  enum hook_id *failed)
 {
-	struct hook_result r;
 	enum gp_state_hook h;
 
-	for (h = GP_STATE_TP_BTF; h < GP_STATE_MAX; h++) {
-		if (want != GP_STATE_AUTO && h != want)
-			continue;
-		try_hook(state_hook_id(h), &r);
-		if (!r.err) {
-			*got = h;
-			return 0;
-		}
-		if (want != GP_STATE_AUTO) {
-			report_unavailable("state hook", state_hook_id(h), &r);
-			return r.err;
-		}
-		gp_dbg("state hook %s unavailable (%s: %s)", gp_state_hook_name(h), r.stage,
-		       strerror(-r.err));
+	*s = GP_STATE_MAX;
+	for (h = GP_STATE_TP_BTF; h < GP_STATE_MAX && *s == GP_STATE_MAX; h++)
+		if ((want_s == GP_STATE_AUTO || want_s == h) && !res[state_hook_id(h)].err)
+			*s = h;
+	if (*s == GP_STATE_MAX) {
+		*failed = want_s == GP_STATE_AUTO ? H_MAX : state_hook_id(want_s);
+		return -ENOTSUP;
 	}
-	gp_err("no flavour of the inet_sock_set_state tracepoint attaches (tp_btf, raw_tp, tracepoint)");
-	return -ENOTSUP;
+	if (want_c == GP_CONNECT_FENTRY || want_c == GP_CONNECT_KPROBE) {
+		*failed = want_c == GP_CONNECT_FENTRY ? H_FENTRY : H_KPROBE;
+		*c = want_c;
+		return res[*failed].err ? -ENOTSUP : 0;
+	}
+	if (want_c == GP_CONNECT_AUTO && !res[H_FENTRY].err)
+		*c = GP_CONNECT_FENTRY;
+	else if (want_c == GP_CONNECT_AUTO && !res[H_KPROBE].err)
+		*c = GP_CONNECT_KPROBE;
+	else
+		*c = GP_CONNECT_TRACEPOINT;
+	return 0;
 }
 
-static int resolve_connect(enum gp_connect_hook want, enum gp_connect_hook *got)
+/* Each hook really loaded and attached once, then taken down. */
+static void probe_all(struct hook_result res[H_MAX])
 {
-	static const enum hook_id ids[] = { [GP_CONNECT_FENTRY] = H_FENTRY,
-					    [GP_CONNECT_KPROBE] = H_KPROBE };
-	struct hook_result r;
-	enum gp_connect_hook h;
+	int h;
 
-	for (h = GP_CONNECT_FENTRY; h < GP_CONNECT_TRACEPOINT; h++) {
-		if (want != GP_CONNECT_AUTO && h != want)
-			continue;
-		try_hook(ids[h], &r);
-		if (!r.err) {
-			*got = h;
-			return 0;
-		}
-		if (want != GP_CONNECT_AUTO) {
-			report_unavailable("connect hook", ids[h], &r);
-			return r.err;
-		}
-		gp_dbg("connect hook %s unavailable (%s: %s)", gp_connect_hook_name(h), r.stage,
-		       strerror(-r.err));
+	for (h = 0; h < H_MAX; h++)
+		try_hook(h, &res[h]);
+}
+
+static int choose_or_explain(enum gp_connect_hook want_c, enum gp_state_hook want_s,
+			     enum gp_connect_hook *c, enum gp_state_hook *s)
+{
+	struct hook_result res[H_MAX];
+	enum hook_id failed;
+	int h;
+
+	probe_all(res);
+	for (h = 0; h < H_MAX; h++)
+		if (res[h].err)
+			gp_dbg("%s unavailable (%s: %s)", hook_names[h], res[h].stage,
+			       strerror(-res[h].err));
+	if (!choose(res, want_c, want_s, c, s, &failed))
+		return 0;
+	if (failed == H_MAX) {
+		gp_err("no flavour of the inet_sock_set_state tracepoint attaches (tp_btf, raw_tp, tracepoint)");
+		return -ENOTSUP;
 	}
-	/* The state hook's CLOSE->SYN_SENT transition needs nothing more. */
-	*got = GP_CONNECT_TRACEPOINT;
-	return 0;
+	/* Again, so that the log tail -v shows is this hook's own. */
+	try_hook(failed, &res[failed]);
+	report_unavailable(failed == H_FENTRY || failed == H_KPROBE ? "connect hook" : "state hook",
+			   failed, &res[failed]);
+	return res[failed].err ? res[failed].err : -ENOTSUP;
 }
 
 int gp_check_privileges(void)
@@ -284,10 +300,7 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 	if (!l)
 		return -ENOMEM;
 
-	err = resolve_state(o->state_hook, &l->state_hook);
-	if (err)
-		goto cleanup;
-	err = resolve_connect(o->connect_hook, &l->connect_hook);
+	err = choose_or_explain(o->connect_hook, o->state_hook, &l->connect_hook, &l->state_hook);
 	if (err)
 		goto cleanup;
 
@@ -392,9 +405,10 @@ static void row(FILE *out, const char *name, int ok, const char *detail)
 
 int gp_check(FILE *out, const struct gp_opts *opts)
 {
-	enum gp_connect_hook connect = GP_CONNECT_TRACEPOINT;
-	enum gp_state_hook state = GP_STATE_MAX;
+	enum gp_connect_hook connect;
+	enum gp_state_hook state;
 	struct hook_result res[H_MAX];
+	enum hook_id failed;
 	char why[256];
 	struct utsname u;
 	int ok_btf, ok_rb, h, n, lo;
@@ -415,8 +429,8 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 		fprintf(out, "run would fail: %s is required\n", ok_btf ? "a ring buffer" : "BTF");
 		return 1;
 	}
+	probe_all(res);
 	for (h = 0; h < H_MAX; h++) {
-		try_hook(h, &res[h]);
 		describe(why, sizeof(why), h, &res[h]);
 		row(out, hook_names[h], !res[h].err, why);
 	}
@@ -429,23 +443,13 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 	snprintf(why, sizeof(why), "%s", n ? "tcx links (6.6+)" : strerror(errno));
 	row(out, "tcx", n, why);
 
-	/* Same preference order and forcing rules as run. */
-	for (h = GP_STATE_TP_BTF; h < GP_STATE_MAX && state == GP_STATE_MAX; h++)
-		if ((opts->state_hook == GP_STATE_AUTO || opts->state_hook == (enum gp_state_hook)h) &&
-		    !res[state_hook_id(h)].err)
-			state = h;
-	if (opts->connect_hook == GP_CONNECT_FENTRY || opts->connect_hook == GP_CONNECT_KPROBE)
-		connect = res[opts->connect_hook == GP_CONNECT_FENTRY ? H_FENTRY : H_KPROBE].err
-			? GP_CONNECT_MAX : opts->connect_hook;
-	else if (opts->connect_hook == GP_CONNECT_AUTO)
-		connect = !res[H_FENTRY].err ? GP_CONNECT_FENTRY :
-			  !res[H_KPROBE].err ? GP_CONNECT_KPROBE : GP_CONNECT_TRACEPOINT;
-
-	if (state == GP_STATE_MAX || connect == GP_CONNECT_MAX) {
-		fprintf(out, "run would fail: %s hook %s is unavailable\n",
-			state == GP_STATE_MAX ? "state" : "connect",
-			state == GP_STATE_MAX ? gp_state_hook_name(opts->state_hook)
-					      : gp_connect_hook_name(opts->connect_hook));
+	if (choose(res, opts->connect_hook, opts->state_hook, &connect, &state, &failed)) {
+		if (failed == H_MAX)
+			fprintf(out, "run would fail: no state hook attaches\n");
+		else
+			fprintf(out, "run would fail: %s hook %s is unavailable\n",
+				failed == H_FENTRY || failed == H_KPROBE ? "connect" : "state",
+				hook_names[failed]);
 		return 1;
 	}
 	fprintf(out, "run would use: connect_hook=%s state_hook=%s\n",
