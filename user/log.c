@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -66,14 +67,27 @@ void gp_log_tail_clear(void)
 
 int gp_log_tail_vappend(const char *fmt, va_list ap)
 {
-	char line[1024];
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	char line[1024], *big = NULL, *s = line;
+	va_list again;
+	int n;
 
-	if (n < 0)
+	va_copy(again, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	/* libbpf hands the whole verifier log over as one message: its end matters most. */
+	if (n >= (int)sizeof(line)) {
+		big = malloc((size_t)n + 1);
+		if (big && vsnprintf(big, (size_t)n + 1, fmt, again) >= 0)
+			s = big;
+	}
+	va_end(again);
+	if (n < 0) {
+		free(big);
 		return n;
-	tail_append(line, strnlen(line, sizeof(line)));
+	}
+	tail_append(s, strlen(s));
 	if (log_level >= GP_LOG_TRACE)
-		fputs(line, log_stream ? log_stream : stderr);
+		fputs(s, log_stream ? log_stream : stderr);
+	free(big);
 	return n;
 }
 
