@@ -46,19 +46,23 @@ endif
 
 # Pure user-space logic: unit tests link this without root, BPF or a skeleton.
 CORE_SRCS := user/hist.c user/agg.c user/prom.c user/json.c user/event.c \
-	user/opts.c user/log.c user/caps.c user/classify.c
-APP_SRCS  := user/main.c user/loader.c
+	user/opts.c user/log.c user/caps.c user/classify.c user/tagger.c user/rules.c user/pktsplit.c \
+	user/iface.c
+APP_SRCS  := user/main.c user/loader.c user/tc.c
+# Capture reading for `replay`: only the main binary and its test link libpcap.
+PCAP_SRCS := user/pcapin.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUT)/%.o)
 APP_OBJS  := $(APP_SRCS:user/%.c=$(OUT)/%.o)
+PCAP_OBJS := $(PCAP_SRCS:user/%.c=$(OUT)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
-TOOL_BINS := $(OUT)/tests/tcpconn
+TOOL_BINS := $(OUT)/tests/tcpconn $(OUT)/tests/tlshello $(OUT)/tests/mkpcap
 
 # Debian packages: to build, and what the tests drive as real peers.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	pkg-config libcmocka-dev libpcap-dev
 DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus \
-	prometheus-node-exporter tshark
+	prometheus-node-exporter tshark nginx openssl ethtool tcpdump chromium
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -110,16 +114,19 @@ $(OUT)/libgrayprobe.a: $(CORE_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUT)/grayprobe: $(APP_OBJS) $(OUT)/libgrayprobe.a
+$(OUT)/grayprobe: $(APP_OBJS) $(PCAP_OBJS) $(OUT)/libgrayprobe.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -lpcap -o $@
 
-# The corpus cross-check reads captures with libpcap; no other binary links it.
+# The corpus cross-check and the capture reader's test read captures with libpcap.
 $(OUT)/tests/test_corpus: TEST_LIBS := -lpcap
+$(OUT)/tests/test_pcapin: TEST_LIBS := -lpcap
+$(OUT)/tests/test_pcapin: $(PCAP_OBJS)
 
 $(OUT)/tests/test_%: tests/unit/test_%.c $(OUT)/libgrayprobe.a | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser -DGP_SRCDIR='"$(CURDIR)"' -MMD -MP $^ -lcmocka $(TEST_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Iuser -DGP_SRCDIR='"$(CURDIR)"' -MMD -MP $(filter %.c %.o %.a,$^) \
+		-lcmocka $(TEST_LIBS) -o $@
 
 $(OUT)/tests/%: tests/tools/%.c | $(OUT)/tests
 	$(call msg,CC,$@)

@@ -3,18 +3,28 @@
  * Connect latency: a start stamp when a socket begins connecting, an event
  * when it leaves SYN_SENT. The loader loads exactly one start hook and one
  * state hook of the flavours below, whichever this kernel really attaches.
+ *
+ * Flows: a TC classifier notes each TCP SYN in gp_flows, counts payload
+ * bytes per flow and copies the client's first bytes (a ClientHello or a
+ * request head, up to GP_FIRST_PAYLOAD_MAX) to user space, which reassembles
+ * and classifies them. A passive open's SYN time there gives inbound latency.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "grayprobe.h"
 #include "sock.bpf.h"
+#include "pkt.bpf.h"
+
+#define TC_ACT_UNSPEC	(-1)	/* tcx: TCX_NEXT; clsact: go on to the next filter */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the loader before load. */
 const volatile __u32 target_netns = 0;		/* 0: every namespace */
 const volatile __u8 start_from_state = 0;	/* CLOSE->SYN_SENT is the start */
+/* Replay: a capture may start mid-flow; the first sender of payload is the client. */
+const volatile __u8 adopt_midstream = 0;
 
 struct conn_start {
 	__u64 ts_ns;
@@ -41,12 +51,119 @@ struct {
 	__type(value, __u64);
 } gp_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GP_FLOW_MAX);
+	__type(key, struct gp_flow_key);
+	__type(value, struct gp_flow_val);
+} gp_flows SEC(".maps");
+
+/*
+ * Twice the largest copy: the length reaches bpf_skb_load_bytes() through a
+ * mask (see flow_record), whose bound is the next power of two.
+ */
+struct payload_buf {
+	struct gp_payload_event hdr;
+	__u8 data[GP_FIRST_PAYLOAD_MAX * 2];
+};
+
+/* Staging for variable-size records: bpf_ringbuf_reserve() wants a constant size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct payload_buf);
+} gp_payload_buf SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&gp_stats, &idx);
 
 	if (v)
 		*v += 1;
+}
+
+/* 0 when (a, pa) sorts before (b, pb): the order gp_flow_key documents. */
+static __always_inline int endpoint_after(const __u8 *a, __u16 pa, const __u8 *b, __u16 pb)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	if (a0 != b0)
+		return a0 > b0;
+	if (a1 != b1)
+		return a1 > b1;
+	return pa > pb;
+}
+
+/*
+ * Fills the key from endpoints x and y; returns x's index in it. Branches,
+ * not addr[idx]: the verifier refuses the pointer arithmetic clang makes of
+ * a variable index into a stack array.
+ */
+static __always_inline __u8 flow_key(struct gp_flow_key *k, __u16 family, const __u8 *x,
+				     __u16 px, const __u8 *y, __u16 py)
+{
+	__u8 swap = endpoint_after(x, px, y, py);
+
+	k->family = family;
+	k->_pad = 0;
+	if (swap) {
+		__builtin_memcpy(k->addr[0], y, 16);
+		__builtin_memcpy(k->addr[1], x, 16);
+		k->port[0] = py;
+		k->port[1] = px;
+	} else {
+		__builtin_memcpy(k->addr[0], x, 16);
+		__builtin_memcpy(k->addr[1], y, 16);
+		k->port[0] = px;
+		k->port[1] = py;
+	}
+	return swap;
+}
+
+/*
+ * TC sees a dual-stack socket's IPv4 peer as IPv4; the socket holds it as
+ * v4-mapped IPv6. The key uses what the wire has.
+ */
+static __always_inline __u16 unmap_v4(__u16 family, __u8 a[16], __u8 b[16])
+{
+	__u32 w0, w1, w2, v0, v1, v2;
+
+	if (family != AF_INET6)
+		return family;
+	__builtin_memcpy(&w0, a, 4);
+	__builtin_memcpy(&w1, a + 4, 4);
+	__builtin_memcpy(&w2, a + 8, 4);
+	__builtin_memcpy(&v0, b, 4);
+	__builtin_memcpy(&v1, b + 4, 4);
+	__builtin_memcpy(&v2, b + 8, 4);
+	if (w0 || w1 || w2 != bpf_htonl(0xffff) || v0 || v1 || v2 != bpf_htonl(0xffff))
+		return family;
+	__builtin_memcpy(a, a + 12, 4);
+	__builtin_memcpy(b, b + 12, 4);
+	__builtin_memset(a + 4, 0, 12);
+	__builtin_memset(b + 4, 0, 12);
+	return AF_INET;
+}
+
+/* The flow entry TC made for a socket's connection, client being caddr. */
+static __always_inline struct gp_flow_val *sock_flow(__u16 family, const __u8 *caddr, __u16 cport,
+						      const __u8 *saddr, __u16 sport)
+{
+	struct gp_flow_key k = {};
+	__u8 a[16], b[16], c;
+	struct gp_flow_val *v;
+
+	__builtin_memcpy(a, caddr, 16);
+	__builtin_memcpy(b, saddr, 16);
+	family = unmap_v4(family, a, b);
+	c = flow_key(&k, family, a, cport, b, sport);
+	v = bpf_map_lookup_elem(&gp_flows, &k);
+	return v && v->client == c ? v : NULL;
 }
 
 /* Runs in the connect() caller's context, so pid and comm are the caller's. */
@@ -64,12 +181,54 @@ static __always_inline void track_start(const struct sock *sk)
 		stat_inc(GP_STAT_LOST_TRACK);
 }
 
+/* Passive open done: SYN seen at TC -> ESTABLISHED. */
+static __always_inline void on_passive_established(const struct sock *sk)
+{
+	struct gp_conn_event *e;
+	struct gp_flow_val *v;
+	__u8 laddr[16] = {}, raddr[16] = {};
+	__u16 lport, rport, family;
+	__u32 netns = gp_sk_netns(sk);
+
+	if (target_netns && netns != target_netns)
+		return;
+	family = gp_sk_addrs(sk, laddr, raddr, &lport, &rport);
+	v = sock_flow(family, raddr, rport, laddr, lport);
+	if (!v || !v->syn_ts || v->inbound_done)
+		return;
+	v->inbound_done = 1;
+	e = bpf_ringbuf_reserve(&gp_events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(GP_STAT_LOST_RINGBUF);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = GP_EV_CONN;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->latency_ns = e->ts_ns - v->syn_ts;
+	__builtin_memcpy(e->saddr, raddr, 16);
+	__builtin_memcpy(e->daddr, laddr, 16);
+	e->sport = rport;
+	e->dport = lport;
+	e->family = family;
+	e->netns = netns;
+	e->direction = GP_DIR_INBOUND;
+	e->new_state = TCP_ESTABLISHED;
+	e->flags = GP_CONN_F_FLOW;
+	e->flow_isn = v->isn;
+	bpf_ringbuf_submit(e, 0);
+}
+
 static __always_inline void on_state(const struct sock *sk, int oldstate, int newstate)
 {
 	struct gp_conn_event *e;
 	struct conn_start *st;
 	__u64 key = (__u64)sk;
 
+	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
+		on_passive_established(sk);
+		return;
+	}
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
 		if (start_from_state)
 			track_start(sk);
@@ -99,6 +258,16 @@ static __always_inline void on_state(const struct sock *sk, int oldstate, int ne
 	e->sk_err = BPF_CORE_READ(sk, sk_err);
 	e->direction = GP_DIR_OUTBOUND;
 	e->new_state = newstate;
+	e->flags = 0;
+	e->flow_isn = 0;
+	if (newstate == TCP_ESTABLISHED) {
+		struct gp_flow_val *v = sock_flow(e->family, e->saddr, e->sport, e->daddr, e->dport);
+
+		if (v) {
+			e->flags = GP_CONN_F_FLOW;
+			e->flow_isn = v->isn;
+		}
+	}
 	bpf_ringbuf_submit(e, 0);
 	bpf_map_delete_elem(&gp_starts, &key);
 }
@@ -139,4 +308,144 @@ int gp_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (ctx->protocol == IPPROTO_TCP)
 		on_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
 	return 0;
+}
+
+/* A payload or end record for flow v, seen in packet p; data from the skb. */
+static __always_inline void flow_record(struct __sk_buff *skb, const struct pkt *p,
+					struct gp_flow_val *v, __u8 sender, __u32 type,
+					__u32 off, __u64 n)
+{
+	struct payload_buf *b;
+	__u32 zero = 0;
+	__u64 m, size = sizeof(b->hdr);
+
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b)
+		return;
+	b->hdr.type = type;
+	b->hdr.ifindex = skb->ifindex;
+	b->hdr.ts_ns = bpf_ktime_get_ns();
+	b->hdr.flow.family = p->family;
+	b->hdr.flow._pad = 0;
+	if (sender == v->client) {
+		__builtin_memcpy(b->hdr.flow.saddr, p->saddr, 16);
+		__builtin_memcpy(b->hdr.flow.daddr, p->daddr, 16);
+		b->hdr.flow.sport = p->sport;
+		b->hdr.flow.dport = p->dport;
+	} else {
+		__builtin_memcpy(b->hdr.flow.saddr, p->daddr, 16);
+		__builtin_memcpy(b->hdr.flow.daddr, p->saddr, 16);
+		b->hdr.flow.sport = p->dport;
+		b->hdr.flow.dport = p->sport;
+	}
+	b->hdr.off = off;
+	b->hdr.bytes = v->bytes;
+	b->hdr.isn = v->isn;
+	b->hdr._pad = 0;
+	b->hdr.len = 0;
+	if (n) {
+		if (n > GP_FIRST_PAYLOAD_MAX)
+			return;
+		/*
+		 * clang checks a zero-extended copy of n and passes the
+		 * original, whose bounds the verifier then does not know; a
+		 * mask it cannot drop bounds the register that is passed.
+		 */
+		m = n - 1;
+		asm volatile("%[m] &= %[mask]" : [m] "+r"(m) : [mask] "i"(GP_FIRST_PAYLOAD_MAX * 2 - 1));
+		if (bpf_skb_load_bytes(skb, p->payload_off, b->data, m + 1)) {
+			stat_inc(GP_STAT_PKT_MALFORMED);
+			return;
+		}
+		b->hdr.len = n;
+		size += m + 1;
+		/*
+		 * The ClientHello's own length bounds what is worth copying:
+		 * after it, the client waits for the server anyway.
+		 */
+		if (!off && n >= 9 && b->data[0] == 0x16 && b->data[5] == 0x01) {
+			__u32 hello = (b->data[6] << 16) | (b->data[7] << 8) | b->data[8];
+			__u32 cap = 9 + hello + GP_TLS_RECORD_SLACK;
+
+			v->cap = cap < GP_FIRST_PAYLOAD_MAX ? cap : GP_FIRST_PAYLOAD_MAX;
+		}
+	}
+	if (bpf_ringbuf_output(&gp_events, b, size, 0))
+		stat_inc(GP_STAT_LOST_PAYLOAD);
+}
+
+static __always_inline void on_packet(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct gp_flow_key k = {};
+	struct gp_flow_val *v, nv = {};
+	int syn = (p->flags & (TCP_FL_SYN | TCP_FL_ACK)) == TCP_FL_SYN;
+	__u8 sender = flow_key(&k, p->family, p->saddr, p->sport, p->daddr, p->dport);
+	__u32 off, n;
+
+	v = bpf_map_lookup_elem(&gp_flows, &k);
+	if (syn && (!v || v->isn != p->seq || v->client != sender)) {
+		/* A new connection (or a reused 4-tuple); a retransmitted SYN keeps its time. */
+		nv.syn_ts = bpf_ktime_get_ns();
+		nv.isn = p->seq;
+		nv.cap = GP_FIRST_PAYLOAD_MAX;
+		nv.client = sender;
+		nv.ifindex = skb->ifindex;
+		bpf_map_update_elem(&gp_flows, &k, &nv, BPF_ANY);
+		if (!p->payload_len)
+			return;
+		v = bpf_map_lookup_elem(&gp_flows, &k);
+	} else if (!v) {
+		if (!adopt_midstream || !p->payload_len || (p->flags & TCP_FL_SYN))
+			return;
+		nv.isn = p->seq - 1;
+		nv.cap = GP_FIRST_PAYLOAD_MAX;
+		nv.client = sender;
+		nv.ifindex = skb->ifindex;
+		bpf_map_update_elem(&gp_flows, &k, &nv, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&gp_flows, &k);
+	}
+	if (!v)
+		return;
+
+	if (p->payload_len) {
+		if (skb->ifindex == v->ifindex)
+			__sync_fetch_and_add(&v->bytes, p->payload_len);
+		/* Payload in a SYN (TFO) starts right after the ISN all the same. */
+		off = p->seq - v->isn - !(p->flags & TCP_FL_SYN);
+		if (sender == v->client && off < v->cap && v->segs < GP_CAPTURE_SEGS_MAX) {
+			n = v->cap - off;
+			if (n > p->payload_len)
+				n = p->payload_len;
+			/* A capture cut short by its snap length: copy what is there. */
+			if (p->payload_off + n > skb->len)
+				n = skb->len > p->payload_off ? skb->len - p->payload_off : 0;
+			v->segs++;
+			if (n)
+				flow_record(skb, p, v, sender, GP_EV_PAYLOAD, off, n);
+		}
+	}
+	if ((p->flags & (TCP_FL_FIN | TCP_FL_RST)) && !v->ended) {
+		v->ended = 1;
+		flow_record(skb, p, v, sender, GP_EV_FLOW_END, 0, 0);
+	}
+}
+
+SEC("tc")
+int gp_tc(struct __sk_buff *skb)
+{
+	struct pkt p = {};
+	int ret;
+
+	ret = parse_pkt(skb, &p);
+	if (ret == PKT_SHORT) {
+		/* Headers in paged data: make them linear once, then look again. */
+		if (bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256))
+			return TC_ACT_UNSPEC;
+		ret = parse_pkt(skb, &p);
+	}
+	if (ret == PKT_TCP)
+		on_packet(skb, &p);
+	else if (ret != PKT_OTHER)
+		stat_inc(GP_STAT_PKT_MALFORMED);
+	return TC_ACT_UNSPEC;
 }

@@ -26,6 +26,20 @@
 #define GP_SNI_MAX		255
 /* Outstanding connects tracked at once; past it, a start is counted lost. */
 #define GP_TRACK_MAX		65536
+/* TCP flows tracked at TC at once (LRU: the oldest is forgotten first). */
+#define GP_FLOW_MAX		65536
+/*
+ * Payload records a flow may send to user space. A ClientHello or request
+ * head needs a few; cutting it off stops a sender of tiny segments from
+ * turning one flow into thousands of records.
+ */
+#define GP_CAPTURE_SEGS_MAX	16
+/*
+ * Client bytes captured past the end of the first TLS record's ClientHello
+ * length: room for the headers of further records when the hello is
+ * fragmented across records.
+ */
+#define GP_TLS_RECORD_SLACK	256
 /* Ring buffer size, in KiB; must be a power of two and a multiple of the page. */
 #define GP_RINGBUF_KB_DEFAULT	1024
 #define GP_RINGBUF_KB_MIN	4
@@ -33,7 +47,12 @@
 
 enum gp_event_type {
 	GP_EV_CONN = 1,		/* struct gp_conn_event */
+	GP_EV_PAYLOAD = 2,	/* struct gp_payload_event + len bytes */
+	GP_EV_FLOW_END = 3,	/* struct gp_payload_event, len 0: FIN or RST seen */
 };
+
+/* gp_conn_event.flags */
+#define GP_CONN_F_FLOW	0x1	/* TC saw this flow's SYN: payload records may follow */
 
 enum gp_direction {
 	GP_DIR_OUTBOUND = 0,
@@ -45,6 +64,8 @@ enum gp_direction {
 enum gp_stat {
 	GP_STAT_LOST_RINGBUF = 0,	/* ring buffer reserve failed */
 	GP_STAT_LOST_TRACK = 1,		/* connect start table full */
+	GP_STAT_LOST_PAYLOAD = 2,	/* payload record did not fit the ring buffer */
+	GP_STAT_PKT_MALFORMED = 3,	/* TC: headers cut short or inconsistent */
 	GP_STAT_MAX,
 };
 
@@ -67,11 +88,76 @@ struct gp_conn_event {
 	__u16 family;		/* AF_INET or AF_INET6, as the socket has it */
 	__u8 direction;		/* enum gp_direction */
 	__u8 new_state;		/* TCP_ESTABLISHED or TCP_CLOSE */
-	char comm[GP_COMM_LEN];	/* taken in process context at connect */
+	char comm[GP_COMM_LEN];	/* taken in process context at connect; "" inbound */
+	__u32 flags;		/* GP_CONN_F_* */
+	__u32 flow_isn;		/* with GP_CONN_F_FLOW: the client ISN TC saw, which
+				 * tells a reused 4-tuple's connections apart */
+};
+
+/*
+ * A flow as TC sees it: client (the SYN's sender) -> server. Same address
+ * and port conventions as gp_conn_event, so the two join on these fields.
+ */
+struct gp_flow_tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 _pad;
+};
+
+/*
+ * Client bytes [off, off + len) of a flow's stream, offset 0 being the first
+ * byte after the SYN. Segments may arrive out of order, overlap or repeat;
+ * user space reassembles. GP_EV_FLOW_END has len 0.
+ */
+struct gp_payload_event {
+	__u32 type;		/* GP_EV_PAYLOAD or GP_EV_FLOW_END */
+	__u32 ifindex;		/* interface the packet was seen on */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	struct gp_flow_tuple flow;
+	__u32 off;
+	__u32 len;
+	__u64 bytes;		/* the flow's payload bytes so far, both ways */
+	__u32 isn;		/* client ISN: a new one means a new connection on the 4-tuple */
+	__u32 _pad;
+	/* len bytes of data follow */
+};
+
+/*
+ * The TC flow table (map gp_flows), which user space reads for per-flow
+ * byte counts. The key orders the two endpoints (lower address, then lower
+ * port, first, comparing the address as two native-endian u64) so both
+ * directions of a flow find one entry.
+ */
+struct gp_flow_key {
+	__u8 addr[2][16];
+	__u16 port[2];		/* host order */
+	__u16 family;
+	__u16 _pad;
+};
+
+struct gp_flow_val {
+	__u64 syn_ts;		/* CLOCK_MONOTONIC of the first SYN, 0 if adopted */
+	__u64 bytes;		/* TCP payload bytes, both directions */
+	__u32 isn;		/* client's initial sequence number */
+	__u32 cap;		/* client stream offsets below this are captured */
+	__u16 segs;		/* payload records sent */
+	__u8 client;		/* 0 or 1: which key endpoint sent the SYN */
+	__u8 ended;		/* FIN or RST seen, GP_EV_FLOW_END sent */
+	__u8 inbound_done;	/* passive open reported */
+	__u8 _pad[3];
+	/*
+	 * Interface the SYN was seen on. Bytes are counted there only, so a
+	 * packet crossing two hooked interfaces (pod veth, then eth0) counts once.
+	 */
+	__u32 ifindex;
+	__u32 _pad2;
 };
 
 #define GP_ASSERT_OFF(t, f, o) _Static_assert(__builtin_offsetof(t, f) == (o), #t "." #f " moved")
-_Static_assert(sizeof(struct gp_conn_event) == 88, "gp_conn_event size changed");
+_Static_assert(sizeof(struct gp_conn_event) == 96, "gp_conn_event size changed");
 GP_ASSERT_OFF(struct gp_conn_event, type, 0);
 GP_ASSERT_OFF(struct gp_conn_event, pid, 4);
 GP_ASSERT_OFF(struct gp_conn_event, ts_ns, 8);
@@ -86,5 +172,32 @@ GP_ASSERT_OFF(struct gp_conn_event, family, 68);
 GP_ASSERT_OFF(struct gp_conn_event, direction, 70);
 GP_ASSERT_OFF(struct gp_conn_event, new_state, 71);
 GP_ASSERT_OFF(struct gp_conn_event, comm, 72);
+GP_ASSERT_OFF(struct gp_conn_event, flags, 88);
+GP_ASSERT_OFF(struct gp_conn_event, flow_isn, 92);
+_Static_assert(sizeof(struct gp_flow_tuple) == 40, "gp_flow_tuple size changed");
+GP_ASSERT_OFF(struct gp_flow_tuple, daddr, 16);
+GP_ASSERT_OFF(struct gp_flow_tuple, sport, 32);
+GP_ASSERT_OFF(struct gp_flow_tuple, dport, 34);
+GP_ASSERT_OFF(struct gp_flow_tuple, family, 36);
+_Static_assert(sizeof(struct gp_payload_event) == 80, "gp_payload_event size changed");
+GP_ASSERT_OFF(struct gp_payload_event, isn, 72);
+GP_ASSERT_OFF(struct gp_payload_event, ifindex, 4);
+GP_ASSERT_OFF(struct gp_payload_event, ts_ns, 8);
+GP_ASSERT_OFF(struct gp_payload_event, flow, 16);
+GP_ASSERT_OFF(struct gp_payload_event, off, 56);
+GP_ASSERT_OFF(struct gp_payload_event, len, 60);
+GP_ASSERT_OFF(struct gp_payload_event, bytes, 64);
+_Static_assert(sizeof(struct gp_flow_key) == 40, "gp_flow_key size changed");
+GP_ASSERT_OFF(struct gp_flow_key, port, 32);
+GP_ASSERT_OFF(struct gp_flow_key, family, 36);
+_Static_assert(sizeof(struct gp_flow_val) == 40, "gp_flow_val size changed");
+GP_ASSERT_OFF(struct gp_flow_val, ifindex, 32);
+GP_ASSERT_OFF(struct gp_flow_val, bytes, 8);
+GP_ASSERT_OFF(struct gp_flow_val, isn, 16);
+GP_ASSERT_OFF(struct gp_flow_val, cap, 20);
+GP_ASSERT_OFF(struct gp_flow_val, segs, 24);
+GP_ASSERT_OFF(struct gp_flow_val, client, 26);
+GP_ASSERT_OFF(struct gp_flow_val, ended, 27);
+GP_ASSERT_OFF(struct gp_flow_val, inbound_done, 28);
 
 #endif /* GRAYPROBE_H */

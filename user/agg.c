@@ -86,22 +86,45 @@ static struct gp_tag_stats *lookup(struct gp_agg *agg, unsigned dir, const char 
 	return t;
 }
 
-void gp_agg_record(struct gp_agg *agg, const struct gp_conn *c)
+/* The tag's stats, made if the cap allows, else the direction's overflow tag. */
+static struct gp_tag_stats *tag_for(struct gp_agg *agg, unsigned dir, const char *alpn,
+				    const char *gray, int *folded)
 {
-	unsigned dir = c->dir < GP_DIR_MAX ? c->dir : GP_DIR_OUTBOUND;
 	struct gp_tag_stats *t;
 
-	agg->events++;
-	t = lookup(agg, dir, c->alpn, c->gray, 0);
+	*folded = 0;
+	t = lookup(agg, dir, alpn, gray, 0);
 	if (!t && agg->per_dir[dir] < agg->max_tags) {
-		t = lookup(agg, dir, c->alpn, c->gray, 1);
+		t = lookup(agg, dir, alpn, gray, 1);
 		agg->per_dir[dir]++;
 	}
 	if (!t) {
 		/* Cardinality cap: strangers choose ALPN/SNI/headers, not our memory. */
-		agg->overflow++;
+		*folded = 1;
 		t = lookup(agg, dir, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG, 1);
 	}
+	return t;
+}
+
+void gp_agg_add_bytes(struct gp_agg *agg, unsigned dir, const char *alpn, const char *gray,
+		      uint64_t bytes)
+{
+	int folded;
+
+	if (dir >= GP_DIR_MAX)
+		dir = GP_DIR_OUTBOUND;
+	tag_for(agg, dir, alpn, gray, &folded)->bytes += bytes;
+}
+
+void gp_agg_record(struct gp_agg *agg, const struct gp_conn *c)
+{
+	unsigned dir = c->dir < GP_DIR_MAX ? c->dir : GP_DIR_OUTBOUND;
+	struct gp_tag_stats *t;
+	int folded;
+
+	agg->events++;
+	t = tag_for(agg, dir, c->alpn, c->gray, &folded);
+	agg->overflow += folded;
 	t->results[c->result < GP_RES_MAX ? c->result : GP_RES_OTHER]++;
 	if (c->result == GP_RES_ESTABLISHED) {
 		t->buckets[gp_hist_bucket(c->latency_ns)]++;

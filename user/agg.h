@@ -20,6 +20,7 @@ struct gp_tag_stats {
 	uint64_t buckets[GP_HIST_SLOTS];	/* non-cumulative, established only */
 	uint64_t sum_ns;
 	uint64_t results[GP_RES_MAX];
+	uint64_t bytes;			/* TCP payload bytes of the tag's flows */
 };
 
 struct gp_agg;
@@ -28,6 +29,9 @@ struct gp_agg;
 struct gp_agg *gp_agg_new(unsigned max_tags);
 void gp_agg_free(struct gp_agg *agg);
 void gp_agg_record(struct gp_agg *agg, const struct gp_conn *c);
+/* Flow bytes for a tag; a tag past the cap adds to the overflow tag. */
+void gp_agg_add_bytes(struct gp_agg *agg, unsigned dir, const char *alpn, const char *gray,
+		      uint64_t bytes);
 
 /* What a renderer sees: a consistent copy, tags sorted by (dir, alpn, gray). */
 struct gp_snapshot {
@@ -38,6 +42,8 @@ struct gp_snapshot {
 	uint64_t lost_ringbuf;
 	uint64_t lost_track;
 	uint64_t lost_malformed;	/* records the loader could not decode */
+	uint64_t lost_payload;		/* payload records the ring buffer refused */
+	uint64_t pkt_malformed;		/* packets the classifier skipped */
 	uint64_t tags_overflow;		/* outcomes folded into the overflow tag */
 	uint64_t textfile_errors;	/* failed textfile rewrites so far */
 	size_t n_tags;

@@ -7,6 +7,7 @@
 
 #include "caps.h"
 
+#define GP_CAP_NET_ADMIN	12
 #define GP_CAP_SYS_ADMIN	21
 #define GP_CAP_PERFMON		38
 #define GP_CAP_BPF		39
@@ -45,4 +46,9 @@ int gp_caps_sufficient(uint64_t eff, char *buf, size_t len)
 		 !HAS(eff, GP_CAP_BPF) && !HAS(eff, GP_CAP_PERFMON) ? " and " : "",
 		 HAS(eff, GP_CAP_PERFMON) ? "" : "CAP_PERFMON");
 	return -EPERM;
+}
+
+int gp_caps_net_admin(uint64_t eff)
+{
+	return HAS(eff, GP_CAP_NET_ADMIN) ? 0 : -EPERM;
 }

@@ -15,4 +15,10 @@ int gp_caps_effective(uint64_t *eff);
  */
 int gp_caps_sufficient(uint64_t eff, char *buf, size_t len);
 
+/*
+ * The TC classifier also needs CAP_NET_ADMIN: the kernel asks for it to
+ * load networking program types and to attach to an interface. 0 or -EPERM.
+ */
+int gp_caps_net_admin(uint64_t eff);
+
 #endif

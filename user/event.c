@@ -93,8 +93,36 @@ int gp_conn_decode(const void *data, size_t len, struct gp_conn *out)
 	out->result = gp_classify(e.new_state, e.sk_err);
 	memcpy(out->comm, e.comm, GP_COMM_LEN);
 	out->comm[strnlen(out->comm, GP_COMM_LEN)] = '\0';
+	out->has_flow = !!(e.flags & GP_CONN_F_FLOW);
+	out->flow_isn = e.flow_isn;
 	strcpy(out->alpn, "none");
 	strcpy(out->gray, "stable");
+	return 0;
+}
+
+int gp_event_type(const void *data, size_t len)
+{
+	uint32_t type;
+
+	if (len < sizeof(type))
+		return -EINVAL;
+	memcpy(&type, data, sizeof(type));
+	return type;
+}
+
+int gp_payload_decode(const void *data, size_t len, struct gp_payload_event *hdr,
+		      const uint8_t **payload)
+{
+	if (len < sizeof(*hdr))
+		return -EINVAL;
+	memcpy(hdr, data, sizeof(*hdr));
+	if ((hdr->type != GP_EV_PAYLOAD && hdr->type != GP_EV_FLOW_END) ||
+	    (hdr->flow.family != AF_INET && hdr->flow.family != AF_INET6) ||
+	    hdr->len > GP_FIRST_PAYLOAD_MAX || hdr->off >= GP_FIRST_PAYLOAD_MAX ||
+	    hdr->off + hdr->len > GP_FIRST_PAYLOAD_MAX ||
+	    len < sizeof(*hdr) + hdr->len || (hdr->type == GP_EV_FLOW_END && hdr->len))
+		return -EINVAL;
+	*payload = (const uint8_t *)data + sizeof(*hdr);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "classify.h"
 #include "grayprobe.h"
 
 enum gp_result {
@@ -31,8 +32,14 @@ struct gp_conn {
 	enum gp_direction dir;
 	enum gp_result result;
 	char comm[GP_COMM_LEN + 1];
+	int has_flow;		/* TC saw the SYN: a tag can follow */
+	uint32_t flow_isn;	/* with has_flow: the client ISN, telling reused 4-tuples apart */
+	/* The tag, and what decided it. */
 	char alpn[GP_TAG_MAX + 1];
 	char gray[GP_TAG_MAX + 1];
+	char alpn_offered[GP_ALPN_OFFERED_MAX + 1];
+	char sni[GP_SNI_MAX + 1];
+	char http_marker[GP_TAG_MAX + 1];	/* header that decided gray, "" if none */
 };
 
 const char *gp_result_name(enum gp_result r);
@@ -44,6 +51,15 @@ enum gp_result gp_classify(unsigned new_state, int sk_err);
  * short, of an unknown type or carries out-of-range fields.
  */
 int gp_conn_decode(const void *data, size_t len, struct gp_conn *out);
+
+/* The record's type (enum gp_event_type), or -EINVAL when it is too short. */
+int gp_event_type(const void *data, size_t len);
+/*
+ * Decode a GP_EV_PAYLOAD / GP_EV_FLOW_END record: header copied out,
+ * *payload pointing at its hdr->len bytes inside data. 0 or -EINVAL.
+ */
+int gp_payload_decode(const void *data, size_t len, struct gp_payload_event *hdr,
+		      const uint8_t **payload);
 
 /* "198.18.0.1" or "fd00:198:18::1". */
 void gp_addr_str(int family, const uint8_t addr[16], char *buf, size_t len);

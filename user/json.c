@@ -116,7 +116,35 @@ int gp_json_conn(FILE *f, const struct gp_conn *c, int64_t realtime_offset_ns)
 		fputs(",\"error\":null", f);
 	fprintf(f, ",\"latency_ns\":%" PRIu64, c->latency_ns);
 	json_key_str(f, "alpn", c->alpn);
+	json_key_str(f, "alpn_offered", c->alpn_offered);
+	json_key_str(f, "sni", c->sni);
 	json_key_str(f, "gray", c->gray);
+	json_key_str(f, "http_marker", c->http_marker);
 	fprintf(f, ",\"netns\":%" PRIu32 "}\n", c->netns);
+	return ferror(f) ? -EIO : 0;
+}
+
+int gp_json_flow(FILE *f, const struct gp_flow_result *r, uint64_t frame, uint64_t ts_ns)
+{
+	char saddr[64], daddr[64], ts[64];
+	int af = r->flow.family == AF_INET6 ? AF_INET6 : AF_INET;
+
+	fmt_ts(ts, sizeof(ts), ts_ns, 0);
+	gp_addr_str(af, r->flow.saddr, saddr, sizeof(saddr));
+	gp_addr_str(af, r->flow.daddr, daddr, sizeof(daddr));
+	fprintf(f, "{\"frame\":%" PRIu64 ",\"ts\":\"%s\"", frame, ts);
+	json_key_str(f, "family", af == AF_INET6 ? "ipv6" : "ipv4");
+	json_key_str(f, "saddr", saddr);
+	fprintf(f, ",\"sport\":%u", r->flow.sport);
+	json_key_str(f, "daddr", daddr);
+	fprintf(f, ",\"dport\":%u", r->flow.dport);
+	json_key_str(f, "alpn", r->alpn);
+	json_key_str(f, "alpn_offered", r->alpn_offered);
+	json_key_str(f, "sni", r->sni);
+	json_key_str(f, "gray", r->gray);
+	json_key_str(f, "http_marker", r->http_marker);
+	json_key_str(f, "http_method", r->http_method);
+	fprintf(f, ",\"tunnel\":%s,\"bytes_classified\":%zu}\n", r->tunnel ? "true" : "false",
+		r->bytes_seen);
 	return ferror(f) ? -EIO : 0;
 }

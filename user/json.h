@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "event.h"
+#include "tagger.h"
 
 /*
  * A JSON string literal: quotes, backslash and control characters escaped,
@@ -16,5 +17,8 @@ void gp_json_string(FILE *f, const char *s, size_t len);
 
 /* One event as one line; realtime_offset_ns maps CLOCK_MONOTONIC to UTC. */
 int gp_json_conn(FILE *f, const struct gp_conn *c, int64_t realtime_offset_ns);
+
+/* replay: one classified flow; frame is where it was decided, ts_ns its UTC time. */
+int gp_json_flow(FILE *f, const struct gp_flow_result *r, uint64_t frame, uint64_t ts_ns);
 
 #endif

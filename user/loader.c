@@ -15,12 +15,10 @@
 #include "loader.h"
 #include "log.h"
 
-/*
- * tcx attach types arrived in 6.6, commit e420bed02507 ("bpf: Add fd-based
- * tcx multi-prog infra with link support"); Debian's uapi headers predate it.
- */
+/* tcx ingress attach type (6.6+, commit e420bed02507); see tc.c. */
 #define GP_BPF_TCX_INGRESS	46
 #define VERIFIER_TAIL_LINES	60
+#define GP_LOOPBACK_IFINDEX	1	/* lo is ifindex 1 in every namespace */
 
 enum hook_id { H_FENTRY, H_KPROBE, H_TP_BTF, H_RAW_TP, H_TRACEPOINT, H_MAX };
 
@@ -42,6 +40,9 @@ struct gp_loader {
 	struct ring_buffer *rb;
 	enum gp_connect_hook connect_hook;
 	enum gp_state_hook state_hook;
+	struct gp_tc_att *tc;
+	size_t n_tc;
+	char tc_desc[256];
 };
 
 static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -71,8 +72,8 @@ static enum hook_id state_hook_id(enum gp_state_hook h)
 	return h == GP_STATE_TP_BTF ? H_TP_BTF : h == GP_STATE_RAW_TP ? H_RAW_TP : H_TRACEPOINT;
 }
 
-/* Opens the object with only the hooks in mask set to load. */
-static struct grayprobe_bpf *open_with(unsigned mask, unsigned ringbuf_bytes, int *err)
+/* Opens the object with only the hooks in mask (and the TC program if tc) set to load. */
+static struct grayprobe_bpf *open_with(unsigned mask, int tc, unsigned ringbuf_bytes, int *err)
 {
 	struct grayprobe_bpf *skel;
 	int h;
@@ -84,6 +85,7 @@ static struct grayprobe_bpf *open_with(unsigned mask, unsigned ringbuf_bytes, in
 	}
 	for (h = 0; h < H_MAX; h++)
 		bpf_program__set_autoload(hook_prog(skel, h), !!(mask & (1u << h)));
+	bpf_program__set_autoload(skel->progs.gp_tc, tc);
 	*err = bpf_map__set_max_entries(skel->maps.gp_events, ringbuf_bytes);
 	if (*err) {
 		grayprobe_bpf__destroy(skel);
@@ -102,13 +104,14 @@ static void try_hook(enum hook_id h, struct hook_result *r)
 	r->err = 0;
 	r->stage = NULL;
 	gp_log_tail_clear();	/* a failure's log then holds this attempt only */
-	skel = open_with(1u << h, getpagesize(), &err);
+	skel = open_with(1u << h, 0, getpagesize(), &err);
 	if (!skel) {
 		r->err = err;
 		r->stage = "open";
 		return;
 	}
 	bpf_map__set_max_entries(skel->maps.gp_starts, 1);
+	bpf_map__set_max_entries(skel->maps.gp_flows, 1);
 	err = grayprobe_bpf__load(skel);
 	if (err) {
 		r->err = err;
@@ -271,19 +274,168 @@ static int check_btf(char *why, size_t len)
 	return 0;
 }
 
-static int common_preflight(void)
+static int common_preflight(int classifier)
 {
 	char why[256];
+	uint64_t eff = 0;
 	int err;
 
 	libbpf_set_print(libbpf_print_fn);
 	err = gp_check_privileges();
 	if (err)
 		return err;
+	if (classifier && (gp_caps_effective(&eff) || gp_caps_net_admin(eff))) {
+		gp_err("missing CAP_NET_ADMIN, which the TC classifier needs (or run with -i none)");
+		return -EPERM;
+	}
 	err = check_btf(why, sizeof(why));
 	if (err)
 		gp_err("no kernel BTF: %s", why);
 	return err;
+}
+
+static int attach_tc(struct gp_loader *l, const struct gp_loader_opts *o)
+{
+	int prog_fd = bpf_program__fd(l->skel->progs.gp_tc);
+	size_t i, used = 0;
+	int err, dir;
+
+	if (!o->n_ifaces)
+		return 0;
+	l->tc = calloc(o->n_ifaces * 2, sizeof(*l->tc));
+	if (!l->tc)
+		return -ENOMEM;
+	for (i = 0; i < o->n_ifaces; i++) {
+		int ifindex = if_nametoindex(o->ifaces[i]);
+
+		if (!ifindex) {
+			err = -errno;
+			gp_err("-i %s: %s", o->ifaces[i], strerror(errno));
+			return err;
+		}
+		for (dir = 0; dir <= !!o->egress; dir++) {
+			/* Every packet sent on lo comes back in on its ingress: once is enough. */
+			if (dir && ifindex == GP_LOOPBACK_IFINDEX) {
+				gp_dbg("-i %s: egress not hooked, its ingress sees every packet", o->ifaces[i]);
+				continue;
+			}
+			err = gp_tc_attach(prog_fd, o->ifaces[i], ifindex, dir, o->tc_mode, &l->tc[l->n_tc]);
+			if (err) {
+				gp_err("attaching the classifier to %s %s (%s) failed: %s", o->ifaces[i],
+				       dir ? "egress" : "ingress", gp_tc_mode_name(o->tc_mode),
+				       strerror(-err));
+				return err;
+			}
+			l->n_tc++;
+			used += snprintf(l->tc_desc + used, used < sizeof(l->tc_desc) ? sizeof(l->tc_desc) - used : 0,
+					 "%s%s/%s(%s)", l->n_tc > 1 ? "," : "", o->ifaces[i],
+					 dir ? "egress" : "ingress", gp_tc_mode_name(l->tc[l->n_tc - 1].mode));
+		}
+	}
+	return 0;
+}
+
+static void detach_tc(struct gp_loader *l)
+{
+	size_t i;
+	int err;
+
+	/* Reverse order: a clsact qdisc we made goes with the ingress filter, after egress. */
+	for (i = l->n_tc; i-- > 0;) {
+		err = gp_tc_detach(&l->tc[i]);
+		if (err)
+			gp_warn("detaching from %s %s: %s", l->tc[i].ifname,
+				l->tc[i].egress ? "egress" : "ingress", strerror(-err));
+	}
+	free(l->tc);
+	l->tc = NULL;
+	l->n_tc = 0;
+}
+
+static int open_ringbuf(struct gp_loader *l, gp_event_fn fn, void *ctx)
+{
+	int err;
+
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.gp_events), fn, ctx, NULL);
+	if (l->rb)
+		return 0;
+	err = -errno;
+	gp_err("cannot open the ring buffer: %s", strerror(-err));
+	return err;
+}
+
+int gp_loader_open_replay(struct gp_loader **out, unsigned ringbuf_kb, gp_event_fn on_event,
+			  void *ctx)
+{
+	struct gp_loader *l = NULL;
+	int err;
+
+	*out = NULL;
+	err = common_preflight(1);
+	if (err)
+		return err;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	gp_log_tail_clear();
+	l->skel = open_with(0, 1, ringbuf_kb * 1024u, &err);
+	if (!l->skel) {
+		gp_err("cannot open the BPF object: %s", strerror(-err));
+		goto cleanup;
+	}
+	bpf_map__set_max_entries(l->skel->maps.gp_starts, 1);
+	l->skel->rodata->adopt_midstream = 1;
+	err = grayprobe_bpf__load(l->skel);
+	if (err) {
+		gp_err("loading the classifier failed: %s", strerror(-err));
+		dump_verifier_tail();
+		goto cleanup;
+	}
+	err = open_ringbuf(l, on_event, ctx);
+	if (err)
+		goto cleanup;
+	*out = l;
+	return 0;
+cleanup:
+	gp_loader_close(l);
+	return err;
+}
+
+int gp_loader_test_run(struct gp_loader *l, const void *frame, size_t len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = frame, .data_size_in = len, .repeat = 1);
+	int err;
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.gp_tc), &topts);
+	return err ? -errno : 0;
+}
+
+int gp_loader_flows(struct gp_loader *l, gp_flow_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(l->skel->maps.gp_flows);
+	struct gp_flow_key k, next;
+	struct gp_flow_val v;
+	void *prev = NULL;
+	int err;
+
+	/*
+	 * Key by key rather than in batches: an LRU map may drop an entry
+	 * between two calls, and then the walk just goes on from the next.
+	 */
+	while (!(err = bpf_map_get_next_key(fd, prev, &next))) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		if (fn(ctx, &k, &v))
+			return 0;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+const char *gp_loader_tc_desc(const struct gp_loader *l)
+{
+	return l->tc_desc;
 }
 
 int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
@@ -293,7 +445,7 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 	int err;
 
 	*out = NULL;
-	err = common_preflight();
+	err = common_preflight(o->n_ifaces > 0);
 	if (err)
 		return err;
 	l = calloc(1, sizeof(*l));
@@ -311,7 +463,7 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 		mask |= 1u << H_KPROBE;
 
 	gp_log_tail_clear();
-	l->skel = open_with(mask, o->ringbuf_kb * 1024u, &err);
+	l->skel = open_with(mask, o->n_ifaces > 0, o->ringbuf_kb * 1024u, &err);
 	if (!l->skel) {
 		gp_err("cannot open the BPF object: %s", strerror(-err));
 		goto cleanup;
@@ -331,12 +483,12 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 		dump_verifier_tail();
 		goto cleanup;
 	}
-	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.gp_events), o->on_event, o->ctx, NULL);
-	if (!l->rb) {
-		err = -errno;
-		gp_err("cannot open the ring buffer: %s", strerror(-err));
+	err = attach_tc(l, o);
+	if (err)
 		goto cleanup;
-	}
+	err = open_ringbuf(l, o->on_event, o->ctx);
+	if (err)
+		goto cleanup;
 	*out = l;
 	return 0;
 cleanup:
@@ -348,6 +500,7 @@ void gp_loader_close(struct gp_loader *l)
 {
 	if (!l)
 		return;
+	detach_tc(l);
 	ring_buffer__free(l->rb);
 	grayprobe_bpf__destroy(l->skel);
 	free(l);

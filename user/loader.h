@@ -8,6 +8,7 @@
 
 #include "grayprobe.h"
 #include "opts.h"
+#include "tc.h"
 
 /* The collecting half: BPF objects, hooks, ring buffer, kernel counters. */
 struct gp_loader;
@@ -21,6 +22,11 @@ struct gp_loader_opts {
 	unsigned ringbuf_kb;
 	gp_event_fn on_event;
 	void *ctx;
+	/* TC classifier: ingress of each, and egress too when egress is set. */
+	const char *const *ifaces;
+	size_t n_ifaces;
+	int egress;
+	enum gp_tc_mode tc_mode;
 };
 
 /*
@@ -30,6 +36,21 @@ struct gp_loader_opts {
  */
 int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *opts);
 void gp_loader_close(struct gp_loader *l);	/* NULL-safe; detaches all */
+
+/*
+ * Replay: only the TC program, attached nowhere, adopting flows whose SYN
+ * the capture lacks. Packets go in through gp_loader_test_run().
+ */
+int gp_loader_open_replay(struct gp_loader **out, unsigned ringbuf_kb, gp_event_fn on_event,
+			  void *ctx);
+/* One Ethernet frame through the TC program with BPF_PROG_TEST_RUN. */
+int gp_loader_test_run(struct gp_loader *l, const void *frame, size_t len);
+
+/* Every flow in the TC flow table; stops early when fn returns non-zero. */
+typedef int (*gp_flow_fn)(void *ctx, const struct gp_flow_key *k, const struct gp_flow_val *v);
+int gp_loader_flows(struct gp_loader *l, gp_flow_fn fn, void *ctx);
+/* TC hook points attached, for the log and build_info; "" when none. */
+const char *gp_loader_tc_desc(const struct gp_loader *l);
 
 int gp_loader_poll(struct gp_loader *l, int timeout_ms);	/* events handled or -errno */
 int gp_loader_drain(struct gp_loader *l);

@@ -16,6 +16,12 @@ static const char *const connect_names[GP_CONNECT_MAX] = {
 static const char *const state_names[GP_STATE_MAX] = {
 	"auto", "tp_btf", "raw_tp", "tracepoint",
 };
+static const char *const tc_mode_names[GP_TC_MAX] = { "auto", "tcx", "clsact" };
+
+const char *gp_tc_mode_name(enum gp_tc_mode m)
+{
+	return (unsigned)m < GP_TC_MAX ? tc_mode_names[m] : "?";
+}
 
 const char *gp_connect_hook_name(enum gp_connect_hook h)
 {
@@ -39,21 +45,43 @@ const char *gp_default_textfile(void)
 void gp_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: grayprobe run [OPTIONS]     attach, aggregate, export until SIGINT/SIGTERM\n"
-"       grayprobe check [-v]        show which kernel hooks work here, and what run would use\n"
+"Usage: grayprobe run [OPTIONS]           attach, tag, aggregate, export until SIGINT/SIGTERM\n"
+"       grayprobe replay [RULES] FILE     classify a pcap/pcapng capture offline, one JSON line\n"
+"                                         per TCP flow (same BPF program, BPF_PROG_TEST_RUN)\n"
+"       grayprobe check [-v]              show which kernel hooks work here, and what run uses\n"
 "       grayprobe --help | --version\n"
 "\n"
-"grayprobe measures TCP connect latency (SYN sent to ESTABLISHED) and the outcome of every\n"
-"attempt, per (direction, alpn, gray) tag, and exports them as a Prometheus textfile for\n"
-"node_exporter's textfile collector and, optionally, as a JSON event stream on stdout.\n"
-"Needs root, or CAP_BPF + CAP_PERFMON (CAP_SYS_ADMIN on kernels before 5.8).\n"
+"grayprobe measures TCP connect latency and the outcome of every attempt, outbound (connect\n"
+"to ESTABLISHED) and inbound (SYN seen at TC to ESTABLISHED), and tags each connection by\n"
+"its flow's first bytes: the TLS ClientHello's first offered ALPN (alpn=\"h2\"), \"tls\" without\n"
+"ALPN, \"http/1.1\", \"h2c\", \"unknown\", or \"none\" (no payload before close or --tag-wait),\n"
+"and by gray rules (gray=\"stable\" unless a rule matches). Per (direction, alpn, gray) it\n"
+"exports histograms and counters as a Prometheus textfile for node_exporter's textfile\n"
+"collector and, optionally, a JSON event stream on stdout.\n"
+"Needs root, or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN (CAP_SYS_ADMIN before 5.8).\n"
 "\n"
 "Options for run:\n"
 "  --textfile PATH      Prometheus textfile, rewritten atomically every interval\n"
 "                       (default " GP_DEFAULT_TEXTFILE_DIR "/" GP_TEXTFILE_NAME "\n"
 "                       when that directory exists, else ./" GP_TEXTFILE_NAME ")\n"
 "  --interval SECONDS   textfile rewrite period, 1..%d (default %d)\n"
-"  --events json|none   write one JSON object per connection outcome to stdout (default none)\n"
+"  --events json|none   one JSON object per tagged connection outcome on stdout (default none)\n"
+"  -i, --interface IF   classify TCP flows on IF's ingress; repeatable; fnmatch patterns\n"
+"                       such as 'veth*' allowed. Default: the interfaces of the default\n"
+"                       routes, plus lo. '-i none': no classifier, every alpn is \"none\".\n"
+"                       Pods' traffic is seen on their host-side veth's ingress; outbound\n"
+"                       TLS from host processes only on egress (--egress).\n"
+"  --egress             also classify on the interfaces' egress\n"
+"  --tc-mode MODE       auto|tcx|clsact (default auto: tcx links where the kernel has them,\n"
+"                       6.6+; else a clsact qdisc filter; other programs are left alone)\n"
+"  --tag-wait SECONDS   longest an outcome waits for its flow's first payload, 0..60, up to\n"
+"                       3 decimals (default 2); then it is counted with what is known\n"
+"  --rules FILE         gray rules, one per line (format in the README); SIGHUP reloads it,\n"
+"                       a bad file is refused with FILE:LINE and the old rules stay\n"
+"  --rule RULE          one rule, e.g. 'sni *.canary.example.com = canary'; repeatable;\n"
+"                       checked before the file. Defaults, after all others unless a rule\n"
+"                       says no-defaults: headers x-gray, x-canary, x-traffic-tag,\n"
+"                       x-envoy-gray, x-release-stage (the header's value is the gray label)\n"
 "  --netns PATH         only sockets of this network namespace, e.g. /run/netns/NAME or\n"
 "                       /proc/PID/ns/net (default: every namespace)\n"
 "  --connect-hook HOOK  where a connect starts: auto|fentry|kprobe|tracepoint (default auto:\n"
@@ -64,8 +92,8 @@ void gp_usage(FILE *f)
 "                       (default %d); overflow is counted in grayprobe_events_lost_total\n"
 "  --max-tags N         distinct (alpn, gray) pairs per direction before folding into\n"
 "                       alpn=\"other\",gray=\"other\", 1..%d (default %d)\n"
-"  -v, --verbose        more detail; on a failed load, the verifier log tail (-vv: all of\n"
-"                       libbpf's messages)\n"
+"  -v, --verbose        more detail (the rules in force); on a failed load, the verifier\n"
+"                       log tail (-vv: all of libbpf's messages)\n"
 "  -h, --help           this text\n"
 "\n"
 "Exit status: 0 on a clean stop, 1 on a runtime failure, 2 on bad usage.\n",
@@ -91,6 +119,38 @@ int gp_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned 
 	return 0;
 }
 
+int gp_parse_seconds_ms(const char *s, unsigned max_ms, unsigned *out)
+{
+	unsigned long whole, ms = 0;
+	const char *dot = strchr(s, '.');
+	char buf[32];
+	size_t n = dot ? (size_t)(dot - s) : strlen(s), i;
+
+	if (!n || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (gp_parse_uint(buf, 0, max_ms / 1000, &whole))
+		return -EINVAL;
+	if (dot) {
+		const char *frac = dot + 1;
+
+		size_t nf = strlen(frac);
+
+		if (!nf || nf > 3)
+			return -EINVAL;
+		for (i = 0; i < 3; i++) {
+			if (i < nf && !isdigit((unsigned char)frac[i]))
+				return -EINVAL;
+			ms = ms * 10 + (i < nf ? (unsigned long)(frac[i] - '0') : 0);
+		}
+	}
+	if (whole * 1000 + ms > max_ms)
+		return -ERANGE;
+	*out = whole * 1000 + ms;
+	return 0;
+}
+
 static int pick(const char *arg, const char *const *names, int n)
 {
 	int i;
@@ -103,7 +163,8 @@ static int pick(const char *arg, const char *const *names, int n)
 
 enum {
 	OPT_TEXTFILE = 256, OPT_INTERVAL, OPT_EVENTS, OPT_NETNS, OPT_CONNECT_HOOK,
-	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION,
+	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_TC_MODE,
+	OPT_TAG_WAIT, OPT_RULES, OPT_RULE,
 };
 
 static const struct option long_opts[] = {
@@ -115,6 +176,12 @@ static const struct option long_opts[] = {
 	{ "state-hook", required_argument, NULL, OPT_STATE_HOOK },
 	{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB },
 	{ "max-tags", required_argument, NULL, OPT_MAX_TAGS },
+	{ "interface", required_argument, NULL, 'i' },
+	{ "egress", no_argument, NULL, OPT_EGRESS },
+	{ "tc-mode", required_argument, NULL, OPT_TC_MODE },
+	{ "tag-wait", required_argument, NULL, OPT_TAG_WAIT },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "rule", required_argument, NULL, OPT_RULE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -149,11 +216,15 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 {
 	char **av = argv + 1;	/* getopt sees the command as its argv[0] */
 	int ac = argc - 1, c, i;
+	/* The last option given that replay, or check, does not take (even at its default). */
+	char not_replay[48] = "", not_check[48] = "", name[48];
+	int li;
 
 	memset(o, 0, sizeof(*o));
 	o->interval = GP_INTERVAL_DEFAULT;
 	o->ringbuf_kb = GP_RINGBUF_KB_DEFAULT;
 	o->max_tags = GP_MAX_TAGS_DEFAULT;
+	o->tag_wait_ms = 2000;
 
 	if (argc < 2)
 		return bad(err, "missing command%s%s", "", "");
@@ -161,6 +232,8 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 		o->cmd = GP_CMD_RUN;
 	else if (!strcmp(argv[1], "check"))
 		o->cmd = GP_CMD_CHECK;
+	else if (!strcmp(argv[1], "replay"))
+		o->cmd = GP_CMD_REPLAY;
 	else if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		o->cmd = GP_CMD_HELP;
 	else if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
@@ -172,7 +245,17 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 
 	optind = 0;	/* full getopt reset: parse may run more than once */
 	opterr = 0;
-	while ((c = getopt_long(ac, av, "+:vh", long_opts, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(ac, av, "+:vhi:", long_opts, &li)) != -1) {
+		if (li >= 0)
+			snprintf(name, sizeof(name), "--%s", long_opts[li].name);
+		else
+			snprintf(name, sizeof(name), "-%c", c);
+		if (c != 'v' && c != 'h' && c != OPT_VERSION && c != OPT_RULES && c != OPT_RULE &&
+		    c != ':' && c != '?')
+			memcpy(not_replay, name, sizeof(name));
+		if (c != 'v' && c != 'h' && c != OPT_VERSION && c != OPT_CONNECT_HOOK &&
+		    c != OPT_STATE_HOOK && c != OPT_TC_MODE && c != ':' && c != '?')
+			memcpy(not_check, name, sizeof(name));
 		switch (c) {
 		case OPT_TEXTFILE:
 			if (!optarg[0])
@@ -219,6 +302,41 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 			if (num_opt(err, "max-tags", optarg, 1, GP_MAX_TAGS_LIMIT, &o->max_tags))
 				return 2;
 			break;
+		case 'i':
+			if (!optarg[0])
+				return bad(err, "-i needs an interface name or pattern%s%s", "", "");
+			if (!strcmp(optarg, "none")) {
+				o->no_tc = 1;
+				break;
+			}
+			if (o->n_ifaces == GP_IFACES_MAX)
+				return bad(err, "-i: more than %s interfaces%s", "64", "");
+			o->ifaces[o->n_ifaces++] = optarg;
+			break;
+		case OPT_EGRESS:
+			o->egress = 1;
+			break;
+		case OPT_TC_MODE:
+			i = pick(optarg, tc_mode_names, GP_TC_MAX);
+			if (i < 0)
+				return bad(err, "--tc-mode: '%s' is not one of %s", optarg, "auto, tcx, clsact");
+			o->tc_mode = i;
+			break;
+		case OPT_TAG_WAIT:
+			if (gp_parse_seconds_ms(optarg, GP_TAG_WAIT_MAX_MS, &o->tag_wait_ms))
+				return bad(err, "--tag-wait: '%s' is not a number of seconds in 0..%s "
+					   "(up to 3 decimals)", optarg, "60");
+			break;
+		case OPT_RULES:
+			if (!optarg[0])
+				return bad(err, "--rules needs a path%s%s", "", "");
+			o->rules_file = optarg;
+			break;
+		case OPT_RULE:
+			if (o->n_rule_flags == GP_RULE_FLAGS_MAX)
+				return bad(err, "--rule: more than %s given; use --rules FILE%s", "64", "");
+			o->rule_flags[o->n_rule_flags++] = optarg;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -232,7 +350,7 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 			return bad(err, "%s needs a value%s", av[optind - 1], "");
 		default:
 			/* In a cluster such as -xv, optind has not moved past it yet. */
-			if (optopt > 0 && optopt < 256 && !strchr("vh", optopt)) {
+			if (optopt > 0 && optopt < 256 && !strchr("vhi", optopt)) {
 				char flag[3] = { '-', (char)optopt, 0 };
 
 				return bad(err, "unknown option '%s'%s", flag, "");
@@ -242,10 +360,20 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 			return bad(err, "unknown option '%s'%s", av[optind - 1], "");
 		}
 	}
+	if (o->cmd == GP_CMD_REPLAY) {
+		if (optind >= ac)
+			return bad(err, "replay needs a capture file%s%s", "", "");
+		o->replay_file = av[optind++];
+		if (not_replay[0])
+			return bad(err, "replay takes only --rules, --rule, -v and the capture file, not '%s'%s",
+				   not_replay, "");
+	}
 	if (optind < ac)
 		return bad(err, "unexpected argument '%s'%s", av[optind], "");
-	if (o->cmd == GP_CMD_CHECK &&
-	    (o->textfile || o->events_json || o->netns))
-		return bad(err, "check takes only -v, --connect-hook and --state-hook%s%s", "", "");
+	if (o->cmd == GP_CMD_CHECK && not_check[0])
+		return bad(err, "check takes only -v, --connect-hook, --state-hook and --tc-mode, not '%s'%s",
+			   not_check, "");
+	if (o->no_tc && (o->n_ifaces || o->egress))
+		return bad(err, "-i none cannot be combined with other -i or --egress%s%s", "", "");
 	return 0;
 }

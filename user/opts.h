@@ -4,7 +4,18 @@
 
 #include <stdio.h>
 
-enum gp_cmd { GP_CMD_NONE, GP_CMD_RUN, GP_CMD_CHECK, GP_CMD_HELP, GP_CMD_VERSION };
+#include <stddef.h>
+#include <stdint.h>
+
+enum gp_cmd { GP_CMD_NONE, GP_CMD_RUN, GP_CMD_CHECK, GP_CMD_REPLAY, GP_CMD_HELP, GP_CMD_VERSION };
+
+/* How the classifier is hooked into an interface. */
+enum gp_tc_mode {
+	GP_TC_AUTO,	/* tcx where the kernel has it, else clsact */
+	GP_TC_TCX,	/* BPF link (6.6+): gone with the process, never disturbs others */
+	GP_TC_CLSACT,	/* cls_bpf filter in a clsact qdisc, via libbpf's bpf_tc_* */
+	GP_TC_MAX,
+};
 
 /* Where a connect attempt's start is stamped. */
 enum gp_connect_hook {
@@ -28,6 +39,9 @@ enum gp_state_hook {
 #define GP_INTERVAL_MAX		3600
 #define GP_DEFAULT_TEXTFILE_DIR	"/var/lib/prometheus/node-exporter"
 #define GP_TEXTFILE_NAME	"grayprobe.prom"
+#define GP_IFACES_MAX		64	/* -i patterns */
+#define GP_RULE_FLAGS_MAX	64	/* --rule flags */
+#define GP_TAG_WAIT_MAX_MS	60000
 
 struct gp_opts {
 	enum gp_cmd cmd;
@@ -40,6 +54,17 @@ struct gp_opts {
 	unsigned ringbuf_kb;
 	unsigned max_tags;
 	int verbose;
+	/* TC classifier: -i names or fnmatch patterns (none given: default route + lo). */
+	const char *ifaces[GP_IFACES_MAX];
+	size_t n_ifaces;
+	int no_tc;			/* -i none: outcomes only, untagged */
+	int egress;
+	enum gp_tc_mode tc_mode;
+	unsigned tag_wait_ms;
+	const char *rules_file;
+	const char *rule_flags[GP_RULE_FLAGS_MAX];
+	size_t n_rule_flags;
+	const char *replay_file;	/* replay's FILE */
 };
 
 /*
@@ -51,9 +76,12 @@ void gp_usage(FILE *f);
 
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL / -ERANGE. */
 int gp_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+/* "2", "0.5", "1.250": seconds with up to 3 decimals, as ms in [0, max_ms]. */
+int gp_parse_seconds_ms(const char *s, unsigned max_ms, unsigned *out);
 
 const char *gp_connect_hook_name(enum gp_connect_hook h);
 const char *gp_state_hook_name(enum gp_state_hook h);
 const char *gp_default_textfile(void);
+const char *gp_tc_mode_name(enum gp_tc_mode m);
 
 #endif

@@ -99,10 +99,26 @@ static void render_connections(FILE *f, const struct gp_snapshot *s)
 	}
 }
 
+static void render_bytes(FILE *f, const struct gp_snapshot *s)
+{
+	size_t i;
+
+	if (!s->n_tags)
+		return;
+	header(f, "grayprobe_flow_bytes_total", "counter",
+	       "TCP payload bytes, both ways, of the tag's flows as the TC classifier saw them.");
+	for (i = 0; i < s->n_tags; i++) {
+		fputs("grayprobe_flow_bytes_total{", f);
+		tag_labels(f, &s->tags[i]);
+		fprintf(f, "} %" PRIu64 "\n", s->tags[i].bytes);
+	}
+}
+
 int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 {
 	render_histograms(f, s);
 	render_connections(f, s);
+	render_bytes(f, s);
 
 	header(f, "grayprobe_events_total", "counter",
 	       "Connection outcome events received from the kernel.");
@@ -117,6 +133,16 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 		s->lost_track);
 	fprintf(f, "grayprobe_events_lost_total{reason=\"malformed\"} %" PRIu64 "\n",
 		s->lost_malformed);
+
+	header(f, "grayprobe_payload_records_lost_total", "counter",
+	       "First-payload records the classifier could not deliver (ring buffer full); "
+	       "their flows may be tagged alpn=\"unknown\" or \"none\".");
+	fprintf(f, "grayprobe_payload_records_lost_total %" PRIu64 "\n", s->lost_payload);
+
+	header(f, "grayprobe_packets_malformed_total", "counter",
+	       "TCP/IP packets the classifier skipped because their headers were cut short "
+	       "or inconsistent.");
+	fprintf(f, "grayprobe_packets_malformed_total %" PRIu64 "\n", s->pkt_malformed);
 
 	header(f, "grayprobe_tags_overflow_total", "counter",
 	       "Outcomes recorded under alpn=\"other\",gray=\"other\" because the tag cap was reached.");

@@ -339,6 +339,92 @@ static void test_snapshot_is_a_copy(void **state)
 	gp_agg_free(a);
 }
 
+static void test_add_bytes_per_tag(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(2);
+	const struct gp_tag_stats *t;
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 1000);
+	record(a, GP_DIR_OUTBOUND, "http/1.1", "canary", GP_RES_ESTABLISHED, 1000);
+	record(a, GP_DIR_INBOUND, "h2", "stable", GP_RES_ESTABLISHED, 1000);
+	/* Deltas add up on their tag, per direction. */
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 100);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 50);
+	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h2", "stable", 9);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 0);
+	/* A direction out of range is outbound, as for outcomes. */
+	gp_agg_add_bytes(a, 7, "h2", "stable", 1);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	assert_int_equal(s.n_tags, 3);
+	t = find(&s, GP_DIR_OUTBOUND, "h2", "stable");
+	assert_non_null(t);
+	assert_int_equal(t->bytes, 151);
+	t = find(&s, GP_DIR_INBOUND, "h2", "stable");
+	assert_non_null(t);
+	assert_int_equal(t->bytes, 9);
+	t = find(&s, GP_DIR_OUTBOUND, "http/1.1", "canary");
+	assert_non_null(t);
+	assert_int_equal(t->bytes, 0);
+	/* Bytes are no outcomes. */
+	assert_int_equal(s.events, 3);
+	assert_int_equal(total_results(t), 1);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+static void test_add_bytes_past_cap_go_to_overflow(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(2);
+	const struct gp_tag_stats *t;
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 1000);
+	record(a, GP_DIR_OUTBOUND, "http/1.1", "canary", GP_RES_ESTABLISHED, 1000);
+	/* The cap is reached: a third tag's bytes are folded, and are no overflowed outcome. */
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h3", "x", 7);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	assert_int_equal(s.tags_overflow, 0);
+	assert_int_equal(s.n_tags, 3);
+	assert_null(find(&s, GP_DIR_OUTBOUND, "h3", "x"));
+	t = find(&s, GP_DIR_OUTBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG);
+	assert_non_null(t);
+	assert_int_equal(t->bytes, 7);
+	assert_int_equal(total_results(t), 0);
+	gp_snapshot_release(&s);
+
+	/* An outcome folded into the overflow tag, then its flow's bytes: same place. */
+	record(a, GP_DIR_OUTBOUND, "h5", "y", GP_RES_ESTABLISHED, 1000);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h5", "y", 3);
+	/* Known tags keep their own bytes once the cap is reached. */
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "http/1.1", "canary", 11);
+	/* The other direction has its own allowance. */
+	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h3", "x", 5);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	assert_int_equal(s.tags_overflow, 1);
+	t = find(&s, GP_DIR_OUTBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG);
+	assert_non_null(t);
+	assert_int_equal(t->bytes, 10);
+	assert_int_equal(total_results(t), 1);
+	t = find(&s, GP_DIR_OUTBOUND, "http/1.1", "canary");
+	assert_non_null(t);
+	assert_int_equal(t->bytes, 11);
+	t = find(&s, GP_DIR_INBOUND, "h3", "x");
+	assert_non_null(t);
+	assert_int_equal(t->bytes, 5);
+	assert_null(find(&s, GP_DIR_INBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG));
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest test_agg[] = {
@@ -352,6 +438,8 @@ int main(void)
 		cmocka_unit_test(test_out_of_range_fields_are_clamped),
 		cmocka_unit_test(test_concatenation_stays_distinct),
 		cmocka_unit_test(test_snapshot_is_a_copy),
+		cmocka_unit_test(test_add_bytes_per_tag),
+		cmocka_unit_test(test_add_bytes_past_cap_go_to_overflow),
 	};
 
 	return cmocka_run_group_tests(test_agg, NULL, NULL);

@@ -295,6 +295,177 @@ static void test_result_names(void **state)
 	assert_string_equal(gp_direction_name(GP_DIR_INBOUND), "inbound");
 }
 
+/* ---- payload records ---------------------------------------------------- */
+
+/* A GP_EV_PAYLOAD record of len bytes at off, in a buffer with room to spare. */
+static uint8_t rec[sizeof(struct gp_payload_event) + GP_FIRST_PAYLOAD_MAX + 64];
+
+static struct gp_payload_event payload_hdr(uint32_t off, uint32_t len)
+{
+	struct gp_payload_event h;
+	size_t i;
+
+	memset(&h, 0, sizeof(h));
+	h.type = GP_EV_PAYLOAD;
+	h.ifindex = 3;
+	h.ts_ns = 987654321;
+	h.flow.family = AF_INET;
+	h.flow.saddr[0] = 198, h.flow.saddr[1] = 18, h.flow.saddr[3] = 1;
+	h.flow.daddr[0] = 198, h.flow.daddr[1] = 19, h.flow.daddr[3] = 2;
+	h.flow.sport = 40000;
+	h.flow.dport = 443;
+	h.off = off;
+	h.len = len;
+	h.bytes = 5000;
+	for (i = 0; i < sizeof(rec); i++)
+		rec[i] = (uint8_t)(i * 13);
+	return h;
+}
+
+/* Decodes h followed by its data as a record of reclen bytes. */
+static int decode(const struct gp_payload_event *h, size_t reclen, struct gp_payload_event *out,
+		  const uint8_t **data)
+{
+	assert_true(reclen <= sizeof(rec));
+	memcpy(rec, h, sizeof(*h));
+	return gp_payload_decode(rec, reclen, out, data);
+}
+
+static void test_payload_decode_valid(void **state)
+{
+	struct gp_payload_event h = payload_hdr(100, 517), out;
+	const uint8_t *data = NULL;
+
+	(void)state;
+	memset(&out, 0xa5, sizeof(out));
+	assert_int_equal(decode(&h, sizeof(h) + 517, &out, &data), 0);
+	assert_memory_equal(&out, &h, sizeof(h));
+	/* The data is the record's tail, not a copy. */
+	assert_ptr_equal(data, rec + sizeof(h));
+	/* Padding after the data is fine. */
+	assert_int_equal(decode(&h, sizeof(h) + 517 + 7, &out, &data), 0);
+
+	/* The last byte the kernel keeps, and a whole 8 KiB. */
+	h = payload_hdr(GP_FIRST_PAYLOAD_MAX - 1, 1);
+	assert_int_equal(decode(&h, sizeof(h) + 1, &out, &data), 0);
+	h = payload_hdr(0, GP_FIRST_PAYLOAD_MAX);
+	assert_int_equal(decode(&h, sizeof(h) + GP_FIRST_PAYLOAD_MAX, &out, &data), 0);
+	assert_int_equal(out.len, GP_FIRST_PAYLOAD_MAX);
+
+	/* IPv6, and the end of a flow (no data). */
+	h = payload_hdr(0, 10);
+	h.flow.family = AF_INET6;
+	assert_int_equal(decode(&h, sizeof(h) + 10, &out, &data), 0);
+	h = payload_hdr(0, 0);
+	h.type = GP_EV_FLOW_END;
+	assert_int_equal(decode(&h, sizeof(h), &out, &data), 0);
+	assert_int_equal(out.type, GP_EV_FLOW_END);
+	assert_int_equal(out.bytes, 5000);
+}
+
+static void test_payload_decode_short(void **state)
+{
+	struct gp_payload_event h = payload_hdr(0, 100), out;
+	const uint8_t *data;
+
+	(void)state;
+	assert_int_equal(decode(&h, 0, &out, &data), -EINVAL);
+	assert_int_equal(decode(&h, 4, &out, &data), -EINVAL);
+	assert_int_equal(decode(&h, sizeof(h) - 1, &out, &data), -EINVAL);
+	/* The header alone, or one data byte short. */
+	assert_int_equal(decode(&h, sizeof(h), &out, &data), -EINVAL);
+	assert_int_equal(decode(&h, sizeof(h) + 99, &out, &data), -EINVAL);
+	assert_int_equal(decode(&h, sizeof(h) + 100, &out, &data), 0);
+}
+
+static void test_payload_decode_out_of_range(void **state)
+{
+	struct gp_payload_event h, out;
+	const uint8_t *data;
+
+	(void)state;
+	/* More than the kernel ever keeps, even with the bytes present. */
+	h = payload_hdr(0, GP_FIRST_PAYLOAD_MAX + 1);
+	assert_int_equal(decode(&h, sizeof(h) + GP_FIRST_PAYLOAD_MAX + 1, &out, &data), -EINVAL);
+	/* Ending past the kept prefix. */
+	h = payload_hdr(8000, 193);
+	assert_int_equal(decode(&h, sizeof(h) + 193, &out, &data), -EINVAL);
+	h = payload_hdr(8000, 192);
+	assert_int_equal(decode(&h, sizeof(h) + 192, &out, &data), 0);
+	h = payload_hdr(GP_FIRST_PAYLOAD_MAX, 0);
+	assert_int_equal(decode(&h, sizeof(h), &out, &data), -EINVAL);
+	/* Sums that would wrap around 32 bits. */
+	h = payload_hdr(0xffffffffu, 1);
+	assert_int_equal(decode(&h, sizeof(h) + 1, &out, &data), -EINVAL);
+	h = payload_hdr(1, 0xffffffffu);
+	assert_int_equal(decode(&h, sizeof(rec), &out, &data), -EINVAL);
+	/* The end of a flow carries no data. */
+	h = payload_hdr(0, 1);
+	h.type = GP_EV_FLOW_END;
+	assert_int_equal(decode(&h, sizeof(h) + 1, &out, &data), -EINVAL);
+}
+
+static void test_payload_decode_bad_family_or_type(void **state)
+{
+	static const uint32_t types[] = { 0, GP_EV_CONN, 4, 0xffffffffu };
+	struct gp_payload_event h, out;
+	const uint8_t *data;
+	size_t i;
+
+	(void)state;
+	h = payload_hdr(0, 10);
+	h.flow.family = 0;
+	assert_int_equal(decode(&h, sizeof(h) + 10, &out, &data), -EINVAL);
+	h.flow.family = AF_UNIX;
+	assert_int_equal(decode(&h, sizeof(h) + 10, &out, &data), -EINVAL);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		h = payload_hdr(0, 10);
+		h.type = types[i];
+		assert_int_equal(decode(&h, sizeof(h) + 10, &out, &data), -EINVAL);
+	}
+}
+
+static void test_event_type(void **state)
+{
+	struct gp_conn_event e = v4_event();
+	struct gp_payload_event h = payload_hdr(0, 0);
+
+	(void)state;
+	assert_int_equal(gp_event_type(&e, sizeof(e)), GP_EV_CONN);
+	assert_int_equal(gp_event_type(&h, sizeof(h)), GP_EV_PAYLOAD);
+	h.type = GP_EV_FLOW_END;
+	assert_int_equal(gp_event_type(&h, 4), GP_EV_FLOW_END);
+	/* Unknown types are the caller's to count; too short is an error. */
+	h.type = 99;
+	assert_int_equal(gp_event_type(&h, sizeof(h)), 99);
+	assert_int_equal(gp_event_type(&h, 3), -EINVAL);
+	assert_int_equal(gp_event_type(&h, 0), -EINVAL);
+}
+
+static void test_decode_flow_flag(void **state)
+{
+	struct gp_conn_event e = v4_event();
+	struct gp_conn c;
+
+	(void)state;
+	assert_int_equal(gp_conn_decode(&e, sizeof(e), &c), 0);
+	assert_int_equal(c.has_flow, 0);
+	e.flags = GP_CONN_F_FLOW;
+	e.flow_isn = 0xfedcba98u;
+	assert_int_equal(gp_conn_decode(&e, sizeof(e), &c), 0);
+	assert_int_equal(c.has_flow, 1);
+	/* The client ISN tells connections on one 4-tuple apart. */
+	assert_int_equal(c.flow_isn, 0xfedcba98u);
+	/* Unknown flag bits are not the flow flag. */
+	e.flags = 0xfffffffeu;
+	assert_int_equal(gp_conn_decode(&e, sizeof(e), &c), 0);
+	assert_int_equal(c.has_flow, 0);
+	/* Tag details start empty. */
+	assert_string_equal(c.alpn_offered, "");
+	assert_string_equal(c.sni, "");
+	assert_string_equal(c.http_marker, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest test_event[] = {
@@ -313,6 +484,12 @@ int main(void)
 		cmocka_unit_test(test_addr_str_small_buffer),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_result_names),
+		cmocka_unit_test(test_payload_decode_valid),
+		cmocka_unit_test(test_payload_decode_short),
+		cmocka_unit_test(test_payload_decode_out_of_range),
+		cmocka_unit_test(test_payload_decode_bad_family_or_type),
+		cmocka_unit_test(test_event_type),
+		cmocka_unit_test(test_decode_flow_flag),
 	};
 
 	return cmocka_run_group_tests(test_event, NULL, NULL);

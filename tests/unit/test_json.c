@@ -179,7 +179,8 @@ static void test_conn_ipv4_established(void **state)
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
-		   "\"alpn\":\"h2\",\"gray\":\"stable\",\"netns\":4026531840}\n");
+		   "\"alpn\":\"h2\",\"alpn_offered\":\"\",\"sni\":\"\",\"gray\":\"stable\","
+		   "\"http_marker\":\"\",\"netns\":4026531840}\n");
 }
 
 static void test_conn_ipv6_refused(void **state)
@@ -212,7 +213,8 @@ static void test_conn_ipv6_refused(void **state)
 		   "\"family\":\"ipv6\",\"saddr\":\"fd00:198:18::1\",\"sport\":51000,"
 		   "\"daddr\":\"fd00:198:18::2\",\"dport\":8443,\"pid\":0,"
 		   "\"comm\":\"we\\\"ird\\n\",\"result\":\"refused\",\"error\":\"ECONNREFUSED\","
-		   "\"latency_ns\":250000,\"alpn\":\"none\",\"gray\":\"canary\","
+		   "\"latency_ns\":250000,\"alpn\":\"none\",\"alpn_offered\":\"\",\"sni\":\"\","
+		   "\"gray\":\"canary\",\"http_marker\":\"\","
 		   "\"netns\":4026532000}\n");
 }
 
@@ -230,7 +232,8 @@ static void test_conn_error_names(void **state)
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"timeout\",\"error\":\"ETIMEDOUT\",\"latency_ns\":127000000000,"
-		   "\"alpn\":\"h2\",\"gray\":\"stable\",\"netns\":4026531840}\n");
+		   "\"alpn\":\"h2\",\"alpn_offered\":\"\",\"sni\":\"\",\"gray\":\"stable\","
+		   "\"http_marker\":\"\",\"netns\":4026531840}\n");
 
 	/* An errno glibc has no name for still yields a JSON string. */
 	c.result = GP_RES_OTHER;
@@ -241,7 +244,8 @@ static void test_conn_error_names(void **state)
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"other\",\"error\":\"4095\",\"latency_ns\":1,"
-		   "\"alpn\":\"h2\",\"gray\":\"stable\",\"netns\":4026531840}\n");
+		   "\"alpn\":\"h2\",\"alpn_offered\":\"\",\"sni\":\"\",\"gray\":\"stable\","
+		   "\"http_marker\":\"\",\"netns\":4026531840}\n");
 }
 
 static void test_conn_ts_edges(void **state)
@@ -256,14 +260,115 @@ static void test_conn_ts_edges(void **state)
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
-		   "\"alpn\":\"h2\",\"gray\":\"stable\",\"netns\":4026531840}\n");
+		   "\"alpn\":\"h2\",\"alpn_offered\":\"\",\"sni\":\"\",\"gray\":\"stable\","
+		   "\"http_marker\":\"\",\"netns\":4026531840}\n");
 	/* Before the epoch: clamp, never a negative fraction. */
 	check_conn(&c, -5000000001ll,
 		   "{\"ts\":\"1970-01-01T00:00:00.000000000Z\",\"direction\":\"outbound\","
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
-		   "\"alpn\":\"h2\",\"gray\":\"stable\",\"netns\":4026531840}\n");
+		   "\"alpn\":\"h2\",\"alpn_offered\":\"\",\"sni\":\"\",\"gray\":\"stable\","
+		   "\"http_marker\":\"\",\"netns\":4026531840}\n");
+}
+
+static void test_conn_tag_details(void **state)
+{
+	struct gp_conn c = base_conn();
+
+	(void)state;
+	/* What decided the tag travels with it; the fields are escaped like any string. */
+	strcpy(c.alpn, "h2");
+	strcpy(c.alpn_offered, "h2,http/1.1,we\"ird\\x00");
+	strcpy(c.sni, "www.canary.example.com");
+	strcpy(c.gray, "canary");
+	strcpy(c.http_marker, "x-traffic-tag");
+	check_conn(&c, 1699999995000000000ll,
+		   "{\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
+		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
+		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
+		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
+		   "\"alpn\":\"h2\",\"alpn_offered\":\"h2,http/1.1,we\\\"ird\\\\x00\","
+		   "\"sni\":\"www.canary.example.com\",\"gray\":\"canary\","
+		   "\"http_marker\":\"x-traffic-tag\",\"netns\":4026531840}\n");
+}
+
+static void check_flow(const struct gp_flow_result *r, uint64_t frame, uint64_t ts,
+		       const char *want)
+{
+	struct mem m;
+	char *out;
+
+	mem_open(&m);
+	assert_int_equal(gp_json_flow(m.f, r, frame, ts), 0);
+	out = mem_close(&m);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_flow_lines(void **state)
+{
+	struct gp_flow_result r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.flow.family = AF_INET;
+	r.flow.saddr[0] = 198, r.flow.saddr[1] = 18, r.flow.saddr[3] = 1;
+	r.flow.daddr[0] = 198, r.flow.daddr[1] = 19, r.flow.daddr[3] = 2;
+	r.flow.sport = 40000;
+	r.flow.dport = 80;
+	strcpy(r.alpn, "http/1.1");
+	strcpy(r.gray, "canary");
+	strcpy(r.http_marker, "x-traffic-tag");
+	strcpy(r.http_method, "GET");
+	r.kind = GP_PL_HTTP1;
+	r.bytes_seen = 77;
+	/* ts is already UTC: 1700000000.000000001 s. */
+	check_flow(&r, 3, 1700000000000000001ull,
+		   "{\"frame\":3,\"ts\":\"2023-11-14T22:13:20.000000001Z\",\"family\":\"ipv4\","
+		   "\"saddr\":\"198.18.0.1\",\"sport\":40000,\"daddr\":\"198.19.0.2\","
+		   "\"dport\":80,\"alpn\":\"http/1.1\",\"alpn_offered\":\"\",\"sni\":\"\","
+		   "\"gray\":\"canary\",\"http_marker\":\"x-traffic-tag\",\"http_method\":\"GET\","
+		   "\"tunnel\":false,\"bytes_classified\":77}\n");
+
+	/* An HTTP CONNECT tunnel over IPv6: the TLS inside names alpn and sni. */
+	memset(&r, 0, sizeof(r));
+	r.flow.family = AF_INET6;
+	r.flow.saddr[0] = 0xfd, r.flow.saddr[2] = 0x01, r.flow.saddr[3] = 0x98;
+	r.flow.saddr[5] = 0x18, r.flow.saddr[15] = 0x01;
+	memcpy(r.flow.daddr, r.flow.saddr, 16);
+	r.flow.daddr[15] = 0x02;
+	r.flow.sport = 51000;
+	r.flow.dport = 3128;
+	strcpy(r.alpn, "h2");
+	strcpy(r.alpn_offered, "h2,http/1.1");
+	strcpy(r.sni, "tunnel.example.com");
+	strcpy(r.gray, "stable");
+	strcpy(r.http_method, "CONNECT");
+	r.tunnel = 1;
+	r.kind = GP_PL_TLS;
+	r.bytes_seen = 8192;
+	check_flow(&r, 18446744073709551615ull, 0,
+		   "{\"frame\":18446744073709551615,\"ts\":\"1970-01-01T00:00:00.000000000Z\","
+		   "\"family\":\"ipv6\",\"saddr\":\"fd00:198:18::1\",\"sport\":51000,"
+		   "\"daddr\":\"fd00:198:18::2\",\"dport\":3128,\"alpn\":\"h2\","
+		   "\"alpn_offered\":\"h2,http/1.1\",\"sni\":\"tunnel.example.com\","
+		   "\"gray\":\"stable\",\"http_marker\":\"\",\"http_method\":\"CONNECT\","
+		   "\"tunnel\":true,\"bytes_classified\":8192}\n");
+}
+
+static void test_flow_reports_write_error(void **state)
+{
+	struct gp_flow_result r;
+	FILE *f;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.flow.family = AF_INET;
+	f = fopen("/dev/null", "r");
+	assert_non_null(f);
+	assert_int_equal(gp_json_flow(f, &r, 1, 0), -EIO);
+	fclose(f);
 }
 
 static void test_conn_invalid_utf8_comm(void **state)
@@ -312,8 +417,11 @@ int main(void)
 		cmocka_unit_test(test_conn_ipv6_refused),
 		cmocka_unit_test(test_conn_error_names),
 		cmocka_unit_test(test_conn_ts_edges),
+		cmocka_unit_test(test_conn_tag_details),
 		cmocka_unit_test(test_conn_invalid_utf8_comm),
 		cmocka_unit_test(test_conn_reports_write_error),
+		cmocka_unit_test(test_flow_lines),
+		cmocka_unit_test(test_flow_reports_write_error),
 	};
 
 	return cmocka_run_group_tests(test_json, NULL, NULL);

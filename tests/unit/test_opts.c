@@ -133,6 +133,15 @@ static void test_defaults(void **state)
 	assert_int_equal(p.o.ringbuf_kb, 1024);
 	assert_int_equal(p.o.max_tags, 64);
 	assert_int_equal(p.o.verbose, 0);
+	/* TC classifier and tagging: default-route interfaces, ingress, wait 2 s. */
+	assert_int_equal(p.o.n_ifaces, 0);
+	assert_int_equal(p.o.no_tc, 0);
+	assert_int_equal(p.o.egress, 0);
+	assert_int_equal(p.o.tc_mode, GP_TC_AUTO);
+	assert_int_equal(p.o.tag_wait_ms, 2000);
+	assert_null(p.o.rules_file);
+	assert_int_equal(p.o.n_rule_flags, 0);
+	assert_null(p.o.replay_file);
 
 	PARSE(&p, "check");
 	assert_int_equal(p.rc, 0);
@@ -441,6 +450,327 @@ static void test_usage_and_default_textfile(void **state)
 		assert_string_equal(def, "./grayprobe.prom");
 }
 
+static void test_interface_and_tc_flags(void **state)
+{
+	static const char *const modes[] = { "auto", "tcx", "clsact" };
+	struct parsed p;
+	int i;
+
+	(void)state;
+	PARSE(&p, "run", "-i", "eth0", "--interface", "veth*", "--interface=lo", "-ieth1",
+	      "--egress", "--tc-mode", "clsact");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.err, "");
+	assert_int_equal(p.o.n_ifaces, 4);
+	assert_string_equal(p.o.ifaces[0], "eth0");
+	assert_string_equal(p.o.ifaces[1], "veth*");	/* a pattern, matched later */
+	assert_string_equal(p.o.ifaces[2], "lo");
+	assert_string_equal(p.o.ifaces[3], "eth1");
+	assert_int_equal(p.o.no_tc, 0);
+	assert_int_equal(p.o.egress, 1);
+	assert_int_equal(p.o.tc_mode, GP_TC_CLSACT);
+
+	PARSE(&p, "run", "-i", "none");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.no_tc, 1);
+	assert_int_equal(p.o.n_ifaces, 0);
+
+	for (i = 0; i < GP_TC_MAX; i++) {
+		PARSE(&p, "run", "--tc-mode", modes[i]);
+		assert_int_equal(p.rc, 0);
+		assert_int_equal(p.o.tc_mode, i);
+		assert_string_equal(gp_tc_mode_name(p.o.tc_mode), modes[i]);
+	}
+	assert_string_equal(gp_tc_mode_name(GP_TC_MAX), "?");
+}
+
+static void test_interface_limits(void **state)
+{
+	char *argv[2 * GP_IFACES_MAX + 5];	/* command, 65 -i pairs, NULL */
+	struct parsed p;
+	FILE *err;
+	size_t errlen = 0;
+	char *msg = NULL;
+	int argc = 0, i;
+
+	(void)state;
+	BAD("-i needs an interface name or pattern", "run", "-i", "");
+	BAD("-i needs a value", "run", "-i");
+	BAD("--interface needs a value", "run", "--interface");
+
+	/* 64 -i are fine, the 65th is not. */
+	argv[argc++] = keep(strdup("grayprobe"));
+	argv[argc++] = keep(strdup("run"));
+	for (i = 0; i < GP_IFACES_MAX; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "veth%d", i);
+		argv[argc++] = keep(strdup("-i"));
+		argv[argc++] = keep(strdup(name));
+	}
+	argv[argc] = NULL;
+	err = open_memstream(&msg, &errlen);
+	assert_non_null(err);
+	assert_int_equal(gp_opts_parse(argc, argv, &p.o, err), 0);
+	assert_int_equal(fclose(err), 0);
+	keep(msg);
+	assert_int_equal(p.o.n_ifaces, GP_IFACES_MAX);
+	assert_string_equal(p.o.ifaces[GP_IFACES_MAX - 1], "veth63");
+
+	argv[argc++] = keep(strdup("-i"));
+	argv[argc++] = keep(strdup("one-more"));
+	argv[argc] = NULL;
+	msg = NULL;
+	err = open_memstream(&msg, &errlen);
+	assert_non_null(err);
+	p.rc = gp_opts_parse(argc, argv, &p.o, err);
+	assert_int_equal(fclose(err), 0);
+	p.err = keep(msg);
+	expect_usage_error(&p, "-i: more than 64 interfaces");
+}
+
+static void test_interface_none_is_alone(void **state)
+{
+	(void)state;
+	BAD("-i none cannot be combined", "run", "-i", "none", "-i", "eth0");
+	BAD("-i none cannot be combined", "run", "-i", "eth0", "-i", "none");
+	BAD("-i none cannot be combined", "run", "-i", "none", "--egress");
+	BAD("-i none cannot be combined", "run", "--egress", "--interface=none");
+}
+
+static void test_bad_tc_mode(void **state)
+{
+	(void)state;
+	BAD("--tc-mode: 'bogus' is not one of auto, tcx, clsact", "run", "--tc-mode", "bogus");
+	BAD("--tc-mode: 'TCX'", "run", "--tc-mode", "TCX");
+	BAD("--tc-mode: ''", "check", "--tc-mode", "");
+	BAD("--tc-mode needs a value", "run", "--tc-mode");
+	/* --egress is a switch. */
+	BAD("option '--egress=1' takes no value", "run", "--egress=1");
+}
+
+static void test_tag_wait(void **state)
+{
+	static const struct { const char *arg; unsigned ms; } ok[] = {
+		{ "0.5", 500 }, { "1.250", 1250 }, { "1.25", 1250 }, { "1.2", 1200 },
+		{ "60", 60000 }, { "60.000", 60000 }, { "0", 0 }, { "0.000", 0 }, { "0.001", 1 },
+		{ "2", 2000 }, { "007.5", 7500 }, { "59.999", 59999 },
+	};
+	struct parsed p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		PARSE(&p, "run", "--tag-wait", ok[i].arg);
+		if (p.rc)
+			fail_msg("--tag-wait %s refused: %s", ok[i].arg, p.err);
+		assert_int_equal(p.o.tag_wait_ms, ok[i].ms);
+	}
+	PARSE(&p, "run", "--tag-wait=0.75", "--tag-wait", "3");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.tag_wait_ms, 3000);
+}
+
+static void test_bad_tag_wait(void **state)
+{
+	static const char *const bad[] = {
+		"60.001", "61", "-1", "1.", ".5", "abc", "", "1.2345", "0.0001", "1e3", " 1",
+		"1 ", "1.5x", "1.-5", "1.2.3", "0x1", "+1", "99999999999999999999", "1,5",
+	};
+	char needle[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct parsed p;
+
+		PARSE(&p, "run", "--tag-wait", bad[i]);
+		snprintf(needle, sizeof(needle), "--tag-wait: '%s'", bad[i]);
+		expect_usage_error(&p, needle);
+	}
+	/* The message says what is allowed. */
+	BAD("is not a number of seconds in 0..60 (up to 3 decimals)", "run", "--tag-wait", "-1");
+	BAD("--tag-wait needs a value", "run", "--tag-wait");
+}
+
+static void test_parse_seconds_ms(void **state)
+{
+	unsigned v;
+
+	(void)state;
+	/* A bound that is no whole second. */
+	assert_int_equal(gp_parse_seconds_ms("1.5", 1500, &v), 0);
+	assert_int_equal(v, 1500);
+	v = 77;
+	assert_true(gp_parse_seconds_ms("1.501", 1500, &v) < 0);
+	assert_true(gp_parse_seconds_ms("2", 1500, &v) < 0);
+	assert_true(gp_parse_seconds_ms("1", 999, &v) < 0);
+	assert_int_equal(v, 77);	/* untouched on failure */
+	assert_int_equal(gp_parse_seconds_ms("0.999", 999, &v), 0);
+	assert_int_equal(v, 999);
+	assert_int_equal(gp_parse_seconds_ms("4294967", 4294967295u, &v), 0);
+	assert_int_equal(v, 4294967000u);
+	assert_int_equal(gp_parse_seconds_ms("4294967.295", 4294967295u, &v), 0);
+	assert_true(v == 4294967295u);
+}
+
+static void test_rule_flags(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	PARSE(&p, "run", "--rules", "/etc/grayprobe/rules", "--rule", "dport 443 = canary",
+	      "--rule=header x-user", "--rule", "");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.o.rules_file, "/etc/grayprobe/rules");
+	assert_int_equal(p.o.n_rule_flags, 3);
+	assert_string_equal(p.o.rule_flags[0], "dport 443 = canary");
+	assert_string_equal(p.o.rule_flags[1], "header x-user");
+	assert_string_equal(p.o.rule_flags[2], "");
+	BAD("--rules needs a path", "run", "--rules", "");
+	BAD("--rule needs a value", "run", "--rule");
+}
+
+static void test_rule_flags_limit(void **state)
+{
+	char *argv[2 * (GP_RULE_FLAGS_MAX + 1) + 3];	/* command, 65 pairs, NULL */
+	struct parsed p;
+	size_t errlen = 0;
+	char *msg = NULL;
+	FILE *err;
+	int argc = 0, i;
+
+	(void)state;
+	argv[argc++] = keep(strdup("grayprobe"));
+	argv[argc++] = keep(strdup("run"));
+	for (i = 0; i <= GP_RULE_FLAGS_MAX; i++) {
+		argv[argc++] = keep(strdup("--rule"));
+		argv[argc++] = keep(strdup("dport 443 = canary"));
+	}
+	argv[argc] = NULL;
+	err = open_memstream(&msg, &errlen);
+	assert_non_null(err);
+	/* The 64 before the last are accepted... */
+	assert_int_equal(gp_opts_parse(argc - 2, argv, &p.o, err), 0);
+	assert_int_equal(p.o.n_rule_flags, GP_RULE_FLAGS_MAX);
+	assert_int_equal(fclose(err), 0);
+	keep(msg);
+	/* ...the 65th is not, and the message points to the file. */
+	msg = NULL;
+	err = open_memstream(&msg, &errlen);
+	assert_non_null(err);
+	p.rc = gp_opts_parse(argc, argv, &p.o, err);
+	assert_int_equal(fclose(err), 0);
+	p.err = keep(msg);
+	expect_usage_error(&p, "--rule: more than 64 given; use --rules FILE");
+}
+
+static void test_check_rejects_tagging_options(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	BAD("check takes only", "check", "-i", "eth0");
+	BAD("check takes only", "check", "-i", "none");
+	BAD("check takes only", "check", "--egress");
+	BAD("check takes only", "check", "--rules", "/etc/grayprobe/rules");
+	BAD("check takes only", "check", "--rule", "dport 443 = canary");
+	PARSE(&p, "check", "--tc-mode", "tcx");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.cmd, GP_CMD_CHECK);
+	assert_int_equal(p.o.tc_mode, GP_TC_TCX);
+}
+
+static void test_replay(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	PARSE(&p, "replay", "capture.pcap");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.err, "");
+	assert_int_equal(p.o.cmd, GP_CMD_REPLAY);
+	assert_string_equal(p.o.replay_file, "capture.pcap");
+	assert_int_equal(p.o.n_rule_flags, 0);
+
+	PARSE(&p, "replay", "--rules", "r.txt", "--rule", "sni *.canary.example.com = canary",
+	      "-vv", "--", "-odd-name.pcapng");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.err, "");
+	assert_int_equal(p.o.cmd, GP_CMD_REPLAY);
+	assert_string_equal(p.o.replay_file, "-odd-name.pcapng");
+	assert_string_equal(p.o.rules_file, "r.txt");
+	assert_int_equal(p.o.n_rule_flags, 1);
+	assert_int_equal(p.o.verbose, 2);
+
+	expect_cmd(GP_CMD_HELP, "replay", "--help", NULL);
+}
+
+static void test_replay_needs_one_file(void **state)
+{
+	(void)state;
+	BAD("replay needs a capture file", "replay");
+	BAD("replay needs a capture file", "replay", "-v", "--rule", "dport 443 = canary");
+	BAD("unexpected argument 'b.pcap'", "replay", "a.pcap", "b.pcap");
+}
+
+static void test_replay_rejects_run_options(void **state)
+{
+	(void)state;
+	BAD("replay takes only --rules, --rule, -v and the capture file", "replay",
+	    "--textfile", "/tmp/x.prom", "a.pcap");
+	BAD("replay takes only", "replay", "--events", "json", "a.pcap");
+	BAD("replay takes only", "replay", "--netns", "/run/netns/blue", "a.pcap");
+	BAD("replay takes only", "replay", "-i", "eth0", "a.pcap");
+	BAD("replay takes only", "replay", "-i", "none", "a.pcap");
+	BAD("replay takes only", "replay", "--egress", "a.pcap");
+	BAD("replay takes only", "replay", "--tc-mode", "tcx", "a.pcap");
+	BAD("replay takes only", "replay", "--connect-hook", "kprobe", "a.pcap");
+	BAD("replay takes only", "replay", "--state-hook", "raw_tp", "a.pcap");
+}
+
+/* "Only --rules, --rule, -v and the file": the numeric run options too. */
+static void test_replay_rejects_numeric_run_options(void **state)
+{
+	(void)state;
+	BAD("replay takes only", "replay", "--interval", "5", "a.pcap");
+	BAD("replay takes only", "replay", "--ringbuf-kb", "64", "a.pcap");
+	BAD("replay takes only", "replay", "--max-tags", "8", "a.pcap");
+	BAD("replay takes only", "replay", "--tag-wait", "1", "a.pcap");
+}
+
+/* An option given its default value is still an option replay does not take. */
+static void test_replay_rejects_options_at_their_default(void **state)
+{
+	(void)state;
+	BAD("replay takes only", "replay", "--events", "none", "a.pcap");
+	BAD("replay takes only", "replay", "--tc-mode", "auto", "a.pcap");
+	BAD("replay takes only", "replay", "--connect-hook", "auto", "a.pcap");
+	BAD("replay takes only", "replay", "--state-hook", "auto", "a.pcap");
+}
+
+/* --help must tell about what the parser accepts. */
+static void test_usage_documents_tagging_flags_and_replay(void **state)
+{
+	static const char *const words[] = {
+		"grayprobe replay", "-i, --interface", "--egress", "--tc-mode", "--tag-wait",
+		"--rules FILE", "--rule ",
+	};
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	(void)state;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	gp_usage(f);
+	assert_int_equal(fclose(f), 0);
+	keep(buf);
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strstr(buf, words[i]))
+			fail_msg("usage does not mention \"%s\"", words[i]);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_teardown(f, free_pool)
@@ -463,6 +793,22 @@ int main(void)
 		T(test_parse_is_repeatable),
 		T(test_parse_uint),
 		T(test_usage_and_default_textfile),
+		T(test_interface_and_tc_flags),
+		T(test_interface_limits),
+		T(test_interface_none_is_alone),
+		T(test_bad_tc_mode),
+		T(test_tag_wait),
+		T(test_bad_tag_wait),
+		T(test_parse_seconds_ms),
+		T(test_rule_flags),
+		T(test_rule_flags_limit),
+		T(test_check_rejects_tagging_options),
+		T(test_replay),
+		T(test_replay_needs_one_file),
+		T(test_replay_rejects_run_options),
+		T(test_replay_rejects_numeric_run_options),
+		T(test_replay_rejects_options_at_their_default),
+		T(test_usage_documents_tagging_flags_and_replay),
 	};
 
 	return cmocka_run_group_tests(test_opts, NULL, NULL);

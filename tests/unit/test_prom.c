@@ -80,6 +80,11 @@ static void basic_snapshot(struct gp_snapshot *s)
 	record(a, GP_DIR_OUTBOUND, "http/1.1", "canary", GP_RES_REFUSED, 700000);
 	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 3000000);
 	record(a, GP_DIR_INBOUND, "none", "stable", GP_RES_UNREACHABLE, 1000000);
+	/* Flow bytes come in deltas; a tag without any keeps a 0 series. */
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 1000000);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "http/1.1", "canary", 517);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 234567);
+	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h2", "x\"y\\z", 1);
 
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(gp_agg_snapshot(a, s), 0);
@@ -91,6 +96,8 @@ static void basic_snapshot(struct gp_snapshot *s)
 	/* Largest counter: must print as an integer, never as a float. */
 	s->lost_track = UINT64_MAX;
 	s->lost_malformed = 2;
+	s->lost_payload = 7;
+	s->pkt_malformed = 11;
 	s->textfile_errors = 2;
 }
 
@@ -167,7 +174,8 @@ static void test_render_invariants(void **state)
 	static const char bucket[] = "grayprobe_connect_duration_seconds_bucket{";
 	static const char count[] = "grayprobe_connect_duration_seconds_count{";
 	static const char sum[] = "grayprobe_connect_duration_seconds_sum{";
-	unsigned long long prev = 0, inf = 0, n_inf = 0, n_count = 0, n_first = 0;
+	static const char bytes[] = "grayprobe_flow_bytes_total{";
+	unsigned long long prev = 0, inf = 0, n_inf = 0, n_count = 0, n_first = 0, n_bytes = 0;
 	struct gp_snapshot s;
 	char *out, *line, *nl;
 
@@ -215,11 +223,15 @@ static void test_render_invariants(void **state)
 		} else if (!strncmp(line, count, sizeof(count) - 1)) {
 			assert_int_equal(strtoull(val, NULL, 10), inf);
 			n_count++;
+		} else if (!strncmp(line, bytes, sizeof(bytes) - 1)) {
+			n_bytes++;
 		}
 	}
 	assert_int_equal(n_first, 4);
 	assert_int_equal(n_inf, 4);
 	assert_int_equal(n_count, 4);
+	/* One bytes series per tag, even one whose flows carried nothing yet. */
+	assert_int_equal(n_bytes, 4);
 	free(out);
 	gp_snapshot_release(&s);
 }
@@ -259,6 +271,14 @@ static const char empty_text[] =
 	"grayprobe_events_lost_total{reason=\"ringbuf_full\"} 0\n"
 	"grayprobe_events_lost_total{reason=\"track_table_full\"} 5\n"
 	"grayprobe_events_lost_total{reason=\"malformed\"} 0\n"
+	"# HELP grayprobe_payload_records_lost_total First-payload records the classifier could "
+	"not deliver (ring buffer full); their flows may be tagged alpn=\"unknown\" or \"none\".\n"
+	"# TYPE grayprobe_payload_records_lost_total counter\n"
+	"grayprobe_payload_records_lost_total 0\n"
+	"# HELP grayprobe_packets_malformed_total TCP/IP packets the classifier skipped because "
+	"their headers were cut short or inconsistent.\n"
+	"# TYPE grayprobe_packets_malformed_total counter\n"
+	"grayprobe_packets_malformed_total 0\n"
 	"# HELP grayprobe_tags_overflow_total Outcomes recorded under alpn=\"other\",gray=\"other\" "
 	"because the tag cap was reached.\n"
 	"# TYPE grayprobe_tags_overflow_total counter\n"
@@ -290,6 +310,7 @@ static void test_empty_agg(void **state)
 	/* A histogram family with no series would be an empty, confusing metric. */
 	assert_null(strstr(out, "grayprobe_connect_duration_seconds"));
 	assert_null(strstr(out, "grayprobe_connections_total"));
+	assert_null(strstr(out, "grayprobe_flow_bytes_total"));
 	assert_text_equal(out, empty_text, "empty render");
 	free(out);
 	gp_snapshot_release(&s);

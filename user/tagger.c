@@ -1,0 +1,597 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "tagger.h"
+
+#define BITMAP_BYTES	(GP_FIRST_PAYLOAD_MAX / 8)
+
+/* An outcome waiting for its flow's tag; queued in arrival = deadline order. */
+struct pending {
+	struct gp_conn c;
+	uint64_t deadline;
+	struct uflow *flow;
+	struct pending *qprev, *qnext;
+};
+
+/* The tag an outcome of this flow got, for crediting the flow's bytes. */
+struct joined {
+	int used;
+	char alpn[GP_TAG_MAX + 1];
+	char gray[GP_TAG_MAX + 1];
+	uint64_t credited;
+};
+
+/* Reassembly of the client's first bytes, while undecided. */
+struct stream {
+	uint8_t buf[GP_FIRST_PAYLOAD_MAX];
+	uint8_t have[BITMAP_BYTES];
+};
+
+struct uflow {
+	struct uflow *hnext;
+	struct gp_flow_tuple key;	/* client -> server, _pad 0 */
+	struct stream *st;		/* NULL once decided */
+	size_t contig;			/* bytes present from offset 0 */
+	struct gp_flow_result *res;	/* once decided, while outcomes may still join */
+	struct pending *pend[GP_DIR_MAX];
+	struct joined joined[GP_DIR_MAX];
+	uint64_t first_ts, ended_ns;
+	uint64_t bytes_total;
+	uint32_t isn;			/* client ISN: which connection on the 4-tuple */
+	unsigned sweep_gen;
+	uint8_t decided, ended, any_payload;
+};
+
+struct gp_tagger {
+	struct gp_tagger_ops ops;
+	uint64_t tag_wait_ns;
+	const struct gp_rules *rules;
+	struct uflow **buckets;
+	size_t nbuckets, n;
+	struct pending *qhead, *qtail;
+	unsigned sweep_gen;
+	struct gp_tagger_stats stats;
+};
+
+static uint32_t tuple_hash(const struct gp_flow_tuple *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+struct gp_tagger *gp_tagger_new(const struct gp_tagger_ops *ops, uint64_t tag_wait_ns)
+{
+	struct gp_tagger *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ops = *ops;
+	t->tag_wait_ns = tag_wait_ns;
+	t->nbuckets = 1024;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void flow_free(struct uflow *f)
+{
+	int d;
+
+	for (d = 0; d < GP_DIR_MAX; d++)
+		free(f->pend[d]);
+	free(f->st);
+	free(f->res);
+	free(f);
+}
+
+void gp_tagger_free(struct gp_tagger *t)
+{
+	struct uflow *f, *next;
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nbuckets; i++)
+		for (f = t->buckets[i]; f; f = next) {
+			next = f->hnext;
+			flow_free(f);
+		}
+	free(t->buckets);
+	free(t);
+}
+
+void gp_tagger_set_rules(struct gp_tagger *t, const struct gp_rules *r)
+{
+	t->rules = r;
+}
+
+static void grow(struct gp_tagger *t)
+{
+	size_t nb = t->nbuckets * 2, i;
+	struct uflow **b = calloc(nb, sizeof(*b)), *f, *next;
+
+	if (!b)
+		return;	/* longer chains, still correct */
+	for (i = 0; i < t->nbuckets; i++)
+		for (f = t->buckets[i]; f; f = next) {
+			size_t j = tuple_hash(&f->key) & (nb - 1);
+
+			next = f->hnext;
+			f->hnext = b[j];
+			b[j] = f;
+		}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = nb;
+}
+
+static struct uflow *find(struct gp_tagger *t, const struct gp_flow_tuple *key, int create)
+{
+	size_t i = tuple_hash(key) & (t->nbuckets - 1);
+	struct uflow *f;
+
+	for (f = t->buckets[i]; f; f = f->hnext)
+		if (!memcmp(&f->key, key, sizeof(*key)))
+			return f;
+	if (!create)
+		return NULL;
+	if (t->n >= GP_TAGGER_FLOWS_MAX) {
+		t->stats.flows_dropped++;
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		t->stats.flows_dropped++;
+		return NULL;
+	}
+	f->key = *key;
+	f->sweep_gen = t->sweep_gen;
+	if (t->n >= t->nbuckets) {
+		grow(t);
+		i = tuple_hash(key) & (t->nbuckets - 1);
+	}
+	f->hnext = t->buckets[i];
+	t->buckets[i] = f;
+	t->n++;
+	return f;
+}
+
+static void tuple_of_conn(const struct gp_conn *c, struct gp_flow_tuple *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->saddr, c->saddr, 16);
+	memcpy(k->daddr, c->daddr, 16);
+	k->sport = c->sport;
+	k->dport = c->dport;
+	k->family = c->family;
+}
+
+static void credit(struct gp_tagger *t, struct uflow *f)
+{
+	int d;
+
+	for (d = 0; d < GP_DIR_MAX; d++) {
+		struct joined *j = &f->joined[d];
+
+		if (j->used && f->bytes_total > j->credited) {
+			if (t->ops.bytes)
+				t->ops.bytes(t->ops.ctx, d, j->alpn, j->gray,
+					     f->bytes_total - j->credited);
+			j->credited = f->bytes_total;
+		}
+	}
+}
+
+/* Gray for a flow with no classified payload: only address and port rules can match. */
+static void eval_rules(const struct gp_tagger *t, const struct gp_flow_tuple *k, const char *alpn,
+		       const char *sni, const uint8_t *hdrs, size_t hdrs_len, char *gray,
+		       char *marker)
+{
+	struct gp_flow_facts facts = {
+		.family = k->family, .saddr = k->saddr, .daddr = k->daddr,
+		.sport = k->sport, .dport = k->dport, .alpn = alpn, .sni = sni,
+		.http_hdrs = hdrs, .http_hdrs_len = hdrs_len,
+	};
+	struct gp_gray g;
+
+	if (!t->rules) {
+		strcpy(gray, "stable");
+		marker[0] = '\0';
+		return;
+	}
+	gp_rules_eval(t->rules, &facts, &g);
+	memcpy(gray, g.gray, sizeof(g.gray));
+	memcpy(marker, g.marker, sizeof(g.marker));
+}
+
+static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
+		 const struct gp_flow_result *r)
+{
+	if (r) {
+		memcpy(c->alpn, r->alpn, sizeof(c->alpn));
+		memcpy(c->alpn_offered, r->alpn_offered, sizeof(c->alpn_offered));
+		memcpy(c->sni, r->sni, sizeof(c->sni));
+		memcpy(c->gray, r->gray, sizeof(c->gray));
+		memcpy(c->http_marker, r->http_marker, sizeof(c->http_marker));
+	}
+	if (f && c->dir < GP_DIR_MAX) {
+		struct joined *j = &f->joined[c->dir];
+
+		j->used = 1;
+		memcpy(j->alpn, c->alpn, sizeof(j->alpn));
+		memcpy(j->gray, c->gray, sizeof(j->gray));
+		j->credited = 0;
+	}
+	t->ops.conn(t->ops.ctx, c);
+	if (f)
+		credit(t, f);
+}
+
+static void dequeue(struct gp_tagger *t, struct pending *p)
+{
+	if (p->qprev)
+		p->qprev->qnext = p->qnext;
+	else
+		t->qhead = p->qnext;
+	if (p->qnext)
+		p->qnext->qprev = p->qprev;
+	else
+		t->qtail = p->qprev;
+	p->qprev = p->qnext = NULL;
+}
+
+/* Client bytes [off, off + len) arrive; contig grows over what is now present. */
+static void reassemble(struct uflow *f, uint32_t off, const uint8_t *data, uint32_t len)
+{
+	struct stream *st = f->st;
+	uint32_t i;
+
+	memcpy(st->buf + off, data, len);
+	for (i = off; i < off + len; i++)
+		st->have[i / 8] |= 1u << (i % 8);
+	while (f->contig < GP_FIRST_PAYLOAD_MAX &&
+	       (st->have[f->contig / 8] & (1u << (f->contig % 8))))
+		f->contig++;
+}
+
+/*
+ * Decide now if the bytes so far settle it, or unconditionally when force.
+ * An HTTP CONNECT whose tunnel starts within the captured bytes is judged by
+ * what the tunnel carries, the gray rules still seeing the CONNECT headers.
+ */
+static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
+{
+	struct gp_payload_info *info = NULL, *inner = NULL;
+	struct gp_flow_result *r = NULL;
+	const struct gp_payload_info *show;
+	const uint8_t *buf = f->st ? f->st->buf : NULL;
+	size_t n = f->contig;
+	int full = n >= GP_FIRST_PAYLOAD_MAX, d;
+
+	if (f->decided || (!n && !force))
+		return;
+	info = calloc(1, sizeof(*info));
+	inner = calloc(1, sizeof(*inner));
+	r = calloc(1, sizeof(*r));
+	if (!info || !inner || !r)
+		goto out;	/* decided at the next call or at the wait's end */
+	if (n)
+		gp_classify_payload(buf, n, info);
+	else
+		info->kind = GP_PL_NEED_MORE;
+	show = info;
+	if (!force && !full) {
+		if (info->kind == GP_PL_NEED_MORE)
+			goto out;
+		/* Headers still arriving, and a rule may want one, or a tunnel follows them. */
+		if (info->kind == GP_PL_HTTP1 && !info->body_off &&
+		    ((t->rules && gp_rules_want_headers(t->rules)) ||
+		     !strcmp(info->http_method, "CONNECT")))
+			goto out;
+	}
+	if (info->kind == GP_PL_HTTP1 && !strcmp(info->http_method, "CONNECT") && info->body_off) {
+		if (n > info->body_off)
+			gp_classify_payload(buf + info->body_off, n - info->body_off, inner);
+		else
+			inner->kind = GP_PL_NEED_MORE;
+		if (inner->kind == GP_PL_NEED_MORE && !force && !full)
+			goto out;
+		if (inner->kind == GP_PL_TLS || inner->kind == GP_PL_H2C) {
+			show = inner;
+			r->tunnel = 1;
+		}
+	}
+
+	r->flow = f->key;
+	r->first_ts_ns = f->first_ts;
+	r->bytes_seen = n;
+	if (show->kind == GP_PL_NEED_MORE) {
+		/* Cut off by close, the wait or the 8 KiB bound. */
+		snprintf(r->alpn, sizeof(r->alpn), "%s", f->any_payload ? "unknown" : "none");
+		r->kind = f->any_payload ? GP_PL_UNKNOWN : GP_PL_NEED_MORE;
+	} else {
+		memcpy(r->alpn, show->alpn, sizeof(r->alpn));
+		memcpy(r->alpn_offered, show->alpn_offered, sizeof(r->alpn_offered));
+		memcpy(r->sni, show->sni, sizeof(r->sni));
+		r->kind = show->kind;
+	}
+	if (info->kind == GP_PL_HTTP1)
+		memcpy(r->http_method, info->http_method, sizeof(r->http_method));
+	eval_rules(t, &f->key, r->alpn, r->sni,
+		   info->kind == GP_PL_HTTP1 ? buf + info->hdr_off : NULL,
+		   info->kind == GP_PL_HTTP1 ? info->hdr_len : 0, r->gray, r->http_marker);
+
+	f->decided = 1;
+	f->res = r;
+	r = NULL;
+	free(f->st);
+	f->st = NULL;
+	if (t->ops.flow)
+		t->ops.flow(t->ops.ctx, f->res);
+	for (d = 0; d < GP_DIR_MAX; d++) {
+		struct pending *p = f->pend[d];
+
+		if (!p)
+			continue;
+		f->pend[d] = NULL;
+		dequeue(t, p);
+		emit(t, f, &p->c, f->res);
+		free(p);
+	}
+out:
+	free(info);
+	free(inner);
+	free(r);
+}
+
+static void emit_untracked(struct gp_tagger *t, const struct gp_conn *in)
+{
+	struct gp_flow_tuple k;
+	struct gp_conn c = *in;
+
+	tuple_of_conn(&c, &k);
+	strcpy(c.alpn, "none");
+	c.alpn_offered[0] = c.sni[0] = '\0';
+	eval_rules(t, &k, c.alpn, "", NULL, 0, c.gray, c.http_marker);
+	emit(t, NULL, &c, NULL);
+}
+
+/*
+ * A new connection on a 4-tuple still in the table (the kernel saw a new
+ * SYN): the old one is decided with what it had, then the entry starts over.
+ */
+static struct uflow *flow_for(struct gp_tagger *t, const struct gp_flow_tuple *k, uint32_t isn)
+{
+	struct uflow *f = find(t, k, 1);
+	int d;
+
+	if (!f)
+		return NULL;
+	if (f->isn == isn || (!f->decided && !f->any_payload && !f->ended &&
+			      !f->pend[GP_DIR_OUTBOUND] && !f->pend[GP_DIR_INBOUND])) {
+		f->isn = isn;
+		return f;
+	}
+	try_decide(t, f, 1);
+	credit(t, f);
+	for (d = 0; d < GP_DIR_MAX; d++) {
+		struct pending *p = f->pend[d];
+
+		/* Only when try_decide ran out of memory. */
+		if (p) {
+			f->pend[d] = NULL;
+			dequeue(t, p);
+			emit_untracked(t, &p->c);
+			free(p);
+		}
+	}
+	free(f->st);
+	free(f->res);
+	f->st = NULL;
+	f->res = NULL;
+	f->contig = 0;
+	memset(f->joined, 0, sizeof(f->joined));
+	f->first_ts = f->ended_ns = f->bytes_total = 0;
+	f->decided = f->ended = f->any_payload = 0;
+	f->isn = isn;
+	return f;
+}
+
+void gp_tagger_conn(struct gp_tagger *t, const struct gp_conn *c, uint64_t now_ns)
+{
+	struct gp_flow_tuple k;
+	struct pending *p;
+	struct uflow *f;
+	unsigned dir = c->dir < GP_DIR_MAX ? c->dir : GP_DIR_OUTBOUND;
+
+	/* No SYN at TC (or no connection at all): nothing will come to wait for. */
+	if (!c->has_flow || c->result != GP_RES_ESTABLISHED) {
+		emit_untracked(t, c);
+		return;
+	}
+	tuple_of_conn(c, &k);
+	f = flow_for(t, &k, c->flow_isn);
+	if (!f) {
+		emit_untracked(t, c);
+		return;
+	}
+	f->sweep_gen = t->sweep_gen;
+	if (f->decided) {
+		struct gp_conn copy = *c;
+
+		emit(t, f, &copy, f->res);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		emit_untracked(t, c);
+		return;
+	}
+	/* The same 4-tuple again in the same direction: the older one waited long enough. */
+	if (f->pend[dir]) {
+		struct pending *old = f->pend[dir];
+
+		f->pend[dir] = NULL;
+		dequeue(t, old);
+		emit_untracked(t, &old->c);
+		free(old);
+	}
+	p->c = *c;
+	p->flow = f;
+	p->deadline = now_ns + t->tag_wait_ns;
+	p->qprev = t->qtail;
+	if (t->qtail)
+		t->qtail->qnext = p;
+	else
+		t->qhead = p;
+	t->qtail = p;
+	f->pend[dir] = p;
+}
+
+void gp_tagger_payload(struct gp_tagger *t, const struct gp_payload_event *h,
+		       const uint8_t *data, uint64_t now_ns)
+{
+	struct gp_flow_tuple k = h->flow;
+	struct uflow *f;
+
+	k._pad = 0;
+	f = flow_for(t, &k, h->isn);
+	if (!f)
+		return;
+	f->sweep_gen = t->sweep_gen;
+	if (h->bytes > f->bytes_total)
+		f->bytes_total = h->bytes;
+	if (h->type == GP_EV_FLOW_END) {
+		if (!f->ended)
+			f->ended_ns = now_ns;
+		f->ended = 1;
+		try_decide(t, f, 1);
+		credit(t, f);
+		return;
+	}
+	if (!f->first_ts)
+		f->first_ts = h->ts_ns;
+	f->any_payload = 1;
+	if (!f->decided && h->len && h->off < GP_FIRST_PAYLOAD_MAX) {
+		uint32_t len = h->len;
+
+		if (len > GP_FIRST_PAYLOAD_MAX - h->off)
+			len = GP_FIRST_PAYLOAD_MAX - h->off;
+		if (!f->st)
+			f->st = calloc(1, sizeof(*f->st));
+		if (f->st) {
+			reassemble(f, h->off, data, len);
+			try_decide(t, f, 0);
+		}
+	}
+	credit(t, f);
+}
+
+void gp_tagger_flow_bytes(struct gp_tagger *t, const struct gp_flow_tuple *ft, uint32_t isn,
+			  uint64_t total)
+{
+	struct gp_flow_tuple k = *ft;
+	struct uflow *f;
+
+	k._pad = 0;
+	f = find(t, &k, 0);
+	/* Another connection on the same 4-tuple: its records will say so. */
+	if (!f || f->isn != isn)
+		return;
+	f->sweep_gen = t->sweep_gen;
+	if (total > f->bytes_total)
+		f->bytes_total = total;
+	credit(t, f);
+}
+
+void gp_tagger_sweep_begin(struct gp_tagger *t)
+{
+	t->sweep_gen++;
+}
+
+static void expire(struct gp_tagger *t, uint64_t now_ns)
+{
+	while (t->qhead && t->qhead->deadline <= now_ns) {
+		struct uflow *f = t->qhead->flow;
+
+		t->stats.waited_out++;
+		try_decide(t, f, 1);
+		/* Out of memory in try_decide: let this one go untagged. */
+		if (t->qhead && t->qhead->flow == f && !f->decided) {
+			struct pending *p = t->qhead;
+
+			f->pend[p->c.dir < GP_DIR_MAX ? p->c.dir : 0] = NULL;
+			dequeue(t, p);
+			emit_untracked(t, &p->c);
+			free(p);
+		}
+	}
+}
+
+void gp_tagger_tick(struct gp_tagger *t, uint64_t now_ns, int after_sweep)
+{
+	struct uflow **pp, *f;
+	size_t i;
+
+	expire(t, now_ns);
+	if (!after_sweep)
+		return;
+	for (i = 0; i < t->nbuckets; i++) {
+		for (pp = &t->buckets[i]; (f = *pp);) {
+			int waiting = f->pend[GP_DIR_OUTBOUND] || f->pend[GP_DIR_INBOUND];
+			int gone = f->sweep_gen != t->sweep_gen;
+			int closed = f->ended && now_ns - f->ended_ns >= t->tag_wait_ns;
+
+			/* Undecided flows nobody waits for: the kernel forgot them or they ended. */
+			if (!waiting && (gone || closed)) {
+				*pp = f->hnext;
+				t->n--;
+				credit(t, f);
+				flow_free(f);
+				continue;
+			}
+			pp = &f->hnext;
+		}
+	}
+}
+
+void gp_tagger_flush(struct gp_tagger *t)
+{
+	struct uflow *f;
+	size_t i;
+
+	for (i = 0; i < t->nbuckets; i++)
+		for (f = t->buckets[i]; f; f = f->hnext)
+			try_decide(t, f, 1);
+	expire(t, UINT64_MAX);
+}
+
+void gp_tagger_stats(const struct gp_tagger *t, struct gp_tagger_stats *out)
+{
+	*out = t->stats;
+	out->flows = t->n;
+}
+
+void gp_flow_tuple_from_key(const struct gp_flow_key *k, const struct gp_flow_val *v,
+			    struct gp_flow_tuple *out)
+{
+	int c = v->client ? 1 : 0;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->saddr, k->addr[c], 16);
+	memcpy(out->daddr, k->addr[!c], 16);
+	out->sport = k->port[c];
+	out->dport = k->port[!c];
+	out->family = k->family;
+}
