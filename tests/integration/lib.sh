@@ -72,7 +72,8 @@ connects() { ip netns exec "$1" "$TCPCONN" connect "$2" "$3" "$4"; }
 # (its first textfile write follows the attach).
 agent_start() {
 	rm -f "$T/gp.prom"
-	"$GP" run --textfile "$T/gp.prom" --interval 1 "$@" >"$T/events.json" 2>"$T/agent.err" &
+	# -i none: these tests are about outcomes; the host's own interfaces stay untouched.
+	"$GP" run --textfile "$T/gp.prom" --interval 1 -i none "$@" >"$T/events.json" 2>"$T/agent.err" &
 	AGENT=$!
 	PIDS+=($AGENT)
 	for _ in $(seq 100); do
@@ -132,4 +133,252 @@ run_tests() {
 		esac
 		rm -rf "$T" "$T.log" "$T.reason"
 	done
+}
+
+# ---- ALPN / gray tagging (test_tagging.sh) ----
+# The agent runs inside $NSB with TC on B's veth: its ingress sees what A's
+# client sends, and both ends' sockets (A's outbound, B's inbound) are seen.
+TLSHELLO=$PWD/$OUT/tests/tlshello
+
+# need CMD PACKAGE: skip the test when a peer binary is not installed.
+need() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed (Debian package $2)"; }
+
+# tag_pair ID: ns_pair, plus IFA/IFB (A's and B's veth ends) and INOA/INOB
+# (the namespaces' inodes, as in the events' "netns").
+tag_pair() {
+	ns_pair "$1"
+	IFA=gpv${BASHPID}a IFB=gpv${BASHPID}b
+	INOA=$(stat -L -c %i "/run/netns/$NSA") INOB=$(stat -L -c %i "/run/netns/$NSB")
+}
+
+# third_ns ID: after tag_pair, namespace $NSC joined to $NSB by a second veth
+# ($IFC in C, $IFD in B), with 198.19.ID.1/24 on C and 198.19.ID.2 on B.
+third_ns() {
+	NSC=gp${BASHPID}c IFC=gpv${BASHPID}c IFD=gpv${BASHPID}d
+	ip netns add "$NSC" && NETNS+=("$NSC") || fail "ip netns add $NSC"
+	ip link add "$IFC" netns "$NSC" type veth peer name "$IFD" netns "$NSB" \
+		|| fail "cannot create the second veth pair"
+	C4=198.19.$1.1 D4=198.19.$1.2
+	ip -n "$NSC" addr add $C4/24 dev "$IFC"
+	ip -n "$NSB" addr add $D4/24 dev "$IFD"
+	ip -n "$NSC" link set lo up
+	ip -n "$NSC" link set "$IFC" up
+	ip -n "$NSB" link set "$IFD" up
+	INOC=$(stat -L -c %i "/run/netns/$NSC")
+}
+
+# wait_port NS PORT PID LOG: returns once PORT listens in NS; fails with LOG's
+# tail if PID (the server) died first.
+wait_port() {
+	for _ in $(seq 100); do
+		ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		kill -0 "$3" 2>/dev/null || fail "server for port $2 exited: $(tail -n 3 "$4" 2>/dev/null)"
+		sleep 0.05
+	done
+	fail "nothing listens on port $2 in $1: $(tail -n 3 "$4" 2>/dev/null)"
+}
+
+# tls_cert NAME: self-signed P-256 certificate for NAME and *.NAME, in
+# $T/cert.pem and $T/key.pem.
+tls_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=$1" -addext "subjectAltName=DNS:$1,DNS:*.$1" \
+		-keyout "$T/key.pem" -out "$T/cert.pem" 2>"$T/req.err" \
+		|| fail "openssl req: $(tail -n 2 "$T/req.err")"
+}
+
+# nginx_start NS PORT... <<<"server {...}": one nginx process (no master, no
+# daemon) in NS whose http{} block holds stdin. Config, pid, logs and temp
+# dirs all live in $T/nginx. Returns once every PORT listens.
+nginx_start() {
+	local ns=$1 d=$T/nginx p
+	shift
+	mkdir -p "$d"
+	{
+		cat <<-CONF
+			daemon off;
+			master_process off;
+			worker_processes 1;
+			pid $d/nginx.pid;
+			error_log $d/error.log info;
+			events { worker_connections 256; }
+			http {
+			access_log $d/access.log;
+			client_body_temp_path $d/body;
+			proxy_temp_path $d/proxy;
+			fastcgi_temp_path $d/fastcgi;
+			uwsgi_temp_path $d/uwsgi;
+			scgi_temp_path $d/scgi;
+			default_type text/plain;
+		CONF
+		cat
+		echo "}"
+	} >"$d/nginx.conf"
+	ip netns exec "$ns" nginx -p "$d/" -e "$d/error.log" -c "$d/nginx.conf" >"$d/out" 2>&1 &
+	PIDS+=($!)
+	for p; do wait_port "$ns" "$p" $! "$d/out"; done
+}
+
+# s_server_start NS ADDR PORT ARGS...: openssl s_server with $T's certificate,
+# answering every connection (-www) until killed.
+s_server_start() {
+	local ns=$1 addr=$2 port=$3
+	shift 3
+	ip netns exec "$ns" openssl s_server -accept "$addr:$port" -cert "$T/cert.pem" \
+		-key "$T/key.pem" -www "$@" </dev/null >"$T/s_server.log" 2>&1 &
+	PIDS+=($!)
+	wait_port "$ns" "$port" $! "$T/s_server.log"
+}
+
+# capture_start NS IFACE FILTER: tcpdump writing every packet at once
+# (immediate mode, unbuffered) to $T/cap.pcap; returned once it listens.
+capture_start() {
+	ip netns exec "$1" tcpdump -Z root -i "$2" --immediate-mode -U -s 0 -w "$T/cap.pcap" "$3" \
+		>/dev/null 2>"$T/tcpdump.err" &
+	CAP=$!
+	PIDS+=($CAP)
+	for _ in $(seq 100); do
+		grep -q "listening on" "$T/tcpdump.err" && return 0
+		kill -0 "$CAP" 2>/dev/null || fail "tcpdump exited: $(tail -n 2 "$T/tcpdump.err")"
+		sleep 0.05
+	done
+	fail "tcpdump did not start"
+}
+capture_stop() { kill -TERM "$CAP" 2>/dev/null; wait "$CAP" 2>/dev/null; }
+
+# cap_fields FILTER FIELD...: tshark's two-pass dissection of $T/cap.pcap, one
+# tab-separated line per frame matching the display FILTER.
+cap_fields() {
+	local f=$1 a=() x
+	shift
+	for x; do a+=(-e "$x"); done
+	tshark -2 -n -r "$T/cap.pcap" -Y "$f" -T fields -E aggregator=, "${a[@]}" 2>/dev/null
+}
+
+# agent_start_in NS ARGS: agent_start with the agent inside NS, where TC
+# sees NS's interfaces (-i names one of them).
+agent_start_in() {
+	local ns=$1
+	shift
+	rm -f "$T/gp.prom"
+	ip netns exec "$ns" "$GP" run --textfile "$T/gp.prom" --interval 1 "$@" \
+		>"$T/events.json" 2>"$T/agent.err" &
+	AGENT=$!
+	PIDS+=($AGENT)
+	for _ in $(seq 100); do
+		if [ -s "$T/gp.prom" ]; then
+			# ip netns exec execs: the pid signalled and waited for is the agent's.
+			[ "$(readlink "/proc/$AGENT/exe")" = "$(readlink -f "$GP")" ] \
+				|| fail "pid $AGENT is $(readlink "/proc/$AGENT/exe"), not the agent"
+			return 0
+		fi
+		kill -0 "$AGENT" 2>/dev/null || fail "agent exited early: $(tail -n 3 "$T/agent.err")"
+		sleep 0.1
+	done
+	fail "agent wrote no textfile within 10 s"
+}
+
+# ev_count JQ_COND: events from the pair's namespaces (and $NSC's, after
+# third_ns) for which JQ_COND holds.
+ev_ours() { echo "(.netns == $INOA or .netns == $INOB or .netns == ${INOC:-$INOA})"; }
+ev_count() {
+	jq -s "[.[] | select($(ev_ours)) | select($1)] | length" "$T/events.json" 2>/dev/null \
+		|| echo "unparsable"
+}
+# expect_events N JQ_COND: exactly N such events; on a mismatch the pair's
+# events go to the test's log, so that the failure shows what came instead.
+expect_events() {
+	local n; n=$(ev_count "$2")
+	[ "$n" = "$1" ] && return 0
+	jq -c "select($(ev_ours))" "$T/events.json" 2>&1 | tail -n 12
+	fail "events with $2: expected $1, got $n"
+}
+
+# wait_events N: until N events of the pair arrived (an event follows its
+# flow's tagging: up to --tag-wait after the traffic), 8 s at most, then
+# half a second more so that strays would show too.
+wait_events() {
+	local n
+	for _ in $(seq 80); do
+		n=$(ev_count true)
+		[ "$n" != unparsable ] && [ "$n" -ge "$1" ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+}
+
+# Series of one (direction, alpn, gray) tag in the textfile.
+tag_conn() { echo "grayprobe_connections_total{direction=\"$1\",alpn=\"$2\",gray=\"$3\",result=\"${4:-established}\"}"; }
+tag_hist() { echo "grayprobe_connect_duration_seconds_count{direction=\"$1\",alpn=\"$2\",gray=\"$3\"}"; }
+# expect_tag DIR ALPN GRAY N: N established, in the counter and the histogram.
+expect_tag() {
+	expect_eq "$(prom "$(tag_conn "$1" "$2" "$3")")" "$4" "textfile: established $1 alpn=$2 gray=$3"
+	expect_eq "$(prom "$(tag_hist "$1" "$2" "$3")")" "$4" "textfile: histogram count $1 alpn=$2 gray=$3"
+}
+tag_bytes() { echo "grayprobe_flow_bytes_total{direction=\"$1\",alpn=\"$2\",gray=\"$3\"}"; }
+# expect_bytes_ge ALPN GRAY MIN: in each direction, the tag's flows carried at
+# least MIN payload bytes (TC ingress alone sees the client's bytes only).
+expect_bytes_ge() {
+	local d b
+	for d in outbound inbound; do
+		b=$(prom "$(tag_bytes $d "$1" "$2")")
+		[ "$b" != absent ] && [ "$b" -ge "$3" ] 2>/dev/null \
+			|| fail "textfile: $(tag_bytes $d "$1" "$2"): expected >= $3, got '$b'"
+	done
+}
+# expect_bytes ALPN GRAY N: exactly N payload bytes in each direction's series.
+expect_bytes() {
+	local d
+	for d in outbound inbound; do
+		expect_eq "$(prom "$(tag_bytes $d "$1" "$2")")" "$3" "textfile: flow bytes $d alpn=$1 gray=$2"
+	done
+}
+# cap_bytes FILTER: TCP payload bytes of the captured frames matching FILTER.
+cap_bytes() { cap_fields "($1) && tcp.len > 0" tcp.len | awk '{ s += $1 } END { print s + 0 }'; }
+
+# TC attachment of the running agent: its tcx links, read from its own
+# descriptors ("ID ingress|egress IFINDEX" a line), else clsact filters.
+agent_tc_links() {
+	local fd
+	for fd in /proc/"$AGENT"/fd/*; do
+		[ "$(readlink "$fd")" = anon_inode:bpf_link ] || continue
+		awk '$1 == "link_type:" { t = $2 } $1 == "link_id:" { id = $2 } $1 == "ifindex:" { ifx = $2 }
+			$1 == "attach_type:" { a = $3; gsub(/[()]/, "", a) }
+			END { if (t == "tcx") print id, a, ifx }' "/proc/$AGENT/fdinfo/${fd##*/}"
+	done
+}
+# tc_attached NS IFACE ingress|egress: the agent has a program there (and
+# TC_LINKS keeps its tcx links for tc_detached).
+tc_attached() {
+	local ifx
+	ifx=$(ip -n "$1" -o link show dev "$2" | cut -d: -f1)
+	TC_LINKS=$(agent_tc_links)
+	grep -q " $3 $ifx\$" <<<"$TC_LINKS" || [ -n "$(ip netns exec "$1" tc filter show dev "$2" "$3")" ]
+}
+# tc_detached NS IFACE: after the agent stopped, none of its tcx links is
+# left, nor any TC filter on IFACE.
+tc_detached() {
+	local id
+	for _ in $(seq 30); do
+		for id in $(cut -d' ' -f1 <<<"${TC_LINKS:-}"); do
+			bpftool link show id "$id" >/dev/null 2>&1 && continue 2
+		done
+		[ -z "$(ip netns exec "$1" tc filter show dev "$2" ingress; ip netns exec "$1" tc filter show dev "$2" egress)" ] \
+			&& return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# nginx in $NSB serving TLS + HTTP/2 on $B4:443 with a fresh certificate for $NAME.
+nginx_tls_b() {
+	tls_cert "$NAME"
+	nginx_start "$NSB" 443 <<-NGX
+		server {
+			listen $B4:443 ssl http2;
+			ssl_certificate $T/cert.pem;
+			ssl_certificate_key $T/key.pem;
+			location / { return 200 "ok\n"; }
+		}
+	NGX
 }
