@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Gray rules as operators change them (SIGHUP, bad files), the tag cap under
+# made-up header values, and the classifier sharing an interface with
+# programs and qdiscs that were there before it.
+source "$(dirname "$0")/lib.sh"
+
+http_a() { ip netns exec "$NSA" curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$@" "http://$B4:8080/"; }
+agent_in_b() { agent_start_in "$NSB" -i "$IFB" --tag-wait 1 --events json "$@"; }
+plain_nginx_b() {
+	nginx_start "$NSB" 8080 <<-NGX
+		server { listen $B4:8080; location / { return 200 "ok\n"; } }
+	NGX
+}
+
+# SIGHUP re-reads --rules: new flows get the new rules, counts are kept; a
+# bad file is refused with FILE:LINE and the rules in use stay.
+t_sighup_reload_keeps_counts() {
+	need nginx nginx
+	tag_pair 56
+	plain_nginx_b
+	echo 'header x-user = beta' >"$T/rules"
+	agent_in_b --rules "$T/rules"
+	expect_eq "$(http_a -H 'X-User: 1')" 200 "request under the first rules"
+	wait_events 2
+	echo 'header x-user = gamma' >"$T/rules"
+	kill -HUP "$AGENT"
+	for _ in $(seq 50); do grep -q "SIGHUP: 6 gray rules loaded" "$T/agent.err" && break; sleep 0.1; done
+	grep -q "SIGHUP: 6 gray rules loaded" "$T/agent.err" || fail "no reload logged: $(tail -n 2 "$T/agent.err")"
+	expect_eq "$(http_a -H 'X-User: 2')" 200 "request under the reloaded rules"
+	wait_events 4
+	printf 'header x-user = gamma\ndport 70000 = x\n' >"$T/rules"
+	kill -HUP "$AGENT"
+	for _ in $(seq 50); do grep -q "$T/rules:2: " "$T/agent.err" && break; sleep 0.1; done
+	grep -q "$T/rules:2: .*70000.*; keeping the rules in use" "$T/agent.err" \
+		|| fail "bad file not refused with FILE:LINE: $(tail -n 2 "$T/agent.err")"
+	kill -0 "$AGENT" 2>/dev/null || fail "the agent died on a bad rules file"
+	expect_eq "$(http_a -H 'X-User: 3')" 200 "request after the refused reload"
+	wait_events 6
+	agent_stop
+	local d
+	for d in outbound inbound; do
+		expect_tag $d http/1.1 beta 1
+		expect_tag $d http/1.1 gamma 2
+	done
+	expect_events 2 '.gray == "beta" and .http_marker == "x-user"'
+	expect_events 4 '.gray == "gamma" and .http_marker == "x-user"'
+}
+
+# Random gray header values from a peer: at most --max-tags (alpn, gray)
+# pairs per direction, the rest under other/other and counted.
+t_cardinality_capped() {
+	need nginx nginx
+	tag_pair 57
+	plain_nginx_b
+	agent_in_b --max-tags 4
+	local i n=30
+	for i in $(seq $n); do
+		expect_eq "$(http_a -H "X-Gray: v$RANDOM$i")" 200 "request $i"
+	done
+	wait_events $((2 * n))
+	agent_stop
+	local d tags
+	for d in outbound inbound; do
+		tags=$(grep -c "^grayprobe_connections_total{direction=\"$d\",.*result=\"established\"}" "$T/gp.prom")
+		expect_eq "$tags" 5 "$d: established series (4 tags + other)"
+		expect_tag $d other other $((n - 4))
+	done
+	expect_eq "$(prom grayprobe_tags_overflow_total)" $((2 * (n - 4))) "grayprobe_tags_overflow_total"
+	expect_events $((2 * n)) '.alpn == "http/1.1" and (.gray | startswith("v"))'
+}
+
+# A clsact qdisc and a filter someone else put on the interface: the
+# classifier works beside them (tcx or clsact) and leaves both as they were.
+coexist() {
+	local mode=$1 id=$2 before after
+	need nginx nginx
+	tag_pair "$id"
+	plain_nginx_b
+	ip netns exec "$NSB" tc qdisc add dev "$IFB" clsact || fail "tc qdisc add clsact"
+	# u32 without an action: the classifier and action modules this kernel has.
+	ip netns exec "$NSB" tc filter add dev "$IFB" ingress pref 7 protocol all u32 match u32 0 0 \
+		|| fail "cannot add a u32 filter"
+	before=$(ip netns exec "$NSB" tc filter show dev "$IFB" ingress)
+	agent_in_b --tc-mode "$mode"
+	grep -q "classifier=$IFB/ingress($mode)" "$T/agent.err" || fail "not attached as $mode: $(head -n 2 "$T/agent.err")"
+	expect_eq "$(http_a -H 'X-Canary: yes')" 200 "request"
+	wait_events 2
+	agent_stop
+	expect_events 2 '.alpn == "http/1.1" and .gray == "yes" and .http_marker == "x-canary"'
+	after=$(ip netns exec "$NSB" tc filter show dev "$IFB" ingress)
+	expect_eq "$after" "$before" "ingress filters after the agent stopped"
+	ip netns exec "$NSB" tc qdisc show dev "$IFB" | grep -q clsact || fail "the existing clsact qdisc was removed"
+}
+t_coexist_tcx() { coexist tcx 58; }
+t_coexist_clsact() { coexist clsact 59; }
+
+# clsact forced on a bare interface: its qdisc is made, and removed again.
+t_clsact_removes_only_its_qdisc() {
+	need nginx nginx
+	tag_pair 55
+	plain_nginx_b
+	agent_in_b --tc-mode clsact --egress
+	ip netns exec "$NSB" tc filter show dev "$IFB" ingress | grep -q "gp_tc" || fail "no gp_tc filter on ingress"
+	ip netns exec "$NSB" tc filter show dev "$IFB" egress | grep -q "gp_tc" || fail "no gp_tc filter on egress"
+	expect_eq "$(http_a)" 200 "request"
+	wait_events 2
+	agent_stop
+	expect_events 2 '.alpn == "http/1.1" and .gray == "stable"'
+	ip netns exec "$NSB" tc qdisc show dev "$IFB" | grep -q clsact && fail "clsact qdisc left behind"
+	return 0
+}
+
+run_tests "$@"
