@@ -48,7 +48,7 @@ endif
 CORE_SRCS := user/hist.c user/agg.c user/prom.c user/json.c user/event.c \
 	user/opts.c user/log.c user/caps.c user/classify.c user/tagger.c user/rules.c user/pktsplit.c \
 	user/iface.c
-APP_SRCS  := user/main.c user/loader.c user/tc.c
+APP_SRCS  := user/main.c user/loader.c user/tc.c user/engine.c
 # Capture reading for `replay`: only the main binary and its test link libpcap.
 PCAP_SRCS := user/pcapin.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUT)/%.o)

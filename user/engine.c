@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE	/* CLONE_NEWNET */
+/*
+ * The collecting engine shared by run and top: loader, tagger, rules and
+ * aggregation, polled by the caller, which decides what to show.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "iface.h"
+#include "loader.h"
+#include "log.h"
+#include "prom.h"
+#include "tagger.h"
+
+struct gp_engine {
+	const struct gp_opts *opts;
+	struct gp_engine_ops ops;
+	const char *textfile;		/* NULL: none */
+	struct gp_loader *loader;
+	struct gp_agg *agg;
+	struct gp_tagger *tagger;
+	struct gp_rules *rules;
+	struct gp_ifaces ifs;
+	uint64_t next_write, interval_ns, started_ns;
+	uint64_t bad_records;
+	uint64_t bad_records_logged;
+	uint64_t textfile_errors;
+	int cb_err;			/* ops.conn failed */
+};
+
+uint64_t gp_now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* A tagged outcome: counted, then handed on. */
+static void on_tagged(void *ctx, const struct gp_conn *c)
+{
+	struct gp_engine *r = ctx;
+
+	gp_agg_record(r->agg, c);
+	if (r->ops.conn && !r->cb_err)
+		r->cb_err = r->ops.conn(r->ops.ctx, c);
+}
+
+static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray, uint64_t n)
+{
+	struct gp_engine *r = ctx;
+
+	gp_agg_add_bytes(r->agg, dir, alpn, gray, n);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct gp_engine *r = ctx;
+	struct gp_payload_event h;
+	const uint8_t *payload;
+	struct gp_conn c;
+	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
+
+	switch (gp_event_type(data, size)) {
+	case GP_EV_CONN:
+		if (gp_conn_decode(data, size, &c))
+			break;
+		gp_tagger_conn(r->tagger, &c, now);
+		return r->cb_err ? -EIO : 0;	/* -EIO stops this poll */
+	case GP_EV_PAYLOAD:
+	case GP_EV_FLOW_END:
+		if (gp_payload_decode(data, size, &h, &payload))
+			break;
+		gp_tagger_payload(r->tagger, &h, payload, now);
+		return r->cb_err ? -EIO : 0;
+	}
+	r->bad_records++;
+	return 0;
+}
+
+static int sweep_flow(void *ctx, const struct gp_flow_key *k, const struct gp_flow_val *v)
+{
+	struct gp_engine *r = ctx;
+	struct gp_flow_tuple t;
+
+	gp_flow_tuple_from_key(k, v, &t);
+	gp_tagger_flow_bytes(r->tagger, &t, v->isn, v->bytes);
+	return 0;
+}
+
+/* Bytes of long-lived flows, and forgetting what the kernel forgot. */
+static void sweep_flows(struct gp_engine *r)
+{
+	int err;
+
+	gp_tagger_sweep_begin(r->tagger);
+	err = gp_loader_flows(r->loader, sweep_flow, r);
+	if (err)
+		gp_warn("reading the flow table failed: %s", strerror(-err));
+	gp_tagger_tick(r->tagger, gp_now_ns(CLOCK_MONOTONIC), !err);
+}
+
+/*
+ * Rules from --rule flags, then --rules FILE, then the defaults. NULL after
+ * logging why; with reload set, the message says the old rules stay.
+ */
+struct gp_rules *gp_load_rules(const struct gp_opts *o, int reload)
+{
+	struct gp_rules_builder *b = gp_rules_builder_new();
+	struct gp_rules *rules;
+	char err[512];
+	size_t i;
+
+	if (!b) {
+		gp_err("out of memory");
+		return NULL;
+	}
+	for (i = 0; i < o->n_rule_flags; i++)
+		if (gp_rules_add_line(b, o->rule_flags[i], "--rule", 0, err, sizeof(err)))
+			goto bad;
+	if (o->rules_file && gp_rules_add_file(b, o->rules_file, err, sizeof(err)))
+		goto bad;
+	rules = gp_rules_build(b);
+	if (!rules)
+		gp_err("building the rules failed: %s", strerror(errno));
+	return rules;
+bad:
+	gp_rules_builder_free(b);
+	gp_err("%s%s", err, reload ? "; keeping the rules in use" : "");
+	return NULL;
+}
+
+void gp_print_rules(const struct gp_rules *rules)
+{
+	if (gp_log_get_level() < GP_LOG_DEBUG)
+		return;
+	fprintf(stderr, "gray rules, first match wins (none: gray=\"stable\"):\n");
+	gp_rules_print(rules, stderr);
+}
+
+int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
+{
+	uint64_t stats[GP_STAT_MAX] = { 0 };
+	int err;
+
+	memset(snap, 0, sizeof(*snap));
+	sweep_flows(r);
+	err = gp_loader_stats(r->loader, stats);
+	if (err)
+		gp_warn("reading kernel counters failed: %s", strerror(-err));
+	if (r->bad_records != r->bad_records_logged) {
+		gp_warn("%llu malformed ring buffer records dropped so far",
+			(unsigned long long)r->bad_records);
+		r->bad_records_logged = r->bad_records;
+	}
+	err = gp_agg_snapshot(r->agg, snap);
+	if (err)
+		return err;
+	snap->version = GP_VERSION;
+	snap->connect_hook = gp_connect_hook_name(gp_loader_connect_hook(r->loader));
+	snap->state_hook = gp_state_hook_name(gp_loader_state_hook(r->loader));
+	snap->lost_ringbuf = stats[GP_STAT_LOST_RINGBUF];
+	snap->lost_malformed = r->bad_records;
+	snap->lost_track = stats[GP_STAT_LOST_TRACK];
+	snap->lost_payload = stats[GP_STAT_LOST_PAYLOAD];
+	snap->pkt_malformed = stats[GP_STAT_PKT_MALFORMED];
+	snap->textfile_errors = r->textfile_errors;
+	return 0;
+}
+
+static void write_textfile(struct gp_engine *r)
+{
+	struct gp_snapshot snap;
+	int err;
+
+	err = gp_engine_snapshot(r, &snap);
+	if (err) {
+		gp_warn("textfile not written: %s", strerror(-err));
+		r->textfile_errors++;
+		return;
+	}
+	err = gp_textfile_write(r->textfile, &snap);
+	if (err) {
+		r->textfile_errors++;
+		gp_warn("writing %s failed: %s; the previous file stays in place",
+			r->textfile, strerror(-err));
+	}
+	gp_snapshot_release(&snap);
+}
+
+/* Inode of a network namespace file, or a negative errno with a message. */
+static int netns_inode(const char *path, uint32_t *ino)
+{
+	struct stat st;
+	int fd, type, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		gp_err("--netns %s: %s", path, strerror(errno));
+		return err;
+	}
+	type = ioctl(fd, NS_GET_NSTYPE);
+	if (type != CLONE_NEWNET || fstat(fd, &st)) {
+		gp_err("--netns %s: not a network namespace", path);
+		err = -EINVAL;
+	} else {
+		*ino = st.st_ino;
+	}
+	close(fd);
+	return err;
+}
+
+static int textfile_dir_ok(const char *path)
+{
+	char buf[PATH_MAX], *dir;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		gp_err("--textfile: path too long");
+		return 0;
+	}
+	dir = dirname(buf);
+	if (access(dir, W_OK)) {
+		gp_err("--textfile %s: directory %s is not writable: %s", path, dir, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * -i patterns against the interfaces this namespace has; none given: those
+ * carrying a default route, plus lo. A pattern that matches nothing is an
+ * error: a typo must not silently tag nothing.
+ */
+static int resolve_ifaces(const struct gp_opts *o, struct gp_ifaces *out)
+{
+	struct if_nameindex *all = NULL, *ni;
+	const char *names[GP_IFACE_NAMES_MAX];
+	FILE *r4, *r6;
+	size_t n = 0, i;
+	int err = -EINVAL, hits;
+
+	memset(out, 0, sizeof(*out));
+	if (o->no_tc)
+		return 0;
+	if (!o->n_ifaces) {
+		r4 = fopen("/proc/net/route", "re");
+		r6 = fopen("/proc/net/ipv6_route", "re");
+		gp_ifaces_default_routes(out, r4, r6);
+		if (r4)
+			fclose(r4);
+		if (r6)
+			fclose(r6);
+		gp_ifaces_add(out, "lo");
+		return 0;
+	}
+	all = if_nameindex();
+	if (!all) {
+		err = -errno;
+		gp_err("listing interfaces: %s", strerror(errno));
+		return err;
+	}
+	for (ni = all; ni->if_index && n < GP_IFACE_NAMES_MAX; ni++)
+		names[n++] = ni->if_name;
+	for (i = 0; i < o->n_ifaces; i++) {
+		hits = gp_ifaces_match(out, o->ifaces[i], names, n);
+		if (hits < 0) {
+			gp_err("-i %s: more than %d interfaces", o->ifaces[i], GP_IFACE_NAMES_MAX);
+			goto out;
+		}
+		if (!hits) {
+			gp_err("-i %s: no such interface", o->ifaces[i]);
+			goto out;
+		}
+	}
+	err = 0;
+out:
+	if_freenameindex(all);
+	return err;
+}
+
+int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const char *textfile,
+		   const struct gp_engine_ops *ops)
+{
+	struct gp_tagger_ops tops = { .conn = on_tagged, .bytes = on_bytes };
+	struct gp_loader_opts lo = { 0 };
+	const char *ifnames[GP_IFACE_NAMES_MAX];
+	struct gp_engine *r;
+	size_t i;
+	int err = 1;
+
+	*out = NULL;
+	if (gp_check_privileges())
+		return 1;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		gp_err("out of memory");
+		return 1;
+	}
+	r->opts = opts;
+	r->ops = *ops;
+	r->textfile = textfile;
+	r->interval_ns = (uint64_t)opts->interval * 1000000000u;
+	tops.ctx = r;
+	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
+	    (textfile && !textfile_dir_ok(textfile)) || resolve_ifaces(opts, &r->ifs)) {
+		fputs("Try 'grayprobe --help'.\n", stderr);
+		err = 2;
+		goto cleanup;
+	}
+	r->rules = gp_load_rules(opts, 0);
+	if (!r->rules) {
+		err = 2;
+		goto cleanup;
+	}
+	gp_print_rules(r->rules);
+	r->agg = gp_agg_new(opts->max_tags);
+	r->tagger = gp_tagger_new(&tops, (uint64_t)opts->tag_wait_ms * 1000000u);
+	if (!r->agg || !r->tagger) {
+		gp_err("out of memory");
+		goto cleanup;
+	}
+	gp_tagger_set_rules(r->tagger, r->rules);
+
+	for (i = 0; i < r->ifs.n; i++)
+		ifnames[i] = r->ifs.name[i];
+	lo.ifaces = ifnames;
+	lo.n_ifaces = r->ifs.n;
+	lo.egress = opts->egress;
+	lo.tc_mode = opts->tc_mode;
+	lo.connect_hook = opts->connect_hook;
+	lo.state_hook = opts->state_hook;
+	lo.ringbuf_kb = opts->ringbuf_kb;
+	lo.on_event = on_event;
+	lo.ctx = r;
+	if (gp_loader_open(&r->loader, &lo))
+		goto cleanup;
+
+	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
+	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
+		gp_connect_hook_name(gp_loader_connect_hook(r->loader)),
+		gp_state_hook_name(gp_loader_state_hook(r->loader)),
+		opts->netns ? opts->netns : "all", gp_engine_classifier(r),
+		textfile ? "writing " : "no textfile", textfile ? textfile : "");
+	if (textfile) {
+		write_textfile(r);
+		r->next_write = gp_now_ns(CLOCK_MONOTONIC) + r->interval_ns;
+	}
+	*out = r;
+	return 0;
+cleanup:
+	gp_engine_close(r);
+	return err;
+}
+
+void gp_engine_reload_rules(struct gp_engine *r)
+{
+	struct gp_rules *nr = gp_load_rules(r->opts, 1);
+
+	if (!nr)
+		return;
+	gp_tagger_set_rules(r->tagger, nr);
+	gp_rules_free(r->rules);
+	r->rules = nr;
+	gp_info("SIGHUP: %zu gray rules loaded", gp_rules_count(nr));
+	gp_print_rules(nr);
+}
+
+int gp_engine_poll(struct gp_engine *r, int timeout_ms)
+{
+	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
+	int ret;
+
+	if (r->textfile) {
+		int due = now >= r->next_write ? 0 : (int)((r->next_write - now) / 1000000u) + 1;
+
+		if (due < timeout_ms)
+			timeout_ms = due;
+	}
+	/* Short polls while outcomes wait for tags, so they leave on time. */
+	ret = gp_loader_poll(r->loader, timeout_ms > 100 ? 100 : timeout_ms);
+	if (ret < 0 && ret != -EINTR) {
+		if (r->cb_err)
+			return -r->cb_err;
+		gp_err("ring buffer poll failed: %s", strerror(-ret));
+		return ret;
+	}
+	now = gp_now_ns(CLOCK_MONOTONIC);
+	gp_tagger_tick(r->tagger, now, 0);
+	if (r->textfile && now >= r->next_write) {
+		write_textfile(r);
+		r->next_write += r->interval_ns;
+		if (r->next_write <= now)	/* fell behind: do not burst */
+			r->next_write = now + r->interval_ns;
+	}
+	return r->cb_err ? -r->cb_err : 0;
+}
+
+int gp_engine_finish(struct gp_engine *r)
+{
+	/* What the kernel already produced still counts, tagged with what is known. */
+	gp_loader_drain(r->loader);
+	gp_tagger_flush(r->tagger);
+	if (r->textfile)
+		write_textfile(r);
+	return r->cb_err ? -r->cb_err : 0;
+}
+
+void gp_engine_close(struct gp_engine *r)
+{
+	if (!r)
+		return;
+	gp_loader_close(r->loader);
+	gp_tagger_free(r->tagger);
+	gp_rules_free(r->rules);
+	gp_agg_free(r->agg);
+	free(r);
+}
+
+const char *gp_engine_classifier(const struct gp_engine *r)
+{
+	return r->ifs.n ? gp_loader_tc_desc(r->loader) : "none (outcomes untagged)";
+}
+
+uint64_t gp_engine_started_ns(const struct gp_engine *r)
+{
+	return r->started_ns;
+}
