@@ -60,13 +60,13 @@ TOOL_BINS := $(OUT)/tests/tcpconn $(OUT)/tests/tlshello $(OUT)/tests/mkpcap
 
 # Debian packages: to build, and what the tests drive as real peers.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	pkg-config libcmocka-dev libpcap-dev
+	pkg-config libcmocka-dev libpcap-dev libclang-rt-dev
 DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus \
 	prometheus-node-exporter tshark nginx openssl ethtool tcpdump chromium
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps run test unit clean
+.PHONY: all deps run test unit fuzz clean
 
 all: $(OUT)/grayprobe
 
@@ -86,10 +86,10 @@ run: deps
 	./$(OUT)/grayprobe run $(ARGS)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_BINS)
 	$(Q)OUT=$(OUT) tests/run.sh
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(FUZZ_BINS)
 	$(Q)OUT=$(OUT) tests/run.sh --unit-only
 
 $(OUT) $(OUT)/tests:
@@ -132,8 +132,34 @@ $(OUT)/tests/%: tests/tools/%.c | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
 
+# libFuzzer harnesses (clang): every user-space parser, instrumented with
+# ASan+UBSan. `make test` runs each for a few seconds, `make fuzz` for
+# FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES := event classify rules pcap tagger
+FUZZ_BINS  := $(FUZZ_NAMES:%=$(OUT)/fuzz/fuzz_%)
+FUZZ_OBJS  := $(CORE_SRCS:user/%.c=$(OUT)/fuzz/%.o) $(PCAP_SRCS:user/%.c=$(OUT)/fuzz/%.o)
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser \
+	-DGP_VERSION='"$(VERSION)"' -fno-omit-frame-pointer
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)OUT=$(OUT) tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+$(OUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUT)/fuzz/%.o: user/%.c | $(OUT)/fuzz
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -MMD -MP \
+		$(filter %.c %.o,$^) -lpcap -o $@
+
 clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf build build-san
 
--include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d)
+-include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d $(OUT)/fuzz/*.d)

@@ -43,6 +43,14 @@ if [ ${#filters[@]} -eq 0 ]; then
 	done
 fi
 
+if [ ${#filters[@]} -eq 0 ]; then
+	echo "== fuzz harnesses, ${FUZZ_SMOKE_SECONDS:-3} s each (make fuzz runs them longer)"
+	while IFS= read -r line; do
+		printf '    %s\n' "$line"
+		count_line "$line"
+	done < <(tests/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-3}" 2>&1)
+fi
+
 if [ "$unit_only" -eq 0 ]; then
 	echo "== integration tests (root, real kernel, private network namespaces)"
 	for s in tests/integration/test_*.sh; do

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs each libFuzzer harness for SECONDS (default 60) and prints one line per
+# harness: "PASS fuzz_X: ..." or "FAIL fuzz_X: ...", the runner's format.
+#   tests/fuzz/run.sh [SECONDS] [NAME...]
+# Corpora live in $OUT/fuzz/corpus-NAME, seeded from ../shared/corpus/pcap
+# (the captures themselves for fuzz_pcap; their TLS ClientHellos and HTTP
+# requests, as tshark reassembles them, for fuzz_classify and fuzz_tagger).
+set -u
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-build}
+SECS=${1:-60}
+shift 2>/dev/null
+NAMES=("$@")
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(event classify rules pcap tagger)
+PCAPS=../shared/corpus/pcap
+
+seed() {	# seed NAME DIR
+	local f
+	case $1 in
+	pcap)
+		[ -d "$PCAPS" ] && cp -n "$PCAPS"/*.pcap "$2"/ 2>/dev/null ;;
+	classify|tagger)
+		[ -d "$PCAPS" ] && command -v tshark >/dev/null || return 0
+		for f in "$PCAPS"/*.pcap; do
+			tshark -r "$f" -o tcp.desegment_tcp_streams:TRUE \
+				-Y 'tls.handshake.type == 1 || http.request' -T fields -e tcp.payload 2>/dev/null
+		done | sort -u | head -n 200 | while read -r hex; do
+			[ -n "$hex" ] || continue
+			printf '%s' "$hex" | perl -ne 'print pack("H*", $_)' >"$2/seed-$(printf '%s' "$hex" | md5sum | cut -c1-16)"
+		done ;;
+	rules)
+		printf 'header x-gray\nsni *.canary.example.com = canary\ndst 198.18.0.0/15 dport 443-8443 = c\n' >"$2/seed-rules" ;;
+	esac
+}
+
+rc=0
+for n in "${NAMES[@]}"; do
+	bin=$OUT/fuzz/fuzz_$n
+	if [ ! -x "$bin" ]; then
+		echo "FAIL fuzz_$n: $bin not built"; rc=1; continue
+	fi
+	dir=$OUT/fuzz/corpus-$n
+	mkdir -p "$dir"
+	[ -n "$(ls -A "$dir")" ] || seed "$n" "$dir"
+	log=$OUT/fuzz/fuzz_$n.log
+	if "$bin" -max_total_time="$SECS" -max_len=9000 -timeout=10 -rss_limit_mb=1024 \
+		-artifact_prefix="$OUT/fuzz/crash-$n-" "$dir" >"$log" 2>&1; then
+		echo "PASS fuzz_$n: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$log" | tail -1), corpus $(ls "$dir" | wc -l)"
+	else
+		echo "FAIL fuzz_$n: $(grep -m1 -E 'ERROR|SUMMARY|deadly signal' "$log"); artifact $(ls "$OUT"/fuzz/crash-"$n"-* 2>/dev/null | head -1)"
+		rc=1
+	fi
+done
+exit $rc
