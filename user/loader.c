@@ -42,6 +42,7 @@ struct gp_loader {
 	enum gp_state_hook state_hook;
 	struct gp_tc_att *tc;
 	size_t n_tc;
+	int tc_lock_fd;			/* held while clsact filters are ours */
 	char tc_desc[256];
 };
 
@@ -294,6 +295,21 @@ static int common_preflight(int classifier)
 	return err;
 }
 
+static int take_tc_lock(struct gp_loader *l, const char *ifname)
+{
+	char why[256];
+	int err;
+
+	if (l->tc_lock_fd >= 0)
+		return 0;
+	err = gp_tc_lock(&l->tc_lock_fd, why, sizeof(why));
+	if (err)
+		gp_err("cannot use clsact on %s: %s%s", ifname, why,
+		       err == -EBUSY ? "; one grayprobe per network namespace can use clsact "
+		       "(with tcx, Linux 6.6+, several coexist)" : "");
+	return err;
+}
+
 static int attach_tc(struct gp_loader *l, const struct gp_loader_opts *o)
 {
 	int prog_fd = bpf_program__fd(l->skel->progs.gp_tc);
@@ -314,12 +330,22 @@ static int attach_tc(struct gp_loader *l, const struct gp_loader_opts *o)
 			return err;
 		}
 		for (dir = 0; dir <= !!o->egress; dir++) {
+			enum gp_tc_mode mode = o->tc_mode;
+
 			/* Every packet sent on lo comes back in on its ingress: once is enough. */
 			if (dir && ifindex == GP_LOOPBACK_IFINDEX) {
 				gp_dbg("-i %s: egress not hooked, its ingress sees every packet", o->ifaces[i]);
 				continue;
 			}
-			err = gp_tc_attach(prog_fd, o->ifaces[i], ifindex, dir, o->tc_mode, &l->tc[l->n_tc]);
+			err = mode == GP_TC_CLSACT ? -EOPNOTSUPP :
+			      gp_tc_attach_tcx(prog_fd, o->ifaces[i], ifindex, dir, &l->tc[l->n_tc]);
+			if (err && mode != GP_TC_TCX && gp_tc_no_tcx(err)) {
+				err = take_tc_lock(l, o->ifaces[i]);
+				if (err)
+					return err;
+				err = gp_tc_attach_clsact(prog_fd, o->ifaces[i], ifindex, dir,
+							  &l->tc[l->n_tc]);
+			}
 			if (err) {
 				gp_err("attaching the classifier to %s %s (%s) failed: %s", o->ifaces[i],
 				       dir ? "egress" : "ingress", gp_tc_mode_name(o->tc_mode),
@@ -377,6 +403,7 @@ int gp_loader_open_replay(struct gp_loader **out, unsigned ringbuf_kb, gp_event_
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
+	l->tc_lock_fd = -1;
 	gp_log_tail_clear();
 	l->skel = open_with(0, 1, ringbuf_kb * 1024u, &err);
 	if (!l->skel) {
@@ -451,6 +478,7 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
+	l->tc_lock_fd = -1;
 
 	err = choose_or_explain(o->connect_hook, o->state_hook, &l->connect_hook, &l->state_hook);
 	if (err)
@@ -501,6 +529,8 @@ void gp_loader_close(struct gp_loader *l)
 	if (!l)
 		return;
 	detach_tc(l);
+	if (l->tc_lock_fd >= 0)
+		close(l->tc_lock_fd);	/* after detaching: the next owner finds nothing of ours */
 	ring_buffer__free(l->rb);
 	grayprobe_bpf__destroy(l->skel);
 	free(l);

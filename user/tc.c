@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -15,7 +19,14 @@
  */
 #define GP_BPF_TCX_INGRESS	46
 #define GP_BPF_TCX_EGRESS	47
-
+/*
+ * clsact filters go in at a fixed handle and priority ("gp"), so a start
+ * after a SIGKILL finds the stale filter and replaces it instead of adding a
+ * second one; gp_tc_lock() makes sure no live grayprobe owns it then.
+ */
+#define GP_TC_HANDLE		0x6770
+#define GP_TC_PRIORITY		0xc067
+#define GP_TC_LOCK_DIR		"/run/lock"
 static int attach_tcx(int prog_fd, struct gp_tc_att *a)
 {
 	int fd = bpf_link_create(prog_fd, a->ifindex,
@@ -32,8 +43,8 @@ static int attach_clsact(int prog_fd, struct gp_tc_att *a)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
 		    .attach_point = a->egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-	/* handle and priority 0: the kernel picks free ones and tells us. */
-	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = GP_TC_HANDLE,
+		    .priority = GP_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
 	int err;
 
 	err = bpf_tc_hook_create(&hook);
@@ -55,23 +66,33 @@ static int attach_clsact(int prog_fd, struct gp_tc_att *a)
 	return 0;
 }
 
-int gp_tc_attach(int prog_fd, const char *ifname, int ifindex, int egress,
-		 enum gp_tc_mode mode, struct gp_tc_att *out)
+static void att_init(struct gp_tc_att *out, const char *ifname, int ifindex, int egress)
 {
-	int err;
-
 	memset(out, 0, sizeof(*out));
 	snprintf(out->ifname, sizeof(out->ifname), "%s", ifname);
 	out->ifindex = ifindex;
 	out->egress = egress;
 	out->link_fd = -1;
-	if (mode != GP_TC_CLSACT) {
-		err = attach_tcx(prog_fd, out);
-		/* Kernels before 6.6 reject the attach type itself. */
-		if (!err || mode == GP_TC_TCX || (err != -EINVAL && err != -EOPNOTSUPP))
-			return err;
-	}
+}
+
+int gp_tc_attach_tcx(int prog_fd, const char *ifname, int ifindex, int egress,
+		     struct gp_tc_att *out)
+{
+	att_init(out, ifname, ifindex, egress);
+	return attach_tcx(prog_fd, out);
+}
+
+int gp_tc_attach_clsact(int prog_fd, const char *ifname, int ifindex, int egress,
+			struct gp_tc_att *out)
+{
+	att_init(out, ifname, ifindex, egress);
 	return attach_clsact(prog_fd, out);
+}
+
+int gp_tc_no_tcx(int err)
+{
+	/* Kernels before 6.6 reject the attach type itself. */
+	return err == -EINVAL || err == -EOPNOTSUPP;
 }
 
 int gp_tc_detach(struct gp_tc_att *a)
@@ -99,4 +120,41 @@ int gp_tc_detach(struct gp_tc_att *a)
 	}
 	a->mode = GP_TC_AUTO;
 	return err;
+}
+
+int gp_tc_lock(int *fd_out, char *why, size_t len)
+{
+	char path[128], pid[32] = "";
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	*fd_out = -1;
+	if (stat("/proc/self/ns/net", &st)) {
+		snprintf(why, len, "/proc/self/ns/net: %s", strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), GP_TC_LOCK_DIR "/grayprobe-net-%lu.lock",
+		 (unsigned long)st.st_ino);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(why, len, "another grayprobe (pid %s) holds %s", pid[0] ? pid : "?", path);
+		close(fd);
+		return err == -EWOULDBLOCK ? -EBUSY : err;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	/* The pid is only a hint for the message above: a failed write changes nothing. */
+	if (!ftruncate(fd, 0))
+		n = pwrite(fd, pid, n, 0);
+	*fd_out = fd;
+	return 0;
 }

@@ -3,6 +3,7 @@
 #define GP_TC_H
 
 #include <net/if.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "opts.h"
@@ -20,13 +21,25 @@ struct gp_tc_att {
 };
 
 /*
- * Attach prog_fd on ifindex's ingress (or egress). AUTO tries tcx first and
- * falls back to clsact only when the kernel has no tcx. Returns 0 or a
- * negative errno; nothing stays attached on failure.
+ * Attach prog_fd on ifindex's ingress (or egress) as a tcx link, or as a
+ * clsact filter (take gp_tc_lock first). 0 or a negative errno; nothing
+ * stays attached on failure.
  */
-int gp_tc_attach(int prog_fd, const char *ifname, int ifindex, int egress,
-		 enum gp_tc_mode mode, struct gp_tc_att *out);
+int gp_tc_attach_tcx(int prog_fd, const char *ifname, int ifindex, int egress,
+		     struct gp_tc_att *out);
+int gp_tc_attach_clsact(int prog_fd, const char *ifname, int ifindex, int egress,
+			struct gp_tc_att *out);
+/* The tcx error meaning "this kernel has no tcx": fall back to clsact. */
+int gp_tc_no_tcx(int err);
 /* Removes exactly what gp_tc_attach added; 0 or the first error. */
 int gp_tc_detach(struct gp_tc_att *a);
+
+/*
+ * clsact filters sit at one fixed handle and priority, so only one grayprobe
+ * per network namespace may use clsact: this takes that namespace's lock
+ * (fd kept open while attached). 0, -EBUSY with the holder's pid in why, or
+ * another negative errno. tcx needs no lock: instances coexist.
+ */
+int gp_tc_lock(int *fd, char *why, size_t len);
 
 #endif

@@ -110,4 +110,54 @@ t_clsact_removes_only_its_qdisc() {
 	return 0
 }
 
+gp_filters() { ip netns exec "$NSB" tc filter show dev "$IFB" ingress | grep -c "gp_tc"; }
+
+# After a SIGKILL, a clsact filter stays behind; the next start replaces it
+# (one filter, not two), and a clean stop removes it.
+t_clsact_sigkill_then_restart() {
+	need nginx nginx
+	tag_pair 54
+	plain_nginx_b
+	agent_in_b --tc-mode clsact
+	kill -KILL "$AGENT"
+	wait "$AGENT" 2>/dev/null
+	expect_eq "$(gp_filters)" 1 "stale filters after SIGKILL"
+	agent_in_b --tc-mode clsact
+	expect_eq "$(gp_filters)" 1 "filters after the restart"
+	expect_eq "$(http_a)" 200 "request"
+	wait_events 2
+	agent_stop
+	expect_events 2 '.alpn == "http/1.1"'
+	expect_eq "$(gp_filters)" 0 "filters after a clean stop"
+}
+
+# clsact: a second instance in the namespace is refused, naming the first;
+# the first goes on. tcx: instances coexist, each seeing every flow.
+t_second_instance() {
+	need nginx nginx
+	tag_pair 53
+	plain_nginx_b
+	agent_in_b --tc-mode clsact
+	ip netns exec "$NSB" "$GP" run -i "$IFB" --tc-mode clsact --textfile "$T/2.prom" \
+		>/dev/null 2>"$T/2.err"
+	expect_eq "$?" 1 "second clsact instance: exit status"
+	grep -q "another grayprobe (pid $AGENT) holds .*one grayprobe per network namespace" "$T/2.err" \
+		|| fail "unclear refusal: $(cat "$T/2.err")"
+	agent_stop
+	agent_in_b --tc-mode tcx
+	ip netns exec "$NSB" "$GP" run -i "$IFB" --tc-mode tcx --textfile "$T/2.prom" --interval 1 \
+		--tag-wait 1 >/dev/null 2>"$T/2.err" &
+	local second=$!
+	PIDS+=($second)
+	for _ in $(seq 50); do [ -s "$T/2.prom" ] && break; sleep 0.1; done
+	expect_eq "$(http_a -H 'X-Canary: both')" 200 "request"
+	wait_events 2
+	kill -TERM "$second"
+	wait "$second" || fail "second tcx instance exited $?: $(tail -n 2 "$T/2.err")"
+	agent_stop
+	grep -q 'grayprobe_connections_total{direction="inbound",alpn="http/1.1",gray="both",result="established"} 1' \
+		"$T/2.prom" || fail "second instance did not tag the flow: $(grep gray=\"both\" "$T/2.prom")"
+	expect_tag inbound http/1.1 both 1
+}
+
 run_tests "$@"
