@@ -21,4 +21,14 @@ int gp_caps_sufficient(uint64_t eff, char *buf, size_t len);
  */
 int gp_caps_net_admin(uint64_t eff);
 
+#define GP_CAP_BIT_NET_ADMIN	12
+
+/*
+ * After attaching: keep only the capabilities in keep (a mask of bits),
+ * effective and permitted, and set no_new_privs. 0 or a negative errno.
+ */
+int gp_caps_limit(uint64_t keep);
+/* --user: switch uid/gid (groups dropped) keeping only keep; why gets the reason. */
+int gp_caps_become(const char *user, uint64_t keep, char *why, size_t len);
+
 #endif

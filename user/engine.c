@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "engine.h"
 #include "iface.h"
 #include "loader.h"
@@ -291,6 +292,33 @@ out:
 	return err;
 }
 
+/*
+ * Loaded and attached: from here on only fds already held are used, so every
+ * capability goes, but CAP_NET_ADMIN while a clsact filter must be removed
+ * at exit. With --user, the agent also stops being root.
+ */
+static int drop_privileges(struct gp_engine *r)
+{
+	uint64_t keep = gp_loader_uses_clsact(r->loader) ? 1ull << GP_CAP_BIT_NET_ADMIN : 0;
+	char why[256];
+	int err;
+
+	if (!r->opts->user) {
+		err = gp_caps_limit(keep);
+		if (err)
+			gp_err("dropping capabilities: %s", strerror(-err));
+		return err;
+	}
+	err = gp_caps_become(r->opts->user, keep, why, sizeof(why));
+	if (err) {
+		gp_err("%s", why);
+		return err;
+	}
+	if (r->textfile && !textfile_dir_ok(r->textfile))
+		return -EACCES;
+	return 0;
+}
+
 int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const char *textfile,
 		   const struct gp_engine_ops *ops)
 {
@@ -348,6 +376,12 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	if (gp_loader_open(&r->loader, &lo))
 		goto cleanup;
 
+	err = drop_privileges(r);
+	if (err) {
+		err = 1;
+		goto cleanup;
+	}
+	err = 1;
 	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
 	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
 		gp_connect_hook_name(gp_loader_connect_hook(r->loader)),

@@ -639,3 +639,13 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 		gp_connect_hook_name(connect), gp_state_hook_name(state));
 	return 0;
 }
+
+int gp_loader_uses_clsact(const struct gp_loader *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_tc; i++)
+		if (l->tc[i].mode == GP_TC_CLSACT)
+			return 1;
+	return 0;
+}

@@ -51,6 +51,8 @@ typedef int (*gp_flow_fn)(void *ctx, const struct gp_flow_key *k, const struct g
 int gp_loader_flows(struct gp_loader *l, gp_flow_fn fn, void *ctx);
 /* TC hook points attached, for the log and build_info; "" when none. */
 const char *gp_loader_tc_desc(const struct gp_loader *l);
+/* Some hook is a clsact filter: removing it at exit needs CAP_NET_ADMIN. */
+int gp_loader_uses_clsact(const struct gp_loader *l);
 
 int gp_loader_poll(struct gp_loader *l, int timeout_ms);	/* events handled or -errno */
 int gp_loader_drain(struct gp_loader *l);

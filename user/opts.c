@@ -92,6 +92,9 @@ void gp_usage(FILE *f)
 "                       (default %d); overflow is counted in grayprobe_events_lost_total\n"
 "  --max-tags N         distinct (alpn, gray) pairs per direction before folding into\n"
 "                       alpn=\"other\",gray=\"other\", 1..%d (default %d)\n"
+"  --user NAME          once attached, run as NAME (its textfile directory must be\n"
+"                       writable by NAME); root or not, every capability is dropped\n"
+"                       after attaching but CAP_NET_ADMIN with clsact (to detach)\n"
 "  -v, --verbose        more detail (the rules in force); on a failed load, the verifier\n"
 "                       log tail (-vv: all of libbpf's messages)\n"
 "  -h, --help           this text\n"
@@ -164,7 +167,7 @@ static int pick(const char *arg, const char *const *names, int n)
 enum {
 	OPT_TEXTFILE = 256, OPT_INTERVAL, OPT_EVENTS, OPT_NETNS, OPT_CONNECT_HOOK,
 	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_TC_MODE,
-	OPT_TAG_WAIT, OPT_RULES, OPT_RULE,
+	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER,
 };
 
 static const struct option long_opts[] = {
@@ -182,6 +185,7 @@ static const struct option long_opts[] = {
 	{ "tag-wait", required_argument, NULL, OPT_TAG_WAIT },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rule", required_argument, NULL, OPT_RULE },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -336,6 +340,11 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 			if (o->n_rule_flags == GP_RULE_FLAGS_MAX)
 				return bad(err, "--rule: more than %s given; use --rules FILE%s", "64", "");
 			o->rule_flags[o->n_rule_flags++] = optarg;
+			break;
+		case OPT_USER:
+			if (!optarg[0])
+				return bad(err, "--user needs a user name%s%s", "", "");
+			o->user = optarg;
 			break;
 		case 'v':
 			o->verbose++;

@@ -65,6 +65,7 @@ struct gp_opts {
 	const char *rule_flags[GP_RULE_FLAGS_MAX];
 	size_t n_rule_flags;
 	const char *replay_file;	/* replay's FILE */
+	const char *user;		/* --user: run as this user once attached */
 };
 
 /*

@@ -160,4 +160,34 @@ t_second_instance() {
 	expect_tag inbound http/1.1 both 1
 }
 
+cap_eff() { awk '$1 == "CapEff:" { print $2 }' "/proc/$1/status"; }
+
+# Attached, the agent keeps no capability (tcx), or CAP_NET_ADMIN only to
+# remove its clsact filter; with --user it also stops being root.
+t_capabilities_dropped() {
+	need nginx nginx
+	tag_pair 52
+	plain_nginx_b
+	agent_in_b
+	expect_eq "$(cap_eff "$AGENT")" 0000000000000000 "CapEff with tcx"
+	agent_stop
+	chmod 0711 "$T"	# nobody must reach its directory inside
+	mkdir -m 0777 "$T/nobody"
+	ip netns exec "$NSB" "$GP" run -i "$IFB" --tc-mode clsact --user nobody --tag-wait 1 \
+		--textfile "$T/nobody/gp.prom" --interval 1 >/dev/null 2>"$T/agent.err" &
+	AGENT=$!
+	PIDS+=($AGENT)
+	for _ in $(seq 50); do [ -s "$T/nobody/gp.prom" ] && break; sleep 0.1; done
+	[ -s "$T/nobody/gp.prom" ] || fail "no textfile as nobody: $(tail -n 2 "$T/agent.err")"
+	expect_eq "$(awk '$1 == "Uid:" { print $2 $3 $4 $5 }' "/proc/$AGENT/status")" \
+		"$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" "uids with --user nobody"
+	expect_eq "$(cap_eff "$AGENT")" 0000000000001000 "CapEff with clsact: CAP_NET_ADMIN only"
+	expect_eq "$(http_a -H 'X-Canary: yes')" 200 "request"
+	sleep 1.5
+	agent_stop
+	grep -q 'grayprobe_connections_total{direction="inbound",alpn="http/1.1",gray="yes",result="established"} 1' \
+		"$T/nobody/gp.prom" || fail "not counted as nobody: $(grep -c . "$T/nobody/gp.prom") lines"
+	expect_eq "$(gp_filters)" 0 "clsact filters left after a stop as nobody"
+}
+
 run_tests "$@"
