@@ -183,7 +183,11 @@ int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
 		close(fd);
 		goto cleanup;
 	}
+	/* stdio keeps only an error flag: the failed write's errno says why (ENOSPC). */
+	errno = 0;
 	err = gp_prom_render(f, snap);
+	if (err && errno)
+		err = -errno;
 	if (!err && fflush(f))
 		err = -errno;
 	if (!err && fsync(fileno(f)))
