@@ -25,6 +25,8 @@
 #include "prom.h"
 #include "tagger.h"
 
+#define GP_IFACE_SCAN_NS	1000000000ull
+
 struct gp_engine {
 	const struct gp_opts *opts;
 	struct gp_engine_ops ops;
@@ -34,11 +36,12 @@ struct gp_engine {
 	struct gp_tagger *tagger;
 	struct gp_rules *rules;
 	struct gp_ifaces ifs;
-	uint64_t next_write, interval_ns, started_ns;
+	uint64_t next_write, interval_ns, started_ns, next_iface_scan;
 	uint64_t bad_records;
 	uint64_t bad_records_logged;
 	uint64_t textfile_errors;
 	int cb_err;			/* ops.conn failed */
+	int rescan;			/* -i patterns (or none): follow interfaces as they come and go */
 };
 
 uint64_t gp_now_ns(clockid_t clk)
@@ -240,12 +243,23 @@ static int textfile_dir_ok(const char *path)
 	return 1;
 }
 
+/* Without -i the default routes decide, and they can change too. */
+static int has_patterns(const struct gp_opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_ifaces; i++)
+		if (strpbrk(o->ifaces[i], "*?["))
+			return 1;
+	return !o->n_ifaces;
+}
+
 /*
  * -i patterns against the interfaces this namespace has; none given: those
  * carrying a default route, plus lo. A pattern that matches nothing is an
  * error: a typo must not silently tag nothing.
  */
-static int resolve_ifaces(const struct gp_opts *o, struct gp_ifaces *out)
+static int resolve_ifaces(const struct gp_opts *o, struct gp_ifaces *out, int strict)
 {
 	struct if_nameindex *all = NULL, *ni;
 	const char *names[GP_IFACE_NAMES_MAX];
@@ -277,14 +291,19 @@ static int resolve_ifaces(const struct gp_opts *o, struct gp_ifaces *out)
 		names[n++] = ni->if_name;
 	for (i = 0; i < o->n_ifaces; i++) {
 		hits = gp_ifaces_match(out, o->ifaces[i], names, n);
+		if (hits < 0 && !strict)
+			break;
 		if (hits < 0) {
 			gp_err("-i %s: more than %d interfaces", o->ifaces[i], GP_IFACE_NAMES_MAX);
 			goto out;
 		}
-		if (!hits) {
+		/* A name must exist; a pattern may match nothing yet (no pods so far). */
+		if (!hits && strict && !strpbrk(o->ifaces[i], "*?[")) {
 			gp_err("-i %s: no such interface", o->ifaces[i]);
 			goto out;
 		}
+		if (!hits && strict)
+			gp_info("-i %s matches no interface yet", o->ifaces[i]);
 	}
 	err = 0;
 out:
@@ -295,11 +314,13 @@ out:
 /*
  * Loaded and attached: from here on only fds already held are used, so every
  * capability goes, but CAP_NET_ADMIN while a clsact filter must be removed
- * at exit. With --user, the agent also stops being root.
+ * at exit or interfaces that appear must be hooked. With --user, the agent
+ * also stops being root.
  */
 static int drop_privileges(struct gp_engine *r)
 {
-	uint64_t keep = gp_loader_uses_clsact(r->loader) ? 1ull << GP_CAP_BIT_NET_ADMIN : 0;
+	uint64_t keep = gp_loader_uses_clsact(r->loader) || r->rescan ?
+			1ull << GP_CAP_BIT_NET_ADMIN : 0;
 	char why[256];
 	int err;
 
@@ -343,11 +364,12 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	r->interval_ns = (uint64_t)opts->interval * 1000000000u;
 	tops.ctx = r;
 	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
-	    (textfile && !textfile_dir_ok(textfile)) || resolve_ifaces(opts, &r->ifs)) {
+	    (textfile && !textfile_dir_ok(textfile)) || resolve_ifaces(opts, &r->ifs, 1)) {
 		fputs("Try 'grayprobe --help'.\n", stderr);
 		err = 2;
 		goto cleanup;
 	}
+	r->rescan = !opts->no_tc && has_patterns(opts);
 	r->rules = gp_load_rules(opts, 0);
 	if (!r->rules) {
 		err = 2;
@@ -366,6 +388,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 		ifnames[i] = r->ifs.name[i];
 	lo.ifaces = ifnames;
 	lo.n_ifaces = r->ifs.n;
+	lo.classifier = !opts->no_tc;
 	lo.egress = opts->egress;
 	lo.tc_mode = opts->tc_mode;
 	lo.connect_hook = opts->connect_hook;
@@ -412,6 +435,27 @@ void gp_engine_reload_rules(struct gp_engine *r)
 	gp_print_rules(nr);
 }
 
+/*
+ * Interfaces come and go (pods start and stop): each second the -i patterns
+ * (or the default-route rule) are matched again and the hooks follow.
+ */
+static void rescan_ifaces(struct gp_engine *r)
+{
+	const char *names[GP_IFACE_NAMES_MAX];
+	struct gp_ifaces *now = calloc(1, sizeof(*now));
+	size_t i;
+
+	if (!now)
+		return;
+	if (!resolve_ifaces(r->opts, now, 0)) {
+		for (i = 0; i < now->n; i++)
+			names[i] = now->name[i];
+		if (gp_loader_sync_ifaces(r->loader, names, now->n))
+			gp_info("classifier now on %s", gp_engine_classifier(r));
+	}
+	free(now);
+}
+
 int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 {
 	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
@@ -433,6 +477,10 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 	}
 	now = gp_now_ns(CLOCK_MONOTONIC);
 	gp_tagger_tick(r->tagger, now, 0);
+	if (r->rescan && now >= r->next_iface_scan) {
+		rescan_ifaces(r);
+		r->next_iface_scan = now + GP_IFACE_SCAN_NS;
+	}
 	if (r->textfile && now >= r->next_write) {
 		write_textfile(r);
 		r->next_write += r->interval_ns;
@@ -465,7 +513,9 @@ void gp_engine_close(struct gp_engine *r)
 
 const char *gp_engine_classifier(const struct gp_engine *r)
 {
-	return r->ifs.n ? gp_loader_tc_desc(r->loader) : "none (outcomes untagged)";
+	if (r->opts->no_tc)
+		return "none (outcomes untagged)";
+	return gp_loader_tc_desc(r->loader)[0] ? gp_loader_tc_desc(r->loader) : "no interface yet";
 }
 
 uint64_t gp_engine_started_ns(const struct gp_engine *r)

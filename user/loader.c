@@ -41,7 +41,9 @@ struct gp_loader {
 	enum gp_connect_hook connect_hook;
 	enum gp_state_hook state_hook;
 	struct gp_tc_att *tc;
-	size_t n_tc;
+	size_t n_tc, cap_tc;
+	int egress;
+	enum gp_tc_mode tc_mode;
 	int tc_lock_fd;			/* held while clsact filters are ours */
 	char tc_desc[256];
 };
@@ -310,17 +312,66 @@ static int take_tc_lock(struct gp_loader *l, const char *ifname)
 	return err;
 }
 
-static int attach_tc(struct gp_loader *l, const struct gp_loader_opts *o)
+static void rebuild_desc(struct gp_loader *l)
+{
+	size_t i, used = 0;
+
+	l->tc_desc[0] = '\0';
+	for (i = 0; i < l->n_tc && used < sizeof(l->tc_desc); i++)
+		used += snprintf(l->tc_desc + used, sizeof(l->tc_desc) - used, "%s%s/%s(%s)",
+				 i ? "," : "", l->tc[i].ifname, l->tc[i].egress ? "egress" : "ingress",
+				 gp_tc_mode_name(l->tc[i].mode));
+}
+
+/* Ingress (and egress if asked) of one interface, appended to l->tc. */
+static int attach_iface(struct gp_loader *l, const char *name, int ifindex)
 {
 	int prog_fd = bpf_program__fd(l->skel->progs.gp_tc);
-	size_t i, used = 0;
+	struct gp_tc_att *grown;
 	int err, dir;
 
-	if (!o->n_ifaces)
-		return 0;
-	l->tc = calloc(o->n_ifaces * 2, sizeof(*l->tc));
-	if (!l->tc)
-		return -ENOMEM;
+	if (l->n_tc + 2 > l->cap_tc) {
+		size_t cap = l->cap_tc ? 2 * l->cap_tc : 16;
+
+		grown = realloc(l->tc, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		l->tc = grown;
+		l->cap_tc = cap;
+	}
+	for (dir = 0; dir <= !!l->egress; dir++) {
+		struct gp_tc_att *a = &l->tc[l->n_tc];
+
+		/* Every packet sent on lo comes back in on its ingress: once is enough. */
+		if (dir && ifindex == GP_LOOPBACK_IFINDEX) {
+			gp_dbg("-i %s: egress not hooked, its ingress sees every packet", name);
+			continue;
+		}
+		err = l->tc_mode == GP_TC_CLSACT ? -EOPNOTSUPP :
+		      gp_tc_attach_tcx(prog_fd, name, ifindex, dir, a);
+		if (err && l->tc_mode != GP_TC_TCX && gp_tc_no_tcx(err)) {
+			err = take_tc_lock(l, name);
+			if (err)
+				return err;
+			err = gp_tc_attach_clsact(prog_fd, name, ifindex, dir, a);
+		}
+		if (err) {
+			gp_err("attaching the classifier to %s %s (%s) failed: %s", name,
+			       dir ? "egress" : "ingress", gp_tc_mode_name(l->tc_mode), strerror(-err));
+			return err;
+		}
+		l->n_tc++;
+	}
+	return 0;
+}
+
+static int attach_tc(struct gp_loader *l, const struct gp_loader_opts *o)
+{
+	size_t i;
+	int err;
+
+	l->egress = o->egress;
+	l->tc_mode = o->tc_mode;
 	for (i = 0; i < o->n_ifaces; i++) {
 		int ifindex = if_nametoindex(o->ifaces[i]);
 
@@ -329,36 +380,63 @@ static int attach_tc(struct gp_loader *l, const struct gp_loader_opts *o)
 			gp_err("-i %s: %s", o->ifaces[i], strerror(errno));
 			return err;
 		}
-		for (dir = 0; dir <= !!o->egress; dir++) {
-			enum gp_tc_mode mode = o->tc_mode;
-
-			/* Every packet sent on lo comes back in on its ingress: once is enough. */
-			if (dir && ifindex == GP_LOOPBACK_IFINDEX) {
-				gp_dbg("-i %s: egress not hooked, its ingress sees every packet", o->ifaces[i]);
-				continue;
-			}
-			err = mode == GP_TC_CLSACT ? -EOPNOTSUPP :
-			      gp_tc_attach_tcx(prog_fd, o->ifaces[i], ifindex, dir, &l->tc[l->n_tc]);
-			if (err && mode != GP_TC_TCX && gp_tc_no_tcx(err)) {
-				err = take_tc_lock(l, o->ifaces[i]);
-				if (err)
-					return err;
-				err = gp_tc_attach_clsact(prog_fd, o->ifaces[i], ifindex, dir,
-							  &l->tc[l->n_tc]);
-			}
-			if (err) {
-				gp_err("attaching the classifier to %s %s (%s) failed: %s", o->ifaces[i],
-				       dir ? "egress" : "ingress", gp_tc_mode_name(o->tc_mode),
-				       strerror(-err));
-				return err;
-			}
-			l->n_tc++;
-			used += snprintf(l->tc_desc + used, used < sizeof(l->tc_desc) ? sizeof(l->tc_desc) - used : 0,
-					 "%s%s/%s(%s)", l->n_tc > 1 ? "," : "", o->ifaces[i],
-					 dir ? "egress" : "ingress", gp_tc_mode_name(l->tc[l->n_tc - 1].mode));
-		}
+		err = attach_iface(l, o->ifaces[i], ifindex);
+		if (err)
+			return err;
 	}
+	rebuild_desc(l);
 	return 0;
+}
+
+static int wanted(const char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return 1;
+	return 0;
+}
+
+int gp_loader_sync_ifaces(struct gp_loader *l, const char *const *names, size_t n)
+{
+	size_t i, j, kept = 0;
+	int changes = 0, err;
+
+	/* Gone, renamed or replaced (same name, new index): what was attached there went with it. */
+	for (i = 0; i < l->n_tc; i++) {
+		struct gp_tc_att *a = &l->tc[i];
+
+		if ((int)if_nametoindex(a->ifname) == a->ifindex && wanted(names, n, a->ifname)) {
+			l->tc[kept++] = *a;
+			continue;
+		}
+		gp_info("interface %s (%s): %s", a->ifname, a->egress ? "egress" : "ingress",
+			if_nametoindex(a->ifname) == (unsigned)a->ifindex ? "no longer wanted, unhooked"
+			: "gone, and its hook with it");
+		gp_tc_detach(a);
+		changes++;
+	}
+	l->n_tc = kept;
+	for (j = 0; j < n; j++) {
+		int ifindex, have = 0;
+
+		for (i = 0; i < l->n_tc; i++)
+			have |= !strcmp(l->tc[i].ifname, names[j]);
+		ifindex = have ? 0 : (int)if_nametoindex(names[j]);
+		if (!ifindex)
+			continue;
+		err = attach_iface(l, names[j], ifindex);
+		if (err) {
+			gp_warn("new interface %s not hooked: %s", names[j], strerror(-err));
+			continue;
+		}
+		gp_info("new interface %s hooked", names[j]);
+		changes++;
+	}
+	if (changes)
+		rebuild_desc(l);
+	return changes;
 }
 
 static void detach_tc(struct gp_loader *l)
@@ -375,7 +453,7 @@ static void detach_tc(struct gp_loader *l)
 	}
 	free(l->tc);
 	l->tc = NULL;
-	l->n_tc = 0;
+	l->n_tc = l->cap_tc = 0;
 }
 
 static int open_ringbuf(struct gp_loader *l, gp_event_fn fn, void *ctx)
@@ -472,7 +550,7 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 	int err;
 
 	*out = NULL;
-	err = common_preflight(o->n_ifaces > 0);
+	err = common_preflight(o->classifier || o->n_ifaces > 0);
 	if (err)
 		return err;
 	l = calloc(1, sizeof(*l));
@@ -491,7 +569,7 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 		mask |= 1u << H_KPROBE;
 
 	gp_log_tail_clear();
-	l->skel = open_with(mask, o->n_ifaces > 0, o->ringbuf_kb * 1024u, &err);
+	l->skel = open_with(mask, o->classifier || o->n_ifaces > 0, o->ringbuf_kb * 1024u, &err);
 	if (!l->skel) {
 		gp_err("cannot open the BPF object: %s", strerror(-err));
 		goto cleanup;

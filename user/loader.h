@@ -25,6 +25,7 @@ struct gp_loader_opts {
 	/* TC classifier: ingress of each, and egress too when egress is set. */
 	const char *const *ifaces;
 	size_t n_ifaces;
+	int classifier;		/* load the TC program, even with no interface yet */
 	int egress;
 	enum gp_tc_mode tc_mode;
 };
@@ -51,6 +52,12 @@ typedef int (*gp_flow_fn)(void *ctx, const struct gp_flow_key *k, const struct g
 int gp_loader_flows(struct gp_loader *l, gp_flow_fn fn, void *ctx);
 /* TC hook points attached, for the log and build_info; "" when none. */
 const char *gp_loader_tc_desc(const struct gp_loader *l);
+/*
+ * Hook exactly these interfaces now: new ones are attached, vanished or
+ * unwanted ones forgotten (their hooks went with them). Returns the number
+ * of changes; failures are logged and retried at the next call.
+ */
+int gp_loader_sync_ifaces(struct gp_loader *l, const char *const *names, size_t n);
 /* Some hook is a clsact filter: removing it at exit needs CAP_NET_ADMIN. */
 int gp_loader_uses_clsact(const struct gp_loader *l);
 

@@ -160,6 +160,35 @@ t_second_instance() {
 	expect_tag inbound http/1.1 both 1
 }
 
+# A veth that appears while the agent runs and matches its -i pattern is
+# hooked within a second and its flows tagged; when it goes, the agent
+# notes it and goes on.
+t_interfaces_come_and_go() {
+	need nginx nginx
+	tag_pair 50
+	local c=gpv${BASHPID}c w=gpw${BASHPID}a
+	nginx_start "$NSB" 8080 <<-NGX
+		server { listen 8080; location / { return 200 "ok\n"; } }
+	NGX
+	agent_start_in "$NSB" -i "gpv${BASHPID}*" --tag-wait 1 --events json
+	ip link add "$w" netns "$NSA" type veth peer name "$c" netns "$NSB" || fail "second veth"
+	ip -n "$NSA" addr add 198.18.51.1/24 dev "$w"
+	ip -n "$NSB" addr add 198.18.51.2/24 dev "$c"
+	ip -n "$NSA" link set "$w" up
+	ip -n "$NSB" link set "$c" up
+	for _ in $(seq 30); do grep -q "new interface $c hooked" "$T/agent.err" && break; sleep 0.1; done
+	grep -q "new interface $c hooked" "$T/agent.err" || fail "new veth not hooked: $(tail -n 2 "$T/agent.err")"
+	expect_eq "$(ip netns exec "$NSA" curl -sS --max-time 5 -o /dev/null -w '%{http_code}' \
+		-H 'X-Canary: late' http://198.18.51.2:8080/)" 200 "request over the new veth"
+	wait_events 2
+	ip -n "$NSB" link del "$c"
+	for _ in $(seq 30); do grep -q "interface $c (ingress): gone" "$T/agent.err" && break; sleep 0.1; done
+	grep -q "interface $c (ingress): gone" "$T/agent.err" || fail "vanished veth not noticed: $(tail -n 2 "$T/agent.err")"
+	kill -0 "$AGENT" 2>/dev/null || fail "agent died when a veth went away"
+	agent_stop
+	expect_events 2 '.alpn == "http/1.1" and .gray == "late" and .daddr == "198.18.51.2"'
+}
+
 cap_eff() { awk '$1 == "CapEff:" { print $2 }' "/proc/$1/status"; }
 
 # Attached, the agent keeps no capability (tcx), or CAP_NET_ADMIN only to
