@@ -515,27 +515,48 @@ int gp_loader_test_run(struct gp_loader *l, const void *frame, size_t len)
 	return err ? -errno : 0;
 }
 
+#define FLOW_BATCH	1024
+
 int gp_loader_flows(struct gp_loader *l, gp_flow_fn fn, void *ctx)
 {
-	int fd = bpf_map__fd(l->skel->maps.gp_flows);
-	struct gp_flow_key k, next;
-	struct gp_flow_val v;
-	void *prev = NULL;
-	int err;
+	int fd = bpf_map__fd(l->skel->maps.gp_flows), err = 0, done = 0;
+	struct gp_flow_key *keys = calloc(FLOW_BATCH, sizeof(*keys));
+	struct gp_flow_val *vals = calloc(FLOW_BATCH, sizeof(*vals));
+	__u64 in = 0, out = 0;
+	void *inp = NULL;
+	__u32 i, n;
 
-	/*
-	 * Key by key rather than in batches: an LRU map may drop an entry
-	 * between two calls, and then the walk just goes on from the next.
-	 */
-	while (!(err = bpf_map_get_next_key(fd, prev, &next))) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue;
-		if (fn(ctx, &k, &v))
-			return 0;
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
 	}
-	return errno == ENOENT ? 0 : -errno;
+	/*
+	 * In batches (one syscall per 1024 flows, not two per flow), draining
+	 * the ring buffer in between so a busy node loses nothing meanwhile.
+	 */
+	while (!done) {
+		n = FLOW_BATCH;
+		err = bpf_map_lookup_batch(fd, inp, &out, keys, vals, &n, NULL);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		done = !!err;
+		err = 0;
+		for (i = 0; i < n; i++)
+			if (fn(ctx, &keys[i], &vals[i])) {
+				done = 1;
+				break;
+			}
+		in = out;
+		inp = &in;
+		if (l->rb)
+			ring_buffer__consume(l->rb);
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
 }
 
 const char *gp_loader_tc_desc(const struct gp_loader *l)
@@ -616,7 +637,15 @@ void gp_loader_close(struct gp_loader *l)
 
 int gp_loader_poll(struct gp_loader *l, int timeout_ms)
 {
-	return ring_buffer__poll(l->rb, timeout_ms);
+	int n = ring_buffer__poll(l->rb, timeout_ms), more;
+
+	/* Records are submitted without a wake-up (see rb_flags()): epoll may not see them. */
+	if (n < 0 && n != -EINTR)
+		return n;
+	more = ring_buffer__consume(l->rb);
+	if (more < 0)
+		return more;
+	return (n > 0 ? n : 0) + more;
 }
 
 int gp_loader_drain(struct gp_loader *l)

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +28,56 @@ void gp_prom_write_label(FILE *f, const char *v)
 	}
 }
 
+/* A label value escaped (2 bytes per byte at most) into out, NUL-terminated. */
+static char *escape_label(char *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"' || *v == '\n') {
+			*out++ = '\\';
+			*out++ = *v == '\n' ? 'n' : *v;
+		} else {
+			*out++ = *v;
+		}
+	}
+	*out = '\0';
+	return out;
+}
+
+/* Room for direction="inbound",alpn="<64>",gray="<64>". */
+#define TAG_LABELS_MAX	(64 + 4 * GP_TAG_MAX)
+
+/* A tag's labels, escaped once per render rather than once per line. */
+static void tag_labels_str(char *buf, const struct gp_tag_stats *t)
+{
+	char *p = buf + sprintf(buf, "direction=\"%s\",alpn=\"", gp_direction_name(t->dir));
+
+	p = escape_label(p, t->alpn);
+	p += sprintf(p, "\",gray=\"");
+	p = escape_label(p, t->gray);
+	strcpy(p, "\"");
+}
+
 static void tag_labels(FILE *f, const struct gp_tag_stats *t)
 {
-	fprintf(f, "direction=\"%s\",alpn=\"", gp_direction_name(t->dir));
-	gp_prom_write_label(f, t->alpn);
-	fputs("\",gray=\"", f);
-	gp_prom_write_label(f, t->gray);
-	fputc('"', f);
+	char buf[TAG_LABELS_MAX];
+
+	tag_labels_str(buf, t);
+	fputs(buf, f);
+}
+
+/* The le="..." values: the same 101 bounds on every render, formatted once. */
+static const char *bound_str(unsigned b)
+{
+	static char bounds[GP_HIST_NB][32];
+	static int ready;
+	unsigned i;
+
+	if (!ready) {
+		for (i = 0; i < GP_HIST_NB; i++)
+			gp_fmt_seconds(bounds[i], sizeof(bounds[i]), gp_hist_bound_ns(i));
+		ready = 1;
+	}
+	return bounds[b];
 }
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
@@ -56,19 +98,15 @@ static void render_histograms(FILE *f, const struct gp_snapshot *s)
 	       "or SYN arrival (inbound) to ESTABLISHED.");
 	for (i = 0; i < s->n_tags; i++) {
 		const struct gp_tag_stats *t = &s->tags[i];
+		char lbl[TAG_LABELS_MAX];
 		uint64_t cum = 0;
 		unsigned b;
 
+		tag_labels_str(lbl, t);
 		for (b = 0; b < GP_HIST_SLOTS; b++) {
 			cum += t->buckets[b];
-			fprintf(f, "%s_bucket{", name);
-			tag_labels(f, t);
-			if (b < GP_HIST_NB) {
-				gp_fmt_seconds(num, sizeof(num), gp_hist_bound_ns(b));
-				fprintf(f, ",le=\"%s\"} %" PRIu64 "\n", num, cum);
-			} else {
-				fprintf(f, ",le=\"+Inf\"} %" PRIu64 "\n", cum);
-			}
+			fprintf(f, "%s_bucket{%s,le=\"%s\"} %" PRIu64 "\n", name, lbl,
+				b < GP_HIST_NB ? bound_str(b) : "+Inf", cum);
 		}
 		gp_fmt_seconds(num, sizeof(num), t->sum_ns);
 		fprintf(f, "%s_sum{", name);
@@ -167,8 +205,8 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 
 int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	int fd = -1, dfd = -1, err = -EINVAL;
+	char tmp[PATH_MAX];
+	int fd = -1, err = -EINVAL;
 	FILE *f = NULL;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
@@ -183,14 +221,14 @@ int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
 		close(fd);
 		goto cleanup;
 	}
+	/* 64 tags x 2 directions is ~1.5 MB: a few large writes, not hundreds. */
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
 	/* stdio keeps only an error flag: the failed write's errno says why (ENOSPC). */
 	errno = 0;
 	err = gp_prom_render(f, snap);
 	if (err && errno)
 		err = -errno;
 	if (!err && fflush(f))
-		err = -errno;
-	if (!err && fsync(fileno(f)))
 		err = -errno;
 	if (fclose(f) && !err)
 		err = -errno;
@@ -201,13 +239,11 @@ int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
 		err = -errno;
 		goto cleanup;
 	}
-	/* Make the rename itself durable; failure here loses nothing visible. */
-	snprintf(dir, sizeof(dir), "%s", path);
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	/*
+	 * No fsync: rename() already keeps readers from seeing half a file, and
+	 * after a crash the next interval rewrites it; durability is not worth
+	 * a disk flush every interval on every node.
+	 */
 	return 0;
 cleanup:
 	unlink(tmp);

@@ -30,19 +30,29 @@ struct stream {
 	uint8_t have[BITMAP_BYTES];
 };
 
+/* What outcomes joining a decided flow get: the labels, and the lists sized to fit. */
+struct tagres {
+	char alpn[GP_TAG_MAX + 1];
+	char gray[GP_TAG_MAX + 1];
+	char marker[GP_TAG_MAX + 1];
+	char *offered;
+	char *sni;
+};
+
 struct uflow {
 	struct uflow *hnext;
+	struct uflow *eprev, *enext;	/* ended list, by end time */
 	struct gp_flow_tuple key;	/* client -> server, _pad 0 */
 	struct stream *st;		/* NULL once decided */
 	size_t contig;			/* bytes present from offset 0 */
-	struct gp_flow_result *res;	/* once decided, while outcomes may still join */
+	struct tagres *res;		/* once decided, while outcomes may still join */
 	struct pending *pend[GP_DIR_MAX];
 	struct joined joined[GP_DIR_MAX];
 	uint64_t first_ts, ended_ns;
 	uint64_t bytes_total;
 	uint32_t isn;			/* client ISN: which connection on the 4-tuple */
 	unsigned sweep_gen;
-	uint8_t decided, ended, any_payload;
+	uint8_t decided, ended, any_payload, on_elist;
 };
 
 struct gp_tagger {
@@ -52,6 +62,7 @@ struct gp_tagger {
 	struct uflow **buckets;
 	size_t nbuckets, n;
 	struct pending *qhead, *qtail;
+	struct uflow *ehead, *etail;	/* ended and decided: forgotten tag_wait later */
 	unsigned sweep_gen;
 	struct gp_tagger_stats stats;
 };
@@ -84,6 +95,15 @@ struct gp_tagger *gp_tagger_new(const struct gp_tagger_ops *ops, uint64_t tag_wa
 	return t;
 }
 
+static void tagres_free(struct tagres *r)
+{
+	if (!r)
+		return;
+	free(r->offered);
+	free(r->sni);
+	free(r);
+}
+
 static void flow_free(struct uflow *f)
 {
 	int d;
@@ -91,8 +111,51 @@ static void flow_free(struct uflow *f)
 	for (d = 0; d < GP_DIR_MAX; d++)
 		free(f->pend[d]);
 	free(f->st);
-	free(f->res);
+	tagres_free(f->res);
 	free(f);
+}
+
+static void elist_del(struct gp_tagger *t, struct uflow *f)
+{
+	if (!f->on_elist)
+		return;
+	if (f->eprev)
+		f->eprev->enext = f->enext;
+	else
+		t->ehead = f->enext;
+	if (f->enext)
+		f->enext->eprev = f->eprev;
+	else
+		t->etail = f->eprev;
+	f->eprev = f->enext = NULL;
+	f->on_elist = 0;
+}
+
+/* Ends arrive in time order, so appending keeps the list sorted. */
+static void elist_add(struct gp_tagger *t, struct uflow *f)
+{
+	if (f->on_elist)
+		return;
+	f->eprev = t->etail;
+	f->enext = NULL;
+	if (t->etail)
+		t->etail->enext = f;
+	else
+		t->ehead = f;
+	t->etail = f;
+	f->on_elist = 1;
+}
+
+static void unlink_flow(struct gp_tagger *t, struct uflow *f)
+{
+	struct uflow **pp = &t->buckets[tuple_hash(&f->key) & (t->nbuckets - 1)];
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == f) {
+			*pp = f->hnext;
+			t->n--;
+			return;
+		}
 }
 
 void gp_tagger_free(struct gp_tagger *t)
@@ -216,14 +279,14 @@ static void eval_rules(const struct gp_tagger *t, const struct gp_flow_tuple *k,
 }
 
 static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
-		 const struct gp_flow_result *r)
+		 const struct tagres *r)
 {
 	if (r) {
 		memcpy(c->alpn, r->alpn, sizeof(c->alpn));
-		memcpy(c->alpn_offered, r->alpn_offered, sizeof(c->alpn_offered));
-		memcpy(c->sni, r->sni, sizeof(c->sni));
+		snprintf(c->alpn_offered, sizeof(c->alpn_offered), "%s", r->offered);
+		snprintf(c->sni, sizeof(c->sni), "%s", r->sni);
 		memcpy(c->gray, r->gray, sizeof(c->gray));
-		memcpy(c->http_marker, r->http_marker, sizeof(c->http_marker));
+		memcpy(c->http_marker, r->marker, sizeof(c->http_marker));
 	}
 	if (f && c->dir < GP_DIR_MAX) {
 		struct joined *j = &f->joined[c->dir];
@@ -274,6 +337,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 {
 	struct gp_payload_info *info = NULL, *inner = NULL;
 	struct gp_flow_result *r = NULL;
+	struct tagres *res;
 	const struct gp_payload_info *show;
 	const uint8_t *buf = f->st ? f->st->buf : NULL;
 	size_t n = f->contig;
@@ -332,13 +396,24 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 		   info->kind == GP_PL_HTTP1 ? buf + info->hdr_off : NULL,
 		   info->kind == GP_PL_HTTP1 ? info->hdr_len : 0, r->gray, r->http_marker);
 
+	res = calloc(1, sizeof(*res));
+	if (res) {
+		res->offered = strdup(r->alpn_offered);
+		res->sni = strdup(r->sni);
+	}
+	if (!res || !res->offered || !res->sni) {
+		tagres_free(res);
+		goto out;	/* decided at the next call or at the wait's end */
+	}
+	memcpy(res->alpn, r->alpn, sizeof(res->alpn));
+	memcpy(res->gray, r->gray, sizeof(res->gray));
+	memcpy(res->marker, r->http_marker, sizeof(res->marker));
 	f->decided = 1;
-	f->res = r;
-	r = NULL;
+	f->res = res;
 	free(f->st);
 	f->st = NULL;
 	if (t->ops.flow)
-		t->ops.flow(t->ops.ctx, f->res);
+		t->ops.flow(t->ops.ctx, r);
 	for (d = 0; d < GP_DIR_MAX; d++) {
 		struct pending *p = f->pend[d];
 
@@ -396,8 +471,9 @@ static struct uflow *flow_for(struct gp_tagger *t, const struct gp_flow_tuple *k
 			free(p);
 		}
 	}
+	elist_del(t, f);
 	free(f->st);
-	free(f->res);
+	tagres_free(f->res);
 	f->st = NULL;
 	f->res = NULL;
 	f->contig = 0;
@@ -478,6 +554,8 @@ void gp_tagger_payload(struct gp_tagger *t, const struct gp_payload_event *h,
 		f->ended = 1;
 		try_decide(t, f, 1);
 		credit(t, f);
+		if (f->decided)
+			elist_add(t, f);
 		return;
 	}
 	if (!f->first_ts)
@@ -545,6 +623,20 @@ void gp_tagger_tick(struct gp_tagger *t, uint64_t now_ns, int after_sweep)
 	size_t i;
 
 	expire(t, now_ns);
+	/*
+	 * Ended flows go after a short grace for an outcome racing their end
+	 * (the ring buffer keeps order, so it is rare): memory follows live
+	 * flows, not the last sweep.
+	 */
+	while (t->ehead && now_ns - t->ehead->ended_ns >= GP_TAGGER_END_GRACE_NS) {
+		f = t->ehead;
+		elist_del(t, f);
+		if (f->pend[GP_DIR_OUTBOUND] || f->pend[GP_DIR_INBOUND])
+			continue;
+		unlink_flow(t, f);
+		credit(t, f);
+		flow_free(f);
+	}
 	if (!after_sweep)
 		return;
 	for (i = 0; i < t->nbuckets; i++) {
@@ -557,6 +649,7 @@ void gp_tagger_tick(struct gp_tagger *t, uint64_t now_ns, int after_sweep)
 			if (!waiting && (gone || closed)) {
 				*pp = f->hnext;
 				t->n--;
+				elist_del(t, f);
 				credit(t, f);
 				flow_free(f);
 				continue;

@@ -1301,7 +1301,7 @@ static void test_sweep_forgets_unrefreshed_keeps_waiting(void **state)
 	expect_emit(4, &d, "none", "", "", "stable", "");
 }
 
-static void test_sweep_forgets_ended_flows_after_the_wait(void **state)
+static void test_ended_flows_forgotten_after_the_grace(void **state)
 {
 	struct gp_conn a = out4(40001);
 	uint8_t s[4096];
@@ -1311,14 +1311,16 @@ static void test_sweep_forgets_ended_flows_after_the_wait(void **state)
 	gp_tagger_conn(T, &a, T0);
 	seg_all(&a, s, n, T0);
 	flow_end(&a, n, T0 + MS);
-	/* Refreshed by every walk, but ended: kept for one wait, for late outcomes. */
-	gp_tagger_sweep_begin(T);
-	flow_bytes(&a, n);
-	gp_tagger_tick(T, T0 + MS + WAIT - 1, 1);
+	/* Kept a short grace for an outcome racing the end, on any tick, sweep or not. */
+	gp_tagger_tick(T, T0 + MS + GP_TAGGER_END_GRACE_NS - 1, 0);
 	assert_int_equal(stats().flows, 1);
+	gp_tagger_tick(T, T0 + MS + GP_TAGGER_END_GRACE_NS, 0);
+	assert_int_equal(stats().flows, 0);
+	assert_int_equal(out.n_conns, 1);
+	/* Refreshed by a walk or not, it stays gone. */
 	gp_tagger_sweep_begin(T);
 	flow_bytes(&a, n);
-	gp_tagger_tick(T, T0 + MS + WAIT, 1);
+	gp_tagger_tick(T, T0 + MS + GP_TAGGER_END_GRACE_NS + 1, 1);
 	assert_int_equal(stats().flows, 0);
 	assert_int_equal(out.n_conns, 1);
 }
@@ -1743,7 +1745,7 @@ int main(void)
 		T_(test_bytes_go_to_the_tag_the_outcome_got),
 		T_(test_bytes_of_unjoined_flows_not_credited),
 		T_(test_sweep_forgets_unrefreshed_keeps_waiting),
-		T_(test_sweep_forgets_ended_flows_after_the_wait),
+		T_(test_ended_flows_forgotten_after_the_grace),
 		T_(test_flush_emits_every_waiting_outcome),
 		T_(test_free_emits_nothing),
 		T_(test_optional_callbacks),
