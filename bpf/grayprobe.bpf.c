@@ -30,6 +30,7 @@ struct conn_start {
 	__u64 ts_ns;
 	__u32 pid;
 	char comm[GP_COMM_LEN];
+	__u8 simopen;	/* SYN_SENT -> SYN_RECV seen: a simultaneous open */
 };
 
 struct {
@@ -237,6 +238,25 @@ static __always_inline void on_state(const struct sock *sk, int oldstate, int ne
 	struct conn_start *st;
 	__u64 key = (__u64)sk;
 
+	/*
+	 * Simultaneous open (the peer answered our SYN with a bare SYN, or a
+	 * self-connect): SYN_SENT -> SYN_RECV -> ESTABLISHED, or else. The
+	 * attempt is still ours, and ends when SYN_RECV does.
+	 */
+	if (oldstate == TCP_SYN_SENT && newstate == TCP_SYN_RECV) {
+		st = bpf_map_lookup_elem(&gp_starts, &key);
+		if (st)
+			st->simopen = 1;
+		return;
+	}
+	if (oldstate == TCP_SYN_RECV) {
+		st = bpf_map_lookup_elem(&gp_starts, &key);
+		if (st && st->simopen) {
+			oldstate = TCP_SYN_SENT;
+			if (newstate != TCP_ESTABLISHED)
+				newstate = TCP_CLOSE;
+		}
+	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
 		on_passive_established(sk);
 		return;
@@ -434,8 +454,14 @@ static __always_inline void on_packet(struct __sk_buff *skb, const struct pkt *p
 		return;
 
 	if (p->payload_len) {
+		/*
+		 * Bytes the packet really holds: an IP length that lies (the
+		 * stack drops the packet later) must not inflate the count.
+		 */
+		__u32 held = skb->len > p->payload_off ? skb->len - p->payload_off : 0;
+
 		if (skb->ifindex == v->ifindex)
-			__sync_fetch_and_add(&v->bytes, p->payload_len);
+			__sync_fetch_and_add(&v->bytes, held < p->payload_len ? held : p->payload_len);
 		/* Payload in a SYN (TFO) starts right after the ISN all the same. */
 		off = p->seq - v->isn - !(p->flags & TCP_FL_SYN);
 		if (sender == v->client && off < v->cap && v->segs < GP_CAPTURE_SEGS_MAX) {

@@ -133,4 +133,24 @@ t_state_hook_tracepoint() {
 	grep -q 'connect_hook="tracepoint",state_hook="tracepoint"' "$T/gp.prom" || fail "build_info does not show the classic tracepoint"
 }
 
+# A simultaneous open (here a socket connecting to its own address: SYN_SENT
+# -> SYN_RECV -> ESTABLISHED) is still an outbound attempt: counted once, and
+# its start entry not left behind.
+t_simultaneous_open_counted() {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	ns_pair 24
+	agent_start --netns "/run/netns/$NSA"
+	ip netns exec "$NSA" python3 -c '
+import socket
+keep = []
+for i in range(5):
+    s = socket.socket()
+    s.bind(("'"$A4"'", 41000 + i))
+    s.connect(("'"$A4"'", 41000 + i))
+    keep.append(s)
+' || fail "self-connects failed"
+	agent_stop
+	expect_eq "$(prom "$(conn_series established)")" 5 "self-connects established"
+}
+
 run_tests "$@"
