@@ -64,6 +64,19 @@ DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus \
 	prometheus-node-exporter tshark nginx openssl ethtool tcpdump chromium
 
+# $(call install_missing,WHO,PACKAGES): apt-get only what dpkg does not have.
+define install_missing
+	$(Q)missing=; for p in $(2); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make $(1): installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: all deps run test unit fuzz clean
@@ -71,15 +84,7 @@ DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus \
 all: $(OUT)/grayprobe
 
 deps:
-	$(Q)missing=; for p in $(DEB_BUILD) $(DEB_TEST); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
-			|| missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "make deps: installing$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call install_missing,deps,$(DEB_BUILD) $(DEB_TEST))
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -163,3 +168,46 @@ clean:
 	$(Q)rm -rf build build-san
 
 -include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d $(OUT)/fuzz/*.d)
+
+# ---- Benchmarks (bench/, BENCHMARKS.md): `make bench`, QUICK=1 for a ~1 minute
+# smoke run. Not part of `make test`. Installs what it needs like `deps` does.
+DEB_BENCH := bpftrace iperf3 jq iproute2 util-linux
+BENCH_BINS := $(OUT)/bench/connloop $(OUT)/bench/tcrun $(OUT)/bench/ringfeed \
+	$(OUT)/bench/startup $(OUT)/bench/textfile
+QUICK ?= 0
+
+.PHONY: bench
+bench:
+	$(call install_missing,bench,$(DEB_BUILD) $(DEB_BENCH))
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
+	$(Q)OUT=$(OUT) QUICK=$(QUICK) bench/run.sh
+
+$(OUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUT)/bench/connloop $(OUT)/bench/startup: $(OUT)/bench/%: bench/%.c | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LDFLAGS) -o $@
+
+# tcrun loads grayprobe's own object through its skeleton.
+$(OUT)/bench/tcrun: bench/tcrun.c $(OUT)/grayprobe.skel.h | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+
+$(OUT)/bench/ringprod.bpf.o: bench/ringprod.bpf.c | $(OUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUT)/bench/ringprod.skel.h: $(OUT)/bench/ringprod.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name ringprod_bpf > $@
+
+$(OUT)/bench/ringfeed: bench/ringfeed.c $(OUT)/bench/ringprod.skel.h | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUT)/bench -MMD -MP $< $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+
+$(OUT)/bench/textfile: bench/textfile.c $(OUT)/libgrayprobe.a | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser -MMD -MP $< $(OUT)/libgrayprobe.a $(LDFLAGS) -o $@
+
+-include $(wildcard $(OUT)/bench/*.d)
