@@ -91,7 +91,7 @@ run: deps
 	./$(OUT)/grayprobe run $(ARGS)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(ROOT_TOOL_BINS) $(FUZZ_BINS)
 	$(Q)OUT=$(OUT) tests/run.sh
 
 unit: $(UNIT_BINS) $(FUZZ_BINS)
@@ -136,6 +136,24 @@ $(OUT)/tests/test_%: tests/unit/test_%.c $(OUT)/libgrayprobe.a | $(OUT)/tests
 $(OUT)/tests/%: tests/tools/%.c | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
+
+# Root-only test tools: tcfuzz loads grayprobe's own object through its
+# skeleton and checks gp_tc (BPF_PROG_TEST_RUN) against a reference parser.
+ROOT_TOOL_BINS := $(OUT)/tests/tcfuzz
+
+$(OUT)/tests/tcfuzz: tests/tools/tcfuzz.c $(OUT)/grayprobe.skel.h $(OUT)/libgrayprobe.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser -MMD -MP $< $(OUT)/libgrayprobe.a $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+
+# `make soak`: connection churn and SIGHUP rule reloads against a running
+# agent for SOAK_SECONDS (default 600); fails if its RSS, open fds or BPF map
+# entries keep growing. Not part of `make test`.
+SOAK_SECONDS ?= 600
+
+.PHONY: soak
+soak: deps
+	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS)
+	$(Q)OUT=$(OUT) SOAK_SECONDS=$(SOAK_SECONDS) tests/soak/soak.sh
 
 # libFuzzer harnesses (clang): every user-space parser, instrumented with
 # ASan+UBSan. `make test` runs each for a few seconds, `make fuzz` for
