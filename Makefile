@@ -35,6 +35,9 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Iinclude -I$(OUT) \
 	-DGP_VERSION='"$(VERSION)"' $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+# `top`'s full-screen view; only topui.o includes curses.h.
+NCURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
+NCURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
 ifeq ($(V),1)
 Q :=
@@ -47,8 +50,8 @@ endif
 # Pure user-space logic: unit tests link this without root, BPF or a skeleton.
 CORE_SRCS := user/hist.c user/agg.c user/prom.c user/json.c user/event.c \
 	user/opts.c user/log.c user/caps.c user/classify.c user/tagger.c user/rules.c user/pktsplit.c \
-	user/iface.c
-APP_SRCS  := user/main.c user/loader.c user/tc.c user/engine.c
+	user/iface.c user/topmodel.c user/toptext.c
+APP_SRCS  := user/main.c user/loader.c user/tc.c user/engine.c user/topui.c
 # Capture reading for `replay`: only the main binary and its test link libpcap.
 PCAP_SRCS := user/pcapin.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUT)/%.o)
@@ -60,9 +63,9 @@ TOOL_BINS := $(OUT)/tests/tcpconn $(OUT)/tests/tlshello $(OUT)/tests/mkpcap
 
 # Debian packages: to build, and what the tests drive as real peers.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	pkg-config libcmocka-dev libpcap-dev libclang-rt-dev
+	pkg-config libcmocka-dev libpcap-dev libclang-rt-dev libncurses-dev
 DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus \
-	prometheus-node-exporter tshark nginx openssl ethtool tcpdump chromium
+	prometheus-node-exporter tshark nginx openssl ethtool tcpdump chromium tmux
 
 # $(call install_missing,WHO,PACKAGES): apt-get only what dpkg does not have.
 define install_missing
@@ -110,6 +113,7 @@ $(OUT)/grayprobe.skel.h: $(OUT)/grayprobe.bpf.o
 
 # The loader includes the skeleton; make knows before compiling it.
 $(OUT)/loader.o: $(OUT)/grayprobe.skel.h
+$(OUT)/topui.o: CFLAGS += $(NCURSES_CFLAGS)
 
 $(OUT)/%.o: user/%.c | $(OUT)
 	$(call msg,CC,$@)
@@ -121,7 +125,7 @@ $(OUT)/libgrayprobe.a: $(CORE_OBJS)
 
 $(OUT)/grayprobe: $(APP_OBJS) $(PCAP_OBJS) $(OUT)/libgrayprobe.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -lpcap -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -lpcap $(NCURSES_LIBS) -o $@
 
 # The corpus cross-check and the capture reader's test read captures with libpcap.
 $(OUT)/tests/test_corpus: TEST_LIBS := -lpcap

@@ -2,13 +2,15 @@
 #define _GNU_SOURCE	/* strsignal */
 /*
  * grayprobe: the commands. Collecting lives in engine.c (loader.c, tagger.c,
- * agg.c), showing in prom.c and json.c.
+ * agg.c), showing in prom.c, json.c and, for top, topmodel.c, toptext.c and topui.c.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "event.h"
@@ -20,6 +22,9 @@
 #include "pktsplit.h"
 #include "rules.h"
 #include "tagger.h"
+#include "topmodel.h"
+#include "toptext.h"
+#include "topui.h"
 
 /* BPF_PROG_TEST_RUN's skb limit is about a page; bigger frames are cut up. */
 #define REPLAY_FRAME_MAX	3584
@@ -91,6 +96,96 @@ static int cmd_run(const struct gp_opts *opts)
 	gp_info("stopped by %s; detached", strsignal(stop_signal));
 	err = 0;
 cleanup:
+	gp_engine_close(e);
+	return err;
+}
+
+/* For top, SIGHUP is the terminal going away, not a reload. */
+static void on_top_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* --once, or no terminal: one period, then the table as text, like top -b -n 1. */
+static int top_once(struct gp_engine *e, struct gp_top_model *m, unsigned refresh_ms)
+{
+	uint64_t end = gp_engine_started_ns(e) + (uint64_t)refresh_ms * 1000000u, now;
+	struct gp_snapshot snap;
+	struct winsize ws;
+	unsigned width = 0;
+	int err;
+
+	while (!stop_signal && (now = gp_now_ns(CLOCK_MONOTONIC)) < end)
+		if (gp_engine_poll(e, (int)((end - now) / 1000000u) + 1))
+			return 1;
+	/* Outcomes still waiting for their tag are counted too, with what is known. */
+	if (gp_engine_finish(e))
+		return 1;
+	err = gp_engine_snapshot(e, &snap);
+	if (err) {
+		gp_err("taking a snapshot failed: %s", strerror(-err));
+		return 1;
+	}
+	m->rt_offset_ns = (int64_t)(gp_now_ns(CLOCK_REALTIME) - gp_now_ns(CLOCK_MONOTONIC));
+	err = gp_top_model_update(m, &snap, gp_now_ns(CLOCK_MONOTONIC));
+	gp_snapshot_release(&snap);
+	if (err) {
+		gp_err("out of memory");
+		return 1;
+	}
+	/* A terminal's width; a pipe or file gets every column. */
+	if (isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col)
+		width = ws.ws_col;
+	if (gp_top_render_text(stdout, m, width) || fflush(stdout)) {
+		gp_err("writing to stdout failed: %s", strerror(errno ? errno : EIO));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_top(const struct gp_opts *opts)
+{
+	struct gp_top_model m;
+	struct gp_top_ui ui = { .model = &m };
+	struct gp_engine_ops ops = { .conn = gp_top_ui_conn, .ctx = &ui };
+	struct sigaction sa = { .sa_handler = on_top_signal };
+	struct gp_top_config cfg = {
+		.p99_delta_pct = opts->p99_delta,
+		.fail_delta_pp = opts->fail_delta,
+		.recent = opts->recent,
+		.max_tags = opts->max_tags,
+	};
+	int once = opts->once || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO);
+	struct gp_engine *e = NULL;
+	int err;
+
+	memset(&m, 0, sizeof(m));
+	/* A textfile only when asked for: top is mostly run beside an agent that writes one. */
+	err = gp_engine_open(&e, opts, opts->textfile, &ops);
+	if (err)
+		return err;
+	err = 1;
+	/* Before ncurses starts: it leaves handlers that are already there alone. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	cfg.started_ns = gp_engine_started_ns(e);
+	cfg.classifier = gp_engine_classifier(e);
+	if (gp_top_model_init(&m, &cfg)) {
+		gp_err("out of memory");
+		goto cleanup;
+	}
+	if (once ? top_once(e, &m, opts->refresh_ms) :
+		   gp_top_ui_run(&ui, e, opts->refresh_ms, &stop_signal) || gp_engine_finish(e))
+		goto cleanup;
+	if (stop_signal)
+		gp_info("stopped by %s; detached", strsignal(stop_signal));
+	else if (!once)
+		gp_info("quit; detached");
+	err = 0;
+cleanup:
+	gp_top_model_free(&m);
 	gp_engine_close(e);
 	return err;
 }
@@ -232,6 +327,8 @@ int main(int argc, char **argv)
 		return gp_check(stdout, &opts);
 	case GP_CMD_RUN:
 		return cmd_run(&opts);
+	case GP_CMD_TOP:
+		return cmd_top(&opts);
 	case GP_CMD_REPLAY:
 		return cmd_replay(&opts);
 	default:

@@ -9,6 +9,7 @@
 #include "agg.h"
 #include "grayprobe.h"
 #include "opts.h"
+#include "topmodel.h"
 
 static const char *const connect_names[GP_CONNECT_MAX] = {
 	"auto", "fentry", "kprobe", "tracepoint",
@@ -46,6 +47,8 @@ void gp_usage(FILE *f)
 {
 	fprintf(f,
 "Usage: grayprobe run [OPTIONS]           attach, tag, aggregate, export until SIGINT/SIGTERM\n"
+"       grayprobe top [OPTIONS]           the same, shown live per tag with canary verdicts\n"
+"                                         (full screen; --once, or stdout not a terminal: one table)\n"
 "       grayprobe replay [RULES] FILE     classify a pcap/pcapng capture offline, one JSON line\n"
 "                                         per TCP flow (same BPF program, BPF_PROG_TEST_RUN)\n"
 "       grayprobe check [-v]              show which kernel hooks work here, and what run uses\n"
@@ -99,9 +102,25 @@ void gp_usage(FILE *f)
 "                       log tail (-vv: all of libbpf's messages)\n"
 "  -h, --help           this text\n"
 "\n"
+"Options for top: those of run but --events, and\n"
+"  -d SECONDS           refresh period and window of the rates and window percentiles,\n"
+"                       1..3600, up to 3 decimals (default 1)\n"
+"  --once               wait one period, print the table as text, exit (like top -b -n 1);\n"
+"                       chosen by itself when stdin or stdout is not a terminal\n"
+"  --p99-delta PCT      mark a gray tag whose p99 is more than PCT %% above the stable tag's\n"
+"                       of the same direction and alpn, 0..%d (default %g)\n"
+"  --fail-delta PP      mark it when its failure ratio (every result but established) is\n"
+"                       more than PP percentage points above stable's, 0..100 (default %g)\n"
+"  --recent N           latest outcomes kept for the recent pane, 0..%d (default %d)\n"
+"  --textfile PATH      keep writing the textfile too (default: none for top)\n"
+"Keys: q quit, space pause, / filter, n a g c f 5 9 0 b sort by a column (again: reverse),\n"
+"< > sort by the column left or right, r reverse, up/down scroll. SIGHUP ends top.\n"
+"\n"
 "Exit status: 0 on a clean stop, 1 on a runtime failure, 2 on bad usage.\n",
 		GP_INTERVAL_MAX, GP_INTERVAL_DEFAULT, GP_RINGBUF_KB_MIN, GP_RINGBUF_KB_MAX,
-		GP_RINGBUF_KB_DEFAULT, GP_MAX_TAGS_LIMIT, GP_MAX_TAGS_DEFAULT);
+		GP_RINGBUF_KB_DEFAULT, GP_MAX_TAGS_LIMIT, GP_MAX_TAGS_DEFAULT, GP_P99_DELTA_MAX,
+		GP_TOP_P99_DELTA_DEFAULT, GP_TOP_FAIL_DELTA_DEFAULT, GP_TOP_RECENT_MAX,
+		GP_TOP_RECENT_DEFAULT);
 }
 
 int gp_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -167,7 +186,8 @@ static int pick(const char *arg, const char *const *names, int n)
 enum {
 	OPT_TEXTFILE = 256, OPT_INTERVAL, OPT_EVENTS, OPT_NETNS, OPT_CONNECT_HOOK,
 	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_TC_MODE,
-	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER,
+	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER, OPT_ONCE, OPT_P99_DELTA, OPT_FAIL_DELTA,
+	OPT_RECENT,
 };
 
 static const struct option long_opts[] = {
@@ -186,6 +206,10 @@ static const struct option long_opts[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rule", required_argument, NULL, OPT_RULE },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "p99-delta", required_argument, NULL, OPT_P99_DELTA },
+	{ "fail-delta", required_argument, NULL, OPT_FAIL_DELTA },
+	{ "recent", required_argument, NULL, OPT_RECENT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -220,8 +244,12 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 {
 	char **av = argv + 1;	/* getopt sees the command as its argv[0] */
 	int ac = argc - 1, c, i;
-	/* The last option given that replay, or check, does not take (even at its default). */
-	char not_replay[48] = "", not_check[48] = "", name[48];
+	/*
+	 * The last option given that replay, check, run or top does not take
+	 * (even at its default).
+	 */
+	char not_replay[48] = "", not_check[48] = "", not_run[48] = "", not_top[48] = "", name[48];
+	unsigned milli;
 	int li;
 
 	memset(o, 0, sizeof(*o));
@@ -229,6 +257,10 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 	o->ringbuf_kb = GP_RINGBUF_KB_DEFAULT;
 	o->max_tags = GP_MAX_TAGS_DEFAULT;
 	o->tag_wait_ms = 2000;
+	o->refresh_ms = 1000;
+	o->p99_delta = GP_TOP_P99_DELTA_DEFAULT;
+	o->fail_delta = GP_TOP_FAIL_DELTA_DEFAULT;
+	o->recent = GP_TOP_RECENT_DEFAULT;
 
 	if (argc < 2)
 		return bad(err, "missing command%s%s", "", "");
@@ -238,6 +270,8 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 		o->cmd = GP_CMD_CHECK;
 	else if (!strcmp(argv[1], "replay"))
 		o->cmd = GP_CMD_REPLAY;
+	else if (!strcmp(argv[1], "top"))
+		o->cmd = GP_CMD_TOP;
 	else if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		o->cmd = GP_CMD_HELP;
 	else if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
@@ -249,7 +283,7 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 
 	optind = 0;	/* full getopt reset: parse may run more than once */
 	opterr = 0;
-	while ((li = -1, c = getopt_long(ac, av, "+:vhi:", long_opts, &li)) != -1) {
+	while ((li = -1, c = getopt_long(ac, av, "+:vhi:d:", long_opts, &li)) != -1) {
 		if (li >= 0)
 			snprintf(name, sizeof(name), "--%s", long_opts[li].name);
 		else
@@ -260,6 +294,11 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 		if (c != 'v' && c != 'h' && c != OPT_VERSION && c != OPT_CONNECT_HOOK &&
 		    c != OPT_STATE_HOOK && c != OPT_TC_MODE && c != ':' && c != '?')
 			memcpy(not_check, name, sizeof(name));
+		if (c == 'd' || c == OPT_ONCE || c == OPT_P99_DELTA || c == OPT_FAIL_DELTA ||
+		    c == OPT_RECENT)
+			memcpy(not_run, name, sizeof(name));
+		if (c == OPT_EVENTS)
+			memcpy(not_top, name, sizeof(name));
 		switch (c) {
 		case OPT_TEXTFILE:
 			if (!optarg[0])
@@ -346,6 +385,32 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 				return bad(err, "--user needs a user name%s%s", "", "");
 			o->user = optarg;
 			break;
+		case 'd':
+			if (gp_parse_seconds_ms(optarg, GP_REFRESH_MAX_MS, &o->refresh_ms) ||
+			    o->refresh_ms < GP_REFRESH_MIN_MS)
+				return bad(err, "-d: '%s' is not a number of seconds in 1..%s (up to 3 decimals)",
+					   optarg, "3600");
+			break;
+		case OPT_ONCE:
+			o->once = 1;
+			break;
+		/* Percentages parse like seconds: up to 3 decimals, in thousandths. */
+		case OPT_P99_DELTA:
+			if (gp_parse_seconds_ms(optarg, GP_P99_DELTA_MAX * 1000, &milli))
+				return bad(err, "--p99-delta: '%s' is not a percentage in 0..%s (up to 3 decimals)",
+					   optarg, "10000");
+			o->p99_delta = milli / 1000.0;
+			break;
+		case OPT_FAIL_DELTA:
+			if (gp_parse_seconds_ms(optarg, 100 * 1000, &milli))
+				return bad(err, "--fail-delta: '%s' is not a number of percentage points in "
+					   "0..%s (up to 3 decimals)", optarg, "100");
+			o->fail_delta = milli / 1000.0;
+			break;
+		case OPT_RECENT:
+			if (num_opt(err, "recent", optarg, 0, GP_TOP_RECENT_MAX, &o->recent))
+				return 2;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -359,7 +424,7 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 			return bad(err, "%s needs a value%s", av[optind - 1], "");
 		default:
 			/* In a cluster such as -xv, optind has not moved past it yet. */
-			if (optopt > 0 && optopt < 256 && !strchr("vhi", optopt)) {
+			if (optopt > 0 && optopt < 256 && !strchr("vhid", optopt)) {
 				char flag[3] = { '-', (char)optopt, 0 };
 
 				return bad(err, "unknown option '%s'%s", flag, "");
@@ -379,6 +444,10 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 	}
 	if (optind < ac)
 		return bad(err, "unexpected argument '%s'%s", av[optind], "");
+	if (o->cmd == GP_CMD_RUN && not_run[0])
+		return bad(err, "'%s' is an option of top, not of run%s", not_run, "");
+	if (o->cmd == GP_CMD_TOP && not_top[0])
+		return bad(err, "top shows outcomes itself and does not take '%s'%s", not_top, "");
 	if (o->cmd == GP_CMD_CHECK && not_check[0])
 		return bad(err, "check takes only -v, --connect-hook, --state-hook and --tc-mode, not '%s'%s",
 			   not_check, "");

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum gp_cmd { GP_CMD_NONE, GP_CMD_RUN, GP_CMD_CHECK, GP_CMD_REPLAY, GP_CMD_HELP, GP_CMD_VERSION };
+enum gp_cmd {
+	GP_CMD_NONE, GP_CMD_RUN, GP_CMD_CHECK, GP_CMD_REPLAY, GP_CMD_TOP, GP_CMD_HELP, GP_CMD_VERSION,
+};
 
 /* How the classifier is hooked into an interface. */
 enum gp_tc_mode {
@@ -42,6 +44,9 @@ enum gp_state_hook {
 #define GP_IFACES_MAX		64	/* -i patterns */
 #define GP_RULE_FLAGS_MAX	64	/* --rule flags */
 #define GP_TAG_WAIT_MAX_MS	60000
+#define GP_REFRESH_MIN_MS	1000	/* top -d */
+#define GP_REFRESH_MAX_MS	3600000
+#define GP_P99_DELTA_MAX	10000	/* top --p99-delta, percent */
 
 struct gp_opts {
 	enum gp_cmd cmd;
@@ -66,6 +71,12 @@ struct gp_opts {
 	size_t n_rule_flags;
 	const char *replay_file;	/* replay's FILE */
 	const char *user;		/* --user: run as this user once attached */
+	/* top */
+	unsigned refresh_ms;		/* -d */
+	int once;			/* --once: print the table once, exit */
+	double p99_delta;		/* percent: gray p99 over stable's by more is marked */
+	double fail_delta;		/* percentage points, the same for failure ratios */
+	unsigned recent;		/* outcomes kept for the recent pane */
 };
 
 /*

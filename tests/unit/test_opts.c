@@ -771,6 +771,101 @@ static void test_usage_documents_tagging_flags_and_replay(void **state)
 			fail_msg("usage does not mention \"%s\"", words[i]);
 }
 
+/* top: run's flags but --events, plus its own; its own are refused elsewhere. */
+static void test_top(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	PARSE(&p, "top");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.err, "");
+	assert_int_equal(p.o.cmd, GP_CMD_TOP);
+	assert_null(p.o.textfile);	/* top writes none unless asked */
+	assert_int_equal(p.o.refresh_ms, 1000);
+	assert_int_equal(p.o.once, 0);
+	assert_true(p.o.p99_delta == 20);
+	assert_true(p.o.fail_delta == 5);
+	assert_int_equal(p.o.recent, 20);
+
+	PARSE(&p, "top", "-i", "veth*", "--egress", "--rules", "r", "--rule", "alpn h2 = x",
+	      "--netns", "/run/netns/b", "--textfile", "/tmp/t.prom", "--interval", "5",
+	      "-d", "2.5", "--once", "--p99-delta", "12.5", "--fail-delta", "0.25",
+	      "--recent", "0", "--tag-wait", "1", "-v");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.err, "");
+	assert_int_equal(p.o.cmd, GP_CMD_TOP);
+	assert_int_equal(p.o.n_ifaces, 1);
+	assert_int_equal(p.o.egress, 1);
+	assert_string_equal(p.o.rules_file, "r");
+	assert_string_equal(p.o.textfile, "/tmp/t.prom");
+	assert_int_equal(p.o.interval, 5);
+	assert_int_equal(p.o.refresh_ms, 2500);
+	assert_int_equal(p.o.once, 1);
+	assert_true(p.o.p99_delta == 12.5);
+	assert_true(p.o.fail_delta == 0.25);
+	assert_int_equal(p.o.recent, 0);
+	PARSE(&p, "top", "-d1", "--p99-delta=0", "--fail-delta", "100", "--recent=1000");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.refresh_ms, 1000);
+	assert_true(p.o.p99_delta == 0);
+	assert_true(p.o.fail_delta == 100);
+	assert_int_equal(p.o.recent, 1000);
+	PARSE(&p, "top", "-d", "3600", "--p99-delta", "10000");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.refresh_ms, 3600000);
+	assert_true(p.o.p99_delta == 10000);
+}
+
+static void test_bad_top(void **state)
+{
+	(void)state;
+	BAD("-d: '0.5' is not a number of seconds in 1..3600", "top", "-d", "0.5");
+	BAD("-d: '0' is not", "top", "-d", "0");
+	BAD("-d: '3600.001' is not", "top", "-d", "3600.001");
+	BAD("-d: 'x' is not", "top", "-d", "x");
+	BAD("-d needs a value", "top", "-d");
+	BAD("--p99-delta: '10001' is not a percentage in 0..10000", "top", "--p99-delta", "10001");
+	BAD("--p99-delta: '-1' is not", "top", "--p99-delta", "-1");
+	BAD("--fail-delta: '100.5' is not a number of percentage points in 0..100", "top",
+	    "--fail-delta", "100.5");
+	BAD("--recent: '1001' is not a whole number in 0..1000", "top", "--recent", "1001");
+	BAD("--once", "top", "--once=yes");
+	/* The event stream would land in the middle of the screen. */
+	BAD("top shows outcomes itself and does not take '--events'", "top", "--events", "none");
+	/* top's flags are not run's, check's or replay's. */
+	BAD("'-d' is an option of top, not of run", "run", "-d", "2");
+	BAD("'--once' is an option of top, not of run", "run", "--once");
+	BAD("'--recent' is an option of top", "run", "--recent", "5");
+	BAD("'--p99-delta' is an option of top", "run", "--p99-delta", "5");
+	BAD("'--fail-delta' is an option of top", "run", "--fail-delta", "5");
+	BAD("check takes only", "check", "--once");
+	BAD("check takes only", "check", "-d", "2");
+	BAD("replay takes only", "replay", "--recent", "3", "a.pcap");
+	BAD("unknown option '-x'", "top", "-x");
+}
+
+static void test_usage_documents_top(void **state)
+{
+	static const char *const words[] = {
+		"grayprobe top", "-d SECONDS", "--once", "--p99-delta PCT", "--fail-delta PP",
+		"--recent N", "PCT % above", "(default 20)", "(default 5)", "every result but established",
+	};
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	(void)state;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	gp_usage(f);
+	assert_int_equal(fclose(f), 0);
+	keep(buf);
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strstr(buf, words[i]))
+			fail_msg("usage does not mention \"%s\"", words[i]);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_teardown(f, free_pool)
@@ -809,6 +904,9 @@ int main(void)
 		T(test_replay_rejects_numeric_run_options),
 		T(test_replay_rejects_options_at_their_default),
 		T(test_usage_documents_tagging_flags_and_replay),
+		T(test_top),
+		T(test_bad_top),
+		T(test_usage_documents_top),
 	};
 
 	return cmocka_run_group_tests(test_opts, NULL, NULL);

@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The model behind `grayprobe top`, without a terminal: percentiles from
+ * buckets, windows between snapshots, sorting, filtering, canary verdicts.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "topmodel.h"
+#include "unit.h"
+
+#define SEC	1000000000ull
+/* For values that went through a division. */
+#define assert_near(a, b)	assert_true((a) - (b) < 1e-6 && (b) - (a) < 1e-6)
+#define T0	(100 * SEC)	/* the engine's start, CLOCK_MONOTONIC */
+
+static struct gp_tag_stats tag(unsigned dir, const char *alpn, const char *gray)
+{
+	struct gp_tag_stats t;
+
+	memset(&t, 0, sizeof(t));
+	t.dir = dir;
+	snprintf(t.alpn, sizeof(t.alpn), "%s", alpn);
+	snprintf(t.gray, sizeof(t.gray), "%s", gray);
+	return t;
+}
+
+/* n established connections, all in bucket b. */
+static void est(struct gp_tag_stats *t, unsigned b, uint64_t n)
+{
+	t->buckets[b] += n;
+	t->results[GP_RES_ESTABLISHED] += n;
+}
+
+static struct gp_snapshot snap(struct gp_tag_stats *tags, size_t n, uint64_t events)
+{
+	struct gp_snapshot s;
+
+	memset(&s, 0, sizeof(s));
+	s.version = "0.1.0";
+	s.connect_hook = "tracepoint";
+	s.state_hook = "tp_btf";
+	s.events = events;
+	s.tags = tags;
+	s.n_tags = n;
+	return s;
+}
+
+static void model(struct gp_top_model *m, unsigned recent)
+{
+	struct gp_top_config cfg = {
+		.p99_delta_pct = GP_TOP_P99_DELTA_DEFAULT,
+		.fail_delta_pp = GP_TOP_FAIL_DELTA_DEFAULT,
+		.recent = recent,
+		.max_tags = 64,
+		.started_ns = T0,
+		.classifier = "lo/ingress(tcx)",
+	};
+
+	assert_int_equal(gp_top_model_init(m, &cfg), 0);
+}
+
+static void update(struct gp_top_model *m, struct gp_tag_stats *tags, size_t n, uint64_t at)
+{
+	struct gp_snapshot s = snap(tags, n, 0);
+
+	assert_int_equal(gp_top_model_update(m, &s, at), 0);
+}
+
+static const struct gp_top_row *row(const struct gp_top_model *m, unsigned dir, const char *alpn,
+				    const char *gray)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_rows; i++)
+		if (m->rows[i].dir == dir && !strcmp(m->rows[i].alpn, alpn) &&
+		    !strcmp(m->rows[i].gray, gray))
+			return &m->rows[i];
+	fail_msg("no row %u %s %s", dir, alpn, gray);
+	return NULL;
+}
+
+/* The gray row of each verdict, as "dir alpn gray" joined by ';'. */
+static void view_names(const struct gp_top_model *m, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < m->n_view && o < len; i++) {
+		const struct gp_top_row *r = &m->rows[m->view[i]];
+
+		o += snprintf(buf + o, len - o, "%s%s %s %s", i ? ";" : "",
+			      r->dir ? "in" : "out", r->alpn, r->gray);
+	}
+}
+
+static void test_quantile_empty(void **state)
+{
+	uint64_t b[GP_HIST_SLOTS] = { 0 }, n = 7;
+
+	(void)state;
+	assert_true(gp_top_quantile(b, 0.99, &n) == 0);
+	assert_int_equal(n, 0);
+}
+
+/* One sample: interpolated inside its bucket, (lower, upper]. */
+static void test_quantile_one_sample(void **state)
+{
+	uint64_t b[GP_HIST_SLOTS] = { 0 }, n;
+
+	(void)state;
+	b[5] = 1;	/* (2000, 2500] ns */
+	assert_true(gp_top_quantile(b, 0.5, &n) == 2250);
+	assert_int_equal(n, 1);
+	assert_true(gp_top_quantile(b, 0.9, &n) == 2450);
+	assert_true(gp_top_quantile(b, 0.99, &n) == 2495);
+	assert_true(gp_top_quantile(b, 1.0, &n) == 2500);
+	/* The first bucket's lower bound is 0, as histogram_quantile takes it. */
+	memset(b, 0, sizeof(b));
+	b[0] = 1;
+	assert_true(gp_top_quantile(b, 0.5, &n) == 500);
+}
+
+/* 50 in (0, 1us], 40 in (1.75, 2us], 10 in (3.5, 4us]. */
+static void test_quantile_known_buckets(void **state)
+{
+	uint64_t b[GP_HIST_SLOTS] = { 0 }, n;
+
+	(void)state;
+	assert_int_equal(gp_hist_bound_ns(4), 2000);
+	assert_int_equal(gp_hist_bound_ns(8), 4000);
+	b[0] = 50;
+	b[4] = 40;
+	b[8] = 10;
+	assert_true(gp_top_quantile(b, 0.50, &n) == 1000);	/* rank 50 ends bucket 0 */
+	assert_true(gp_top_quantile(b, 0.90, &n) == 2000);
+	assert_true(gp_top_quantile(b, 0.99, &n) == 3950);	/* 9 of 10 into (3500, 4000] */
+	assert_int_equal(n, 100);
+	/* Empty buckets between are skipped, not interpolated into. */
+	assert_true(gp_top_quantile(b, 0.51, &n) == 1750 + 250.0 * 1 / 40);
+}
+
+/* In +Inf there is no upper bound: the highest finite one, like histogram_quantile. */
+static void test_quantile_inf(void **state)
+{
+	uint64_t b[GP_HIST_SLOTS] = { 0 }, n, top = gp_hist_bound_ns(GP_HIST_NB - 1);
+
+	(void)state;
+	b[GP_HIST_NB] = 3;
+	assert_true(gp_top_quantile(b, 0.5, &n) == (double)top);
+	assert_true(gp_top_quantile(b, 0.99, &n) == (double)top);
+	assert_int_equal(n, 3);
+	b[0] = 98;
+	b[GP_HIST_NB] = 2;
+	assert_near(gp_top_quantile(b, 0.5, &n), 1000 * 50.0 / 98);
+	assert_true(gp_top_quantile(b, 0.98, &n) == 1000);
+	assert_true(gp_top_quantile(b, 0.99, &n) == (double)top);
+}
+
+/* Whatever the latency, its quantile lies in the bucket hist.c puts it in. */
+static void test_quantile_within_bucket(void **state)
+{
+	uint64_t b[GP_HIST_SLOTS], n, ns;
+	unsigned i, k;
+	double q;
+
+	(void)state;
+	srand(4);
+	for (i = 0; i < 2000; i++) {
+		ns = ((uint64_t)rand() << 16 ^ (uint64_t)rand()) % 40000000000ull;
+		memset(b, 0, sizeof(b));
+		k = gp_hist_bucket(ns);
+		b[k] = 1 + i % 7;
+		q = gp_top_quantile(b, 0.99, &n);
+		if (k == GP_HIST_NB) {
+			assert_true(q == (double)gp_hist_bound_ns(GP_HIST_NB - 1));
+			continue;
+		}
+		assert_true(q <= (double)gp_hist_bound_ns(k));
+		assert_true(q > (k ? (double)gp_hist_bound_ns(k - 1) : 0));
+	}
+}
+
+/* Started at T0; snapshots at T0+1s and T0+3s: the second window is 2 s. */
+static void test_window_deltas_and_rates(void **state)
+{
+	struct gp_tag_stats a[1], b[2];
+	struct gp_snapshot s;
+	struct gp_top_model m;
+	const struct gp_top_row *r;
+
+	(void)state;
+	model(&m, 0);
+	a[0] = tag(GP_DIR_OUTBOUND, "h2", "stable");
+	est(&a[0], 3, 10);
+	a[0].results[GP_RES_REFUSED] = 2;
+	a[0].bytes = 1000;
+	s = snap(a, 1, 12);
+	assert_int_equal(gp_top_model_update(&m, &s, T0 + SEC), 0);
+	/* The first window runs from the engine's start. */
+	r = row(&m, GP_DIR_OUTBOUND, "h2", "stable");
+	assert_int_equal(m.window_ns, SEC);
+	assert_true(r->conn_rate == 12);
+	assert_true(r->fail_rate == 2);
+	assert_true(r->bytes_rate == 1000);
+	assert_int_equal(r->win_samples, 10);
+	assert_true(m.events_rate == 12);
+
+	b[0] = a[0];
+	est(&b[0], 3, 2);
+	est(&b[0], 10, 8);
+	b[0].results[GP_RES_REFUSED] = 4;
+	b[0].results[GP_RES_TIMEOUT] = 1;
+	b[0].results[GP_RES_UNREACHABLE] = 1;
+	b[0].bytes = 5000;
+	b[1] = tag(GP_DIR_INBOUND, "h2", "stable");	/* new: all of it is in the window */
+	est(&b[1], 0, 4);
+	s = snap(b, 2, 30);
+	assert_int_equal(gp_top_model_update(&m, &s, T0 + 3 * SEC), 0);
+	assert_int_equal(m.window_ns, 2 * SEC);
+	assert_true(m.events_rate == 9);
+	r = row(&m, GP_DIR_OUTBOUND, "h2", "stable");
+	assert_int_equal(r->win_conns, 14);
+	assert_int_equal(r->win_fails, 4);	/* refused, timeout, unreachable */
+	assert_int_equal(r->conns, 26);
+	assert_int_equal(r->fails, 6);
+	assert_true(r->conn_rate == 7);
+	assert_true(r->fail_rate == 2);
+	assert_true(r->bytes_rate == 2000);
+	/* The window's histogram is the bucket deltas: 2 in bucket 3, 8 in bucket 10. */
+	assert_int_equal(r->win_samples, 10);
+	assert_int_equal(r->samples, 20);
+	assert_true(r->p_win[GP_TOP_P50] > gp_hist_bound_ns(9));
+	assert_true(r->p_win[GP_TOP_P50] <= gp_hist_bound_ns(10));
+	/* Since start: rank 10 of the 12 in bucket 3, (1500, 1750]. */
+	assert_near(r->p_all[GP_TOP_P50], 1500 + 250.0 * 10 / 12);
+	r = row(&m, GP_DIR_INBOUND, "h2", "stable");
+	assert_int_equal(r->win_conns, 4);
+	assert_true(r->conn_rate == 2);
+	assert_near(r->p_win[GP_TOP_P99], 990);
+
+	/* Nothing new: an empty window, since-start values stay. */
+	s = snap(b, 2, 30);
+	assert_int_equal(gp_top_model_update(&m, &s, T0 + 4 * SEC), 0);
+	r = row(&m, GP_DIR_OUTBOUND, "h2", "stable");
+	assert_int_equal(r->win_conns, 0);
+	assert_int_equal(r->win_samples, 0);
+	assert_true(r->conn_rate == 0);
+	assert_int_equal(r->samples, 20);
+	gp_top_model_free(&m);
+}
+
+/* Header facts: lost events, tags per direction without the overflow tag. */
+static void test_header_counts(void **state)
+{
+	struct gp_tag_stats t[3];
+	struct gp_snapshot s;
+	struct gp_top_model m;
+
+	(void)state;
+	model(&m, 0);
+	t[0] = tag(GP_DIR_OUTBOUND, "h2", "stable");
+	t[1] = tag(GP_DIR_OUTBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG);
+	t[2] = tag(GP_DIR_INBOUND, "h2", "stable");
+	s = snap(t, 3, 5);
+	s.lost_ringbuf = 1;
+	s.lost_track = 2;
+	s.lost_malformed = 3;
+	s.lost_payload = 4;
+	s.tags_overflow = 9;
+	assert_int_equal(gp_top_model_update(&m, &s, T0 + SEC), 0);
+	assert_int_equal(m.lost, 6);
+	assert_int_equal(m.lost_payload, 4);
+	assert_int_equal(m.overflow, 9);
+	assert_int_equal(m.tags_in_use[GP_DIR_OUTBOUND], 1);
+	assert_int_equal(m.tags_in_use[GP_DIR_INBOUND], 1);
+	assert_string_equal(m.classifier, "lo/ingress(tcx)");
+	assert_string_equal(m.connect_hook, "tracepoint");
+	gp_top_model_free(&m);
+}
+
+static void sort_filter_tags(struct gp_tag_stats *t)
+{
+	t[0] = tag(GP_DIR_OUTBOUND, "h2", "stable");
+	est(&t[0], 10, 30);
+	t[1] = tag(GP_DIR_OUTBOUND, "h2", "canary");
+	est(&t[1], 20, 10);
+	t[2] = tag(GP_DIR_INBOUND, "http/1.1", "stable");
+	est(&t[2], 5, 50);
+	t[3] = tag(GP_DIR_OUTBOUND, "none", "Canary");
+	t[3].results[GP_RES_REFUSED] = 40;	/* no established: no percentiles */
+}
+
+static void test_sort(void **state)
+{
+	struct gp_tag_stats t[4];
+	struct gp_top_model m;
+	char names[512];
+
+	(void)state;
+	model(&m, 0);
+	sort_filter_tags(t);
+	update(&m, t, 4, T0 + SEC);
+	/* Default: by name, outbound first. */
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "out h2 canary;out h2 stable;out none Canary;in http/1.1 stable");
+	gp_top_model_sort(&m, GP_TOP_COL_CONN);
+	assert_int_equal(m.sort_desc, 1);
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "in http/1.1 stable;out none Canary;out h2 stable;out h2 canary");
+	gp_top_model_sort(&m, GP_TOP_COL_CONN);	/* again: reversed */
+	assert_int_equal(m.sort_desc, 0);
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "out h2 canary;out h2 stable;out none Canary;in http/1.1 stable");
+	/* A row without samples sorts last both ways. */
+	gp_top_model_sort(&m, GP_TOP_COL_P99);
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "out h2 canary;out h2 stable;in http/1.1 stable;out none Canary");
+	gp_top_model_sort(&m, GP_TOP_COL_P99);
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "in http/1.1 stable;out h2 stable;out h2 canary;out none Canary");
+	gp_top_model_sort(&m, GP_TOP_COL_FAIL);
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "out none Canary;out h2 canary;out h2 stable;in http/1.1 stable");
+	gp_top_model_sort(&m, GP_TOP_COL_GRAY);
+	assert_int_equal(m.sort_desc, 0);
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "out none Canary;out h2 canary;out h2 stable;in http/1.1 stable");
+	gp_top_model_sort(&m, GP_TOP_COL_ALPN);
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "out h2 canary;out h2 stable;in http/1.1 stable;out none Canary");
+	gp_top_model_set_sort(&m, GP_TOP_COL_P99_ALL, 1);
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "out h2 canary;out h2 stable;in http/1.1 stable;out none Canary");
+	/* The sort outlives updates. */
+	update(&m, t, 4, T0 + 2 * SEC);
+	assert_int_equal(m.sort_col, GP_TOP_COL_P99_ALL);
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "out h2 canary;out h2 stable;in http/1.1 stable;out none Canary");
+	assert_string_equal(gp_top_col_name(GP_TOP_COL_P99_ALL), "p99 all");
+	assert_string_equal(gp_top_col_name(GP_TOP_COL_MAX), "?");
+	gp_top_model_free(&m);
+}
+
+static void test_filter(void **state)
+{
+	struct gp_tag_stats t[4];
+	struct gp_top_model m;
+	char names[512];
+
+	(void)state;
+	model(&m, 0);
+	sort_filter_tags(t);
+	update(&m, t, 4, T0 + SEC);
+	gp_top_model_filter(&m, "canary");	/* any case */
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "out h2 canary;out none Canary");
+	gp_top_model_filter(&m, "  OUT   h2 ");	/* every word, direction included */
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "out h2 canary;out h2 stable");
+	gp_top_model_filter(&m, "inbound");
+	view_names(&m, names, sizeof(names));
+	assert_string_equal(names, "in http/1.1 stable");
+	gp_top_model_filter(&m, "nothing");
+	assert_int_equal(m.n_view, 0);
+	assert_int_equal(m.n_verdicts, 0);
+	assert_int_equal(m.n_rows, 4);
+	/* The filter outlives updates. */
+	update(&m, t, 4, T0 + 2 * SEC);
+	assert_int_equal(m.n_view, 0);
+	gp_top_model_filter(&m, "");
+	assert_int_equal(m.n_view, 4);
+	gp_top_model_filter(&m, NULL);
+	assert_int_equal(m.n_view, 4);
+	gp_top_model_free(&m);
+}
+
+/*
+ * stable: 99 in (0, 1us] and 1 far above: p99 is exactly 1000 ns.
+ * gray: 190 in (0, 1us], 10 in (1, 1.25us]: rank 198 is 8/10 into the
+ * second bucket, p99 exactly 1200 ns: +20 %.
+ */
+static void p99_pair(struct gp_tag_stats *t)
+{
+	t[0] = tag(GP_DIR_OUTBOUND, "h2", "canary");
+	est(&t[0], 0, 190);
+	est(&t[0], 1, 10);
+	t[1] = tag(GP_DIR_OUTBOUND, "h2", "stable");
+	est(&t[1], 0, 99);
+	est(&t[1], 40, 1);
+}
+
+static void test_verdict_p99_threshold(void **state)
+{
+	struct gp_tag_stats t[2];
+	struct gp_top_model m;
+	const struct gp_top_verdict *v;
+
+	(void)state;
+	model(&m, 0);
+	p99_pair(t);
+	update(&m, t, 2, T0 + SEC);
+	assert_int_equal(m.n_verdicts, 1);
+	v = &m.verdicts[0];
+	assert_string_equal(m.rows[v->gray_row].gray, "canary");
+	assert_string_equal(m.rows[v->stable_row].gray, "stable");
+	assert_int_equal(v->p99_known, 1);
+	assert_int_equal(v->p99_window, 1);
+	assert_true(v->stable_p99 == 1000);
+	assert_true(v->gray_p99 == 1200);
+	assert_true(v->p99_delta_pct == 20);
+	/* Exactly the threshold is not over it. */
+	assert_int_equal(v->flags, 0);
+	m.cfg.p99_delta_pct = 19.99;
+	update(&m, t, 2, T0 + 2 * SEC);
+	/* Window empty now: since start, same numbers, now flagged. */
+	v = &m.verdicts[0];
+	assert_int_equal(v->p99_window, 0);
+	assert_true(v->p99_delta_pct == 20);
+	assert_int_equal(v->flags, GP_TOP_FLAG_P99);
+	/* Faster than stable is never flagged. */
+	m.cfg.p99_delta_pct = 0;
+	t[0].buckets[1] = 0;
+	t[0].results[GP_RES_ESTABLISHED] = 190;
+	update(&m, t, 2, T0 + 3 * SEC);
+	v = &m.verdicts[0];
+	assert_true(v->p99_delta_pct < 0);
+	assert_int_equal(v->flags, 0);
+	gp_top_model_free(&m);
+}
+
+static void test_verdict_fail_threshold(void **state)
+{
+	struct gp_tag_stats t[2];
+	struct gp_top_model m;
+	const struct gp_top_verdict *v;
+
+	(void)state;
+	model(&m, 0);
+	t[0] = tag(GP_DIR_OUTBOUND, "none", "canary");
+	est(&t[0], 3, 95);
+	t[0].results[GP_RES_REFUSED] = 3;
+	t[0].results[GP_RES_TIMEOUT] = 1;
+	t[0].results[GP_RES_OTHER] = 1;
+	t[1] = tag(GP_DIR_OUTBOUND, "none", "stable");
+	est(&t[1], 3, 100);
+	update(&m, t, 2, T0 + SEC);
+	v = &m.verdicts[0];
+	assert_int_equal(v->fail_known, 1);
+	assert_int_equal(v->fail_window, 1);
+	assert_true(v->gray_fail_pct == 5);
+	assert_true(v->stable_fail_pct == 0);
+	assert_true(v->fail_delta_pp == 5);
+	assert_int_equal(v->flags, 0);	/* exactly +5 pp: not over */
+	/* One more attempt of gray's, failed, and 100 good ones of stable's: flagged. */
+	t[0].results[GP_RES_UNREACHABLE] = 1;
+	est(&t[1], 3, 100);
+	update(&m, t, 2, T0 + 2 * SEC);
+	v = &m.verdicts[0];
+	assert_int_equal(v->fail_window, 1);
+	assert_true(v->gray_fail_pct == 100);
+	assert_true(v->stable_fail_pct == 0);
+	assert_int_equal(v->flags & GP_TOP_FLAG_FAIL, GP_TOP_FLAG_FAIL);
+	/* Gray's window has no attempts: since start, 6 of 101 against 0 of 300. */
+	est(&t[1], 3, 100);
+	update(&m, t, 2, T0 + 3 * SEC);
+	v = &m.verdicts[0];
+	assert_int_equal(v->fail_window, 0);
+	assert_near(v->gray_fail_pct, 600.0 / 101);
+	assert_near(v->fail_delta_pp, 600.0 / 101);
+	assert_int_equal(v->flags, GP_TOP_FLAG_FAIL);
+	/* p99 since start: gray has samples, window has none. */
+	assert_int_equal(v->p99_known, 1);
+	assert_int_equal(v->p99_window, 0);
+	gp_top_model_free(&m);
+}
+
+/* Only a stable row of the same direction and alpn is a baseline. */
+static void test_verdict_pairs(void **state)
+{
+	struct gp_tag_stats t[6];
+	struct gp_top_model m;
+
+	(void)state;
+	model(&m, 0);
+	t[0] = tag(GP_DIR_OUTBOUND, "h2", "canary");
+	est(&t[0], 3, 1);
+	t[1] = tag(GP_DIR_OUTBOUND, "h2", "beta");
+	est(&t[1], 3, 1);
+	t[2] = tag(GP_DIR_OUTBOUND, "h2", "stable");
+	est(&t[2], 3, 1);
+	t[3] = tag(GP_DIR_INBOUND, "h2", "canary");	/* stable only outbound */
+	est(&t[3], 3, 1);
+	t[4] = tag(GP_DIR_OUTBOUND, "http/1.1", "canary");	/* stable only for h2 */
+	est(&t[4], 3, 1);
+	t[5] = tag(GP_DIR_OUTBOUND, "none", "x");	/* bytes only: nothing known */
+	t[5].bytes = 10;
+	update(&m, t, 5, T0 + SEC);
+	assert_int_equal(m.n_verdicts, 2);
+	assert_string_equal(m.rows[m.verdicts[0].gray_row].gray, "beta");
+	assert_string_equal(m.rows[m.verdicts[1].gray_row].gray, "canary");
+	assert_int_equal(m.rows[m.verdicts[1].gray_row].dir, GP_DIR_OUTBOUND);
+	assert_int_equal(m.verdicts[0].flags, 0);
+	gp_top_model_filter(&m, "beta");
+	assert_int_equal(m.n_verdicts, 1);
+	gp_top_model_filter(&m, "");
+	/* A stable row with no attempts at all: nothing to compare. */
+	t[5] = tag(GP_DIR_OUTBOUND, "none", "stable");
+	t[5].bytes = 10;
+	t[4] = tag(GP_DIR_OUTBOUND, "none", "canary");
+	t[4].bytes = 10;
+	update(&m, t, 6, T0 + 2 * SEC);
+	assert_int_equal(m.n_verdicts, 3);
+	assert_string_equal(m.rows[m.verdicts[2].gray_row].alpn, "none");
+	assert_int_equal(m.verdicts[2].p99_known, 0);
+	assert_int_equal(m.verdicts[2].fail_known, 0);
+	assert_int_equal(m.verdicts[2].flags, 0);
+	gp_top_model_free(&m);
+}
+
+/* Rows come out in name order whatever order the snapshot had. */
+static void test_unsorted_snapshot(void **state)
+{
+	struct gp_tag_stats t[3];
+	struct gp_top_model m;
+
+	(void)state;
+	model(&m, 0);
+	t[0] = tag(GP_DIR_INBOUND, "h2", "stable");
+	t[1] = tag(GP_DIR_OUTBOUND, "h2", "stable");
+	est(&t[1], 3, 4);
+	t[2] = tag(GP_DIR_OUTBOUND, "h2", "canary");
+	est(&t[2], 3, 2);
+	update(&m, t, 3, T0 + SEC);
+	assert_int_equal(m.rows[0].dir, GP_DIR_OUTBOUND);
+	assert_string_equal(m.rows[0].gray, "canary");
+	assert_string_equal(m.rows[1].gray, "stable");
+	assert_int_equal(m.rows[2].dir, GP_DIR_INBOUND);
+	assert_int_equal(m.n_verdicts, 1);
+	/* Counts are matched by name, not position, across updates. */
+	est(&t[2], 3, 2);
+	update(&m, t, 3, T0 + 2 * SEC);
+	assert_int_equal(row(&m, GP_DIR_OUTBOUND, "h2", "canary")->win_conns, 2);
+	assert_int_equal(row(&m, GP_DIR_OUTBOUND, "h2", "stable")->win_conns, 0);
+	/* Empty snapshot: no rows, no crash. */
+	update(&m, NULL, 0, T0 + 3 * SEC);
+	assert_int_equal(m.n_rows, 0);
+	assert_int_equal(m.n_view, 0);
+	gp_top_model_free(&m);
+}
+
+static void test_recent_ring(void **state)
+{
+	struct gp_top_model m;
+	struct gp_conn c;
+	int i;
+
+	(void)state;
+	model(&m, 3);
+	assert_null(gp_top_model_recent(&m, 0));
+	for (i = 1; i <= 5; i++) {
+		c = make_conn(GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, i * 1000);
+		gp_top_model_conn(&m, &c);
+	}
+	assert_int_equal(m.ring_len, 3);
+	assert_int_equal(gp_top_model_recent(&m, 0)->latency_ns, 5000);
+	assert_int_equal(gp_top_model_recent(&m, 1)->latency_ns, 4000);
+	assert_int_equal(gp_top_model_recent(&m, 2)->latency_ns, 3000);
+	assert_null(gp_top_model_recent(&m, 3));
+	gp_top_model_free(&m);
+
+	/* No ring: outcomes are ignored. */
+	model(&m, 0);
+	gp_top_model_conn(&m, &c);
+	assert_null(gp_top_model_recent(&m, 0));
+	gp_top_model_free(&m);
+}
+
+static void test_failures(void **state)
+{
+	uint64_t r[GP_RES_MAX] = { 0 };
+
+	(void)state;
+	r[GP_RES_ESTABLISHED] = 100;
+	r[GP_RES_REFUSED] = 1;
+	r[GP_RES_TIMEOUT] = 2;
+	r[GP_RES_UNREACHABLE] = 4;
+	r[GP_RES_OTHER] = 8;
+	assert_int_equal(gp_top_failures(r), 15);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_quantile_empty),
+		cmocka_unit_test(test_quantile_one_sample),
+		cmocka_unit_test(test_quantile_known_buckets),
+		cmocka_unit_test(test_quantile_inf),
+		cmocka_unit_test(test_quantile_within_bucket),
+		cmocka_unit_test(test_window_deltas_and_rates),
+		cmocka_unit_test(test_header_counts),
+		cmocka_unit_test(test_sort),
+		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_verdict_p99_threshold),
+		cmocka_unit_test(test_verdict_fail_threshold),
+		cmocka_unit_test(test_verdict_pairs),
+		cmocka_unit_test(test_unsorted_snapshot),
+		cmocka_unit_test(test_recent_ring),
+		cmocka_unit_test(test_failures),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
