@@ -64,7 +64,7 @@ TOOL_BINS := $(OUT)/tests/tcpconn $(OUT)/tests/tlshello $(OUT)/tests/mkpcap
 # Debian packages: to build, and what the tests drive as real peers.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	pkg-config libcmocka-dev libpcap-dev libclang-rt-dev libncurses-dev
-DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus \
+DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus mandoc man-db systemd python3-yaml strace \
 	prometheus-node-exporter tshark nginx openssl ethtool tcpdump chromium tmux
 
 # $(call install_missing,WHO,PACKAGES): apt-get only what dpkg does not have.
@@ -188,6 +188,37 @@ $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUT)/fuzz
 clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf build build-san
+
+# `make install` (PREFIX, DESTDIR; deploy/, man/): the binary, grayprobe(8),
+# the systemd unit with ExecStart and the rules path rewritten to where they
+# went, the gray rules example (also as SYSCONFDIR/grayprobe/rules unless one
+# is there), the Prometheus rules and the Grafana dashboard.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/grayprobe
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+INSTALL    ?= install
+
+.PHONY: install
+install: $(OUT)/grayprobe
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/grayprobe
+	$(Q)$(INSTALL) -m 0755 $(OUT)/grayprobe $(DESTDIR)$(SBINDIR)/grayprobe
+	$(Q)$(INSTALL) -m 0644 man/grayprobe.8 $(DESTDIR)$(MANDIR)/man8/grayprobe.8
+	$(Q)$(INSTALL) -m 0644 deploy/rules.example deploy/prometheus/grayprobe.rules.yml \
+		deploy/grafana/grayprobe.json $(DESTDIR)$(DOCDIR)/
+	$(Q)sed -e 's|/usr/local/sbin/grayprobe|$(SBINDIR)/grayprobe|g' \
+		-e 's|/etc/grayprobe/rules|$(SYSCONFDIR)/grayprobe/rules|g' \
+		-e 's|/etc/default/grayprobe|$(SYSCONFDIR)/default/grayprobe|g' \
+		deploy/systemd/grayprobe.service >$(DESTDIR)$(UNITDIR)/grayprobe.service.tmp
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/grayprobe.service.tmp
+	$(Q)mv -f $(DESTDIR)$(UNITDIR)/grayprobe.service.tmp $(DESTDIR)$(UNITDIR)/grayprobe.service
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/grayprobe/rules ] \
+		|| $(INSTALL) -m 0644 deploy/rules.example $(DESTDIR)$(SYSCONFDIR)/grayprobe/rules
 
 -include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d $(OUT)/fuzz/*.d)
 

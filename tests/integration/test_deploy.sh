@@ -1,0 +1,769 @@
+#!/usr/bin/env bash
+# Shipping artefacts, each checked by the tool that consumes it: `make
+# install`, grayprobe(8) (mandoc, man), the systemd unit (systemd-analyze,
+# and the agent run under the unit's capability set, syscall filter and
+# write paths, traced), the Prometheus rules (promtool), the Grafana
+# dashboard and the rules against a real textfile, the Kubernetes manifest
+# (its args, capabilities, mounts and probe run for real), the container
+# build (its build stage re-played from exactly what it copies), and a
+# fleet: two agents as two nodes, two node_exporters, one Prometheus.
+source "$(dirname "$0")/lib.sh"
+
+VERSION=$(sed -n 's/^VERSION *:= *//p' Makefile)
+RULES_YML=$PWD/deploy/prometheus/grayprobe.rules.yml
+DASHBOARD=$PWD/deploy/grafana/grayprobe.json
+UNIT_SRC=$PWD/deploy/systemd/grayprobe.service
+DAEMONSET=$PWD/deploy/kubernetes/daemonset.yaml
+CONTAINERFILE=$PWD/deploy/container/Containerfile
+
+# Debian's python3 with python3-yaml (the test's own checks).
+PY=
+for p in /usr/bin/python3 python3; do
+	"$p" -c 'import yaml' 2>/dev/null && { PY=$p; break; }
+done
+need_py() { [ -n "$PY" ] || skip "python3 with yaml not installed (Debian python3-yaml)"; }
+
+# install_to DESTDIR [VAR=VALUE...]: make install, quietly, or fail.
+install_to() {
+	local d=$1
+	shift
+	make -s --no-print-directory OUT="$OUT" install DESTDIR="$d" "$@" >"$T/install.log" 2>&1 \
+		|| fail "make install DESTDIR=$d $*: $(tail -n 5 "$T/install.log")"
+}
+
+# free_port: a TCP port nothing listens on, on the host's loopback.
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 40000))
+		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	fail "no free port found"
+}
+
+# wait_http URL: until it answers 2xx (10 s at most).
+wait_http() {
+	for _ in $(seq 100); do
+		curl -fsS --max-time 1 -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# node_exporter_start PORT DIR: node_exporter on 127.0.0.1:PORT with only
+# the textfile collector, reading DIR.
+node_exporter_start() {
+	prometheus-node-exporter --web.listen-address="127.0.0.1:$1" --collector.disable-defaults \
+		--collector.textfile --collector.textfile.directory="$2" >"$T/ne-$1.log" 2>&1 &
+	PIDS+=($!)
+	wait_http "http://127.0.0.1:$1/metrics" || fail "node_exporter on $1 did not answer: $(tail -n 3 "$T/ne-$1.log")"
+}
+
+# Names of the metrics a scrape body holds.
+scrape_names() { grep -v '^#' | sed -E 's/[{ ].*//' | sort -u; }
+
+# strace's syscall names for one process after it exec'd PROG.
+traced_syscalls() {	# FILE PROG
+	awk -v prog="$2" '
+		!seen && index($0, "execve(\"" prog "\"") && / = 0$/ { seen = 1; next }
+		seen {
+			s = $2
+			if (s ~ /^<\.\.\./) { s = $3 }
+			sub(/\(.*/, "", s)
+			if (s ~ /^[a-z0-9_]+$/) print s
+		}' "$1" | sort -u
+}
+
+# Every syscall systemd lets through SystemCallFilter=ITEMS (groups expanded).
+expand_syscall_filter() {
+	local item
+	for item; do
+		case $item in
+		@*)
+			# shellcheck disable=SC2046
+			expand_syscall_filter $(systemd-analyze syscall-filter "$item" \
+				| awk 'NR > 1 && $1 !~ /^#/ && NF { print $1 }')
+			;;
+		*) echo "$item" ;;
+		esac
+	done
+}
+
+unit_value() { sed -n "s/^$1=//p" "$2" | tr '\n' ' '; }
+
+# make install lays out the binary, the man page, the unit (paths rewritten
+# to PREFIX and SYSCONFDIR), the rules example, and never overwrites rules
+# an operator changed.
+t_install_layout() {
+	local r=$T/root f
+	install_to "$r"
+	for f in usr/local/sbin/grayprobe usr/local/share/man/man8/grayprobe.8 \
+		usr/local/lib/systemd/system/grayprobe.service etc/grayprobe/rules \
+		usr/local/share/doc/grayprobe/rules.example usr/local/share/doc/grayprobe/grayprobe.rules.yml \
+		usr/local/share/doc/grayprobe/grayprobe.json; do
+		[ -f "$r/$f" ] || fail "make install did not install /$f"
+	done
+	expect_eq "$(stat -c %a "$r/usr/local/sbin/grayprobe")" 755 "mode of the binary"
+	expect_eq "$(stat -c %a "$r/usr/local/lib/systemd/system/grayprobe.service")" 644 "mode of the unit"
+	expect_eq "$("$r/usr/local/sbin/grayprobe" --version)" "grayprobe $VERSION" "installed binary's --version"
+	cmp -s "$r/etc/grayprobe/rules" deploy/rules.example || fail "/etc/grayprobe/rules is not the example"
+	grep -q '^ExecStart=/usr/local/sbin/grayprobe run --rules /etc/grayprobe/rules ' \
+		"$r/usr/local/lib/systemd/system/grayprobe.service" || fail "unexpected ExecStart in the installed unit"
+
+	echo "dport 8443 = mine" >"$r/etc/grayprobe/rules"
+	install_to "$r"
+	expect_eq "$(cat "$r/etc/grayprobe/rules")" "dport 8443 = mine" "rules after a second install"
+
+	install_to "$T/usr" PREFIX=/usr SYSCONFDIR=/etc/gp
+	f=$T/usr/usr/lib/systemd/system/grayprobe.service
+	[ -x "$T/usr/usr/sbin/grayprobe" ] || fail "PREFIX=/usr: no /usr/sbin/grayprobe"
+	[ -f "$T/usr/usr/share/man/man8/grayprobe.8" ] || fail "PREFIX=/usr: no man page"
+	[ -f "$T/usr/etc/gp/grayprobe/rules" ] || fail "SYSCONFDIR=/etc/gp: no rules"
+	grep -q '^ExecStart=/usr/sbin/grayprobe run --rules /etc/gp/grayprobe/rules ' "$f" \
+		|| fail "PREFIX=/usr: ExecStart not rewritten: $(grep ExecStart= "$f")"
+	grep -q '^EnvironmentFile=-/etc/gp/default/grayprobe$' "$f" || fail "SYSCONFDIR not applied to EnvironmentFile"
+}
+
+# grayprobe(8): clean for mandoc's linter and groff's warnings, the version
+# the binary reports, and every option --help lists.
+t_man_page() {
+	local m=$T/root/usr/local/share/man/man8/grayprobe.8 o missing=
+	install_to "$T/root"
+	if command -v mandoc >/dev/null; then
+		mandoc -T lint "$m" >"$T/lint" 2>&1 || fail "mandoc -T lint: $(head -n 5 "$T/lint")"
+	fi
+	command -v man >/dev/null || skip "man not installed (Debian man-db); mandoc checked"
+	LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" >"$T/man.txt" 2>"$T/man.err" \
+		|| fail "man -l failed: $(head -n 3 "$T/man.err")"
+	[ -s "$T/man.err" ] && fail "groff warnings: $(head -n 5 "$T/man.err")"
+	grep -q "grayprobe $VERSION" "$T/man.txt" || fail "man page is not for version $VERSION"
+	for o in $("$GP" --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u); do
+		grep -qF -- "$o" "$T/man.txt" || missing="$missing $o"
+	done
+	[ -z "$missing" ] || fail "options of --help missing from grayprobe(8):$missing"
+	grep -q '^SIGNALS' "$T/man.txt" && grep -q '^EXIT STATUS' "$T/man.txt" || fail "sections missing"
+}
+
+# The unit: systemd-analyze verify and security; then the agent runs as the
+# unit would start it (its ExecStart, the unit's capability bounding set, a
+# 64 KiB memlock limit where BPF memory is charged to the cgroup), traced:
+# every syscall it makes is one SystemCallFilter allows, every socket family
+# one RestrictAddressFamilies allows, no writable+executable memory, no
+# write outside the unit's writable paths; SIGHUP (ExecReload) reloads.
+t_systemd_unit() {
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed (Debian systemd)"
+	command -v strace >/dev/null || skip "strace not installed (Debian strace)"
+	local r=$T/root u caps bset fam s bad= allowed exec args
+	install_to "$r"
+	u=$r/usr/local/lib/systemd/system/grayprobe.service
+	mkdir -p "$T/verify"
+	# verify wants ExecStart's binary and the man page it documents to exist.
+	sed "s|^ExecStart=/usr/local/sbin/grayprobe|ExecStart=$r/usr/local/sbin/grayprobe|" "$u" >"$T/verify/grayprobe.service"
+	MANPATH=$r/usr/local/share/man systemd-analyze verify "$T/verify/grayprobe.service" >"$T/verify.log" 2>&1 \
+		|| fail "systemd-analyze verify: $(head -n 5 "$T/verify.log")"
+	systemd-analyze security --offline=true --threshold=25 "$T/verify/grayprobe.service" >"$T/security.log" 2>&1 \
+		|| fail "systemd-analyze security: $(grep Overall "$T/security.log")"
+
+	expect_eq "$(unit_value ProtectSystem "$u")" "strict " "ProtectSystem"
+	expect_eq "$(unit_value Restart "$u")" "on-failure " "Restart"
+	expect_eq "$(unit_value StateDirectory "$u")" "prometheus/node-exporter " "StateDirectory"
+	exec=$(unit_value ExecStart "$u")
+	grep -q -- "--textfile /var/lib/prometheus/node-exporter/grayprobe.prom " <<<"$exec" \
+		|| fail "ExecStart's textfile is not in the StateDirectory: $exec"
+	caps=$(unit_value CapabilityBoundingSet "$u")
+	expect_eq "$caps" "CAP_BPF CAP_PERFMON CAP_NET_ADMIN " "CapabilityBoundingSet"
+	bset=-all
+	for s in $caps; do bset="$bset,+$(tr 'A-Z' 'a-z' <<<"${s#CAP_}")"; done
+
+	ns_pair 84
+	listen "$NSB" "$B4" 9000
+	mkdir "$T/tf"
+	exec=${exec//\/usr\/local\/sbin\/grayprobe/$r/usr/local/sbin/grayprobe}
+	exec=${exec//\/etc\/grayprobe\/rules/$r/etc/grayprobe/rules}
+	exec=${exec//\/var\/lib\/prometheus\/node-exporter/$T/tf}
+	exec=${exec//\$GRAYPROBE_ARGS/-i gpv${BASHPID}b --netns /run/netns/$NSB --interval 1 --tag-wait 0.5}
+	read -ra args <<<"$exec"
+	local memlock=unlimited
+	# BPF memory is charged to the memory cgroup from 5.11: the rlimit is moot.
+	[ "$(printf '%s\n' 5.11 "$(uname -r | cut -d- -f1)" | sort -V | head -n 1)" = 5.11 ] && memlock=65536:65536
+	ip netns exec "$NSB" strace -f -qq -o "$T/strace.out" -- prlimit --memlock="$memlock" -- \
+		setpriv --bounding-set "$bset" --inh-caps=-all -- "${args[@]}" >/dev/null 2>"$T/agent.err" &
+	local tracer=$! agent=
+	PIDS+=($tracer)
+	for _ in $(seq 100); do
+		[ -s "$T/tf/grayprobe.prom" ] && break
+		kill -0 "$tracer" 2>/dev/null || fail "agent under the unit's limits exited: $(tail -n 3 "$T/agent.err")"
+		sleep 0.1
+	done
+	[ -s "$T/tf/grayprobe.prom" ] || fail "no textfile under the unit's limits: $(tail -n 3 "$T/agent.err")"
+	agent=$(pgrep -P "$tracer" | head -n 1)
+	[ "$(readlink "/proc/$agent/exe")" = "$r/usr/local/sbin/grayprobe" ] || fail "pid $agent is not the agent"
+	expect_eq "$(connects "$NSA" "$B4" 9000 3)" "established=3 refused=0 timeout=0 unreachable=0 other=0" "connects"
+	kill -HUP "$agent"
+	for _ in $(seq 50); do grep -q "SIGHUP: .* gray rules loaded" "$T/agent.err" && break; sleep 0.1; done
+	grep -q "SIGHUP: .* gray rules loaded" "$T/agent.err" || fail "ExecReload (SIGHUP) did not reload: $(tail -n 2 "$T/agent.err")"
+	sleep 1.5
+	kill -TERM "$agent"
+	wait "$tracer" || fail "agent exited $? on SIGTERM under the unit's limits: $(tail -n 3 "$T/agent.err")"
+	expect_eq "$(awk -v k="$(tag_hist inbound none stable)" '$1 == k { print $2 }' "$T/tf/grayprobe.prom")" 3 \
+		"inbound connections counted under the unit's limits"
+
+	allowed=$(expand_syscall_filter $(unit_value SystemCallFilter "$u") | sort -u)
+	for s in $(traced_syscalls "$T/strace.out" "$r/usr/local/sbin/grayprobe"); do
+		grep -qx "$s" <<<"$allowed" || bad="$bad $s"
+	done
+	[ -n "$(traced_syscalls "$T/strace.out" "$r/usr/local/sbin/grayprobe")" ] || fail "no syscall traced"
+	[ -z "$bad" ] || fail "syscalls SystemCallFilter would refuse:$bad"
+	fam=$(unit_value RestrictAddressFamilies "$u")
+	for s in $(grep -oE 'socket\(AF_[A-Z0-9]+' "$T/strace.out" | sort -u | cut -d'(' -f2); do
+		grep -qw "$s" <<<"$fam" || fail "socket family $s not in RestrictAddressFamilies ($fam)"
+	done
+	grep -E '(mmap|mprotect|pkey_mprotect)\(.*PROT_WRITE\|PROT_EXEC|mprotect\(.*PROT_EXEC' "$T/strace.out" \
+		| grep -v 'execve' | head -n 1 | grep -q . && fail "W+X memory: MemoryDenyWriteExecute would refuse it"
+	# Writes only where ProtectSystem=strict leaves it write access. libbpf
+	# creates a kprobe through tracefs where the kernel has no kprobe PMU;
+	# the unit's read-only /sys refuses that, so kprobe must not be the hook
+	# that was chosen.
+	bad=$(grep -oE '(openat\(AT_FDCWD, "[^"]+", [^)]*O_(WRONLY|RDWR|CREAT)|rename\("[^"]+", "[^"]+")' "$T/strace.out" \
+		| grep -oE '"[^"]+"' | tr -d '"' | grep -vE "^($T/tf/|/run/lock/|/dev/null$)" | sort -u)
+	if grep -q '^/sys/kernel/\(debug/\)\?tracing/' <<<"$bad"; then
+		grep -q 'connect_hook=kprobe' "$T/agent.err" && fail "kprobe attached through tracefs, which the unit's read-only /sys refuses"
+		bad=$(grep -v '^/sys/kernel/\(debug/\)\?tracing/' <<<"$bad")
+	fi
+	[ -z "$bad" ] || fail "writes outside the unit's writable paths: $(tr '\n' ' ' <<<"$bad")"
+}
+
+# The rules: promtool's checker, promtool's unit tests, and the unit tests
+# have teeth (a rule with a wrong threshold fails them).
+t_prometheus_rules() {
+	command -v promtool >/dev/null || skip "promtool not installed (Debian prometheus)"
+	promtool check rules "$RULES_YML" >"$T/check.log" 2>&1 || fail "promtool check rules: $(tail -n 5 "$T/check.log")"
+	promtool test rules deploy/prometheus/grayprobe.rules.test.yml >"$T/test.log" 2>&1 \
+		|| fail "promtool test rules: $(head -n 12 "$T/test.log")"
+	mkdir "$T/mut"
+	cp deploy/prometheus/grayprobe.rules.test.yml "$T/mut/"
+	sed 's/p99_ratio_to_stable_5m > 1.2/p99_ratio_to_stable_5m > 100/' "$RULES_YML" >"$T/mut/grayprobe.rules.yml"
+	cmp -s "$RULES_YML" "$T/mut/grayprobe.rules.yml" && fail "mutation did not apply"
+	promtool test rules "$T/mut/grayprobe.rules.test.yml" >/dev/null 2>&1 \
+		&& fail "the rules tests pass with the latency alert's threshold at 100"
+	return 0
+}
+
+# Metric names referenced by PromQL (rules' expr, dashboard targets and
+# variables), one a line: grayprobe_*, node_*, and recorded names (a:b:c).
+promql_names() {	# reads expressions on stdin
+	sed -E 's/"([^"\\]|\\.)*"//g' | grep -oE '[a-zA-Z_:][a-zA-Z0-9_:]*' \
+		| grep -E '^(grayprobe_|node_)|:' | sort -u
+}
+rules_exprs() { "$PY" -c 'import sys, yaml
+for g in yaml.safe_load(open(sys.argv[1]))["groups"]:
+    for r in g["rules"]:
+        print(r["expr"].replace("\n", " "))' "$RULES_YML"; }
+rules_records() { "$PY" -c 'import sys, yaml
+for g in yaml.safe_load(open(sys.argv[1]))["groups"]:
+    for r in g["rules"]:
+        if "record" in r: print(r["record"])' "$RULES_YML" | sort -u; }
+dashboard_exprs() { "$PY" -c 'import sys, json
+d = json.load(open(sys.argv[1]))
+def walk(ps):
+    for p in ps:
+        yield p
+        yield from walk(p.get("panels", []))
+for p in walk(d["panels"]):
+    for t in p.get("targets", []):
+        print(t["expr"].replace("\n", " "))
+for v in d["templating"]["list"]:
+    if v["type"] == "query":
+        q = v["query"]
+        print(q["query"] if isinstance(q, dict) else q)' "$DASHBOARD"; }
+
+# Traffic both ways between two namespaces, the agent in B: every metric
+# grayprobe exports is in the textfile, node_exporter serves it (T_SCRAPE).
+textfile_with_traffic() {
+	ns_pair "$1"
+	listen "$NSB" "$B4" 9000
+	listen "$NSA" "$A4" 9000
+	mkdir -p "$T/tf"
+	local ifb=gpv${BASHPID}b	# not inside the background job: its own BASHPID
+	ip netns exec "$NSB" "$GP" run -i "$ifb" --netns "/run/netns/$NSB" --interval 1 --tag-wait 0.5 \
+		--rule 'dport 9001 = canary' --textfile "$T/tf/grayprobe.prom" >/dev/null 2>"$T/agent.err" &
+	AGENT=$!
+	PIDS+=($AGENT)
+	for _ in $(seq 100); do [ -s "$T/tf/grayprobe.prom" ] && break; sleep 0.1; done
+	[ -s "$T/tf/grayprobe.prom" ] || fail "agent wrote no textfile: $(tail -n 3 "$T/agent.err")"
+	connects "$NSA" "$B4" 9000 2 >/dev/null
+	connects "$NSA" "$B4" 9001 1 >/dev/null
+	connects "$NSB" "$A4" 9000 2 >/dev/null
+	connects "$NSB" "$A4" 9002 1 >/dev/null
+	sleep 2
+	agent_stop
+	local port; port=$(free_port)
+	node_exporter_start "$port" "$T/tf"
+	T_SCRAPE=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics") || fail "cannot scrape node_exporter"
+	grep -qx 'node_textfile_scrape_error 0' <<<"$T_SCRAPE" || fail "node_exporter: textfile scrape error"
+}
+
+# Every metric the rules and the dashboard name is one grayprobe exports (as
+# node_exporter serves a real textfile), or one the rules record; the
+# dashboard is well-formed for Grafana.
+t_names_in_rules_and_dashboard_exist() {
+	need_py
+	command -v prometheus-node-exporter >/dev/null || skip "prometheus-node-exporter not installed"
+	textfile_with_traffic 85
+	local have n bad= recorded
+	have=$(scrape_names <<<"$T_SCRAPE")
+	# The textfile itself: what grayprobe exports (the README's list).
+	for n in grayprobe_connect_duration_seconds_bucket grayprobe_connect_duration_seconds_sum \
+		grayprobe_connect_duration_seconds_count grayprobe_connections_total grayprobe_flow_bytes_total \
+		grayprobe_events_total grayprobe_events_lost_total grayprobe_payload_records_lost_total \
+		grayprobe_packets_malformed_total grayprobe_tags_overflow_total \
+		grayprobe_textfile_write_errors_total grayprobe_build_info node_textfile_mtime_seconds; do
+		grep -qx "$n" <<<"$have" || fail "node_exporter does not serve $n"
+	done
+	recorded=$(rules_records)
+	for n in $( (rules_exprs; dashboard_exprs) | promql_names); do
+		case $n in
+		*:*) grep -qxF "$n" <<<"$recorded" || bad="$bad $n(not recorded)" ;;
+		*) grep -qxF "$n" <<<"$have" || bad="$bad $n" ;;
+		esac
+	done
+	[ -z "$bad" ] || fail "names in the rules or dashboard that no textfile has:$bad"
+	[ "$( (rules_exprs; dashboard_exprs) | promql_names | grep -c '^grayprobe_')" -ge 8 ] \
+		|| fail "too few grayprobe metrics found in the rules and dashboard: extraction broken?"
+
+	"$PY" - "$DASHBOARD" "$T_SCRAPE" 2>"$T/dash.err" <<-'PY' || fail "dashboard: $(tail -n 3 "$T/dash.err")"
+		import json, re, sys
+		d = json.load(open(sys.argv[1]))
+		labels = set(re.findall(r'([a-z_]+)="', sys.argv[2])) | {"instance", "job"}
+		errs = []
+		def walk(ps):
+		    for p in ps:
+		        yield p
+		        yield from walk(p.get("panels", []))
+		panels = list(walk(d["panels"]))
+		ids = [p["id"] for p in panels]
+		if len(ids) != len(set(ids)): errs.append("duplicate panel ids")
+		for k in ("title", "uid", "schemaVersion", "templating", "panels"):
+		    if k not in d: errs.append("no " + k)
+		types = {p["type"] for p in panels}
+		for t in ("timeseries", "heatmap", "row"):
+		    if t not in types: errs.append("no %s panel" % t)
+		names = {v["name"] for v in d["templating"]["list"]}
+		for p in panels:
+		    g = p.get("gridPos", {})
+		    if not all(k in g for k in ("x", "y", "w", "h")) or g["x"] + g["w"] > 24:
+		        errs.append("panel %s: bad gridPos" % p["id"])
+		    if p["type"] == "row": continue
+		    if p.get("datasource", {}).get("uid") != "${datasource}":
+		        errs.append("panel %s: datasource is not the ${datasource} variable" % p["id"])
+		    refs = [t["refId"] for t in p["targets"]]
+		    if len(refs) != len(set(refs)) or not refs: errs.append("panel %s: refIds" % p["id"])
+		    for t in p["targets"]:
+		        for v in re.findall(r"\$(\w+)", t["expr"]):
+		            if v not in names and not v.startswith("__"): errs.append("panel %s: unknown variable $%s" % (p["id"], v))
+		        for l in re.findall(r"\{\{\s*(\w+)\s*\}\}", t.get("legendFormat", "")):
+		            if l not in labels: errs.append("panel %s: legend label %s not exported" % (p["id"], l))
+		    if p["type"] == "heatmap" and not all(t.get("format") == "heatmap" and "_bucket" in t["expr"] for t in p["targets"]):
+		        errs.append("heatmap not fed from the buckets")
+		titles = " ".join(p.get("title", "") for p in panels).lower()
+		for w in ("p99", "p50", "heatmap", "connection", "fail", "lost"):
+		    if w not in titles: errs.append("no panel about " + w)
+		if errs:
+		    print("; ".join(errs), file=sys.stderr)
+		    sys.exit(1)
+	PY
+}
+
+# The DaemonSet: well-formed, host network, only BPF+PERFMON+NET_ADMIN, its
+# mounts, its resources; then its container args run for real under those
+# capabilities (no_new_privs, the mounts mapped to directories here), on a
+# namespace with a veth the pattern matches; its measured memory fits the
+# request, and its liveness probe passes on a fresh textfile and fails on
+# a stale one.
+t_kubernetes_daemonset() {
+	need_py
+	"$PY" - "$DAEMONSET" "$T/k8s" >"$T/k8s.out" 2>&1 <<-'PY' || fail "daemonset.yaml: $(tail -n 5 "$T/k8s.out")"
+		import os, re, sys, yaml
+		docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+		out = sys.argv[2]
+		kinds = {d["kind"]: d for d in docs}
+		for d in docs:
+		    assert d.get("apiVersion") and d.get("metadata", {}).get("name"), "object without apiVersion/name"
+		ds = kinds["DaemonSet"]
+		assert ds["apiVersion"] == "apps/v1"
+		ns = ds["metadata"]["namespace"]
+		assert all(d["metadata"].get("namespace", ns) == ns for d in docs if d["kind"] != "Namespace")
+		spec, pod = ds["spec"], ds["spec"]["template"]["spec"]
+		sel = spec["selector"]["matchLabels"]
+		tl = ds["spec"]["template"]["metadata"]["labels"]
+		assert all(tl.get(k) == v for k, v in sel.items()), "selector does not match the template's labels"
+		assert pod.get("hostNetwork") is True, "hostNetwork must be true"
+		assert not pod.get("hostPID"), "hostPID is not needed"
+		assert not pod.get("hostIPC"), "hostIPC is not needed"
+		[c] = pod["containers"]
+		sc = c["securityContext"]
+		assert not sc.get("privileged"), "must not be privileged"
+		assert sc.get("allowPrivilegeEscalation") is False
+		assert sc.get("readOnlyRootFilesystem") is True
+		assert sc["capabilities"]["drop"] == ["ALL"], "drop ALL first"
+		assert sorted(sc["capabilities"]["add"]) == ["BPF", "NET_ADMIN", "PERFMON"], sc["capabilities"]["add"]
+		res = c["resources"]
+		assert res["requests"]["cpu"] and res["requests"]["memory"] and res["limits"]["memory"]
+		def mib(q):
+		    m = re.fullmatch(r"(\d+)(Mi|Gi)", q); assert m, q
+		    return int(m.group(1)) * (1024 if m.group(2) == "Gi" else 1)
+		assert mib(res["requests"]["memory"]) <= mib(res["limits"]["memory"])
+		vols = {v["name"]: v for v in pod["volumes"]}
+		mounts = {m["name"]: m for m in c["volumeMounts"]}
+		assert set(mounts) <= set(vols), "a volumeMount without its volume"
+		hp = {v["hostPath"]["path"]: n for n, v in vols.items() if "hostPath" in v}
+		assert "/sys/kernel/btf" in hp and mounts[hp["/sys/kernel/btf"]].get("readOnly"), "btf mount"
+		tf = mounts[hp["/var/lib/prometheus/node-exporter"]]["mountPath"]
+		args = c["args"]
+		assert args[0] == "run"
+		textfile = args[args.index("--textfile") + 1]
+		assert os.path.dirname(textfile) == tf, "textfile %s not in the shared hostPath mount %s" % (textfile, tf)
+		# Map each mount to a directory of the test; configMaps become files.
+		cms = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+		maps = []
+		for n, m in mounts.items():
+		    v = vols[n]
+		    if "hostPath" in v and v["hostPath"]["path"] in ("/sys/kernel/btf", "/run/lock"):
+		        continue	# the host's own, as in the pod
+		    d = os.path.join(out, n)
+		    os.makedirs(d, exist_ok=True)
+		    if "configMap" in v:
+		        for k, text in cms[v["configMap"]["name"]]["data"].items():
+		            open(os.path.join(d, k), "w").write(text)
+		    maps.append((m["mountPath"], d))
+		def mapped(s):
+		    for mp, d in maps:
+		        s = s.replace(mp, d)
+		    return s
+		with open(os.path.join(out, "_args"), "w") as f:
+		    f.write("\0".join(mapped(a) for a in args))
+		probe = c["livenessProbe"]["exec"]["command"]
+		with open(os.path.join(out, "_probe"), "w") as f:
+		    f.write("\0".join(mapped(a) for a in probe))
+		with open(os.path.join(out, "_textfile"), "w") as f:
+		    f.write(mapped(textfile))
+		with open(os.path.join(out, "_request_mib"), "w") as f:
+		    f.write(str(mib(res["requests"]["memory"])))
+		print("ok")
+	PY
+	local args=() probe=() tfile req v=veth${BASHPID} ns=gp${BASHPID}k rss maps=0 id m
+	mapfile -d '' args <"$T/k8s/_args"
+	mapfile -d '' probe <"$T/k8s/_probe"
+	tfile=$(cat "$T/k8s/_textfile")
+	req=$(cat "$T/k8s/_request_mib")
+	ip netns add "$ns" && NETNS+=("$ns") || fail "ip netns add $ns"
+	ip -n "$ns" link add "$v" type veth peer name "gpk${BASHPID}" || fail "veth $v"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set "$v" up
+	ip -n "$ns" link set "gpk${BASHPID}" up
+	ip netns exec "$ns" setpriv --bounding-set -all,+bpf,+perfmon,+net_admin --inh-caps=-all --no-new-privs \
+		-- "$GP" "${args[@]}" >/dev/null 2>"$T/agent.err" &
+	AGENT=$!
+	PIDS+=($AGENT)
+	for _ in $(seq 100); do [ -s "$tfile" ] && break; sleep 0.1; done
+	[ -s "$tfile" ] || fail "the DaemonSet's args wrote no textfile: $(tail -n 3 "$T/agent.err")"
+	grep -q "classifier=.*$v/ingress" "$T/agent.err" && grep -q "classifier=.*$v/egress" "$T/agent.err" \
+		|| fail "veth $v not hooked both ways by the DaemonSet's -i patterns: $(grep attached "$T/agent.err")"
+	# Memory the pod's cgroup is charged: RSS plus the agent's BPF maps.
+	rss=$(awk '$1 == "VmRSS:" { print int($2 / 1024) }' "/proc/$AGENT/status")
+	for id in $(awk '$1 == "map_id:" { print $2 }' /proc/"$AGENT"/fdinfo/* 2>/dev/null | sort -u); do
+		m=$(bpftool map show id "$id" 2>/dev/null | grep -oE 'memlock [0-9]+B' | grep -oE '[0-9]+')
+		maps=$((maps + ${m:-0}))
+	done
+	maps=$((maps / 1048576))
+	echo "agent RSS ${rss} MiB + BPF maps ${maps} MiB; request ${req} MiB"
+	[ $((rss + maps)) -le "$req" ] || fail "RSS ${rss} MiB + BPF maps ${maps} MiB exceed the memory request ${req} MiB"
+	"${probe[@]}" || fail "liveness probe fails on a fresh textfile: ${probe[*]}"
+	agent_stop
+	touch -d '-10 min' "$tfile"
+	"${probe[@]}" && fail "liveness probe passes on a 10 minutes old textfile"
+	return 0
+}
+
+# The Containerfile: Debian bookworm stages; its build stage re-played on
+# exactly the files it COPYs (same make commands); what the final stage
+# copies exists; the final stage installs a package for every library the
+# binary links.
+t_container_build() {
+	need_py
+	"$PY" - "$CONTAINERFILE" "$T/ctx" >"$T/cf.out" 2>&1 <<-'PY' || fail "Containerfile: $(tail -n 5 "$T/cf.out")"
+		import os, re, shlex, sys
+		lines, cur = [], ""
+		for l in open(sys.argv[1]):
+		    l = l.rstrip("\n")
+		    if not cur and (not l.strip() or l.lstrip().startswith("#")): continue
+		    cur += l.rstrip("\\").strip() + " "
+		    if not l.endswith("\\"): lines.append(cur.strip()); cur = ""
+		stages, st = [], None
+		for l in lines:
+		    ins, _, rest = l.partition(" ")
+		    ins = ins.upper()
+		    if ins == "FROM":
+		        st = {"from": rest.split()[0], "as": rest.split()[2] if " AS " in rest.upper() else None, "ins": []}
+		        stages.append(st)
+		    else:
+		        st["ins"].append((ins, rest))
+		assert len(stages) == 2, "two stages: build and run"
+		for s in stages:
+		    assert s["from"].startswith("debian:bookworm"), s["from"]
+		build, final = stages
+		out = sys.argv[2]
+		os.makedirs(out, exist_ok=True)
+		copies, runs = [], []
+		for ins, rest in build["ins"]:
+		    if ins == "COPY":
+		        a = shlex.split(rest); copies.append((a[:-1], a[-1]))
+		    if ins == "RUN": runs.append(rest)
+		    if ins == "WORKDIR": workdir = rest
+		def apt(runs):
+		    for r in runs:
+		        m = re.search(r"apt-get install ([^&]*)", r)
+		        if m: return [w for w in m.group(1).split() if not w.startswith("-")]
+		    return []
+		with open(os.path.join(out, "copies"), "w") as f:
+		    for srcs, dst in copies:
+		        for s in srcs: f.write("%s\t%s\n" % (s, dst))
+		make = [r for r in runs if r.startswith("make")]
+		assert len(make) == 1, "one RUN with make"
+		with open(os.path.join(out, "make"), "w") as f: f.write(make[0])
+		with open(os.path.join(out, "workdir"), "w") as f: f.write(workdir)
+		with open(os.path.join(out, "build_pkgs"), "w") as f: f.write("\n".join(apt(runs)))
+		fruns = [r for i, r in final["ins"] if i == "RUN"]
+		with open(os.path.join(out, "run_pkgs"), "w") as f: f.write("\n".join(apt(fruns)))
+		with open(os.path.join(out, "from_build"), "w") as f:
+		    for i, rest in final["ins"]:
+		        if i == "COPY" and rest.startswith("--from=" + (build["as"] or "0")):
+		            f.write(shlex.split(rest)[1] + "\n")
+		ep = [r for i, r in final["ins"] if i == "ENTRYPOINT"]
+		assert ep, "no ENTRYPOINT"
+		print("ok")
+	PY
+	local src=$T/ctx/src wd dst s d makecmd p lib missing=
+	wd=$(cat "$T/ctx/workdir")
+	mkdir -p "$src"
+	while IFS=$'\t' read -r s d; do
+		d=${d#"$wd"}; d=${d#/}; d=${d#./}
+		if [ -d "$s" ]; then mkdir -p "$src/$d" && cp -a "$s/." "$src/$d/"
+		else cp -a "$s" "$src/$d"; fi || fail "COPY $s: missing in the repository"
+	done <"$T/ctx/copies"
+	# The build stage's packages are Makefile build dependencies, installed here.
+	local deb_build
+	deb_build=$(sed -n '/^DEB_BUILD *:=/,/[^\\]$/p' Makefile | sed 's/^DEB_BUILD *:=//' | tr -d '\\' | tr -s ' \t' '\n')
+	for p in $(cat "$T/ctx/build_pkgs"); do
+		grep -qxF "$p" <<<"$deb_build" || fail "build stage installs $p, not in the Makefile's DEB_BUILD"
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' \
+			|| skip "build dependency $p not installed here (make deps)"
+	done
+	# RUN make ... with /out as the test's directory; a clean tree, no ccache.
+	makecmd=$(sed "s|/out|$T/ctx/out|g" "$T/ctx/make")
+	(cd "$src" && env -i PATH="$PATH" HOME="$HOME" bash -c "$makecmd") >"$T/ctx/build.log" 2>&1 \
+		|| fail "the build stage's make fails on what it copies: $(tail -n 5 "$T/ctx/build.log")"
+	# The build stage's /out is $T/ctx/out here.
+	while read -r p; do
+		[ -e "$T/ctx/out${p#/out}" ] || fail "final stage copies $p, which the build stage did not make"
+	done <"$T/ctx/from_build"
+	p=$(grep -m1 'sbin/grayprobe' "$T/ctx/from_build")
+	p=/${p#/out/}
+	[ -x "$T/ctx/out$p" ] || fail "the final stage copies no grayprobe binary"
+	expect_eq "$("$T/ctx/out$p" --version)" "grayprobe $VERSION" "built binary's --version"
+	grep -q "LINK.*grayprobe\|-o build/grayprobe" "$T/ctx/build.log" || fail "the build stage did not link grayprobe: $(tail -n 3 "$T/ctx/build.log")"
+	# Each library the binary needs (NEEDED) comes from a package the final
+	# stage installs, or from libc6 (in the base image).
+	for lib in $(readelf -d "$T/ctx/out$p" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+		s=$(ldd "$T/ctx/out$p" | awk -v l="$lib" '$1 == l { print $3 }')
+		[ -n "$s" ] || fail "ldd does not resolve $lib"
+		d=$(dpkg -S "$(readlink -f "$s")" 2>/dev/null || dpkg -S "$s" 2>/dev/null)
+		d=${d%%:*}
+		[ "$d" = libc6 ] || grep -qx "$d" "$T/ctx/run_pkgs" || missing="$missing $d($lib)"
+	done
+	[ -z "$missing" ] || fail "the final stage lacks packages for:$missing"
+}
+
+# Two nodes: each is a network namespace with its own agent (--netns: its
+# sockets only; -i its veth), fed by a client namespace, and its own
+# node_exporter on the host's loopback; one Prometheus scrapes both every
+# second and evaluates the recording rules. Known connection counts go in,
+# in two rounds (rates need an increase); through Prometheus's HTTP API:
+# the fleet-wide histogram count per tag equals the sum over both nodes and
+# the known total, the recording rules' p99 and ratios are there, every
+# rule evaluates cleanly, every dashboard query runs.
+t_fleet() {
+	command -v prometheus >/dev/null || skip "prometheus not installed (Debian prometheus)"
+	command -v prometheus-node-exporter >/dev/null || skip "prometheus-node-exporter not installed"
+	need_py
+	local k ns cs ifn nodes=() clients=() ne=() pp api q v want got
+	# Per node and round: inbound stable, inbound canary, outbound stable
+	# established, outbound stable refused, outbound canary refused.
+	local -A n=(
+		[1,1]="2 1 1 1 1" [2,1]="1 1 1 0 1"
+		[1,2]="3 2 2 1 1" [2,2]="4 1 1 2 0"
+	)
+	for k in 1 2; do
+		ns=gp${BASHPID}n$k cs=gp${BASHPID}c$k
+		ip netns add "$ns" && NETNS+=("$ns") || fail "ip netns add $ns"
+		ip netns add "$cs" && NETNS+=("$cs") || fail "ip netns add $cs"
+		ip link add "gpv${BASHPID}n$k" netns "$ns" type veth peer name "gpv${BASHPID}c$k" netns "$cs" \
+			|| fail "veth for node $k"
+		ip -n "$ns" addr add "198.18.8$k.2/24" dev "gpv${BASHPID}n$k"
+		ip -n "$cs" addr add "198.18.8$k.1/24" dev "gpv${BASHPID}c$k"
+		for x in "$ns" "$cs"; do ip -n "$x" link set lo up; done
+		ip -n "$ns" link set "gpv${BASHPID}n$k" up
+		ip -n "$cs" link set "gpv${BASHPID}c$k" up
+		nodes+=("$ns") clients+=("$cs")
+		listen "$ns" "198.18.8$k.2" 9000
+		listen "$ns" "198.18.8$k.2" 9001
+		listen "$cs" "198.18.8$k.1" 9000
+		mkdir -p "$T/tf$k"
+		ifn=gpv${BASHPID}n$k	# not inside the background job: its own BASHPID
+		ip netns exec "$ns" "$GP" run --netns "/run/netns/$ns" -i "$ifn" --interval 1 \
+			--tag-wait 0.5 --rule 'dport 9001 = canary' --textfile "$T/tf$k/grayprobe.prom" \
+			>/dev/null 2>"$T/agent$k.err" &
+		PIDS+=($!)
+		ne+=("$(free_port)")
+		node_exporter_start "${ne[-1]}" "$T/tf$k"
+	done
+	for k in 1 2; do
+		for _ in $(seq 100); do [ -s "$T/tf$k/grayprobe.prom" ] && break; sleep 0.1; done
+		[ -s "$T/tf$k/grayprobe.prom" ] || fail "agent $k wrote no textfile: $(tail -n 3 "$T/agent$k.err")"
+	done
+
+	pp=$(free_port)
+	while [ "$pp" = "${ne[0]}" ] || [ "$pp" = "${ne[1]}" ]; do pp=$(free_port); done
+	cat >"$T/prometheus.yml" <<-YML
+		global:
+		  scrape_interval: 1s
+		  scrape_timeout: 1s
+		  evaluation_interval: 1s
+		rule_files:
+		  - $RULES_YML
+		scrape_configs:
+		  - job_name: node
+		    static_configs:
+		      - targets: ['127.0.0.1:${ne[0]}', '127.0.0.1:${ne[1]}']
+	YML
+	promtool check config "$T/prometheus.yml" >"$T/pcheck.log" 2>&1 || fail "promtool check config: $(tail -n 3 "$T/pcheck.log")"
+	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
+		--web.listen-address="127.0.0.1:$pp" >"$T/prometheus.log" 2>&1 &
+	PIDS+=($!)
+	api=http://127.0.0.1:$pp/api/v1
+	for _ in $(seq 150); do curl -fsS --max-time 1 "http://127.0.0.1:$pp/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+	curl -fsS --max-time 1 "http://127.0.0.1:$pp/-/ready" >/dev/null 2>&1 \
+		|| fail "prometheus not ready: $(tail -n 3 "$T/prometheus.log")"
+
+	# query EXPR: the result vector as "labels-json value" lines, sorted.
+	query() {
+		curl -fsS --max-time 5 -G "$api/query" --data-urlencode "query=$1" >"$T/q.json" 2>/dev/null || return 1
+		jq -r 'if .status != "success" then error("status") else .data.result[] | "\(.metric | del(.__name__) | to_entries | sort_by(.key) | map("\(.key)=\(.value)") | join(",")) \(.value[1])" end' "$T/q.json" | sort
+	}
+	# scalar EXPR: one value, or empty.
+	scalar() { query "$1" | awk 'NR == 1 { print $NF }'; }
+	# wait_value EXPR WANT: until EXPR's single value is WANT (20 s at most).
+	wait_value() {
+		for _ in $(seq 100); do
+			[ "$(scalar "$1")" = "$2" ] && return 0
+			sleep 0.2
+		done
+		fail "$1: expected $2, got '$(scalar "$1")'"
+	}
+
+	local -A tot=()
+	round() {
+		local r=$1 k c
+		for k in 1 2; do
+			read -r -a c <<<"${n[$k,$r]}"
+			connects "${clients[k-1]}" "198.18.8$k.2" 9000 "${c[0]}" >/dev/null
+			connects "${clients[k-1]}" "198.18.8$k.2" 9001 "${c[1]}" >/dev/null
+			connects "${nodes[k-1]}" "198.18.8$k.1" 9000 "${c[2]}" >/dev/null
+			connects "${nodes[k-1]}" "198.18.8$k.1" 9002 "${c[3]}" >/dev/null
+			connects "${nodes[k-1]}" "198.18.8$k.1" 9001 "${c[4]}" >/dev/null
+			tot[$k,in_s]=$((${tot[$k,in_s]:-0} + c[0])) tot[$k,in_c]=$((${tot[$k,in_c]:-0} + c[1]))
+			tot[$k,out_s]=$((${tot[$k,out_s]:-0} + c[2])) tot[$k,out_sr]=$((${tot[$k,out_sr]:-0} + c[3]))
+			tot[$k,out_cr]=$((${tot[$k,out_cr]:-0} + c[4]))
+		done
+	}
+	H=grayprobe_connect_duration_seconds_count
+	round 1
+	# Round 1 in Prometheus, from both nodes, before round 2 adds to it.
+	wait_value "sum($H{direction=\"inbound\",alpn=\"none\",gray=\"stable\"})" $((tot[1,in_s] + tot[2,in_s]))
+	wait_value "count(grayprobe_build_info)" 2
+	sleep 2
+	round 2
+	want=$(sort <<-WANT
+		alpn=none,direction=inbound,gray=canary $((tot[1,in_c] + tot[2,in_c]))
+		alpn=none,direction=inbound,gray=stable $((tot[1,in_s] + tot[2,in_s]))
+		alpn=none,direction=outbound,gray=canary 0
+		alpn=none,direction=outbound,gray=stable $((tot[1,out_s] + tot[2,out_s]))
+	WANT
+	)
+	q="sum by (direction, alpn, gray) ($H)"
+	for _ in $(seq 100); do
+		got=$(query "$q")
+		[ "$got" = "$want" ] && break
+		sleep 0.2
+	done
+	[ "$got" = "$want" ] || fail "fleet-wide $q: expected [$want], got [$got]"
+	# The same, as the sum of each node's own series.
+	got=$(query "sum by (direction, alpn, gray) ($H{instance=\"127.0.0.1:${ne[0]}\"}) + sum by (direction, alpn, gray) ($H{instance=\"127.0.0.1:${ne[1]}\"})")
+	[ "$got" = "$want" ] || fail "node 1 + node 2: expected [$want], got [$got]"
+	# And each node's series is its own textfile's.
+	for k in 1 2; do
+		v=$(awk -v s="$(tag_hist inbound none canary)" '$1 == s { print $2 }' "$T/tf$k/grayprobe.prom")
+		expect_eq "$v" "${tot[$k,in_c]}" "node $k textfile: inbound canary"
+		expect_eq "$(scalar "$H{instance=\"127.0.0.1:${ne[k-1]}\",direction=\"inbound\",gray=\"canary\"}")" \
+			"${tot[$k,in_c]}" "node $k in Prometheus: inbound canary"
+	done
+	wait_value "sum(grayprobe_connections_total{direction=\"outbound\",result=\"refused\"})" \
+		$((tot[1,out_sr] + tot[2,out_sr] + tot[1,out_cr] + tot[2,out_cr]))
+
+	# Recording rules: fleet p99 and p50 for every tag with traffic, the
+	# canary/stable ratios, the failure ratio.
+	local R=direction_alpn_gray
+	for _ in $(seq 100); do
+		[ "$(query "$R:grayprobe_connect_duration_seconds:p99_5m{direction=\"inbound\",alpn=\"none\",gray=\"canary\"} > 0" | wc -l)" = 1 ] \
+			&& [ "$(query "$R:grayprobe_connect_duration_seconds:p99_ratio_to_stable_5m{direction=\"inbound\",gray=\"canary\"} > 0" | wc -l)" = 1 ] \
+			&& break
+		sleep 0.2
+	done
+	for v in "inbound stable" "inbound canary" "outbound stable"; do
+		set -- $v
+		got=$(scalar "$R:grayprobe_connect_duration_seconds:p99_5m{direction=\"$1\",alpn=\"none\",gray=\"$2\"}")
+		"$PY" -c "import sys; v = float(sys.argv[1]); sys.exit(not (0 < v < 1))" "${got:-nan}" \
+			|| fail "recorded p99 for $1/none/$2: '$got' (want 0 < p99 < 1 s)"
+		got=$(scalar "$R:grayprobe_connect_duration_seconds:p50_5m{direction=\"$1\",alpn=\"none\",gray=\"$2\"}")
+		"$PY" -c "import sys; v = float(sys.argv[1]); sys.exit(not (0 < v < 1))" "${got:-nan}" \
+			|| fail "recorded p50 for $1/none/$2: '$got'"
+	done
+	got=$(scalar "$R:grayprobe_connect_duration_seconds:p99_ratio_to_stable_5m{direction=\"inbound\",alpn=\"none\",gray=\"canary\"}")
+	"$PY" -c "import sys, math; v = float(sys.argv[1]); sys.exit(not (v > 0 and math.isfinite(v)))" "${got:-nan}" \
+		|| fail "recorded p99 ratio canary/stable: '$got'"
+	# Outbound canary: every attempt refused.
+	wait_value "$R:grayprobe_connections_failed:ratio_rate5m{direction=\"outbound\",alpn=\"none\",gray=\"canary\"}" 1
+	got=$(scalar "$R:grayprobe_connections_failed:ratio_minus_stable_5m{direction=\"outbound\",alpn=\"none\",gray=\"canary\"}")
+	"$PY" -c "import sys; v = float(sys.argv[1]); sys.exit(not (0 < v < 1))" "${got:-nan}" \
+		|| fail "recorded failure ratio minus stable's: '$got'"
+
+	# Every rule evaluated without error.
+	curl -fsS --max-time 5 "$api/rules" >"$T/rules.json" || fail "GET /api/v1/rules"
+	got=$(jq -r '[.data.groups[].rules[]] | length' "$T/rules.json")
+	expect_eq "$got" "$(rules_exprs | wc -l)" "rules loaded by Prometheus"
+	got=$(jq -r '.data.groups[].rules[] | select(.health != "ok") | "\(.name): \(.lastError)"' "$T/rules.json")
+	[ -z "$got" ] || fail "rules with errors: $got"
+
+	# Every dashboard query, its variables set to "All".
+	local empty=
+	while IFS= read -r q; do
+		case $q in label_values*) continue ;; esac
+		q=${q//\$__rate_interval/1m}
+		q=$(sed -E 's/\$(instance|direction|alpn|gray)/.*/g' <<<"$q")
+		query "$q" >"$T/dq" || fail "dashboard query refused by Prometheus: $q"
+		[ -s "$T/dq" ] || empty="$empty [$q]"
+	done < <(dashboard_exprs)
+	[ -z "$empty" ] || fail "dashboard queries with no data:$empty"
+}
+
+run_tests "$@"
