@@ -395,7 +395,7 @@ bench_textfile() {
 	done <"$TMP/tf.out"
 	local a b
 	a=$(med tf_render run) b=$(med tf_write run)
-	row "6. textfile 64 tags x 2 dirs: render+write+fsync+rename (ms)" "render only" "$(fmt "$a")" \
+	row "6. textfile 64 tags x 2 dirs: render+write+rename (ms)" "render only" "$(fmt "$a")" \
 		"gp_textfile_write" "$(fmt "$b")" "-" "<= 2 ms" "$(verdict "$b <= 2")" \
 		"bench/textfile: $TF_BYTES bytes, $TF_SERIES series; I/O alone $(fmt "$(med tf_io run)") ms (without fsync $(fmt "$(med tf_io_nosync run)") ms)"
 }

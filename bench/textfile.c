@@ -3,8 +3,8 @@
  * Textfile cost: an aggregate holding 64 tags in each direction (the
  * default --max-tags), every tag with outcomes of every result, latencies
  * spread over the buckets, and flow bytes, rendered and written the way
- * the agent writes it (gp_textfile_write: temporary file, fsync, rename,
- * directory fsync), into DIR.
+ * the agent writes it (gp_textfile_write: temporary file, write, rename;
+ * no fsync since f2919c4), into DIR.
  *
  *   textfile [-n RUNS] [-t TAGS] DIR
  *
