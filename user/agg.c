@@ -132,7 +132,7 @@ void gp_agg_record(struct gp_agg *agg, const struct gp_conn *c)
 	}
 }
 
-static int tag_cmp(const void *a, const void *b)
+int gp_tag_cmp(const void *a, const void *b)
 {
 	const struct gp_tag_stats *x = a, *y = b;
 	int r;
@@ -152,7 +152,7 @@ int gp_agg_snapshot(const struct gp_agg *agg, struct gp_snapshot *snap)
 		if (!copy)
 			return -ENOMEM;
 		memcpy(copy, agg->tags, agg->n * sizeof(*copy));
-		qsort(copy, agg->n, sizeof(*copy), tag_cmp);
+		qsort(copy, agg->n, sizeof(*copy), gp_tag_cmp);
 	}
 	snap->events = agg->events;
 	snap->tags_overflow = agg->overflow;

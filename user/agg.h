@@ -50,6 +50,9 @@ struct gp_snapshot {
 	struct gp_tag_stats *tags;
 };
 
+/* qsort order of struct gp_tag_stats: direction, then alpn, then gray. */
+int gp_tag_cmp(const void *a, const void *b);
+
 /* Fills snap (tags allocated); the caller sets version/hooks/lost counts. */
 int gp_agg_snapshot(const struct gp_agg *agg, struct gp_snapshot *snap);
 void gp_snapshot_release(struct gp_snapshot *snap);

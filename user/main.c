@@ -53,6 +53,15 @@ static int run_conn(void *ctx, const struct gp_conn *c)
 	return 0;
 }
 
+/* No SA_RESTART: a signal must interrupt the ring buffer's epoll wait. */
+static void catch_signals(const struct sigaction *sa)
+{
+	sigaction(SIGINT, sa, NULL);
+	sigaction(SIGTERM, sa, NULL);
+	sigaction(SIGHUP, sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static int cmd_run(const struct gp_opts *opts)
 {
 	struct run_ctx r = { .events_json = opts->events_json };
@@ -65,11 +74,7 @@ static int cmd_run(const struct gp_opts *opts)
 	if (err)
 		return err;
 	err = 1;
-	/* No SA_RESTART: a signal must interrupt the ring buffer's epoll wait. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals(&sa);
 
 	while (!stop_signal) {
 		if (reload_rules) {
@@ -166,10 +171,7 @@ static int cmd_top(const struct gp_opts *opts)
 		return err;
 	err = 1;
 	/* Before ncurses starts: it leaves handlers that are already there alone. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals(&sa);
 	cfg.started_ns = gp_engine_started_ns(e);
 	cfg.classifier = gp_engine_classifier(e);
 	if (gp_top_model_init(&m, &cfg)) {

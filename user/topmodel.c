@@ -66,17 +66,6 @@ double gp_top_quantile(const uint64_t buckets[GP_HIST_SLOTS], double q, uint64_t
 	return lower + (upper - lower) * (rank - (double)cum) / (double)buckets[b];
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	const struct gp_tag_stats *x = a, *y = b;
-	int r;
-
-	if (x->dir != y->dir)
-		return x->dir < y->dir ? -1 : 1;
-	r = strcmp(x->alpn, y->alpn);
-	return r ? r : strcmp(x->gray, y->gray);
-}
-
 int gp_top_model_init(struct gp_top_model *m, const struct gp_top_config *cfg)
 {
 	memset(m, 0, sizeof(*m));
@@ -155,7 +144,7 @@ static int is_overflow(const struct gp_top_row *r)
 	return !strcmp(r->alpn, GP_OVERFLOW_TAG) && !strcmp(r->gray, GP_OVERFLOW_TAG);
 }
 
-static int row_name_cmp(const struct gp_top_row *x, const struct gp_top_row *y)
+static int row_gp_tag_cmp(const struct gp_top_row *x, const struct gp_top_row *y)
 {
 	int r;
 
@@ -176,7 +165,7 @@ static const struct gp_top_row *stable_of(const struct gp_top_model *m, const st
 	strcpy(key.gray, "stable");
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = row_name_cmp(&m->rows[mid], &key);
+		int c = row_gp_tag_cmp(&m->rows[mid], &key);
 
 		if (!c)
 			return &m->rows[mid];
@@ -301,7 +290,7 @@ static int sort_cmp(const void *a, const void *b, void *ctx)
 	if (r)
 		return m->sort_desc ? -r : r;
 	/* Ties keep name order whatever the direction, so rows do not jump about. */
-	return row_name_cmp(x, y);
+	return row_gp_tag_cmp(x, y);
 }
 
 /* The view and the verdicts, after new rows, a new sort or a new filter. */
@@ -350,12 +339,12 @@ int gp_top_model_update(struct gp_top_model *m, const struct gp_snapshot *s, uin
 			goto cleanup;
 		memcpy(prev, s->tags, n * sizeof(*prev));
 		/* Name order, whatever the caller's: lookups below are binary searches. */
-		qsort(prev, n, sizeof(*prev), name_cmp);
+		qsort(prev, n, sizeof(*prev), gp_tag_cmp);
 	}
 	window_ns = now_ns > m->now_ns ? now_ns - m->now_ns : 0;
 	for (i = 0; i < n; i++) {
 		const struct gp_tag_stats *p = m->n_prev ?
-			bsearch(&prev[i], m->prev, m->n_prev, sizeof(*m->prev), name_cmp) : NULL;
+			bsearch(&prev[i], m->prev, m->n_prev, sizeof(*m->prev), gp_tag_cmp) : NULL;
 
 		fill_row(&rows[i], &prev[i], p, window_ns);
 	}

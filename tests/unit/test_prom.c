@@ -30,27 +30,6 @@
 static const char golden_basic[] = GP_SRCDIR "/tests/unit/golden/basic.prom";
 
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static void record(struct gp_agg *a, enum gp_direction dir, const char *alpn, const char *gray,
 		   enum gp_result res, uint64_t latency_ns)
 {

@@ -26,26 +26,6 @@
 static const char golden_80[] = GP_SRCDIR "/tests/unit/golden/top-80.txt";
 static const char golden_wide[] = GP_SRCDIR "/tests/unit/golden/top-wide.txt";
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static struct gp_tag_stats tag(unsigned dir, const char *alpn, const char *gray)
 {
 	struct gp_tag_stats t;
@@ -176,12 +156,12 @@ static void test_golden(void **state)
 	(void)state;
 	scenario(&m, 5);
 	got = render(&m, 80);
-	want = slurp(golden_80);
+	want = slurp(golden_80, NULL);
 	assert_text_equal(got, want, golden_80);
 	free(got);
 	free(want);
 	got = render(&m, 0);
-	want = slurp(golden_wide);
+	want = slurp(golden_wide, NULL);
 	assert_text_equal(got, want, golden_wide);
 	free(got);
 	free(want);

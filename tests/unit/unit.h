@@ -3,7 +3,9 @@
 #ifndef GP_UNIT_H
 #define GP_UNIT_H
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "event.h"
@@ -45,6 +47,29 @@ static inline struct gp_conn make_conn(enum gp_direction dir, const char *alpn,
 	snprintf(c.alpn, sizeof(c.alpn), "%s", alpn);
 	snprintf(c.gray, sizeof(c.gray), "%s", gray);
 	return c;
+}
+
+/* A whole file, NUL-terminated; its length in *len unless len is NULL. */
+static inline char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!f)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return buf;
 }
 
 #endif
