@@ -10,7 +10,7 @@
  *
  * Prints per run "tf_snapshot NS", "tf_render NS" (gp_prom_render into
  * memory: formatting alone), "tf_write NS" (gp_textfile_write: render,
- * write, fsync, rename) and "tf_io NS" (the same I/O steps for the already
+ * write, rename) and "tf_io NS" (the same I/O steps for the already
  * rendered bytes: open, one write, fsync, rename, directory fsync: the floor
  * for any renderer on this file system) and "tf_io_nosync NS" (the same
  * without the two fsyncs: rename alone keeps readers from a partial file),
