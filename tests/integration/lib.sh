@@ -370,7 +370,8 @@ tc_detached() {
 	return 1
 }
 
-# nginx in $NSB serving TLS + HTTP/2 on $B4:443 with a fresh certificate for $NAME.
+# nginx_tls_b [BODY]: nginx in $NSB serving TLS + HTTP/2 on $B4:443 with a
+# fresh certificate for $NAME, answering BODY (default "ok").
 nginx_tls_b() {
 	tls_cert "$NAME"
 	nginx_start "$NSB" 443 <<-NGX
@@ -378,7 +379,7 @@ nginx_tls_b() {
 			listen $B4:443 ssl http2;
 			ssl_certificate $T/cert.pem;
 			ssl_certificate_key $T/key.pem;
-			location / { return 200 "ok\n"; }
+			location / { return 200 "${1:-ok}\n"; }
 		}
 	NGX
 }

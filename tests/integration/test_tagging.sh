@@ -263,17 +263,9 @@ t_hello_small_mss_curl() {
 	need tcpdump tcpdump
 	need tshark tshark
 	tag_pair 46
-	tls_cert $NAME
 	ip netns exec "$NSA" ethtool -K "$IFA" tso off gso off || fail "ethtool -K $IFA tso off gso off"
 	ip -n "$NSB" route replace 198.18.46.0/24 dev "$IFB" src "$B4" advmss 200 || fail "advmss route"
-	nginx_start "$NSB" 443 <<-NGX
-		server {
-			listen $B4:443 ssl http2;
-			ssl_certificate $T/cert.pem;
-			ssl_certificate_key $T/key.pem;
-			location / { return 200 "ok\n"; }
-		}
-	NGX
+	nginx_tls_b
 	capture_start "$NSB" "$IFB" "tcp port 443"
 	agent_in_b
 	expect_eq "$(curl_a --http2 --resolve mss.$NAME:443:$B4 https://mss.$NAME/)" 2 "curl --http2: HTTP version"
@@ -317,16 +309,8 @@ t_hello_chromium_pq() {
 	need tcpdump tcpdump
 	need tshark tshark
 	tag_pair 53
-	tls_cert $NAME
 	ip netns exec "$NSA" ethtool -K "$IFA" tso off gso off || fail "ethtool -K $IFA tso off gso off"
-	nginx_start "$NSB" 443 <<-NGX
-		server {
-			listen $B4:443 ssl http2;
-			ssl_certificate $T/cert.pem;
-			ssl_certificate_key $T/key.pem;
-			location / { return 200 "pq-ok\n"; }
-		}
-	NGX
+	nginx_tls_b pq-ok
 	capture_start "$NSB" "$IFB" "tcp port 443"
 	agent_in_b
 	# HOME and the profile in $T: Chromium writes nothing elsewhere.
