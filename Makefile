@@ -65,7 +65,7 @@ TOOL_BINS := $(OUT)/tests/tcpconn $(OUT)/tests/tlshello $(OUT)/tests/mkpcap
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	pkg-config libcmocka-dev libpcap-dev libclang-rt-dev libncurses-dev
 DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus mandoc man-db systemd python3-yaml strace \
-	prometheus-node-exporter tshark nginx openssl ethtool tcpdump chromium tmux
+	prometheus-node-exporter tshark nginx openssl ethtool tcpdump chromium tmux valgrind
 
 # $(call install_missing,WHO,PACKAGES): apt-get only what dpkg does not have.
 define install_missing

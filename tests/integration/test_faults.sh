@@ -116,4 +116,32 @@ t_bad_configuration_exit_2() {
 	gp_progs_gone || fail "programs left loaded"
 }
 
+# valgrind on a real run with traffic: no invalid access, no leak, the
+# agent's own exit status. libbpf's bpf() parameter noise is suppressed
+# (tests/valgrind/libbpf.supp says why).
+t_valgrind_clean_run() {
+	command -v valgrind >/dev/null || skip "valgrind not installed (Debian valgrind)"
+	ns_pair 33
+	local ifb=gpv${BASHPID}b	# before "&": a background job has its own BASHPID
+	listen "$NSB" "$B4" 8080
+	ip netns exec "$NSB" valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect,possible \
+		--suppressions="$PWD/tests/valgrind/libbpf.supp" \
+		"$GP" run -i "$ifb" --tag-wait 0.5 --textfile "$T/gp.prom" --interval 1 \
+		--events json >"$T/events.json" 2>"$T/vg.err" &
+	AGENT=$!
+	PIDS+=($AGENT)
+	for _ in $(seq 300); do [ -s "$T/gp.prom" ] && break; sleep 0.1; done
+	[ -s "$T/gp.prom" ] || fail "no textfile under valgrind: $(tail -n 3 "$T/vg.err")"
+	expect_eq "$(connects "$NSA" "$B4" 8080 30)" "established=30 refused=0 timeout=0 unreachable=0 other=0" "connects"
+	connects "$NSA" "$B4" 8081 3 >/dev/null
+	sleep 3
+	kill -INT "$AGENT"
+	wait "$AGENT"
+	local rc=$?
+	[ "$rc" -eq 0 ] || fail "exit $rc under valgrind: $(grep -m 5 '==[0-9]*==' "$T/vg.err")"
+	grep -q '==[0-9]*==' "$T/vg.err" && fail "valgrind reports: $(grep -m 5 '==[0-9]*==' "$T/vg.err")"
+	expect_eq "$(jq -s '[.[] | select(.direction == "inbound")] | length' "$T/events.json")" 30 "inbound outcomes tagged under valgrind"
+}
+
 run_tests "$@"
