@@ -121,6 +121,7 @@ t_bad_configuration_exit_2() {
 # (tests/valgrind/libbpf.supp says why).
 t_valgrind_clean_run() {
 	command -v valgrind >/dev/null || skip "valgrind not installed (Debian valgrind)"
+	nm -D "$GP" 2>/dev/null | grep -q __asan_init && skip "valgrind cannot run $OUT's ASan build"
 	ns_pair 33
 	local ifb=gpv${BASHPID}b	# before "&": a background job has its own BASHPID
 	listen "$NSB" "$B4" 8080
