@@ -97,38 +97,48 @@ static struct grayprobe_bpf *open_with(unsigned mask, int tc, unsigned ringbuf_b
 	return skel;
 }
 
+/*
+ * A probe's object: only the programs asked for, tables shrunk to one entry
+ * (nothing is tracked), loaded. NULL with *stage and *err set on failure.
+ */
+static struct grayprobe_bpf *load_probe(unsigned mask, int tc, const char **stage, int *err)
+{
+	struct grayprobe_bpf *skel;
+
+	gp_log_tail_clear();	/* a failure's log then holds this attempt only */
+	skel = open_with(mask, tc, getpagesize(), err);
+	if (!skel) {
+		*stage = "open";
+		return NULL;
+	}
+	bpf_map__set_max_entries(skel->maps.gp_starts, 1);
+	bpf_map__set_max_entries(skel->maps.gp_flows, 1);
+	*err = grayprobe_bpf__load(skel);
+	if (*err) {
+		*stage = "load";
+		grayprobe_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
 /* Really load and attach one hook's program, then take it all down again. */
 static void try_hook(enum hook_id h, struct hook_result *r)
 {
 	struct grayprobe_bpf *skel;
 	struct bpf_link *link;
-	int err;
 
 	r->err = 0;
 	r->stage = NULL;
-	gp_log_tail_clear();	/* a failure's log then holds this attempt only */
-	skel = open_with(1u << h, 0, getpagesize(), &err);
-	if (!skel) {
-		r->err = err;
-		r->stage = "open";
+	skel = load_probe(1u << h, 0, &r->stage, &r->err);
+	if (!skel)
 		return;
-	}
-	bpf_map__set_max_entries(skel->maps.gp_starts, 1);
-	bpf_map__set_max_entries(skel->maps.gp_flows, 1);
-	err = grayprobe_bpf__load(skel);
-	if (err) {
-		r->err = err;
-		r->stage = "load";
-		goto cleanup;
-	}
 	link = bpf_program__attach(hook_prog(skel, h));
 	if (!link) {
 		r->err = -errno;
 		r->stage = "attach";
-		goto cleanup;
 	}
 	bpf_link__destroy(link);
-cleanup:
 	grayprobe_bpf__destroy(skel);
 }
 
@@ -693,6 +703,29 @@ static void row(FILE *out, const char *name, int ok, const char *detail)
 	fprintf(out, "  %-12s %-4s %s\n", name, ok ? "ok" : "no", detail);
 }
 
+/* The classifier really loaded (verifier included) and taken down; 1 if it loads. */
+static int classifier_loads(char *why, size_t len)
+{
+	struct grayprobe_bpf *skel;
+	const char *stage = NULL;
+	uint64_t eff = 0;
+	int err;
+
+	if (gp_caps_effective(&eff) || gp_caps_net_admin(eff)) {
+		snprintf(why, len, "needs CAP_NET_ADMIN (or run with -i none)");
+		return 0;
+	}
+	skel = load_probe(0, 1, &stage, &err);
+	if (!skel) {
+		snprintf(why, len, "gp_tc: %s failed: %s (-v shows the verifier log)", stage,
+			 strerror(-err));
+		return 0;
+	}
+	grayprobe_bpf__destroy(skel);
+	snprintf(why, len, "gp_tc (sched_cls) loads: the classifier");
+	return 1;
+}
+
 int gp_check(FILE *out, const struct gp_opts *opts)
 {
 	enum gp_connect_hook connect;
@@ -701,7 +734,7 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 	enum hook_id failed;
 	char why[256];
 	struct utsname u;
-	int ok_btf, ok_rb, h, n, lo;
+	int ok_btf, ok_rb, ok_tc, ok_tcx, h, n, lo;
 	__u32 cnt = 0;
 
 	uname(&u);
@@ -725,13 +758,14 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 		row(out, hook_names[h], !res[h].err, why);
 	}
 
-	n = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) == 1;
-	row(out, "tc", n, n ? "sched_cls programs load (clsact attach)" : "sched_cls unsupported");
+	ok_tc = classifier_loads(why, sizeof(why));
+	row(out, "tc", ok_tc, why);
 	/* Querying attachments changes nothing; pre-6.6 kernels reject the type. */
 	lo = if_nametoindex("lo");
 	n = lo > 0 && !bpf_prog_query(lo, GP_BPF_TCX_INGRESS, 0, NULL, NULL, &cnt);
 	snprintf(why, sizeof(why), "%s", n ? "tcx links (6.6+)" : strerror(errno));
 	row(out, "tcx", n, why);
+	ok_tcx = n;
 
 	if (choose(res, opts->connect_hook, opts->state_hook, &connect, &state, &failed)) {
 		if (failed == H_MAX)
@@ -744,6 +778,11 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 	}
 	fprintf(out, "run would use: connect_hook=%s state_hook=%s\n",
 		gp_connect_hook_name(connect), gp_state_hook_name(state));
+	if (!ok_tc)
+		fprintf(out, "classifier: unavailable, run with -i none (every alpn \"none\")\n");
+	else
+		fprintf(out, "classifier: %s\n", opts->tc_mode == GP_TC_CLSACT || !ok_tcx ?
+			"clsact filters" : "tcx links");
 	return 0;
 }
 

@@ -12,6 +12,8 @@ t_check_reports_every_hook() {
 	done
 	grep -qE '^run would use: connect_hook=(fentry|kprobe|tracepoint) state_hook=(tp_btf|raw_tp|tracepoint)$' "$T/check" \
 		|| fail "no 'run would use' line"
+	grep -qE '^classifier: (tcx links|clsact filters)$' "$T/check" || fail "no classifier line: $(tail -n 1 "$T/check")"
+	"$GP" check --tc-mode clsact | grep -qx 'classifier: clsact filters' || fail "--tc-mode clsact not reflected"
 }
 
 # auto takes the first hook that really attaches: what check predicts is
