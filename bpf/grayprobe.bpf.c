@@ -232,11 +232,23 @@ static __always_inline void on_passive_established(const struct sock *sk)
 	bpf_ringbuf_submit(e, rb_flags());
 }
 
-static __always_inline void on_state(const struct sock *sk, int oldstate, int newstate)
+/*
+ * check_proto: the hook does not know the protocol yet. Only transitions out
+ * of SYN_SENT or SYN_RECV (and CLOSE->SYN_SENT as a start) matter; testing
+ * them before the protocol spares its probe read on every other change.
+ */
+static __always_inline void on_state(const struct sock *sk, int oldstate, int newstate,
+				     int check_proto)
 {
 	struct gp_conn_event *e;
 	struct conn_start *st;
 	__u64 key = (__u64)sk;
+
+	if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV &&
+	    !(oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && start_from_state))
+		return;
+	if (check_proto && gp_sk_protocol(sk) != IPPROTO_TCP)
+		return;
 
 	/*
 	 * Simultaneous open (the peer answered our SYN with a bare SYN, or a
@@ -318,29 +330,17 @@ int BPF_KPROBE(gp_conn_kprobe, struct sock *sk)
 	return 0;
 }
 
-/*
- * Only these transitions matter; testing them first spares the protocol's
- * probe read on the other state changes of every connection.
- */
-static __always_inline int interesting(int oldstate, int newstate)
-{
-	return oldstate == TCP_SYN_SENT || (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) ||
-	       (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && start_from_state);
-}
-
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(gp_state_btf, const struct sock *sk, int oldstate, int newstate)
 {
-	if (interesting(oldstate, newstate) && gp_sk_protocol(sk) == IPPROTO_TCP)
-		on_state(sk, oldstate, newstate);
+	on_state(sk, oldstate, newstate, 1);
 	return 0;
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(gp_state_raw, const struct sock *sk, int oldstate, int newstate)
 {
-	if (interesting(oldstate, newstate) && gp_sk_protocol(sk) == IPPROTO_TCP)
-		on_state(sk, oldstate, newstate);
+	on_state(sk, oldstate, newstate, 1);
 	return 0;
 }
 
@@ -348,7 +348,7 @@ SEC("tracepoint/sock/inet_sock_set_state")
 int gp_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->protocol == IPPROTO_TCP)
-		on_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+		on_state(ctx->skaddr, ctx->oldstate, ctx->newstate, 0);
 	return 0;
 }
 

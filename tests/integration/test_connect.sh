@@ -153,4 +153,55 @@ for i in range(5):
 	expect_eq "$(prom "$(conn_series established)")" 5 "self-connects established"
 }
 
+# A peer that answers our SYN with a bare SYN (SYN_SENT -> SYN_RECV) and
+# then goes silent: the attempt still ends, counted once as "other".
+t_simultaneous_open_peer_gives_up() {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	ns_pair 25
+	local ifb=gpv${BASHPID}b	# before "&": a background job has its own BASHPID
+	# B's own stack would answer with a RST: only the crafted SYN goes out.
+	ip netns exec "$NSB" nft -f - <<-NFT || fail "nft output rule"
+		table inet gptest {
+			chain out { type filter hook output priority 0; tcp flags rst drop; }
+		}
+	NFT
+	cat >"$T/synsyn.py" <<-'PY'
+		import socket, struct, sys, random
+		s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+		s.bind((sys.argv[1], 0))
+		def csum(b):
+		    if len(b) % 2: b += b'\0'
+		    t = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+		    while t >> 16: t = (t & 0xffff) + (t >> 16)
+		    return ~t & 0xffff
+		while True:
+		    f = s.recv(2048)
+		    ip = f[14:]
+		    if ip[9] != 6: continue
+		    tcp = ip[(ip[0] & 15) * 4:]
+		    sport, dport = struct.unpack('!HH', tcp[:4])
+		    if dport != 7000 or tcp[13] & 0x12 != 0x02: continue
+		    src, dst = ip[12:16], ip[16:20]
+		    th = struct.pack('!HHIIBBHHH', 7000, sport, random.getrandbits(32), 0, 5 << 4, 0x02, 64240, 0, 0)
+		    th = th[:16] + struct.pack('!H', csum(dst + src + struct.pack('!BBH', 0, 6, len(th)) + th)) + th[18:]
+		    iph = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(th), 0, 0x4000, 64, 6, 0, dst, src)
+		    iph = iph[:10] + struct.pack('!H', csum(iph)) + iph[12:]
+		    s.send(f[6:12] + f[0:6] + b'\x08\x00' + iph + th)
+	PY
+	ip netns exec "$NSB" python3 "$T/synsyn.py" "$ifb" &
+	PIDS+=($!)
+	agent_start --netns "/run/netns/$NSA"
+	ip netns exec "$NSA" python3 -c '
+import socket
+for i in range(3):
+    s = socket.socket(); s.settimeout(1)
+    try: s.connect(("'"$B4"'", 7000))
+    except OSError: pass
+    s.close()
+'
+	sleep 0.5
+	agent_stop
+	expect_eq "$(prom "$(conn_series other)")" 3 "attempts answered by a bare SYN, then abandoned"
+}
+
 run_tests "$@"
