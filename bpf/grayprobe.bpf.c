@@ -456,21 +456,21 @@ static __always_inline void on_packet(struct __sk_buff *skb, const struct pkt *p
 	if (p->payload_len) {
 		/*
 		 * Bytes the packet really holds: an IP length that lies (the
-		 * stack drops the packet later) must not inflate the count.
+		 * stack drops the packet later) or a capture cut short by its
+		 * snap length must not inflate the count or the copy.
 		 */
 		__u32 held = skb->len > p->payload_off ? skb->len - p->payload_off : 0;
 
+		if (held > p->payload_len)
+			held = p->payload_len;
 		if (skb->ifindex == v->ifindex)
-			__sync_fetch_and_add(&v->bytes, held < p->payload_len ? held : p->payload_len);
+			__sync_fetch_and_add(&v->bytes, held);
 		/* Payload in a SYN (TFO) starts right after the ISN all the same. */
 		off = p->seq - v->isn - !(p->flags & TCP_FL_SYN);
 		if (sender == v->client && off < v->cap && v->segs < GP_CAPTURE_SEGS_MAX) {
 			n = v->cap - off;
-			if (n > p->payload_len)
-				n = p->payload_len;
-			/* A capture cut short by its snap length: copy what is there. */
-			if (p->payload_off + n > skb->len)
-				n = skb->len > p->payload_off ? skb->len - p->payload_off : 0;
+			if (n > held)
+				n = held;
 			v->segs++;
 			if (n)
 				flow_record(skb, p, v, sender, GP_EV_PAYLOAD, off, n);
