@@ -36,7 +36,6 @@ struct gp_engine {
 	struct gp_agg *agg;
 	struct gp_tagger *tagger;
 	struct gp_rules *rules;
-	struct gp_ifaces ifs;
 	uint64_t next_write, interval_ns, started_ns, next_iface_scan;
 	uint64_t bad_records;
 	uint64_t bad_records_logged;
@@ -244,13 +243,18 @@ static int textfile_dir_ok(const char *path)
 	return 1;
 }
 
+static int is_pattern(const char *iface)
+{
+	return strpbrk(iface, "*?[") != NULL;
+}
+
 /* Without -i the default routes decide, and they can change too. */
 static int has_patterns(const struct gp_opts *o)
 {
 	size_t i;
 
 	for (i = 0; i < o->n_ifaces; i++)
-		if (strpbrk(o->ifaces[i], "*?["))
+		if (is_pattern(o->ifaces[i]))
 			return 1;
 	return !o->n_ifaces;
 }
@@ -299,7 +303,7 @@ static int resolve_ifaces(const struct gp_opts *o, struct gp_ifaces *out, int st
 			goto out;
 		}
 		/* A name must exist; a pattern may match nothing yet (no pods so far). */
-		if (!hits && strict && !strpbrk(o->ifaces[i], "*?[")) {
+		if (!hits && strict && !is_pattern(o->ifaces[i])) {
 			gp_err("-i %s: no such interface", o->ifaces[i]);
 			goto out;
 		}
@@ -346,18 +350,18 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 {
 	struct gp_tagger_ops tops = { .conn = on_tagged, .bytes = on_bytes };
 	struct gp_loader_opts lo = { 0 };
-	const char *ifnames[GP_IFACE_NAMES_MAX];
+	struct gp_ifaces *ifs = NULL;
 	struct gp_engine *r;
-	size_t i;
 	int err = 1;
 
 	*out = NULL;
 	if (gp_check_privileges())
 		return 1;
 	r = calloc(1, sizeof(*r));
-	if (!r) {
+	ifs = calloc(1, sizeof(*ifs));
+	if (!r || !ifs) {
 		gp_err("out of memory");
-		return 1;
+		goto cleanup;
 	}
 	r->opts = opts;
 	r->ops = *ops;
@@ -365,7 +369,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	r->interval_ns = (uint64_t)opts->interval * 1000000000u;
 	tops.ctx = r;
 	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
-	    (textfile && !textfile_dir_ok(textfile)) || resolve_ifaces(opts, &r->ifs, 1)) {
+	    (textfile && !textfile_dir_ok(textfile)) || resolve_ifaces(opts, ifs, 1)) {
 		fputs("Try 'grayprobe --help'.\n", stderr);
 		err = 2;
 		goto cleanup;
@@ -385,10 +389,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	}
 	gp_tagger_set_rules(r->tagger, r->rules);
 
-	for (i = 0; i < r->ifs.n; i++)
-		ifnames[i] = r->ifs.name[i];
-	lo.ifaces = ifnames;
-	lo.n_ifaces = r->ifs.n;
+	lo.ifaces = ifs;
 	lo.classifier = !opts->no_tc;
 	lo.egress = opts->egress;
 	lo.tc_mode = opts->tc_mode;
@@ -402,12 +403,8 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 
 	/* The hook probes' skeletons are freed: give that heap back (~11 MB). */
 	malloc_trim(0);
-	err = drop_privileges(r);
-	if (err) {
-		err = 1;
+	if (drop_privileges(r))
 		goto cleanup;
-	}
-	err = 1;
 	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
 	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
 		gp_connect_hook_name(gp_loader_connect_hook(r->loader)),
@@ -418,9 +415,11 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 		write_textfile(r);
 		r->next_write = gp_now_ns(CLOCK_MONOTONIC) + r->interval_ns;
 	}
+	free(ifs);
 	*out = r;
 	return 0;
 cleanup:
+	free(ifs);
 	gp_engine_close(r);
 	return err;
 }
@@ -444,18 +443,10 @@ void gp_engine_reload_rules(struct gp_engine *r)
  */
 static void rescan_ifaces(struct gp_engine *r)
 {
-	const char *names[GP_IFACE_NAMES_MAX];
 	struct gp_ifaces *now = calloc(1, sizeof(*now));
-	size_t i;
 
-	if (!now)
-		return;
-	if (!resolve_ifaces(r->opts, now, 0)) {
-		for (i = 0; i < now->n; i++)
-			names[i] = now->name[i];
-		if (gp_loader_sync_ifaces(r->loader, names, now->n))
-			gp_info("classifier now on %s", gp_engine_classifier(r));
-	}
+	if (now && !resolve_ifaces(r->opts, now, 0) && gp_loader_sync_ifaces(r->loader, now))
+		gp_info("classifier now on %s", gp_engine_classifier(r));
 	free(now);
 }
 

@@ -382,15 +382,16 @@ static int attach_tc(struct gp_loader *l, const struct gp_loader_opts *o)
 
 	l->egress = o->egress;
 	l->tc_mode = o->tc_mode;
-	for (i = 0; i < o->n_ifaces; i++) {
-		int ifindex = if_nametoindex(o->ifaces[i]);
+	for (i = 0; o->ifaces && i < o->ifaces->n; i++) {
+		const char *name = o->ifaces->name[i];
+		int ifindex = if_nametoindex(name);
 
 		if (!ifindex) {
 			err = -errno;
-			gp_err("-i %s: %s", o->ifaces[i], strerror(errno));
+			gp_err("-i %s: %s", name, strerror(errno));
 			return err;
 		}
-		err = attach_iface(l, o->ifaces[i], ifindex);
+		err = attach_iface(l, name, ifindex);
 		if (err)
 			return err;
 	}
@@ -398,17 +399,17 @@ static int attach_tc(struct gp_loader *l, const struct gp_loader_opts *o)
 	return 0;
 }
 
-static int wanted(const char *const *names, size_t n, const char *name)
+static int wanted(const struct gp_ifaces *want, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (!strcmp(names[i], name))
+	for (i = 0; i < want->n; i++)
+		if (!strcmp(want->name[i], name))
 			return 1;
 	return 0;
 }
 
-int gp_loader_sync_ifaces(struct gp_loader *l, const char *const *names, size_t n)
+int gp_loader_sync_ifaces(struct gp_loader *l, const struct gp_ifaces *want)
 {
 	size_t i, j, kept = 0;
 	int changes = 0, err;
@@ -416,32 +417,33 @@ int gp_loader_sync_ifaces(struct gp_loader *l, const char *const *names, size_t 
 	/* Gone, renamed or replaced (same name, new index): what was attached there went with it. */
 	for (i = 0; i < l->n_tc; i++) {
 		struct gp_tc_att *a = &l->tc[i];
+		int same = (int)if_nametoindex(a->ifname) == a->ifindex;
 
-		if ((int)if_nametoindex(a->ifname) == a->ifindex && wanted(names, n, a->ifname)) {
+		if (same && wanted(want, a->ifname)) {
 			l->tc[kept++] = *a;
 			continue;
 		}
 		gp_info("interface %s (%s): %s", a->ifname, a->egress ? "egress" : "ingress",
-			if_nametoindex(a->ifname) == (unsigned)a->ifindex ? "no longer wanted, unhooked"
-			: "gone, and its hook with it");
+			same ? "no longer wanted, unhooked" : "gone, and its hook with it");
 		gp_tc_detach(a);
 		changes++;
 	}
 	l->n_tc = kept;
-	for (j = 0; j < n; j++) {
+	for (j = 0; j < want->n; j++) {
+		const char *name = want->name[j];
 		int ifindex, have = 0;
 
 		for (i = 0; i < l->n_tc; i++)
-			have |= !strcmp(l->tc[i].ifname, names[j]);
-		ifindex = have ? 0 : (int)if_nametoindex(names[j]);
+			have |= !strcmp(l->tc[i].ifname, name);
+		ifindex = have ? 0 : (int)if_nametoindex(name);
 		if (!ifindex)
 			continue;
-		err = attach_iface(l, names[j], ifindex);
+		err = attach_iface(l, name, ifindex);
 		if (err) {
-			gp_warn("new interface %s not hooked: %s", names[j], strerror(-err));
+			gp_warn("new interface %s not hooked: %s", name, strerror(-err));
 			continue;
 		}
-		gp_info("new interface %s hooked", names[j]);
+		gp_info("new interface %s hooked", name);
 		changes++;
 	}
 	if (changes)
@@ -581,7 +583,7 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 	int err;
 
 	*out = NULL;
-	err = common_preflight(o->classifier || o->n_ifaces > 0);
+	err = common_preflight(o->classifier);
 	if (err)
 		return err;
 	l = calloc(1, sizeof(*l));
@@ -600,7 +602,7 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 		mask |= 1u << H_KPROBE;
 
 	gp_log_tail_clear();
-	l->skel = open_with(mask, o->classifier || o->n_ifaces > 0, o->ringbuf_kb * 1024u, &err);
+	l->skel = open_with(mask, o->classifier, o->ringbuf_kb * 1024u, &err);
 	if (!l->skel) {
 		gp_err("cannot open the BPF object: %s", strerror(-err));
 		goto cleanup;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "grayprobe.h"
+#include "iface.h"
 #include "opts.h"
 #include "tc.h"
 
@@ -23,9 +24,8 @@ struct gp_loader_opts {
 	gp_event_fn on_event;
 	void *ctx;
 	/* TC classifier: ingress of each, and egress too when egress is set. */
-	const char *const *ifaces;
-	size_t n_ifaces;
-	int classifier;		/* load the TC program, even with no interface yet */
+	const struct gp_ifaces *ifaces;
+	int classifier;		/* load the TC program (ifaces may be empty yet) */
 	int egress;
 	enum gp_tc_mode tc_mode;
 };
@@ -57,7 +57,7 @@ const char *gp_loader_tc_desc(const struct gp_loader *l);
  * unwanted ones forgotten (their hooks went with them). Returns the number
  * of changes; failures are logged and retried at the next call.
  */
-int gp_loader_sync_ifaces(struct gp_loader *l, const char *const *names, size_t n);
+int gp_loader_sync_ifaces(struct gp_loader *l, const struct gp_ifaces *want);
 /* Some hook is a clsact filter: removing it at exit needs CAP_NET_ADMIN. */
 int gp_loader_uses_clsact(const struct gp_loader *l);
 
