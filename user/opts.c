@@ -77,8 +77,8 @@ void gp_usage(FILE *f)
 "  --egress             also classify on the interfaces' egress\n"
 "  --tc-mode MODE       auto|tcx|clsact (default auto: tcx links where the kernel has them,\n"
 "                       6.6+; else a clsact qdisc filter; other programs are left alone)\n"
-"  --tag-wait SECONDS   longest an outcome waits for its flow's first payload, 0..60, up to\n"
-"                       3 decimals (default 2); then it is counted with what is known\n"
+"  --tag-wait SECONDS   longest an outcome waits for its flow's first payload, 0..%d, up to\n"
+"                       3 decimals (default %d); then it is counted with what is known\n"
 "  --rules FILE         gray rules, one per line (format in the README); SIGHUP reloads it,\n"
 "                       a bad file is refused with FILE:LINE and the old rules stay\n"
 "  --rule RULE          one rule, e.g. 'sni *.canary.example.com = canary'; repeatable;\n"
@@ -104,23 +104,27 @@ void gp_usage(FILE *f)
 "\n"
 "Options for top: those of run but --events, and\n"
 "  -d SECONDS           refresh period and window of the rates and window percentiles,\n"
-"                       1..3600, up to 3 decimals (default 1)\n"
+"                       %d..%d, up to 3 decimals (default %d)\n"
 "  --once               wait one period, print the table as text, exit (like top -b -n 1);\n"
 "                       chosen by itself when stdin or stdout is not a terminal\n"
 "  --p99-delta PCT      mark a gray tag whose p99 is more than PCT %% above the stable tag's\n"
 "                       of the same direction and alpn, 0..%d (default %g)\n"
 "  --fail-delta PP      mark it when its failure ratio (every result but established) is\n"
-"                       more than PP percentage points above stable's, 0..100 (default %g)\n"
+"                       more than PP percentage points above stable's, 0..%d (default %g)\n"
 "  --recent N           latest outcomes kept for the recent pane, 0..%d (default %d)\n"
 "  --textfile PATH      keep writing the textfile too (default: none for top)\n"
 "Keys: q quit, space pause, / filter, n a g c f 5 9 0 b sort by a column (again: reverse),\n"
 "< > sort by the column left or right, r reverse, up/down scroll. SIGHUP ends top.\n"
 "\n"
 "Exit status: 0 on a clean stop, 1 on a runtime failure, 2 on bad usage.\n",
-		GP_INTERVAL_MAX, GP_INTERVAL_DEFAULT, GP_RINGBUF_KB_MIN, GP_RINGBUF_KB_MAX,
-		GP_RINGBUF_KB_DEFAULT, GP_MAX_TAGS_LIMIT, GP_MAX_TAGS_DEFAULT, GP_P99_DELTA_MAX,
-		GP_TOP_P99_DELTA_DEFAULT, GP_TOP_FAIL_DELTA_DEFAULT, GP_TOP_RECENT_MAX,
-		GP_TOP_RECENT_DEFAULT);
+		GP_INTERVAL_MAX, GP_INTERVAL_DEFAULT,
+		GP_TAG_WAIT_MAX_MS / 1000, GP_TAG_WAIT_DEFAULT_MS / 1000,
+		GP_RINGBUF_KB_MIN, GP_RINGBUF_KB_MAX, GP_RINGBUF_KB_DEFAULT,
+		GP_MAX_TAGS_LIMIT, GP_MAX_TAGS_DEFAULT,
+		GP_REFRESH_MIN_MS / 1000, GP_REFRESH_MAX_MS / 1000, GP_REFRESH_MIN_MS / 1000,
+		GP_P99_DELTA_MAX, GP_TOP_P99_DELTA_DEFAULT,
+		GP_FAIL_DELTA_MAX, GP_TOP_FAIL_DELTA_DEFAULT,
+		GP_TOP_RECENT_MAX, GP_TOP_RECENT_DEFAULT);
 }
 
 int gp_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -224,6 +228,13 @@ static int bad(FILE *err, const char *fmt, const char *a, const char *b)
 	return 2;
 }
 
+/* A limit for a message, from the constant that enforces it. */
+static const char *lim(char buf[24], unsigned long v)
+{
+	snprintf(buf, 24, "%lu", v);
+	return buf;
+}
+
 static int num_opt(FILE *err, const char *name, const char *arg, unsigned long min,
 		   unsigned long max, unsigned *out)
 {
@@ -249,6 +260,7 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 	 * (even at its default).
 	 */
 	char not_replay[48] = "", not_check[48] = "", not_run[48] = "", not_top[48] = "", name[48];
+	char num[24];
 	unsigned milli;
 	int li;
 
@@ -256,8 +268,8 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 	o->interval = GP_INTERVAL_DEFAULT;
 	o->ringbuf_kb = GP_RINGBUF_KB_DEFAULT;
 	o->max_tags = GP_MAX_TAGS_DEFAULT;
-	o->tag_wait_ms = 2000;
-	o->refresh_ms = 1000;
+	o->tag_wait_ms = GP_TAG_WAIT_DEFAULT_MS;
+	o->refresh_ms = GP_REFRESH_MIN_MS;
 	o->p99_delta = GP_TOP_P99_DELTA_DEFAULT;
 	o->fail_delta = GP_TOP_FAIL_DELTA_DEFAULT;
 	o->recent = GP_TOP_RECENT_DEFAULT;
@@ -353,7 +365,7 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 				break;
 			}
 			if (o->n_ifaces == GP_IFACES_MAX)
-				return bad(err, "-i: more than %s interfaces%s", "64", "");
+				return bad(err, "-i: more than %s interfaces%s", lim(num, GP_IFACES_MAX), "");
 			o->ifaces[o->n_ifaces++] = optarg;
 			break;
 		case OPT_EGRESS:
@@ -368,7 +380,7 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 		case OPT_TAG_WAIT:
 			if (gp_parse_seconds_ms(optarg, GP_TAG_WAIT_MAX_MS, &o->tag_wait_ms))
 				return bad(err, "--tag-wait: '%s' is not a number of seconds in 0..%s "
-					   "(up to 3 decimals)", optarg, "60");
+					   "(up to 3 decimals)", optarg, lim(num, GP_TAG_WAIT_MAX_MS / 1000));
 			break;
 		case OPT_RULES:
 			if (!optarg[0])
@@ -377,7 +389,8 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 			break;
 		case OPT_RULE:
 			if (o->n_rule_flags == GP_RULE_FLAGS_MAX)
-				return bad(err, "--rule: more than %s given; use --rules FILE%s", "64", "");
+				return bad(err, "--rule: more than %s given; use --rules FILE%s",
+					   lim(num, GP_RULE_FLAGS_MAX), "");
 			o->rule_flags[o->n_rule_flags++] = optarg;
 			break;
 		case OPT_USER:
@@ -389,7 +402,7 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 			if (gp_parse_seconds_ms(optarg, GP_REFRESH_MAX_MS, &o->refresh_ms) ||
 			    o->refresh_ms < GP_REFRESH_MIN_MS)
 				return bad(err, "-d: '%s' is not a number of seconds in 1..%s (up to 3 decimals)",
-					   optarg, "3600");
+					   optarg, lim(num, GP_REFRESH_MAX_MS / 1000));
 			break;
 		case OPT_ONCE:
 			o->once = 1;
@@ -398,13 +411,13 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 		case OPT_P99_DELTA:
 			if (gp_parse_seconds_ms(optarg, GP_P99_DELTA_MAX * 1000, &milli))
 				return bad(err, "--p99-delta: '%s' is not a percentage in 0..%s (up to 3 decimals)",
-					   optarg, "10000");
+					   optarg, lim(num, GP_P99_DELTA_MAX));
 			o->p99_delta = milli / 1000.0;
 			break;
 		case OPT_FAIL_DELTA:
-			if (gp_parse_seconds_ms(optarg, 100 * 1000, &milli))
+			if (gp_parse_seconds_ms(optarg, GP_FAIL_DELTA_MAX * 1000, &milli))
 				return bad(err, "--fail-delta: '%s' is not a number of percentage points in "
-					   "0..%s (up to 3 decimals)", optarg, "100");
+					   "0..%s (up to 3 decimals)", optarg, lim(num, GP_FAIL_DELTA_MAX));
 			o->fail_delta = milli / 1000.0;
 			break;
 		case OPT_RECENT:

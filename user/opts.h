@@ -43,10 +43,12 @@ enum gp_state_hook {
 #define GP_TEXTFILE_NAME	"grayprobe.prom"
 #define GP_IFACES_MAX		64	/* -i patterns */
 #define GP_RULE_FLAGS_MAX	64	/* --rule flags */
+#define GP_TAG_WAIT_DEFAULT_MS	2000
 #define GP_TAG_WAIT_MAX_MS	60000
-#define GP_REFRESH_MIN_MS	1000	/* top -d */
+#define GP_REFRESH_MIN_MS	1000	/* top -d, also its default */
 #define GP_REFRESH_MAX_MS	3600000
 #define GP_P99_DELTA_MAX	10000	/* top --p99-delta, percent */
+#define GP_FAIL_DELTA_MAX	100	/* top --fail-delta, percentage points */
 
 struct gp_opts {
 	enum gp_cmd cmd;

@@ -18,7 +18,6 @@
  * emitted exactly once, tagged. Pure user space: time comes from the caller.
  */
 
-#define GP_TAG_WAIT_DEFAULT_MS	2000
 /* How long an ended, decided flow is kept for an outcome that races its end. */
 #define GP_TAGGER_END_GRACE_NS	(250ull * 1000 * 1000)
 /* Flows remembered in user space at once; past it new flows are not tagged. */
