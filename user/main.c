@@ -208,12 +208,6 @@ static void replay_flow(void *ctx, const struct gp_flow_result *res)
 		r->out_err = 1;
 }
 
-static void replay_conn(void *ctx, const struct gp_conn *c)
-{
-	(void)ctx;
-	(void)c;	/* a capture has no sockets, so no outcomes */
-}
-
 static int replay_event(void *ctx, void *data, size_t size)
 {
 	struct replay_ctx *r = ctx;
@@ -241,7 +235,8 @@ static int replay_piece(void *ctx, const uint8_t *frame, size_t len)
 static int cmd_replay(const struct gp_opts *opts)
 {
 	struct replay_ctx r = { 0 };
-	struct gp_tagger_ops ops = { .conn = replay_conn, .flow = replay_flow, .ctx = &r };
+	/* A capture has no sockets, so no outcomes: only flows. */
+	struct gp_tagger_ops ops = { .flow = replay_flow, .ctx = &r };
 	struct gp_pcap_frame f;
 	struct gp_pcap_stats ps;
 	uint64_t kstats[GP_STAT_MAX];

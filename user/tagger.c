@@ -296,7 +296,8 @@ static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
 		memcpy(j->gray, c->gray, sizeof(j->gray));
 		j->credited = 0;
 	}
-	t->ops.conn(t->ops.ctx, c);
+	if (t->ops.conn)
+		t->ops.conn(t->ops.ctx, c);
 	if (f)
 		credit(t, f);
 }

@@ -39,7 +39,7 @@ struct gp_flow_result {
 };
 
 struct gp_tagger_ops {
-	/* A tagged outcome, once. */
+	/* A tagged outcome, once (NULL: not wanted). */
 	void (*conn)(void *ctx, const struct gp_conn *c);
 	/* Flow bytes since the last call, for a tag its outcome got. */
 	void (*bytes)(void *ctx, unsigned dir, const char *alpn, const char *gray, uint64_t n);
