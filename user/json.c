@@ -90,22 +90,43 @@ static void fmt_ts(char *buf, size_t len, uint64_t mono_ns, int64_t offset_ns)
 		 tm.tm_sec, real % 1000000000);
 }
 
+/* "family", "saddr", "sport", "daddr", "dport": client first, as everywhere. */
+static void json_endpoints(FILE *f, int family, const uint8_t saddr[16], uint16_t sport,
+			   const uint8_t daddr[16], uint16_t dport)
+{
+	int af = family == AF_INET6 ? AF_INET6 : AF_INET;
+	char addr[64];
+
+	json_key_str(f, "family", af == AF_INET6 ? "ipv6" : "ipv4");
+	gp_addr_str(af, saddr, addr, sizeof(addr));
+	json_key_str(f, "saddr", addr);
+	fprintf(f, ",\"sport\":%u", sport);
+	gp_addr_str(af, daddr, addr, sizeof(addr));
+	json_key_str(f, "daddr", addr);
+	fprintf(f, ",\"dport\":%u", dport);
+}
+
+/* What decided the tag, the same keys for outcomes and replay's flows. */
+static void json_tag(FILE *f, const char *alpn, const char *offered, const char *sni,
+		     const char *gray, const char *marker)
+{
+	json_key_str(f, "alpn", alpn);
+	json_key_str(f, "alpn_offered", offered);
+	json_key_str(f, "sni", sni);
+	json_key_str(f, "gray", gray);
+	json_key_str(f, "http_marker", marker);
+}
+
 int gp_json_conn(FILE *f, const struct gp_conn *c, int64_t realtime_offset_ns)
 {
-	char ts[64], saddr[64], daddr[64];
+	char ts[64];
 	const char *ename = c->sk_err ? strerrorname_np(c->sk_err) : NULL;
 
 	fmt_ts(ts, sizeof(ts), c->ts_ns, realtime_offset_ns);
-	gp_addr_str(c->family, c->saddr, saddr, sizeof(saddr));
-	gp_addr_str(c->family, c->daddr, daddr, sizeof(daddr));
-
 	fprintf(f, "{\"ts\":\"%s\"", ts);
 	json_key_str(f, "direction", gp_direction_name(c->dir));
-	json_key_str(f, "family", c->family == AF_INET6 ? "ipv6" : "ipv4");
-	json_key_str(f, "saddr", saddr);
-	fprintf(f, ",\"sport\":%u", c->sport);
-	json_key_str(f, "daddr", daddr);
-	fprintf(f, ",\"dport\":%u,\"pid\":%" PRIu32, c->dport, c->pid);
+	json_endpoints(f, c->family, c->saddr, c->sport, c->daddr, c->dport);
+	fprintf(f, ",\"pid\":%" PRIu32, c->pid);
 	json_key_str(f, "comm", c->comm);
 	json_key_str(f, "result", gp_result_name(c->result));
 	if (ename)
@@ -115,34 +136,20 @@ int gp_json_conn(FILE *f, const struct gp_conn *c, int64_t realtime_offset_ns)
 	else
 		fputs(",\"error\":null", f);
 	fprintf(f, ",\"latency_ns\":%" PRIu64, c->latency_ns);
-	json_key_str(f, "alpn", c->alpn);
-	json_key_str(f, "alpn_offered", c->alpn_offered);
-	json_key_str(f, "sni", c->sni);
-	json_key_str(f, "gray", c->gray);
-	json_key_str(f, "http_marker", c->http_marker);
+	json_tag(f, c->alpn, c->alpn_offered, c->sni, c->gray, c->http_marker);
 	fprintf(f, ",\"netns\":%" PRIu32 "}\n", c->netns);
 	return ferror(f) ? -EIO : 0;
 }
 
 int gp_json_flow(FILE *f, const struct gp_flow_result *r, uint64_t frame, uint64_t ts_ns)
 {
-	char saddr[64], daddr[64], ts[64];
-	int af = r->flow.family == AF_INET6 ? AF_INET6 : AF_INET;
+	char ts[64];
 
 	fmt_ts(ts, sizeof(ts), ts_ns, 0);
-	gp_addr_str(af, r->flow.saddr, saddr, sizeof(saddr));
-	gp_addr_str(af, r->flow.daddr, daddr, sizeof(daddr));
 	fprintf(f, "{\"frame\":%" PRIu64 ",\"ts\":\"%s\"", frame, ts);
-	json_key_str(f, "family", af == AF_INET6 ? "ipv6" : "ipv4");
-	json_key_str(f, "saddr", saddr);
-	fprintf(f, ",\"sport\":%u", r->flow.sport);
-	json_key_str(f, "daddr", daddr);
-	fprintf(f, ",\"dport\":%u", r->flow.dport);
-	json_key_str(f, "alpn", r->alpn);
-	json_key_str(f, "alpn_offered", r->alpn_offered);
-	json_key_str(f, "sni", r->sni);
-	json_key_str(f, "gray", r->gray);
-	json_key_str(f, "http_marker", r->http_marker);
+	json_endpoints(f, r->flow.family, r->flow.saddr, r->flow.sport, r->flow.daddr,
+		       r->flow.dport);
+	json_tag(f, r->alpn, r->alpn_offered, r->sni, r->gray, r->http_marker);
 	json_key_str(f, "http_method", r->http_method);
 	fprintf(f, ",\"tunnel\":%s,\"bytes_classified\":%zu}\n", r->tunnel ? "true" : "false",
 		r->bytes_seen);
