@@ -62,9 +62,12 @@ struct gp_tagger {
 	struct uflow **buckets;
 	size_t nbuckets, n;
 	struct pending *qhead, *qtail;
-	struct uflow *ehead, *etail;	/* ended and decided: forgotten tag_wait later */
+	struct uflow *ehead, *etail;	/* ended and decided: forgotten after the end grace */
 	unsigned sweep_gen;
 	struct gp_tagger_stats stats;
+	/* try_decide's working space (~4 KB), allocated once rather than per record. */
+	struct gp_payload_info info, inner;
+	struct gp_flow_result result;
 };
 
 static uint32_t tuple_hash(const struct gp_flow_tuple *k)
@@ -336,8 +339,8 @@ static void reassemble(struct uflow *f, uint32_t off, const uint8_t *data, uint3
  */
 static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 {
-	struct gp_payload_info *info = NULL, *inner = NULL;
-	struct gp_flow_result *r = NULL;
+	struct gp_payload_info *info = &t->info, *inner = &t->inner;
+	struct gp_flow_result *r = &t->result;
 	struct tagres *res;
 	const struct gp_payload_info *show;
 	const uint8_t *buf = f->st ? f->st->buf : NULL;
@@ -346,11 +349,9 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 
 	if (f->decided || (!n && !force))
 		return;
-	info = calloc(1, sizeof(*info));
-	inner = calloc(1, sizeof(*inner));
-	r = calloc(1, sizeof(*r));
-	if (!info || !inner || !r)
-		goto out;	/* decided at the next call or at the wait's end */
+	memset(info, 0, sizeof(*info));
+	memset(inner, 0, sizeof(*inner));
+	memset(r, 0, sizeof(*r));
 	if (n)
 		gp_classify_payload(buf, n, info);
 	else
@@ -358,12 +359,12 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	show = info;
 	if (!force && !full) {
 		if (info->kind == GP_PL_NEED_MORE)
-			goto out;
+			return;
 		/* Headers still arriving, and a rule may want one, or a tunnel follows them. */
 		if (info->kind == GP_PL_HTTP1 && !info->body_off &&
 		    ((t->rules && gp_rules_want_headers(t->rules)) ||
 		     !strcmp(info->http_method, "CONNECT")))
-			goto out;
+			return;
 	}
 	if (info->kind == GP_PL_HTTP1 && !strcmp(info->http_method, "CONNECT") && info->body_off) {
 		if (n > info->body_off)
@@ -371,7 +372,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 		else
 			inner->kind = GP_PL_NEED_MORE;
 		if (inner->kind == GP_PL_NEED_MORE && !force && !full)
-			goto out;
+			return;
 		if (inner->kind == GP_PL_TLS || inner->kind == GP_PL_H2C) {
 			show = inner;
 			r->tunnel = 1;
@@ -404,7 +405,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	}
 	if (!res || !res->offered || !res->sni) {
 		tagres_free(res);
-		goto out;	/* decided at the next call or at the wait's end */
+		return;	/* decided at the next call or at the wait's end */
 	}
 	memcpy(res->alpn, r->alpn, sizeof(res->alpn));
 	memcpy(res->gray, r->gray, sizeof(res->gray));
@@ -425,10 +426,6 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 		emit(t, f, &p->c, f->res);
 		free(p);
 	}
-out:
-	free(info);
-	free(inner);
-	free(r);
 }
 
 static void emit_untracked(struct gp_tagger *t, const struct gp_conn *in)
