@@ -15,8 +15,6 @@
 #include "loader.h"
 #include "log.h"
 
-/* tcx ingress attach type (6.6+, commit e420bed02507); see tc.c. */
-#define GP_BPF_TCX_INGRESS	46
 #define VERIFIER_TAIL_LINES	60
 #define GP_LOOPBACK_IFINDEX	1	/* lo is ifindex 1 in every namespace */
 
@@ -736,8 +734,7 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 	enum hook_id failed;
 	char why[256];
 	struct utsname u;
-	int ok_btf, ok_rb, ok_tc, ok_tcx, h, n, lo;
-	__u32 cnt = 0;
+	int ok_btf, ok_rb, ok_tc, ok_tcx, h;
 
 	uname(&u);
 	fprintf(out, "grayprobe %s on Linux %s (%s)\n", GP_VERSION, u.release, u.machine);
@@ -762,12 +759,8 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 
 	ok_tc = classifier_loads(why, sizeof(why));
 	row(out, "tc", ok_tc, why);
-	/* Querying attachments changes nothing; pre-6.6 kernels reject the type. */
-	lo = if_nametoindex("lo");
-	n = lo > 0 && !bpf_prog_query(lo, GP_BPF_TCX_INGRESS, 0, NULL, NULL, &cnt);
-	snprintf(why, sizeof(why), "%s", n ? "tcx links (6.6+)" : strerror(errno));
-	row(out, "tcx", n, why);
-	ok_tcx = n;
+	ok_tcx = gp_tc_have_tcx(why, sizeof(why));
+	row(out, "tcx", ok_tcx, why);
 
 	if (choose(res, opts->connect_hook, opts->state_hook, &connect, &state, &failed)) {
 		if (failed == H_MAX)

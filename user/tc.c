@@ -27,6 +27,18 @@
 #define GP_TC_HANDLE		0x6770
 #define GP_TC_PRIORITY		0xc067
 #define GP_TC_LOCK_DIR		"/run/lock"
+int gp_tc_have_tcx(char *why, size_t len)
+{
+	int lo = if_nametoindex("lo");
+	__u32 cnt = 0;
+	int ok;
+
+	/* Querying attachments changes nothing; pre-6.6 kernels reject the type. */
+	ok = lo > 0 && !bpf_prog_query(lo, GP_BPF_TCX_INGRESS, 0, NULL, NULL, &cnt);
+	snprintf(why, len, "%s", ok ? "tcx links (6.6+)" : strerror(errno));
+	return ok;
+}
+
 static int attach_tcx(int prog_fd, struct gp_tc_att *a)
 {
 	int fd = bpf_link_create(prog_fd, a->ifindex,

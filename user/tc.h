@@ -29,6 +29,8 @@ int gp_tc_attach_tcx(int prog_fd, const char *ifname, int ifindex, int egress,
 		     struct gp_tc_att *out);
 int gp_tc_attach_clsact(int prog_fd, const char *ifname, int ifindex, int egress,
 			struct gp_tc_att *out);
+/* Whether this kernel has tcx (asks about lo, changing nothing); why says it. */
+int gp_tc_have_tcx(char *why, size_t len);
 /* The tcx error meaning "this kernel has no tcx": fall back to clsact. */
 int gp_tc_no_tcx(int err);
 /* Removes exactly what gp_tc_attach added; 0 or the first error. */
