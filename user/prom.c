@@ -9,29 +9,10 @@
 
 #include "prom.h"
 
-void gp_prom_write_label(FILE *f, const char *v)
+/* n bytes of a label value escaped (2 bytes per byte at most) into out, NUL-terminated. */
+static char *escape_label(char *out, const char *v, size_t n)
 {
-	for (; *v; v++) {
-		switch (*v) {
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		default:
-			fputc(*v, f);
-		}
-	}
-}
-
-/* A label value escaped (2 bytes per byte at most) into out, NUL-terminated. */
-static char *escape_label(char *out, const char *v)
-{
-	for (; *v; v++) {
+	for (; n; v++, n--) {
 		if (*v == '\\' || *v == '"' || *v == '\n') {
 			*out++ = '\\';
 			*out++ = *v == '\n' ? 'n' : *v;
@@ -43,6 +24,18 @@ static char *escape_label(char *out, const char *v)
 	return out;
 }
 
+void gp_prom_write_label(FILE *f, const char *v)
+{
+	size_t n = strlen(v), k;
+	char buf[2 * 64 + 1];
+
+	for (; n; v += k, n -= k) {
+		k = n < 64 ? n : 64;
+		escape_label(buf, v, k);
+		fputs(buf, f);
+	}
+}
+
 /* Room for direction="inbound",alpn="<64>",gray="<64>". */
 #define TAG_LABELS_MAX	(64 + 4 * GP_TAG_MAX)
 
@@ -51,9 +44,9 @@ static void tag_labels_str(char *buf, const struct gp_tag_stats *t)
 {
 	char *p = buf + sprintf(buf, "direction=\"%s\",alpn=\"", gp_direction_name(t->dir));
 
-	p = escape_label(p, t->alpn);
+	p = escape_label(p, t->alpn, strlen(t->alpn));
 	p += sprintf(p, "\",gray=\"");
-	p = escape_label(p, t->gray);
+	p = escape_label(p, t->gray, strlen(t->gray));
 	strcpy(p, "\"");
 }
 
