@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "htab.h"
 #include "tagger.h"
 
 #define BITMAP_BYTES	(GP_FIRST_PAYLOAD_MAX / 8)
@@ -40,7 +41,7 @@ struct tagres {
 };
 
 struct uflow {
-	struct uflow *hnext;
+	struct gp_hnode h;
 	struct uflow *eprev, *enext;	/* ended list, by end time */
 	struct gp_flow_tuple key;	/* client -> server, _pad 0 */
 	struct stream *st;		/* NULL once decided */
@@ -59,8 +60,7 @@ struct gp_tagger {
 	struct gp_tagger_ops ops;
 	uint64_t tag_wait_ns;
 	const struct gp_rules *rules;
-	struct uflow **buckets;
-	size_t nbuckets, n;
+	struct gp_htab flows;		/* struct uflow */
 	struct pending *qhead, *qtail;
 	struct uflow *ehead, *etail;	/* ended and decided: forgotten after the end grace */
 	unsigned sweep_gen;
@@ -70,17 +70,6 @@ struct gp_tagger {
 	struct gp_flow_result result;
 };
 
-static uint32_t tuple_hash(const struct gp_flow_tuple *k)
-{
-	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u;	/* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
 struct gp_tagger *gp_tagger_new(const struct gp_tagger_ops *ops, uint64_t tag_wait_ns)
 {
 	struct gp_tagger *t = calloc(1, sizeof(*t));
@@ -89,9 +78,7 @@ struct gp_tagger *gp_tagger_new(const struct gp_tagger_ops *ops, uint64_t tag_wa
 		return NULL;
 	t->ops = *ops;
 	t->tag_wait_ns = tag_wait_ns;
-	t->nbuckets = 1024;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets) {
+	if (gp_htab_init(&t->flows, 1024)) {
 		free(t);
 		return NULL;
 	}
@@ -149,31 +136,18 @@ static void elist_add(struct gp_tagger *t, struct uflow *f)
 	f->on_elist = 1;
 }
 
-static void unlink_flow(struct gp_tagger *t, struct uflow *f)
+static void free_node(void *ctx, struct gp_hnode *x)
 {
-	struct uflow **pp = &t->buckets[tuple_hash(&f->key) & (t->nbuckets - 1)];
-
-	for (; *pp; pp = &(*pp)->hnext)
-		if (*pp == f) {
-			*pp = f->hnext;
-			t->n--;
-			return;
-		}
+	(void)ctx;
+	flow_free(gp_container_of(x, struct uflow, h));
 }
 
 void gp_tagger_free(struct gp_tagger *t)
 {
-	struct uflow *f, *next;
-	size_t i;
-
 	if (!t)
 		return;
-	for (i = 0; i < t->nbuckets; i++)
-		for (f = t->buckets[i]; f; f = next) {
-			next = f->hnext;
-			flow_free(f);
-		}
-	free(t->buckets);
+	gp_htab_each(&t->flows, free_node, NULL);
+	gp_htab_release(&t->flows);
 	free(t);
 }
 
@@ -182,37 +156,20 @@ void gp_tagger_set_rules(struct gp_tagger *t, const struct gp_rules *r)
 	t->rules = r;
 }
 
-static void grow(struct gp_tagger *t)
-{
-	size_t nb = t->nbuckets * 2, i;
-	struct uflow **b = calloc(nb, sizeof(*b)), *f, *next;
-
-	if (!b)
-		return;	/* longer chains, still correct */
-	for (i = 0; i < t->nbuckets; i++)
-		for (f = t->buckets[i]; f; f = next) {
-			size_t j = tuple_hash(&f->key) & (nb - 1);
-
-			next = f->hnext;
-			f->hnext = b[j];
-			b[j] = f;
-		}
-	free(t->buckets);
-	t->buckets = b;
-	t->nbuckets = nb;
-}
-
 static struct uflow *find(struct gp_tagger *t, const struct gp_flow_tuple *key, int create)
 {
-	size_t i = tuple_hash(key) & (t->nbuckets - 1);
+	uint32_t hash = gp_hash_bytes(key, sizeof(*key));
+	struct gp_hnode *x;
 	struct uflow *f;
 
-	for (f = t->buckets[i]; f; f = f->hnext)
-		if (!memcmp(&f->key, key, sizeof(*key)))
+	for (x = gp_htab_chain(&t->flows, hash); x; x = x->next) {
+		f = gp_container_of(x, struct uflow, h);
+		if (x->hash == hash && !memcmp(&f->key, key, sizeof(*key)))
 			return f;
+	}
 	if (!create)
 		return NULL;
-	if (t->n >= GP_TAGGER_FLOWS_MAX) {
+	if (t->flows.n >= GP_TAGGER_FLOWS_MAX) {
 		t->stats.flows_dropped++;
 		return NULL;
 	}
@@ -223,13 +180,7 @@ static struct uflow *find(struct gp_tagger *t, const struct gp_flow_tuple *key, 
 	}
 	f->key = *key;
 	f->sweep_gen = t->sweep_gen;
-	if (t->n >= t->nbuckets) {
-		grow(t);
-		i = tuple_hash(key) & (t->nbuckets - 1);
-	}
-	f->hnext = t->buckets[i];
-	t->buckets[i] = f;
-	t->n++;
+	gp_htab_add(&t->flows, &f->h, hash);
 	return f;
 }
 
@@ -615,10 +566,33 @@ static void expire(struct gp_tagger *t, uint64_t now_ns)
 	}
 }
 
+struct sweep {
+	struct gp_tagger *t;
+	uint64_t now_ns;
+};
+
+/* Undecided flows nobody waits for: the kernel forgot them or they ended. */
+static void sweep_node(void *ctx, struct gp_hnode *x)
+{
+	struct sweep *s = ctx;
+	struct gp_tagger *t = s->t;
+	struct uflow *f = gp_container_of(x, struct uflow, h);
+	int waiting = f->pend[GP_DIR_OUTBOUND] || f->pend[GP_DIR_INBOUND];
+	int gone = f->sweep_gen != t->sweep_gen;
+	int closed = f->ended && s->now_ns - f->ended_ns >= t->tag_wait_ns;
+
+	if (waiting || !(gone || closed))
+		return;
+	gp_htab_del(&t->flows, x);
+	elist_del(t, f);
+	credit(t, f);
+	flow_free(f);
+}
+
 void gp_tagger_tick(struct gp_tagger *t, uint64_t now_ns, int after_sweep)
 {
-	struct uflow **pp, *f;
-	size_t i;
+	struct sweep s = { t, now_ns };
+	struct uflow *f;
 
 	expire(t, now_ns);
 	/*
@@ -631,47 +605,29 @@ void gp_tagger_tick(struct gp_tagger *t, uint64_t now_ns, int after_sweep)
 		elist_del(t, f);
 		if (f->pend[GP_DIR_OUTBOUND] || f->pend[GP_DIR_INBOUND])
 			continue;
-		unlink_flow(t, f);
+		gp_htab_del(&t->flows, &f->h);
 		credit(t, f);
 		flow_free(f);
 	}
-	if (!after_sweep)
-		return;
-	for (i = 0; i < t->nbuckets; i++) {
-		for (pp = &t->buckets[i]; (f = *pp);) {
-			int waiting = f->pend[GP_DIR_OUTBOUND] || f->pend[GP_DIR_INBOUND];
-			int gone = f->sweep_gen != t->sweep_gen;
-			int closed = f->ended && now_ns - f->ended_ns >= t->tag_wait_ns;
+	if (after_sweep)
+		gp_htab_each(&t->flows, sweep_node, &s);
+}
 
-			/* Undecided flows nobody waits for: the kernel forgot them or they ended. */
-			if (!waiting && (gone || closed)) {
-				*pp = f->hnext;
-				t->n--;
-				elist_del(t, f);
-				credit(t, f);
-				flow_free(f);
-				continue;
-			}
-			pp = &f->hnext;
-		}
-	}
+static void decide_node(void *ctx, struct gp_hnode *x)
+{
+	try_decide(ctx, gp_container_of(x, struct uflow, h), 1);
 }
 
 void gp_tagger_flush(struct gp_tagger *t)
 {
-	struct uflow *f;
-	size_t i;
-
-	for (i = 0; i < t->nbuckets; i++)
-		for (f = t->buckets[i]; f; f = f->hnext)
-			try_decide(t, f, 1);
+	gp_htab_each(&t->flows, decide_node, t);
 	expire(t, UINT64_MAX);
 }
 
 void gp_tagger_stats(const struct gp_tagger *t, struct gp_tagger_stats *out)
 {
 	*out = t->stats;
-	out->flows = t->n;
+	out->flows = t->flows.n;
 }
 
 void gp_flow_tuple_from_key(const struct gp_flow_key *k, const struct gp_flow_val *v,
