@@ -7,9 +7,9 @@
 
 /*
  * A chained hash table of nodes embedded in their owners (the tagger's flows
- * and server endpoints). The table keeps each node's hash; owners compare
- * keys themselves while walking a chain. It grows with its load and never
- * allocates nodes: bounds are the owners' business.
+ * and server endpoints, the aggregation's tags). The table keeps each node's
+ * hash; owners compare keys themselves while walking a chain. It grows with
+ * its load and never allocates nodes: bounds are the owners' business.
  */
 struct gp_hnode {
 	struct gp_hnode *next;
