@@ -49,7 +49,7 @@ endif
 
 # Pure user-space logic: unit tests link this without root, BPF or a skeleton.
 CORE_SRCS := user/hist.c user/agg.c user/prom.c user/json.c user/event.c \
-	user/opts.c user/log.c user/caps.c user/classify.c user/tagger.c user/rules.c user/pktsplit.c \
+	user/opts.c user/log.c user/caps.c user/classify.c user/htab.c user/tagger.c user/rules.c user/pktsplit.c \
 	user/iface.c user/topmodel.c user/toptext.c
 APP_SRCS  := user/main.c user/loader.c user/tc.c user/engine.c user/topui.c
 # Capture reading for `replay`: only the main binary and its test link libpcap.

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "htab.h"
 
 struct gp_agg {
 	unsigned max_tags;
@@ -13,8 +14,8 @@ struct gp_agg {
 	uint64_t overflow;
 	size_t n, cap;			/* tags in use, allocated */
 	struct gp_tag_stats *tags;
-	size_t slots;			/* open-addressing index into tags, power of 2 */
-	uint32_t *index;		/* 0 = empty, else tag position + 1 */
+	struct gp_htab index;		/* of nodes[i], standing for tags[i] */
+	struct gp_hnode *nodes;
 };
 
 static uint32_t tag_hash(unsigned dir, const char *alpn, const char *gray)
@@ -33,6 +34,7 @@ static uint32_t tag_hash(unsigned dir, const char *alpn, const char *gray)
 struct gp_agg *gp_agg_new(unsigned max_tags)
 {
 	struct gp_agg *agg;
+	size_t slots;
 
 	if (max_tags == 0 || max_tags > GP_MAX_TAGS_LIMIT)
 		return NULL;
@@ -42,12 +44,12 @@ struct gp_agg *gp_agg_new(unsigned max_tags)
 	agg->max_tags = max_tags;
 	/* Every direction's tags plus its overflow tag, fixed up front. */
 	agg->cap = (size_t)GP_DIR_MAX * (max_tags + 1);
-	agg->slots = 16;
-	while (agg->slots < 2 * agg->cap)
-		agg->slots <<= 1;
+	/* Buckets for every tag up front: recording never allocates. */
+	for (slots = 16; slots < agg->cap; slots <<= 1)
+		;
 	agg->tags = calloc(agg->cap, sizeof(*agg->tags));
-	agg->index = calloc(agg->slots, sizeof(*agg->index));
-	if (!agg->tags || !agg->index) {
+	agg->nodes = calloc(agg->cap, sizeof(*agg->nodes));
+	if (!agg->tags || !agg->nodes || gp_htab_init(&agg->index, slots)) {
 		gp_agg_free(agg);
 		return NULL;
 	}
@@ -59,30 +61,31 @@ void gp_agg_free(struct gp_agg *agg)
 	if (!agg)
 		return;
 	free(agg->tags);
-	free(agg->index);
+	free(agg->nodes);
+	gp_htab_release(&agg->index);
 	free(agg);
 }
 
 static struct gp_tag_stats *lookup(struct gp_agg *agg, unsigned dir, const char *alpn,
 				   const char *gray, int create)
 {
-	size_t mask = agg->slots - 1, i = tag_hash(dir, alpn, gray) & mask;
+	uint32_t hash = tag_hash(dir, alpn, gray);
 	struct gp_tag_stats *t;
+	struct gp_hnode *x;
 
-	for (;; i = (i + 1) & mask) {
-		if (!agg->index[i])
-			break;
-		t = &agg->tags[agg->index[i] - 1];
-		if (t->dir == dir && !strcmp(t->alpn, alpn) && !strcmp(t->gray, gray))
+	for (x = gp_htab_chain(&agg->index, hash); x; x = x->next) {
+		t = &agg->tags[x - agg->nodes];
+		if (x->hash == hash && t->dir == dir && !strcmp(t->alpn, alpn) &&
+		    !strcmp(t->gray, gray))
 			return t;
 	}
 	if (!create || agg->n == agg->cap)
 		return NULL;
+	gp_htab_add(&agg->index, &agg->nodes[agg->n], hash);
 	t = &agg->tags[agg->n++];
 	t->dir = dir;
 	snprintf(t->alpn, sizeof(t->alpn), "%s", alpn);
 	snprintf(t->gray, sizeof(t->gray), "%s", gray);
-	agg->index[i] = agg->n;
 	return t;
 }
 

@@ -349,6 +349,10 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 		   const struct gp_engine_ops *ops)
 {
 	struct gp_tagger_ops tops = { .conn = on_tagged, .bytes = on_bytes };
+	struct gp_tagger_config tcfg = {
+		.tag_wait_ns = (uint64_t)opts->tag_wait_ms * 1000000u,
+		.endpoint_memory_ns = (uint64_t)opts->endpoint_memory_s * 1000000000u,
+	};
 	struct gp_loader_opts lo = { 0 };
 	struct gp_ifaces *ifs = NULL;
 	struct gp_engine *r;
@@ -382,7 +386,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	}
 	gp_print_rules(r->rules);
 	r->agg = gp_agg_new(opts->max_tags);
-	r->tagger = gp_tagger_new(&tops, (uint64_t)opts->tag_wait_ms * 1000000u);
+	r->tagger = gp_tagger_new(&tops, &tcfg);
 	if (!r->agg || !r->tagger) {
 		gp_err("out of memory");
 		goto cleanup;

@@ -40,6 +40,7 @@ struct gp_conn {
 	char alpn_offered[GP_ALPN_OFFERED_MAX + 1];
 	char sni[GP_SNI_MAX + 1];
 	char http_marker[GP_TAG_MAX + 1];	/* header that decided gray, "" if none */
+	int tag_from_endpoint;	/* a failure given its server endpoint's last tag */
 };
 
 const char *gp_result_name(enum gp_result r);

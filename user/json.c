@@ -137,6 +137,9 @@ int gp_json_conn(FILE *f, const struct gp_conn *c, int64_t realtime_offset_ns)
 		fputs(",\"error\":null", f);
 	fprintf(f, ",\"latency_ns\":%" PRIu64, c->latency_ns);
 	json_tag(f, c->alpn, c->alpn_offered, c->sni, c->gray, c->http_marker);
+	/* Only when the tag is not the attempt's own, so other lines stay as they were. */
+	if (c->tag_from_endpoint)
+		json_key_str(f, "tag_from", "endpoint");
 	fprintf(f, ",\"netns\":%" PRIu32 "}\n", c->netns);
 	return ferror(f) ? -EIO : 0;
 }

@@ -237,6 +237,7 @@ static int cmd_replay(const struct gp_opts *opts)
 	struct replay_ctx r = { 0 };
 	/* A capture has no sockets, so no outcomes: only flows. */
 	struct gp_tagger_ops ops = { .flow = replay_flow, .ctx = &r };
+	struct gp_tagger_config tcfg = { .tag_wait_ns = (uint64_t)opts->tag_wait_ms * 1000000u };
 	struct gp_pcap_frame f;
 	struct gp_pcap_stats ps;
 	uint64_t kstats[GP_STAT_MAX];
@@ -255,7 +256,7 @@ static int cmd_replay(const struct gp_opts *opts)
 		err = 2;
 		goto cleanup;
 	}
-	r.tagger = gp_tagger_new(&ops, (uint64_t)opts->tag_wait_ms * 1000000u);
+	r.tagger = gp_tagger_new(&ops, &tcfg);
 	if (!r.tagger) {
 		gp_err("out of memory");
 		goto cleanup;

@@ -79,6 +79,8 @@ void gp_usage(FILE *f)
 "                       6.6+; else a clsact qdisc filter; other programs are left alone)\n"
 "  --tag-wait SECONDS   longest an outcome waits for its flow's first payload, 0..%d, up to\n"
 "                       3 decimals (default %d); then it is counted with what is known\n"
+"  --endpoint-memory D  a failed attempt takes the tag of the last tagged flow to its server\n"
+"                       address and port within D: 600, 90s, 10m, 1h; 0 off (default %dm)\n"
 "  --rules FILE         gray rules, one per line (format in the README); SIGHUP reloads it,\n"
 "                       a bad file is refused with FILE:LINE and the old rules stay\n"
 "  --rule RULE          one rule, e.g. 'sni *.canary.example.com = canary'; repeatable;\n"
@@ -119,6 +121,7 @@ void gp_usage(FILE *f)
 "Exit status: 0 on a clean stop, 1 on a runtime failure, 2 on bad usage.\n",
 		GP_INTERVAL_MAX, GP_INTERVAL_DEFAULT,
 		GP_TAG_WAIT_MAX_MS / 1000, GP_TAG_WAIT_DEFAULT_MS / 1000,
+		GP_ENDPOINT_MEMORY_DEFAULT_S / 60,
 		GP_RINGBUF_KB_MIN, GP_RINGBUF_KB_MAX, GP_RINGBUF_KB_DEFAULT,
 		GP_MAX_TAGS_LIMIT, GP_MAX_TAGS_DEFAULT,
 		GP_REFRESH_MIN_MS / 1000, GP_REFRESH_MAX_MS / 1000, GP_REFRESH_MIN_MS / 1000,
@@ -177,6 +180,31 @@ int gp_parse_seconds_ms(const char *s, unsigned max_ms, unsigned *out)
 	return 0;
 }
 
+int gp_parse_duration_s(const char *s, unsigned max_s, unsigned *out)
+{
+	static const char units[] = "smh";
+	static const unsigned long unit_s[] = { 1, 60, 3600 };
+	size_t n = strlen(s);
+	const char *u = n ? strchr(units, s[n - 1]) : NULL;	/* s[n - 1] is not NUL */
+	unsigned long v, mul = u ? unit_s[u - units] : 1;
+	char buf[24];
+	int err;
+
+	if (u)
+		n--;
+	if (!n || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	err = gp_parse_uint(buf, 0, max_s, &v);
+	if (err)
+		return err;
+	if (v > max_s / mul)
+		return -ERANGE;
+	*out = v * mul;
+	return 0;
+}
+
 static int pick(const char *arg, const char *const *names, int n)
 {
 	int i;
@@ -191,7 +219,7 @@ enum {
 	OPT_TEXTFILE = 256, OPT_INTERVAL, OPT_EVENTS, OPT_NETNS, OPT_CONNECT_HOOK,
 	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_TC_MODE,
 	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER, OPT_ONCE, OPT_P99_DELTA, OPT_FAIL_DELTA,
-	OPT_RECENT,
+	OPT_RECENT, OPT_ENDPOINT_MEMORY,
 };
 
 static const struct option long_opts[] = {
@@ -207,6 +235,7 @@ static const struct option long_opts[] = {
 	{ "egress", no_argument, NULL, OPT_EGRESS },
 	{ "tc-mode", required_argument, NULL, OPT_TC_MODE },
 	{ "tag-wait", required_argument, NULL, OPT_TAG_WAIT },
+	{ "endpoint-memory", required_argument, NULL, OPT_ENDPOINT_MEMORY },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rule", required_argument, NULL, OPT_RULE },
 	{ "user", required_argument, NULL, OPT_USER },
@@ -269,6 +298,7 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 	o->ringbuf_kb = GP_RINGBUF_KB_DEFAULT;
 	o->max_tags = GP_MAX_TAGS_DEFAULT;
 	o->tag_wait_ms = GP_TAG_WAIT_DEFAULT_MS;
+	o->endpoint_memory_s = GP_ENDPOINT_MEMORY_DEFAULT_S;
 	o->refresh_ms = GP_REFRESH_MIN_MS;
 	o->p99_delta = GP_TOP_P99_DELTA_DEFAULT;
 	o->fail_delta = GP_TOP_FAIL_DELTA_DEFAULT;
@@ -381,6 +411,11 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 			if (gp_parse_seconds_ms(optarg, GP_TAG_WAIT_MAX_MS, &o->tag_wait_ms))
 				return bad(err, "--tag-wait: '%s' is not a number of seconds in 0..%s "
 					   "(up to 3 decimals)", optarg, lim(num, GP_TAG_WAIT_MAX_MS / 1000));
+			break;
+		case OPT_ENDPOINT_MEMORY:
+			if (gp_parse_duration_s(optarg, GP_ENDPOINT_MEMORY_MAX_S, &o->endpoint_memory_s))
+				return bad(err, "--endpoint-memory: '%s' is not a duration in 0..%s seconds "
+					   "(N, Ns, Nm or Nh)", optarg, lim(num, GP_ENDPOINT_MEMORY_MAX_S));
 			break;
 		case OPT_RULES:
 			if (!optarg[0])

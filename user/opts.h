@@ -45,6 +45,8 @@ enum gp_state_hook {
 #define GP_RULE_FLAGS_MAX	64	/* --rule flags */
 #define GP_TAG_WAIT_DEFAULT_MS	2000
 #define GP_TAG_WAIT_MAX_MS	60000
+#define GP_ENDPOINT_MEMORY_DEFAULT_S	600
+#define GP_ENDPOINT_MEMORY_MAX_S	86400
 #define GP_REFRESH_MIN_MS	1000	/* top -d, also its default */
 #define GP_REFRESH_MAX_MS	3600000
 #define GP_P99_DELTA_MAX	10000	/* top --p99-delta, percent */
@@ -68,6 +70,7 @@ struct gp_opts {
 	int egress;
 	enum gp_tc_mode tc_mode;
 	unsigned tag_wait_ms;
+	unsigned endpoint_memory_s;	/* failures take their endpoint's last tag; 0: off */
 	const char *rules_file;
 	const char *rule_flags[GP_RULE_FLAGS_MAX];
 	size_t n_rule_flags;
@@ -92,6 +95,8 @@ void gp_usage(FILE *f);
 int gp_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 /* "2", "0.5", "1.250": seconds with up to 3 decimals, as ms in [0, max_ms]. */
 int gp_parse_seconds_ms(const char *s, unsigned max_ms, unsigned *out);
+/* "600", "90s", "10m", "1h": whole seconds in [0, max_s]. 0 or -EINVAL / -ERANGE. */
+int gp_parse_duration_s(const char *s, unsigned max_s, unsigned *out);
 
 const char *gp_connect_hook_name(enum gp_connect_hook h);
 const char *gp_state_hook_name(enum gp_state_hook h);

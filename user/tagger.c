@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dlist.h"
+#include "htab.h"
 #include "tagger.h"
 
 #define BITMAP_BYTES	(GP_FIRST_PAYLOAD_MAX / 8)
@@ -13,7 +15,7 @@ struct pending {
 	struct gp_conn c;
 	uint64_t deadline;
 	struct uflow *flow;
-	struct pending *qprev, *qnext;
+	struct gp_dlink q;
 };
 
 /* The tag an outcome of this flow got, for crediting the flow's bytes. */
@@ -37,11 +39,31 @@ struct tagres {
 	char marker[GP_TAG_MAX + 1];
 	char *offered;
 	char *sni;
+	int payload;			/* decided by the flow's own bytes */
+};
+
+/* A server endpoint as a failure and an earlier flow to it share it; no padding. */
+struct ep_key {
+	uint8_t daddr[16];
+	uint32_t netns;
+	uint16_t dport;
+	uint8_t family;
+	uint8_t dir;
+};
+
+/* The tag of an endpoint's last established, payload-tagged outcome. */
+struct endpoint {
+	struct gp_hnode h;
+	struct gp_dlink age;		/* by tagging time */
+	struct ep_key key;
+	uint64_t tagged_ns;
+	char alpn[GP_TAG_MAX + 1];
+	char gray[GP_TAG_MAX + 1];
 };
 
 struct uflow {
-	struct uflow *hnext;
-	struct uflow *eprev, *enext;	/* ended list, by end time */
+	struct gp_hnode h;
+	struct gp_dlink e;		/* ended list, by end time */
 	struct gp_flow_tuple key;	/* client -> server, _pad 0 */
 	struct stream *st;		/* NULL once decided */
 	size_t contig;			/* bytes present from offset 0 */
@@ -57,12 +79,14 @@ struct uflow {
 
 struct gp_tagger {
 	struct gp_tagger_ops ops;
-	uint64_t tag_wait_ns;
+	uint64_t tag_wait_ns, ep_memory_ns;
+	uint64_t now_ns;		/* the caller's latest time */
+	struct gp_htab eps;		/* struct endpoint */
+	struct gp_dlist ep_age;		/* oldest tag first */
 	const struct gp_rules *rules;
-	struct uflow **buckets;
-	size_t nbuckets, n;
-	struct pending *qhead, *qtail;
-	struct uflow *ehead, *etail;	/* ended and decided: forgotten after the end grace */
+	struct gp_htab flows;		/* struct uflow */
+	struct gp_dlist queue;		/* struct pending */
+	struct gp_dlist ended;		/* struct uflow ended and decided: forgotten after the end grace */
 	unsigned sweep_gen;
 	struct gp_tagger_stats stats;
 	/* try_decide's working space (~4 KB), allocated once rather than per record. */
@@ -70,28 +94,18 @@ struct gp_tagger {
 	struct gp_flow_result result;
 };
 
-static uint32_t tuple_hash(const struct gp_flow_tuple *k)
-{
-	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u;	/* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-struct gp_tagger *gp_tagger_new(const struct gp_tagger_ops *ops, uint64_t tag_wait_ns)
+struct gp_tagger *gp_tagger_new(const struct gp_tagger_ops *ops,
+				const struct gp_tagger_config *cfg)
 {
 	struct gp_tagger *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
 	t->ops = *ops;
-	t->tag_wait_ns = tag_wait_ns;
-	t->nbuckets = 1024;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets) {
+	t->tag_wait_ns = cfg->tag_wait_ns;
+	t->ep_memory_ns = cfg->endpoint_memory_ns;
+	if (gp_htab_init(&t->flows, 1024) || gp_htab_init(&t->eps, 64)) {
+		gp_htab_release(&t->flows);
 		free(t);
 		return NULL;
 	}
@@ -118,19 +132,27 @@ static void flow_free(struct uflow *f)
 	free(f);
 }
 
+/* The oldest of each list, or NULL. */
+static struct pending *queue_first(const struct gp_tagger *t)
+{
+	return t->queue.head ? gp_container_of(t->queue.head, struct pending, q) : NULL;
+}
+
+static struct uflow *ended_first(const struct gp_tagger *t)
+{
+	return t->ended.head ? gp_container_of(t->ended.head, struct uflow, e) : NULL;
+}
+
+static struct endpoint *ep_oldest(const struct gp_tagger *t)
+{
+	return t->ep_age.head ? gp_container_of(t->ep_age.head, struct endpoint, age) : NULL;
+}
+
 static void elist_del(struct gp_tagger *t, struct uflow *f)
 {
 	if (!f->on_elist)
 		return;
-	if (f->eprev)
-		f->eprev->enext = f->enext;
-	else
-		t->ehead = f->enext;
-	if (f->enext)
-		f->enext->eprev = f->eprev;
-	else
-		t->etail = f->eprev;
-	f->eprev = f->enext = NULL;
+	gp_dlist_del(&t->ended, &f->e);
 	f->on_elist = 0;
 }
 
@@ -139,41 +161,32 @@ static void elist_add(struct gp_tagger *t, struct uflow *f)
 {
 	if (f->on_elist)
 		return;
-	f->eprev = t->etail;
-	f->enext = NULL;
-	if (t->etail)
-		t->etail->enext = f;
-	else
-		t->ehead = f;
-	t->etail = f;
+	gp_dlist_append(&t->ended, &f->e);
 	f->on_elist = 1;
 }
 
-static void unlink_flow(struct gp_tagger *t, struct uflow *f)
+static void free_node(void *ctx, struct gp_hnode *x)
 {
-	struct uflow **pp = &t->buckets[tuple_hash(&f->key) & (t->nbuckets - 1)];
+	(void)ctx;
+	flow_free(gp_container_of(x, struct uflow, h));
+}
 
-	for (; *pp; pp = &(*pp)->hnext)
-		if (*pp == f) {
-			*pp = f->hnext;
-			t->n--;
-			return;
-		}
+static void ep_forget(struct gp_tagger *t, struct endpoint *e)
+{
+	gp_dlist_del(&t->ep_age, &e->age);
+	gp_htab_del(&t->eps, &e->h);
+	free(e);
 }
 
 void gp_tagger_free(struct gp_tagger *t)
 {
-	struct uflow *f, *next;
-	size_t i;
-
 	if (!t)
 		return;
-	for (i = 0; i < t->nbuckets; i++)
-		for (f = t->buckets[i]; f; f = next) {
-			next = f->hnext;
-			flow_free(f);
-		}
-	free(t->buckets);
+	gp_htab_each(&t->flows, free_node, NULL);
+	gp_htab_release(&t->flows);
+	while (ep_oldest(t))
+		ep_forget(t, ep_oldest(t));
+	gp_htab_release(&t->eps);
 	free(t);
 }
 
@@ -182,37 +195,20 @@ void gp_tagger_set_rules(struct gp_tagger *t, const struct gp_rules *r)
 	t->rules = r;
 }
 
-static void grow(struct gp_tagger *t)
-{
-	size_t nb = t->nbuckets * 2, i;
-	struct uflow **b = calloc(nb, sizeof(*b)), *f, *next;
-
-	if (!b)
-		return;	/* longer chains, still correct */
-	for (i = 0; i < t->nbuckets; i++)
-		for (f = t->buckets[i]; f; f = next) {
-			size_t j = tuple_hash(&f->key) & (nb - 1);
-
-			next = f->hnext;
-			f->hnext = b[j];
-			b[j] = f;
-		}
-	free(t->buckets);
-	t->buckets = b;
-	t->nbuckets = nb;
-}
-
 static struct uflow *find(struct gp_tagger *t, const struct gp_flow_tuple *key, int create)
 {
-	size_t i = tuple_hash(key) & (t->nbuckets - 1);
+	uint32_t hash = gp_hash_bytes(key, sizeof(*key));
+	struct gp_hnode *x;
 	struct uflow *f;
 
-	for (f = t->buckets[i]; f; f = f->hnext)
-		if (!memcmp(&f->key, key, sizeof(*key)))
+	for (x = gp_htab_chain(&t->flows, hash); x; x = x->next) {
+		f = gp_container_of(x, struct uflow, h);
+		if (x->hash == hash && !memcmp(&f->key, key, sizeof(*key)))
 			return f;
+	}
 	if (!create)
 		return NULL;
-	if (t->n >= GP_TAGGER_FLOWS_MAX) {
+	if (t->flows.n >= GP_TAGGER_FLOWS_MAX) {
 		t->stats.flows_dropped++;
 		return NULL;
 	}
@@ -223,13 +219,7 @@ static struct uflow *find(struct gp_tagger *t, const struct gp_flow_tuple *key, 
 	}
 	f->key = *key;
 	f->sweep_gen = t->sweep_gen;
-	if (t->n >= t->nbuckets) {
-		grow(t);
-		i = tuple_hash(key) & (t->nbuckets - 1);
-	}
-	f->hnext = t->buckets[i];
-	t->buckets[i] = f;
-	t->n++;
+	gp_htab_add(&t->flows, &f->h, hash);
 	return f;
 }
 
@@ -259,8 +249,8 @@ static void credit(struct gp_tagger *t, struct uflow *f)
 	}
 }
 
-/* Gray for a flow with no classified payload: only address and port rules can match. */
-static void eval_rules(const struct gp_tagger *t, const struct gp_flow_tuple *k, const char *alpn,
+/* Gray for a flow from the rules; 1 when a rule decided it, 0 for the "stable" default. */
+static int eval_rules(const struct gp_tagger *t, const struct gp_flow_tuple *k, const char *alpn,
 		       const char *sni, const uint8_t *hdrs, size_t hdrs_len, char *gray,
 		       char *marker)
 {
@@ -274,11 +264,97 @@ static void eval_rules(const struct gp_tagger *t, const struct gp_flow_tuple *k,
 	if (!t->rules) {
 		strcpy(gray, "stable");
 		marker[0] = '\0';
-		return;
+		return 0;
 	}
 	gp_rules_eval(t->rules, &facts, &g);
 	memcpy(gray, g.gray, sizeof(g.gray));
 	memcpy(marker, g.marker, sizeof(g.marker));
+	return g.rule >= 0;
+}
+
+/* The tagger's clock: the caller's latest time, never going back. */
+static void clock_at(struct gp_tagger *t, uint64_t now_ns)
+{
+	if (now_ns > t->now_ns)
+		t->now_ns = now_ns;
+}
+
+static void ep_key_of(const struct gp_conn *c, struct ep_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->daddr, c->daddr, 16);
+	k->netns = c->netns;
+	k->dport = c->dport;
+	k->family = (uint8_t)c->family;
+	k->dir = (uint8_t)c->dir;
+}
+
+static struct endpoint *ep_find(const struct gp_tagger *t, const struct ep_key *k, uint32_t hash)
+{
+	struct gp_hnode *x;
+
+	for (x = gp_htab_chain(&t->eps, hash); x; x = x->next) {
+		struct endpoint *e = gp_container_of(x, struct endpoint, h);
+
+		if (x->hash == hash && !memcmp(&e->key, k, sizeof(*k)))
+			return e;
+	}
+	return NULL;
+}
+
+/* Endpoints whose tag is older than the memory go; the list is in tagging order. */
+static void ep_expire(struct gp_tagger *t)
+{
+	struct endpoint *e;
+
+	while ((e = ep_oldest(t)) && t->now_ns - e->tagged_ns >= t->ep_memory_ns)
+		ep_forget(t, e);
+}
+
+/* An established outcome tagged by its flow's bytes: its endpoint's tag from now on. */
+static void ep_remember(struct gp_tagger *t, const struct gp_conn *c)
+{
+	struct ep_key k;
+	struct endpoint *e;
+	uint32_t hash;
+
+	ep_key_of(c, &k);
+	hash = gp_hash_bytes(&k, sizeof(k));
+	e = ep_find(t, &k, hash);
+	if (e) {
+		gp_dlist_del(&t->ep_age, &e->age);
+	} else {
+		if (t->eps.n >= GP_TAGGER_ENDPOINTS_MAX)
+			ep_forget(t, ep_oldest(t));
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return;	/* its failures stay untagged */
+		e->key = k;
+		gp_htab_add(&t->eps, &e->h, hash);
+	}
+	memcpy(e->alpn, c->alpn, sizeof(e->alpn));
+	memcpy(e->gray, c->gray, sizeof(e->gray));
+	e->tagged_ns = t->now_ns;
+	gp_dlist_append(&t->ep_age, &e->age);
+}
+
+/* A failure no rule tagged takes its endpoint's remembered tag, if there is one. */
+static void ep_recall(struct gp_tagger *t, struct gp_conn *c)
+{
+	struct endpoint *e;
+	struct ep_key k;
+
+	if (!t->ep_memory_ns)
+		return;
+	ep_expire(t);
+	ep_key_of(c, &k);
+	e = ep_find(t, &k, gp_hash_bytes(&k, sizeof(k)));
+	if (!e)
+		return;
+	memcpy(c->alpn, e->alpn, sizeof(c->alpn));
+	memcpy(c->gray, e->gray, sizeof(c->gray));
+	c->tag_from_endpoint = 1;
+	t->stats.endpoint_tags++;
 }
 
 static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
@@ -290,6 +366,8 @@ static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
 		snprintf(c->sni, sizeof(c->sni), "%s", r->sni);
 		memcpy(c->gray, r->gray, sizeof(c->gray));
 		memcpy(c->http_marker, r->marker, sizeof(c->http_marker));
+		if (r->payload && c->result == GP_RES_ESTABLISHED && t->ep_memory_ns)
+			ep_remember(t, c);
 	}
 	if (f && c->dir < GP_DIR_MAX) {
 		struct joined *j = &f->joined[c->dir];
@@ -307,15 +385,7 @@ static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
 
 static void dequeue(struct gp_tagger *t, struct pending *p)
 {
-	if (p->qprev)
-		p->qprev->qnext = p->qnext;
-	else
-		t->qhead = p->qnext;
-	if (p->qnext)
-		p->qnext->qprev = p->qprev;
-	else
-		t->qtail = p->qprev;
-	p->qprev = p->qnext = NULL;
+	gp_dlist_del(&t->queue, &p->q);
 }
 
 /* Client bytes [off, off + len) arrive; contig grows over what is now present. */
@@ -410,6 +480,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	memcpy(res->alpn, r->alpn, sizeof(res->alpn));
 	memcpy(res->gray, r->gray, sizeof(res->gray));
 	memcpy(res->marker, r->http_marker, sizeof(res->marker));
+	res->payload = f->any_payload;
 	f->decided = 1;
 	f->res = res;
 	free(f->st);
@@ -436,7 +507,9 @@ static void emit_untracked(struct gp_tagger *t, const struct gp_conn *in)
 	tuple_of_conn(&c, &k);
 	strcpy(c.alpn, "none");
 	c.alpn_offered[0] = c.sni[0] = '\0';
-	eval_rules(t, &k, c.alpn, "", NULL, 0, c.gray, c.http_marker);
+	if (!eval_rules(t, &k, c.alpn, "", NULL, 0, c.gray, c.http_marker) &&
+	    c.result != GP_RES_ESTABLISHED)
+		ep_recall(t, &c);
 	emit(t, NULL, &c, NULL);
 }
 
@@ -489,6 +562,7 @@ void gp_tagger_conn(struct gp_tagger *t, const struct gp_conn *c, uint64_t now_n
 	struct uflow *f;
 	unsigned dir = c->dir < GP_DIR_MAX ? c->dir : GP_DIR_OUTBOUND;
 
+	clock_at(t, now_ns);
 	/* No SYN at TC (or no connection at all): nothing will come to wait for. */
 	if (!c->has_flow || c->result != GP_RES_ESTABLISHED) {
 		emit_untracked(t, c);
@@ -524,12 +598,7 @@ void gp_tagger_conn(struct gp_tagger *t, const struct gp_conn *c, uint64_t now_n
 	p->c = *c;
 	p->flow = f;
 	p->deadline = now_ns + t->tag_wait_ns;
-	p->qprev = t->qtail;
-	if (t->qtail)
-		t->qtail->qnext = p;
-	else
-		t->qhead = p;
-	t->qtail = p;
+	gp_dlist_append(&t->queue, &p->q);
 	f->pend[dir] = p;
 }
 
@@ -539,6 +608,7 @@ void gp_tagger_payload(struct gp_tagger *t, const struct gp_payload_event *h,
 	struct gp_flow_tuple k = h->flow;
 	struct uflow *f;
 
+	clock_at(t, now_ns);
 	k._pad = 0;
 	f = flow_for(t, &k, h->isn);
 	if (!f)
@@ -598,15 +668,16 @@ void gp_tagger_sweep_begin(struct gp_tagger *t)
 
 static void expire(struct gp_tagger *t, uint64_t now_ns)
 {
-	while (t->qhead && t->qhead->deadline <= now_ns) {
-		struct uflow *f = t->qhead->flow;
+	struct pending *p;
+
+	while ((p = queue_first(t)) && p->deadline <= now_ns) {
+		struct uflow *f = p->flow;
 
 		t->stats.waited_out++;
 		try_decide(t, f, 1);
 		/* Out of memory in try_decide: let this one go untagged. */
-		if (t->qhead && t->qhead->flow == f && !f->decided) {
-			struct pending *p = t->qhead;
-
+		p = queue_first(t);
+		if (p && p->flow == f && !f->decided) {
 			f->pend[p->c.dir < GP_DIR_MAX ? p->c.dir : 0] = NULL;
 			dequeue(t, p);
 			emit_untracked(t, &p->c);
@@ -615,63 +686,70 @@ static void expire(struct gp_tagger *t, uint64_t now_ns)
 	}
 }
 
+struct sweep {
+	struct gp_tagger *t;
+	uint64_t now_ns;
+};
+
+/* Undecided flows nobody waits for: the kernel forgot them or they ended. */
+static void sweep_node(void *ctx, struct gp_hnode *x)
+{
+	struct sweep *s = ctx;
+	struct gp_tagger *t = s->t;
+	struct uflow *f = gp_container_of(x, struct uflow, h);
+	int waiting = f->pend[GP_DIR_OUTBOUND] || f->pend[GP_DIR_INBOUND];
+	int gone = f->sweep_gen != t->sweep_gen;
+	int closed = f->ended && s->now_ns - f->ended_ns >= t->tag_wait_ns;
+
+	if (waiting || !(gone || closed))
+		return;
+	gp_htab_del(&t->flows, x);
+	elist_del(t, f);
+	credit(t, f);
+	flow_free(f);
+}
+
 void gp_tagger_tick(struct gp_tagger *t, uint64_t now_ns, int after_sweep)
 {
-	struct uflow **pp, *f;
-	size_t i;
+	struct sweep s = { t, now_ns };
+	struct uflow *f;
 
+	clock_at(t, now_ns);
 	expire(t, now_ns);
+	ep_expire(t);
 	/*
 	 * Ended flows go after a short grace for an outcome racing their end
 	 * (the ring buffer keeps order, so it is rare): memory follows live
 	 * flows, not the last sweep.
 	 */
-	while (t->ehead && now_ns - t->ehead->ended_ns >= GP_TAGGER_END_GRACE_NS) {
-		f = t->ehead;
+	while ((f = ended_first(t)) && now_ns - f->ended_ns >= GP_TAGGER_END_GRACE_NS) {
 		elist_del(t, f);
 		if (f->pend[GP_DIR_OUTBOUND] || f->pend[GP_DIR_INBOUND])
 			continue;
-		unlink_flow(t, f);
+		gp_htab_del(&t->flows, &f->h);
 		credit(t, f);
 		flow_free(f);
 	}
-	if (!after_sweep)
-		return;
-	for (i = 0; i < t->nbuckets; i++) {
-		for (pp = &t->buckets[i]; (f = *pp);) {
-			int waiting = f->pend[GP_DIR_OUTBOUND] || f->pend[GP_DIR_INBOUND];
-			int gone = f->sweep_gen != t->sweep_gen;
-			int closed = f->ended && now_ns - f->ended_ns >= t->tag_wait_ns;
+	if (after_sweep)
+		gp_htab_each(&t->flows, sweep_node, &s);
+}
 
-			/* Undecided flows nobody waits for: the kernel forgot them or they ended. */
-			if (!waiting && (gone || closed)) {
-				*pp = f->hnext;
-				t->n--;
-				elist_del(t, f);
-				credit(t, f);
-				flow_free(f);
-				continue;
-			}
-			pp = &f->hnext;
-		}
-	}
+static void decide_node(void *ctx, struct gp_hnode *x)
+{
+	try_decide(ctx, gp_container_of(x, struct uflow, h), 1);
 }
 
 void gp_tagger_flush(struct gp_tagger *t)
 {
-	struct uflow *f;
-	size_t i;
-
-	for (i = 0; i < t->nbuckets; i++)
-		for (f = t->buckets[i]; f; f = f->hnext)
-			try_decide(t, f, 1);
+	gp_htab_each(&t->flows, decide_node, t);
 	expire(t, UINT64_MAX);
 }
 
 void gp_tagger_stats(const struct gp_tagger *t, struct gp_tagger_stats *out)
 {
 	*out = t->stats;
-	out->flows = t->n;
+	out->flows = t->flows.n;
+	out->endpoints = t->eps.n;
 }
 
 void gp_flow_tuple_from_key(const struct gp_flow_key *k, const struct gp_flow_val *v,

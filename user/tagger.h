@@ -16,12 +16,21 @@
  * classified; an outcome waits for its flow's tag at most tag_wait, then
  * leaves with what is known ("none" without any payload). Each outcome is
  * emitted exactly once, tagged. Pure user space: time comes from the caller.
+ *
+ * A failed attempt (any result but established) has no payload. Its tag is,
+ * first match wins: the gray rules' when one matches the attempt itself
+ * (addresses, ports, alpn "none"); else the tag of the last established
+ * outcome whose flow carried payload to the same server endpoint (netns,
+ * direction, server address and port) within the endpoint memory, marked
+ * tag_from_endpoint; else none/stable.
  */
 
 /* How long an ended, decided flow is kept for an outcome that races its end. */
 #define GP_TAGGER_END_GRACE_NS	(250ull * 1000 * 1000)
 /* Flows remembered in user space at once; past it new flows are not tagged. */
 #define GP_TAGGER_FLOWS_MAX	(2 * GP_FLOW_MAX)
+/* Server endpoints remembered for failures' tags; past it the least recently tagged goes. */
+#define GP_TAGGER_ENDPOINTS_MAX	8192
 
 /* A flow's classification, as replay prints it. */
 struct gp_flow_result {
@@ -52,11 +61,19 @@ struct gp_tagger_stats {
 	uint64_t flows;			/* in the table now */
 	uint64_t flows_dropped;		/* not tagged: table full */
 	uint64_t waited_out;		/* outcomes that left at tag_wait */
+	uint64_t endpoints;		/* in the endpoint memory now */
+	uint64_t endpoint_tags;		/* failures tagged from it */
+};
+
+struct gp_tagger_config {
+	uint64_t tag_wait_ns;		/* longest an outcome waits for its flow's tag */
+	uint64_t endpoint_memory_ns;	/* how long an endpoint's tag is kept; 0: off */
 };
 
 struct gp_tagger;
 
-struct gp_tagger *gp_tagger_new(const struct gp_tagger_ops *ops, uint64_t tag_wait_ns);
+struct gp_tagger *gp_tagger_new(const struct gp_tagger_ops *ops,
+				const struct gp_tagger_config *cfg);
 void gp_tagger_free(struct gp_tagger *t);	/* NULL-safe; emits nothing */
 /* Rules for flows decided from now on; the caller keeps r alive until replaced. */
 void gp_tagger_set_rules(struct gp_tagger *t, const struct gp_rules *r);

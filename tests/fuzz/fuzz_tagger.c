@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct count n = { 0 };
 	struct gp_tagger_ops ops = { .conn = on_conn, .ctx = &n };
-	struct gp_tagger *t = gp_tagger_new(&ops, 1000);
+	struct gp_tagger_config cfg = { .tag_wait_ns = 1000, .endpoint_memory_ns = 100000 };
+	struct gp_tagger *t = gp_tagger_new(&ops, &cfg);
 	struct gp_rules *rules = gp_rules_build(gp_rules_builder_new());
 	uint8_t *rec = malloc(sizeof(struct gp_payload_event) + GP_FIRST_PAYLOAD_MAX);
 	uint64_t now = 1;
@@ -71,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			c.result = sel & 8 ? GP_RES_REFUSED : GP_RES_ESTABLISHED;
 			c.has_flow = !(sel & 16);
 			c.flow_isn = sel >> 6;
+			c.netns = arg >> 14;	/* endpoint memory: a few namespaces */
 			n.in++;
 			gp_tagger_conn(t, &c, now);
 			break;

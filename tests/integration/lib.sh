@@ -219,6 +219,17 @@ nginx_start() {
 	for p; do wait_port "$ns" "$p" $! "$d/out"; done
 }
 
+# nginx_pair ID PORT1 PORT2: tag_pair ID, and nginx in $NSB answering "ok"
+# on $B4:PORT1 and $B4:PORT2 (curl the client).
+nginx_pair() {
+	need nginx nginx
+	need curl curl
+	tag_pair "$1"
+	nginx_start "$NSB" "$2" "$3" <<-NGX
+		server { listen $B4:$2; listen $B4:$3; location / { return 200 "ok\n"; } }
+	NGX
+}
+
 # s_server_start NS ADDR PORT ARGS...: openssl s_server with $T's certificate,
 # answering every connection (-www) until killed.
 s_server_start() {
@@ -253,6 +264,26 @@ cap_fields() {
 	shift
 	for x; do a+=(-e "$x"); done
 	tshark -2 -n -r "$T/cap.pcap" -Y "$f" -T fields -E aggregator=, "${a[@]}" 2>/dev/null
+}
+
+# top_once_start NS ARGS: grayprobe top in NS with stdout a file, so that it
+# prints one table ($T/once.txt) after one period; returned once attached.
+top_once_start() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$GP" top "$@" >"$T/once.txt" 2>"$T/once.err" </dev/null &
+	AGENT=$!
+	PIDS+=($AGENT)
+	for _ in $(seq 100); do grep -q attached "$T/once.err" && break; sleep 0.1; done
+	grep -q attached "$T/once.err" || fail "top did not attach: $(tail -n 3 "$T/once.err")"
+}
+
+# top_once_wait: until that top exits (0) and its table is printed to the log.
+top_once_wait() {
+	local rc
+	wait "$AGENT"; rc=$?
+	expect_eq "$rc" 0 "top --once exit status ($(tail -n 2 "$T/once.err"))"
+	sed 's/^/  once| /' "$T/once.txt"
 }
 
 # agent_start_in NS ARGS: agent_start with the agent inside NS, where TC

@@ -219,4 +219,93 @@ t_capabilities_dropped() {
 	expect_eq "$(gp_filters)" 0 "clsact filters left after a stop as nobody"
 }
 
+# ---- failures under their server endpoint's tag (--endpoint-memory) ----
+
+# ep_pair ID: nginx in B, stable on $B4:8080 and the canary on $B4:8081; the
+# agent (in B, TC on B's veth) watches A's sockets only: EP_ARGS.
+ep_pair() {
+	nginx_pair "$1" 8080 8081
+	EP_ARGS=(-i "$IFB" --netns "/run/netns/$NSA" --tag-wait 1)
+}
+
+# curl_ep ARGS: "HTTP_CODE CURL_EXIT": "200 0", refused "000 7", given up "000 28".
+curl_ep() {
+	ip netns exec "$NSA" curl -s --connect-timeout 1 --max-time 5 -o /dev/null \
+		-w '%{http_code} %{exitcode}' "$@"
+}
+canary_ep() { curl_ep -H 'X-Canary: canary' "http://$B4:8081/"; }
+
+# ep_traffic: 6 stable and 3 canary requests (tagged by their X-Canary
+# header), then 6 failed canary attempts, which carry no header: 2 reset by
+# nftables, 2 blackholed (curl gives up after 1 s), 2 refused once nginx is gone.
+ep_traffic() {
+	local i
+	for i in $(seq 6); do expect_eq "$(curl_ep "http://$B4:8080/")" "200 0" "stable request $i"; done
+	for i in 1 2 3; do expect_eq "$(canary_ep)" "200 0" "canary request $i"; done
+	nft_input "$NSB" "tcp dport 8081 reject with tcp reset"
+	for i in 1 2; do expect_eq "$(canary_ep)" "000 7" "canary request $i, reset"; done
+	ip netns exec "$NSB" nft flush chain inet gptest in || fail "nft flush"
+	nft_input "$NSB" "tcp dport 8081 drop"
+	for i in 1 2; do expect_eq "$(canary_ep)" "000 28" "canary request $i, blackholed"; done
+	ip netns exec "$NSB" nft delete table inet gptest || fail "nft delete table"
+	kill -TERM "$(cat "$T/nginx/nginx.pid")"
+	for _ in $(seq 100); do
+		ip netns exec "$NSB" ss -Hltn "sport = :8081" | grep -q . || break
+		sleep 0.05
+	done
+	for i in 1 2; do expect_eq "$(canary_ep)" "000 7" "canary request $i, nginx stopped"; done
+}
+
+# Outcomes of outbound ALPN GRAY in the textfile other than established, summed.
+fails_of() {
+	awk -v p="grayprobe_connections_total{direction=\"outbound\",alpn=\"$1\",gray=\"$2\",result=\"" \
+		'index($1, p) == 1 && $1 !~ /result="established"/ { s += $2 } END { print s + 0 }' "$T/gp.prom"
+}
+
+# A failed attempt has no payload to tag: it takes the tag its server
+# endpoint's last tagged flow had, marked "tag_from":"endpoint".
+t_endpoint_memory_failures() {
+	ep_pair 70
+	agent_start_in "$NSB" "${EP_ARGS[@]}" --events json
+	ep_traffic
+	wait_events 15
+	agent_stop
+	expect_tag outbound http/1.1 stable 6
+	expect_tag outbound http/1.1 canary 3
+	expect_eq "$(prom "$(tag_conn outbound http/1.1 canary refused)")" 4 "textfile: refused canary"
+	expect_eq "$(fails_of http/1.1 canary)" 6 "textfile: canary outcomes not established"
+	expect_eq "$(fails_of none stable)" 0 "textfile: none/stable outcomes not established"
+	expect_eq "$(fails_of http/1.1 stable)" 0 "textfile: stable outcomes not established"
+	expect_events 6 '.gray == "canary" and .alpn == "http/1.1" and .result != "established" and .tag_from == "endpoint"'
+	expect_events 0 '.result == "established" and has("tag_from")'
+	expect_events 9 '.result == "established" and .alpn == "http/1.1"'
+}
+
+# top's verdict judges the canary by its failures too.
+t_endpoint_memory_top_fail() {
+	ep_pair 71
+	rm -f "$T/gp.prom"
+	top_once_start "$NSB" -d 15 "${EP_ARGS[@]}" --textfile "$T/gp.prom"
+	ep_traffic
+	top_once_wait
+	grep -qE '^out +http/1\.1 +canary +(P99! +)?FAIL! .* \+66\.7pp\*?$' "$T/once.txt" \
+		|| fail "no FAIL! verdict for the canary: $(grep -E '^out +http/1\.1 +canary' "$T/once.txt")"
+	grep -qE '^out +none +stable ' "$T/once.txt" && fail "failures left under none/stable"
+	expect_eq "$(fails_of http/1.1 canary)" 6 "textfile: canary outcomes not established"
+}
+
+# --endpoint-memory 0: failures stay none/stable, as before it existed.
+t_endpoint_memory_off() {
+	ep_pair 72
+	agent_start_in "$NSB" "${EP_ARGS[@]}" --events json --endpoint-memory 0
+	ep_traffic
+	wait_events 15
+	agent_stop
+	expect_tag outbound http/1.1 canary 3
+	expect_eq "$(fails_of http/1.1 canary)" 0 "textfile: canary outcomes not established"
+	expect_eq "$(fails_of none stable)" 6 "textfile: none/stable outcomes not established"
+	expect_eq "$(prom "$(tag_conn outbound none stable refused)")" 4 "textfile: refused none/stable"
+	expect_events 0 'has("tag_from")'
+}
+
 run_tests "$@"

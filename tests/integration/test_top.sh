@@ -14,13 +14,8 @@ tm() { tmux -S "$T/tmux.sock" "$@"; }
 #   none:     tcpconn connects to 8080 (stable) and to 8444 (canary by the
 #             same rule) where nothing listens: every canary attempt is refused.
 canary_pair() {
-	need nginx nginx
-	need curl curl
 	need tmux tmux
-	tag_pair "$1"
-	nginx_start "$NSB" 8080 8443 <<-NGX
-		server { listen $B4:8080; listen $B4:8443; location / { return 200 "ok\n"; } }
-	NGX
+	nginx_pair "$1" 8080 8443
 	nft_input "$NSB" "tcp dport 8443 tcp flags & (syn | ack) == syn numgen inc mod 2 == 0 drop"
 	echo "dport 8443-8444 = canary" >"$T/rules"
 	# Only A's sockets: the host's own connections must not join the stable rows.
@@ -236,21 +231,14 @@ t_top_tmux_colour_sigterm() {
 
 # No terminal: the text table after one period, every column, and the textfile.
 t_top_once_text() {
-	local rc p
+	local p
 	canary_pair 63
 	rm -f "$T/gp.prom"
 	# stdout is a file: top picks --once by itself.
-	ip netns exec "$NSB" "$GP" top -d 9 "${TOP_ARGS[@]}" --textfile "$T/gp.prom" \
-		>"$T/once.txt" 2>"$T/once.err" </dev/null &
-	AGENT=$!
-	PIDS+=($AGENT)
-	for _ in $(seq 100); do grep -q attached "$T/once.err" && break; sleep 0.1; done
-	grep -q attached "$T/once.err" || fail "top did not attach: $(tail -n 3 "$T/once.err")"
+	top_once_start "$NSB" -d 9 "${TOP_ARGS[@]}" --textfile "$T/gp.prom"
 	traffic
-	wait "$AGENT"; rc=$?
-	expect_eq "$rc" 0 "top --once exit status ($(tail -n 2 "$T/once.err"))"
+	top_once_wait
 	cp "$T/once.txt" "$T/screen"
-	sed 's/^/  once| /' "$T/once.txt"
 	grep -qE '^dir +alpn +gray +conn/s +fail/s +p50 +p90 +p99 +p50 +p90 +p99 +bytes/s$' "$T/screen" \
 		|| fail "column header: $(grep 'conn/s' "$T/screen")"
 	grep -qE 'window 9\.[0-9]s' "$T/screen" || fail "window is not one period: $(sed -n 2p "$T/screen")"

@@ -293,6 +293,26 @@ static void test_conn_tag_details(void **state)
 		   "\"http_marker\":\"x-traffic-tag\",\"netns\":4026531840}\n");
 }
 
+/* A failure tagged from its server endpoint's memory says so; other lines have no such key. */
+static void test_conn_tag_from_endpoint(void **state)
+{
+	struct gp_conn c = base_conn();
+
+	(void)state;
+	c.result = GP_RES_REFUSED;
+	c.sk_err = ECONNREFUSED;
+	strcpy(c.alpn, "http/1.1");
+	strcpy(c.gray, "canary");
+	c.tag_from_endpoint = 1;
+	check_conn(&c, 1699999995000000000ll,
+		   "{\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
+		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
+		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
+		   "\"result\":\"refused\",\"error\":\"ECONNREFUSED\",\"latency_ns\":1500,"
+		   "\"alpn\":\"http/1.1\",\"alpn_offered\":\"\",\"sni\":\"\",\"gray\":\"canary\","
+		   "\"http_marker\":\"\",\"tag_from\":\"endpoint\",\"netns\":4026531840}\n");
+}
+
 static void check_flow(const struct gp_flow_result *r, uint64_t frame, uint64_t ts,
 		       const char *want)
 {
@@ -418,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_conn_error_names),
 		cmocka_unit_test(test_conn_ts_edges),
 		cmocka_unit_test(test_conn_tag_details),
+		cmocka_unit_test(test_conn_tag_from_endpoint),
 		cmocka_unit_test(test_conn_invalid_utf8_comm),
 		cmocka_unit_test(test_conn_reports_write_error),
 		cmocka_unit_test(test_flow_lines),

@@ -571,26 +571,72 @@ static void test_tag_wait(void **state)
 	assert_int_equal(p.o.tag_wait_ms, 3000);
 }
 
+/* run OPT VALUE refused, naming OPT and the value, for each of bad[n]. */
+static void expect_bad_values(const char *opt, const char *const *bad, size_t n)
+{
+	char needle[64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct parsed p;
+
+		PARSE(&p, "run", opt, bad[i]);
+		snprintf(needle, sizeof(needle), "%s: '%s'", opt, bad[i]);
+		expect_usage_error(&p, needle);
+	}
+}
+
 static void test_bad_tag_wait(void **state)
 {
 	static const char *const bad[] = {
 		"60.001", "61", "-1", "1.", ".5", "abc", "", "1.2345", "0.0001", "1e3", " 1",
 		"1 ", "1.5x", "1.-5", "1.2.3", "0x1", "+1", "99999999999999999999", "1,5",
 	};
-	char needle[64];
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct parsed p;
-
-		PARSE(&p, "run", "--tag-wait", bad[i]);
-		snprintf(needle, sizeof(needle), "--tag-wait: '%s'", bad[i]);
-		expect_usage_error(&p, needle);
-	}
+	expect_bad_values("--tag-wait", bad, sizeof(bad) / sizeof(bad[0]));
 	/* The message says what is allowed. */
 	BAD("is not a number of seconds in 0..60 (up to 3 decimals)", "run", "--tag-wait", "-1");
 	BAD("--tag-wait needs a value", "run", "--tag-wait");
+}
+
+static void test_endpoint_memory(void **state)
+{
+	static const struct { const char *arg; unsigned s; } ok[] = {
+		{ "600", 600 }, { "90s", 90 }, { "10m", 600 }, { "1h", 3600 }, { "0", 0 },
+		{ "0s", 0 }, { "0h", 0 }, { "24h", 86400 }, { "1440m", 86400 }, { "86400", 86400 },
+		{ "007m", 420 },
+	};
+	struct parsed p;
+	size_t i;
+
+	(void)state;
+	PARSE(&p, "run");
+	assert_int_equal(p.o.endpoint_memory_s, 600);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		PARSE(&p, "run", "--endpoint-memory", ok[i].arg);
+		if (p.rc)
+			fail_msg("--endpoint-memory %s refused: %s", ok[i].arg, p.err);
+		assert_int_equal(p.o.endpoint_memory_s, ok[i].s);
+	}
+	PARSE(&p, "top", "--endpoint-memory=0");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.endpoint_memory_s, 0);
+	BAD("check takes only", "check", "--endpoint-memory", "0");
+	BAD("replay takes only", "replay", "--endpoint-memory", "0", "x.pcap");
+}
+
+static void test_bad_endpoint_memory(void **state)
+{
+	static const char *const bad[] = {
+		"86401", "25h", "1441m", "-1", "", "s", "m", "1d", "1.5m", "1 m", " 1", "1ms", "1hh",
+		"0x10", "+1", "99999999999999999999h", "4294967296", "1H", "m1",
+	};
+
+	(void)state;
+	expect_bad_values("--endpoint-memory", bad, sizeof(bad) / sizeof(bad[0]));
+	BAD("is not a duration in 0..86400 seconds (N, Ns, Nm or Nh)", "run", "--endpoint-memory", "2d");
+	BAD("--endpoint-memory needs a value", "run", "--endpoint-memory");
 }
 
 static void test_parse_seconds_ms(void **state)
@@ -894,6 +940,8 @@ int main(void)
 		T(test_bad_tc_mode),
 		T(test_tag_wait),
 		T(test_bad_tag_wait),
+		T(test_endpoint_memory),
+		T(test_bad_endpoint_memory),
 		T(test_parse_seconds_ms),
 		T(test_rule_flags),
 		T(test_rule_flags_limit),

@@ -87,11 +87,16 @@ static const struct gp_tagger_ops ops = {
 	.conn = on_conn, .bytes = on_bytes, .flow = on_flow, .ctx = &out,
 };
 
+/* As run has it by default; the endpoint memory's tests make their own. */
+static const struct gp_tagger_config cfg = {
+	.tag_wait_ns = WAIT, .endpoint_memory_ns = 600000 * MS,
+};
+
 static int setup(void **state)
 {
 	(void)state;
 	memset(&out, 0, sizeof(out));
-	T = gp_tagger_new(&ops, WAIT);
+	T = gp_tagger_new(&ops, &cfg);
 	R = NULL;
 	return T ? 0 : -1;
 }
@@ -1408,7 +1413,7 @@ static void test_optional_callbacks(void **state)
 	(void)state;
 	/* The agent wants no flow results, replay no bytes: NULL callbacks are skipped. */
 	gp_tagger_free(T);
-	T = gp_tagger_new(&conn_only, WAIT);
+	T = gp_tagger_new(&conn_only, &cfg);
 	assert_non_null(T);
 	gp_tagger_conn(T, &a, T0);
 	seg_all(&a, s, n, T0);
@@ -1641,7 +1646,7 @@ static void test_every_outcome_emitted_once_in_any_order(void **state)
 	for (round = 0; round < 4; round++) {
 		memset(&out, 0, sizeof(out));
 		gp_tagger_free(T);
-		T = gp_tagger_new(&ops, WAIT);
+		T = gp_tagger_new(&ops, &cfg);
 		assert_non_null(T);
 		gp_tagger_set_rules(T, R);
 		make_events();
@@ -1654,6 +1659,208 @@ static void test_every_outcome_emitted_once_in_any_order(void **state)
 		gp_tagger_flush(T);
 		check_shuffled(round);
 	}
+}
+
+/* ---- failures under their server endpoint's last tag ---------------------- */
+
+#define EP_SRV		"198.19.0.2"
+#define EP_NS		4026531840u
+static const char canary_req[] = "GET / HTTP/1.1\r\nHost: svc\r\nX-Canary: canary\r\n\r\n";
+static const char plain_req[] = "GET / HTTP/1.1\r\nHost: svc\r\n\r\n";
+
+/* A new tagger with this endpoint memory (0: off), the default rules. */
+static void retag(uint64_t memory_ns)
+{
+	struct gp_tagger_config c = { .tag_wait_ns = WAIT, .endpoint_memory_ns = memory_ns };
+
+	gp_tagger_free(T);
+	T = gp_tagger_new(&ops, &c);
+	assert_non_null(T);
+	use_rules("");
+}
+
+/* An established outbound connection to EP_SRV:dport whose request is req. */
+static struct gp_conn served(unsigned sport, unsigned dport, const char *req, uint64_t now)
+{
+	struct gp_conn c = mk("198.18.0.1", sport, EP_SRV, dport, GP_DIR_OUTBOUND);
+	size_t before = out.n_conns;
+
+	gp_tagger_conn(T, &c, now);
+	seg_all(&c, req, strlen(req), now);
+	assert_int_equal(out.n_conns, before + 1);
+	assert_int_equal(out.conns[before].tag_from_endpoint, 0);
+	return c;
+}
+
+/* A failed attempt (res) from 198.18.0.1:sport to EP_SRV:dport. */
+static struct gp_conn failed(unsigned sport, unsigned dport, enum gp_result res, uint64_t now)
+{
+	struct gp_conn c = mk("198.18.0.1", sport, EP_SRV, dport, GP_DIR_OUTBOUND);
+
+	c.result = res;
+	c.has_flow = res != GP_RES_UNREACHABLE;	/* a SYN seen at TC or not: the same */
+	gp_tagger_conn(T, &c, now);
+	return c;
+}
+
+/* Outcome i left with ALPN/GRAY, from the endpoint memory or not. */
+static void expect_failure(size_t i, const struct gp_conn *c, const char *alpn, const char *gray,
+			   int from_endpoint)
+{
+	expect_emit(i, c, alpn, "", "", gray, "");
+	assert_int_equal(out.conns[i].tag_from_endpoint, from_endpoint);
+}
+
+static void test_endpoint_failures_take_the_last_tag(void **state)
+{
+	struct gp_conn a, f;
+	enum gp_result r;
+
+	(void)state;
+	use_rules("");
+	served(40001, 8081, canary_req, T0);
+	expect_emit(0, &out.conns[0], "http/1.1", "", "", "canary", "x-canary");
+	/* Every kind of failure, with or without its SYN at TC. */
+	for (r = GP_RES_REFUSED; r < GP_RES_MAX; r++) {
+		f = failed(40100 + r, 8081, r, T0 + 1000 * MS);
+		expect_failure(out.n_conns - 1, &f, "http/1.1", "canary", 1);
+	}
+	assert_int_equal(stats().endpoint_tags, GP_RES_MAX - 1);
+
+	/* A connection without payload says nothing about the endpoint's tag. */
+	a = mk("198.18.0.1", 40002, EP_SRV, 8081, GP_DIR_OUTBOUND);
+	gp_tagger_conn(T, &a, T0 + 2000 * MS);
+	gp_tagger_tick(T, T0 + 2000 * MS + WAIT, 0);
+	expect_emit(out.n_conns - 1, &a, "none", "", "", "stable", "");
+	f = failed(40200, 8081, GP_RES_REFUSED, T0 + 5000 * MS);
+	expect_failure(out.n_conns - 1, &f, "http/1.1", "canary", 1);
+
+	/* The last tag wins: a plain request makes the endpoint stable again. */
+	served(40003, 8081, plain_req, T0 + 6000 * MS);
+	f = failed(40201, 8081, GP_RES_REFUSED, T0 + 7000 * MS);
+	expect_failure(out.n_conns - 1, &f, "http/1.1", "stable", 1);
+	assert_int_equal(stats().endpoints, 1);
+}
+
+static void test_endpoint_memory_expires(void **state)
+{
+	struct gp_conn f;
+
+	(void)state;
+	retag(10000 * MS);
+	served(40001, 8081, canary_req, T0);
+	f = failed(40100, 8081, GP_RES_REFUSED, T0 + 9999 * MS);
+	expect_failure(1, &f, "http/1.1", "canary", 1);
+	/* Failures do not renew it: the tag was seen 10 s ago. */
+	f = failed(40101, 8081, GP_RES_REFUSED, T0 + 10000 * MS);
+	expect_failure(2, &f, "none", "stable", 0);
+	assert_int_equal(stats().endpoints, 0);
+
+	/* A new tagged flow does; a tick past the memory forgets it without a failure. */
+	served(40002, 8081, canary_req, T0 + 20000 * MS);
+	served(40003, 8081, canary_req, T0 + 25000 * MS);
+	f = failed(40102, 8081, GP_RES_TIMEOUT, T0 + 34000 * MS);
+	expect_failure(5, &f, "http/1.1", "canary", 1);
+	gp_tagger_tick(T, T0 + 34999 * MS, 0);
+	assert_int_equal(stats().endpoints, 1);
+	gp_tagger_tick(T, T0 + 35000 * MS, 0);
+	assert_int_equal(stats().endpoints, 0);
+	f = failed(40103, 8081, GP_RES_TIMEOUT, T0 + 35000 * MS);
+	expect_failure(6, &f, "none", "stable", 0);
+}
+
+static void test_endpoint_memory_off(void **state)
+{
+	struct gp_conn f;
+
+	(void)state;
+	retag(0);
+	served(40001, 8081, canary_req, T0);
+	f = failed(40100, 8081, GP_RES_REFUSED, T0 + MS);
+	expect_failure(1, &f, "none", "stable", 0);
+	assert_int_equal(stats().endpoints, 0);
+	assert_int_equal(stats().endpoint_tags, 0);
+}
+
+/* The same server address and port, but another port, server, namespace or direction. */
+static void test_endpoint_is_address_port_netns_direction(void **state)
+{
+	struct gp_conn f;
+
+	(void)state;
+	use_rules("");
+	served(40001, 8081, canary_req, T0);
+	f = failed(40100, 8082, GP_RES_REFUSED, T0 + MS);
+	expect_failure(1, &f, "none", "stable", 0);
+	f = mk("198.18.0.1", 40101, "198.19.0.3", 8081, GP_DIR_OUTBOUND);
+	f.result = GP_RES_REFUSED;
+	gp_tagger_conn(T, &f, T0 + MS);
+	expect_failure(2, &f, "none", "stable", 0);
+	f = mk("198.18.0.1", 40102, EP_SRV, 8081, GP_DIR_OUTBOUND);
+	f.result = GP_RES_REFUSED;
+	f.netns = EP_NS + 1;
+	gp_tagger_conn(T, &f, T0 + MS);
+	expect_failure(3, &f, "none", "stable", 0);
+	f = mk("198.18.0.1", 40103, EP_SRV, 8081, GP_DIR_INBOUND);
+	f.result = GP_RES_OTHER;
+	gp_tagger_conn(T, &f, T0 + MS);
+	expect_failure(4, &f, "none", "stable", 0);
+	/* Another client of the same endpoint: the tag is the server's. */
+	f = mk("198.18.0.9", 40104, EP_SRV, 8081, GP_DIR_OUTBOUND);
+	f.result = GP_RES_REFUSED;
+	gp_tagger_conn(T, &f, T0 + MS);
+	expect_failure(5, &f, "http/1.1", "canary", 1);
+}
+
+/* A rule that matches the failed attempt itself decides before the memory. */
+static void test_endpoint_rule_on_the_attempt_wins(void **state)
+{
+	struct gp_conn f;
+
+	(void)state;
+	use_rules("alpn none = dark\nsport 40200 = blue");
+	served(40001, 8081, canary_req, T0);
+	expect_emit(0, &out.conns[0], "http/1.1", "", "", "canary", "x-canary");
+	f = failed(40100, 8081, GP_RES_REFUSED, T0 + MS);
+	expect_failure(1, &f, "none", "dark", 0);
+	gp_rules_free(R);
+	R = build_rules("sport 40200 = blue");
+	gp_tagger_set_rules(T, R);
+	f = failed(40200, 8081, GP_RES_REFUSED, T0 + MS);
+	expect_failure(2, &f, "none", "blue", 0);
+	f = failed(40201, 8081, GP_RES_REFUSED, T0 + MS);
+	expect_failure(3, &f, "http/1.1", "canary", 1);
+}
+
+/* At most GP_TAGGER_ENDPOINTS_MAX endpoints; the least recently tagged go first. */
+static void test_endpoint_memory_bounded(void **state)
+{
+	const unsigned extra = 100, first = 1024;
+	unsigned i, n = GP_TAGGER_ENDPOINTS_MAX + extra;
+	struct gp_conn f;
+
+	(void)state;
+	use_rules("");
+	for (i = 0; i < n; i++) {
+		out.n_conns = out.n_flows = out.n_bytes = 0;	/* more than out holds */
+		served(40001, first + i, canary_req, T0 + i * MS);
+		/* Endpoint #0 is tagged again halfway: it stays, #1 .. #extra go instead. */
+		if (i == n / 2)
+			served(40002, first, canary_req, T0 + i * MS);
+		assert_true(stats().endpoints <= GP_TAGGER_ENDPOINTS_MAX);
+	}
+	assert_int_equal(stats().endpoints, GP_TAGGER_ENDPOINTS_MAX);
+	out.n_conns = out.n_flows = 0;
+	f = failed(50000, first, GP_RES_REFUSED, T0 + n * MS);
+	expect_failure(0, &f, "http/1.1", "canary", 1);
+	f = failed(50001, first + 1, GP_RES_REFUSED, T0 + n * MS);
+	expect_failure(1, &f, "none", "stable", 0);
+	f = failed(50002, first + extra, GP_RES_REFUSED, T0 + n * MS);
+	expect_failure(2, &f, "none", "stable", 0);
+	f = failed(50003, first + extra + 1, GP_RES_REFUSED, T0 + n * MS);
+	expect_failure(3, &f, "http/1.1", "canary", 1);
+	f = failed(50004, first + n - 1, GP_RES_REFUSED, T0 + n * MS);
+	expect_failure(4, &f, "http/1.1", "canary", 1);
 }
 
 /* ---- the kernel's flow key ---------------------------------------------- */
@@ -1752,6 +1959,12 @@ int main(void)
 		T_(test_flow_table_full_outcome_untagged),
 		T_(test_every_outcome_emitted_once_in_any_order),
 		T_(test_flow_tuple_from_key),
+		T_(test_endpoint_failures_take_the_last_tag),
+		T_(test_endpoint_memory_expires),
+		T_(test_endpoint_memory_off),
+		T_(test_endpoint_is_address_port_netns_direction),
+		T_(test_endpoint_rule_on_the_attempt_wins),
+		T_(test_endpoint_memory_bounded),
 	};
 
 	return cmocka_run_group_tests(test_tagger, NULL, NULL);
