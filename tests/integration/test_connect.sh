@@ -67,6 +67,29 @@ t_unreachable() {
 	expect_eq "$(prom "$(conn_series unreachable)")" 3 "unreachable counter"
 }
 
+# The same ICMP error to non-blocking clients (curl, and tcpconn's poll
+# loop): they read SO_ERROR, which clears sk_err and sk_err_soft, and then
+# close the socket still in SYN_SENT.
+t_unreachable_nonblocking() {
+	need curl curl
+	ns_pair 26
+	nft_input "$NSB" "tcp dport 9002 reject with icmpx type host-unreachable"
+	agent_start --netns "/run/netns/$NSA" --events json
+	expect_eq "$(ip netns exec "$NSA" "$TCPCONN" connect-nb "$B4" 9002 3 5000)" \
+		"established=0 refused=0 timeout=0 unreachable=3 other=0 abandoned=0" "non-blocking client"
+	expect_eq "$(ip netns exec "$NSA" "$TCPCONN" connect-nb "$B6" 9002 2 5000)" \
+		"established=0 refused=0 timeout=0 unreachable=2 other=0 abandoned=0" "non-blocking client, IPv6"
+	local rc=0
+	ip netns exec "$NSA" curl -sS -o /dev/null "http://$B4:9002/" 2>"$T/curl.err" || rc=$?
+	expect_eq "$rc" 7 "curl's exit status (couldn't connect): $(cat "$T/curl.err")"
+	agent_stop
+	expect_eq "$(jq -s '[.[] | select(.result == "unreachable" and .error == "EHOSTUNREACH")] | length' "$T/events.json")" 6 "unreachable events"
+	expect_eq "$(jq -s '[.[] | select(.family == "ipv6" and .result == "unreachable")] | length' "$T/events.json")" 2 "IPv6 unreachable events"
+	expect_eq "$(jq -s '[.[] | select(.comm == "curl" and .result == "unreachable" and .error == "EHOSTUNREACH")] | length' "$T/events.json")" 1 "curl's attempt"
+	expect_eq "$(prom "$(conn_series unreachable)")" 6 "unreachable counter"
+	expect_eq "$(prom "$(conn_series other)")" 0 "other counter"
+}
+
 t_established_ipv6() {
 	ns_pair 5
 	listen "$NSB" "$B6" 8080
