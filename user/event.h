@@ -13,6 +13,7 @@ enum gp_result {
 	GP_RES_REFUSED,		/* RST in SYN_SENT */
 	GP_RES_TIMEOUT,		/* SYN retries exhausted */
 	GP_RES_UNREACHABLE,	/* ICMP unreachable / no neighbour */
+	GP_RES_ABANDONED,	/* closed by its owner while connecting, no error seen */
 	GP_RES_OTHER,		/* closed before established for another reason */
 	GP_RES_MAX,
 };

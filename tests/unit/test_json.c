@@ -235,6 +235,18 @@ static void test_conn_error_names(void **state)
 		   "\"alpn\":\"h2\",\"alpn_offered\":\"\",\"sni\":\"\",\"gray\":\"stable\","
 		   "\"http_marker\":\"\",\"netns\":4026531840}\n");
 
+	/* Given up by the client: no errno. */
+	c.result = GP_RES_ABANDONED;
+	c.sk_err = 0;
+	c.latency_ns = 1500000000ull;
+	check_conn(&c, 4102444799000000000ll,
+		   "{\"ts\":\"2099-12-31T23:59:59.000000000Z\",\"direction\":\"outbound\","
+		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
+		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
+		   "\"result\":\"abandoned\",\"error\":null,\"latency_ns\":1500000000,"
+		   "\"alpn\":\"h2\",\"alpn_offered\":\"\",\"sni\":\"\",\"gray\":\"stable\","
+		   "\"http_marker\":\"\",\"netns\":4026531840}\n");
+
 	/* An errno glibc has no name for still yields a JSON string. */
 	c.result = GP_RES_OTHER;
 	c.sk_err = 4095;
