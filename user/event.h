@@ -39,6 +39,7 @@ struct gp_conn {
 	char alpn[GP_TAG_MAX + 1];
 	char gray[GP_TAG_MAX + 1];
 	char alpn_offered[GP_ALPN_OFFERED_MAX + 1];
+	int alpn_offered_truncated;	/* names past GP_ALPN_OFFERED_MAX were dropped */
 	char sni[GP_SNI_MAX + 1];
 	char http_marker[GP_TAG_MAX + 1];	/* header that decided gray, "" if none */
 };
