@@ -299,7 +299,7 @@ static __always_inline void on_state(const struct sock *sk, int oldstate, int ne
 	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
 	e->family = gp_sk_addrs(sk, e->saddr, e->daddr, &e->sport, &e->dport);
 	e->netns = gp_sk_netns(sk);
-	e->sk_err = BPF_CORE_READ(sk, sk_err);
+	e->sk_err = newstate == TCP_CLOSE ? gp_sk_conn_err(sk) : BPF_CORE_READ(sk, sk_err);
 	e->direction = GP_DIR_OUTBOUND;
 	e->new_state = newstate;
 	e->flags = 0;

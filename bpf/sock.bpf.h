@@ -55,4 +55,42 @@ static __always_inline __u16 gp_sk_addrs(const struct sock *sk, __u8 laddr[16],
 	return family;
 }
 
+/* SO_EE_ORIGIN_* of include/uapi/linux/errqueue.h */
+#define GP_EE_ORIGIN_ICMP	2
+#define GP_EE_ORIGIN_ICMP6	3
+/* Error-queue entries looked at: timestamps may sit before an ICMP error. */
+#define GP_ERRQ_SCAN		4
+
+/*
+ * Why a connect ended, as an errno (0: no error seen). sk_err when the
+ * kernel ended it. sk_err_soft when the owner closed after an ICMP error
+ * that arrived while it held the socket lock (tcp_v4_err() only notes those
+ * there). getsockopt(SO_ERROR) takes and clears either, and non-blocking
+ * clients read it before they close. The ICMP error ip_icmp_error() queued
+ * on sk_error_queue (6.18 does so without IP_RECVERR too: that wakes the
+ * poller with POLLERR) stays until the socket is freed.
+ */
+static __always_inline int gp_sk_conn_err(const struct sock *sk)
+{
+	const struct sk_buff *skb;
+	__u32 i, qlen;
+	int err = BPF_CORE_READ(sk, sk_err);
+
+	if (!err)
+		err = BPF_CORE_READ(sk, sk_err_soft);
+	if (err)
+		return err;
+	qlen = BPF_CORE_READ(sk, sk_error_queue.qlen);
+	skb = BPF_CORE_READ(sk, sk_error_queue.next);
+	for (i = 0; i < GP_ERRQ_SCAN && i < qlen && skb; i++) {
+		const struct sock_exterr_skb *x = (const void *)skb->cb;
+		__u8 origin = BPF_CORE_READ(x, ee.ee_origin);
+
+		if (origin == GP_EE_ORIGIN_ICMP || origin == GP_EE_ORIGIN_ICMP6)
+			return BPF_CORE_READ(x, ee.ee_errno);
+		skb = BPF_CORE_READ(skb, next);
+	}
+	return 0;
+}
+
 #endif /* GP_SOCK_BPF_H */

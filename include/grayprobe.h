@@ -82,7 +82,8 @@ struct gp_conn_event {
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u32 netns;		/* inode of the socket's network namespace */
-	__s32 sk_err;		/* sk->sk_err at the outcome, 0 if none */
+	__s32 sk_err;		/* the attempt's errno, 0 if none: sk_err, else (at
+				 * CLOSE) sk_err_soft or a queued ICMP error */
 	__u16 sport;		/* host order */
 	__u16 dport;		/* host order */
 	__u16 family;		/* AF_INET or AF_INET6, as the socket has it */

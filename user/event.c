@@ -15,6 +15,7 @@ static const char *const result_names[GP_RES_MAX] = {
 	[GP_RES_REFUSED] = "refused",
 	[GP_RES_TIMEOUT] = "timeout",
 	[GP_RES_UNREACHABLE] = "unreachable",
+	[GP_RES_ABANDONED] = "abandoned",
 	[GP_RES_OTHER] = "other",
 };
 
@@ -33,6 +34,9 @@ enum gp_result gp_classify(unsigned new_state, int sk_err)
 	if (new_state == TCP_ESTABLISHED)
 		return GP_RES_ESTABLISHED;
 	switch (sk_err) {
+	case 0:
+		/* The kernel sets an errno whenever it ends a connect itself. */
+		return GP_RES_ABANDONED;
 	case ECONNREFUSED:
 		return GP_RES_REFUSED;
 	case ETIMEDOUT:

@@ -13,6 +13,7 @@ enum gp_result {
 	GP_RES_REFUSED,		/* RST in SYN_SENT */
 	GP_RES_TIMEOUT,		/* SYN retries exhausted */
 	GP_RES_UNREACHABLE,	/* ICMP unreachable / no neighbour */
+	GP_RES_ABANDONED,	/* closed by its owner while connecting, no error seen */
 	GP_RES_OTHER,		/* closed before established for another reason */
 	GP_RES_MAX,
 };
@@ -38,6 +39,7 @@ struct gp_conn {
 	char alpn[GP_TAG_MAX + 1];
 	char gray[GP_TAG_MAX + 1];
 	char alpn_offered[GP_ALPN_OFFERED_MAX + 1];
+	int alpn_offered_truncated;	/* names past GP_ALPN_OFFERED_MAX were dropped */
 	char sni[GP_SNI_MAX + 1];
 	char http_marker[GP_TAG_MAX + 1];	/* header that decided gray, "" if none */
 	int tag_from_endpoint;	/* a failure given its server endpoint's last tag */

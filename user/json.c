@@ -106,12 +106,17 @@ static void json_endpoints(FILE *f, int family, const uint8_t saddr[16], uint16_
 	fprintf(f, ",\"dport\":%u", dport);
 }
 
-/* What decided the tag, the same keys for outcomes and replay's flows. */
-static void json_tag(FILE *f, const char *alpn, const char *offered, const char *sni,
-		     const char *gray, const char *marker)
+/*
+ * What decided the tag, the same keys for outcomes and replay's flows.
+ * alpn_offered_truncated appears only when names were dropped.
+ */
+static void json_tag(FILE *f, const char *alpn, const char *offered, int offered_truncated,
+		     const char *sni, const char *gray, const char *marker)
 {
 	json_key_str(f, "alpn", alpn);
 	json_key_str(f, "alpn_offered", offered);
+	if (offered_truncated)
+		fputs(",\"alpn_offered_truncated\":true", f);
 	json_key_str(f, "sni", sni);
 	json_key_str(f, "gray", gray);
 	json_key_str(f, "http_marker", marker);
@@ -136,7 +141,8 @@ int gp_json_conn(FILE *f, const struct gp_conn *c, int64_t realtime_offset_ns)
 	else
 		fputs(",\"error\":null", f);
 	fprintf(f, ",\"latency_ns\":%" PRIu64, c->latency_ns);
-	json_tag(f, c->alpn, c->alpn_offered, c->sni, c->gray, c->http_marker);
+	json_tag(f, c->alpn, c->alpn_offered, c->alpn_offered_truncated, c->sni, c->gray,
+		 c->http_marker);
 	/* Only when the tag is not the attempt's own, so other lines stay as they were. */
 	if (c->tag_from_endpoint)
 		json_key_str(f, "tag_from", "endpoint");
@@ -152,7 +158,8 @@ int gp_json_flow(FILE *f, const struct gp_flow_result *r, uint64_t frame, uint64
 	fprintf(f, "{\"frame\":%" PRIu64 ",\"ts\":\"%s\"", frame, ts);
 	json_endpoints(f, r->flow.family, r->flow.saddr, r->flow.sport, r->flow.daddr,
 		       r->flow.dport);
-	json_tag(f, r->alpn, r->alpn_offered, r->sni, r->gray, r->http_marker);
+	json_tag(f, r->alpn, r->alpn_offered, r->alpn_offered_truncated, r->sni, r->gray,
+		 r->http_marker);
 	json_key_str(f, "http_method", r->http_method);
 	fprintf(f, ",\"tunnel\":%s,\"bytes_classified\":%zu}\n", r->tunnel ? "true" : "false",
 		r->bytes_seen);

@@ -162,7 +162,7 @@ static void render_connections(FILE *f, const struct gp_snapshot *s)
 		return;
 	header(f, "grayprobe_connections_total", "counter",
 	       "TCP connection attempts by outcome: established, refused (RST), timeout, "
-	       "unreachable (ICMP), other.");
+	       "unreachable (ICMP), abandoned (closed by the client while connecting), other.");
 	for (i = 0; i < s->n_tags; i++) {
 		for (r = 0; r < GP_RES_MAX; r++) {
 			fputs("grayprobe_connections_total{", f);

@@ -39,6 +39,7 @@ struct tagres {
 	char marker[GP_TAG_MAX + 1];
 	char *offered;
 	char *sni;
+	int offered_truncated;
 	int payload;			/* decided by the flow's own bytes */
 };
 
@@ -363,6 +364,7 @@ static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
 	if (r) {
 		memcpy(c->alpn, r->alpn, sizeof(c->alpn));
 		snprintf(c->alpn_offered, sizeof(c->alpn_offered), "%s", r->offered);
+		c->alpn_offered_truncated = r->offered_truncated;
 		snprintf(c->sni, sizeof(c->sni), "%s", r->sni);
 		memcpy(c->gray, r->gray, sizeof(c->gray));
 		memcpy(c->http_marker, r->marker, sizeof(c->http_marker));
@@ -459,6 +461,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	} else {
 		memcpy(r->alpn, show->alpn, sizeof(r->alpn));
 		memcpy(r->alpn_offered, show->alpn_offered, sizeof(r->alpn_offered));
+		r->alpn_offered_truncated = show->alpn_offered_truncated;
 		memcpy(r->sni, show->sni, sizeof(r->sni));
 		r->kind = show->kind;
 	}
@@ -478,6 +481,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 		return;	/* decided at the next call or at the wait's end */
 	}
 	memcpy(res->alpn, r->alpn, sizeof(res->alpn));
+	res->offered_truncated = r->alpn_offered_truncated;
 	memcpy(res->gray, r->gray, sizeof(res->gray));
 	memcpy(res->marker, r->http_marker, sizeof(res->marker));
 	res->payload = f->any_payload;
@@ -507,6 +511,7 @@ static void emit_untracked(struct gp_tagger *t, const struct gp_conn *in)
 	tuple_of_conn(&c, &k);
 	strcpy(c.alpn, "none");
 	c.alpn_offered[0] = c.sni[0] = '\0';
+	c.alpn_offered_truncated = 0;
 	if (!eval_rules(t, &k, c.alpn, "", NULL, 0, c.gray, c.http_marker) &&
 	    c.result != GP_RES_ESTABLISHED)
 		ep_recall(t, &c);

@@ -38,6 +38,7 @@ struct gp_flow_result {
 	uint64_t first_ts_ns;		/* first payload record */
 	char alpn[GP_TAG_MAX + 1];
 	char alpn_offered[GP_ALPN_OFFERED_MAX + 1];
+	int alpn_offered_truncated;	/* names past GP_ALPN_OFFERED_MAX were dropped */
 	char sni[GP_SNI_MAX + 1];
 	char gray[GP_TAG_MAX + 1];
 	char http_marker[GP_TAG_MAX + 1];

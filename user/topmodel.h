@@ -132,7 +132,7 @@ void gp_top_model_filter(struct gp_top_model *m, const char *filter);
 double gp_top_quantile(const uint64_t buckets[GP_HIST_SLOTS], double q, uint64_t *n);
 
 const char *gp_top_col_name(enum gp_top_col col);	/* "conn/s", "p99", ... */
-/* Failures: every result but established (refused, timeout, unreachable, other). */
+/* Failures: every result but established (refused, timeout, unreachable, abandoned, other). */
 uint64_t gp_top_failures(const uint64_t results[GP_RES_MAX]);
 
 #endif

@@ -67,6 +67,50 @@ t_unreachable() {
 	expect_eq "$(prom "$(conn_series unreachable)")" 3 "unreachable counter"
 }
 
+# The same ICMP error to non-blocking clients (curl, and tcpconn's poll
+# loop): they read SO_ERROR, which clears sk_err and sk_err_soft, and then
+# close the socket still in SYN_SENT.
+t_unreachable_nonblocking() {
+	need curl curl
+	ns_pair 26
+	nft_input "$NSB" "tcp dport 9002 reject with icmpx type host-unreachable"
+	agent_start --netns "/run/netns/$NSA" --events json
+	expect_eq "$(ip netns exec "$NSA" "$TCPCONN" connect-nb "$B4" 9002 3 5000)" \
+		"established=0 refused=0 timeout=0 unreachable=3 other=0 abandoned=0" "non-blocking client"
+	expect_eq "$(ip netns exec "$NSA" "$TCPCONN" connect-nb "$B6" 9002 2 5000)" \
+		"established=0 refused=0 timeout=0 unreachable=2 other=0 abandoned=0" "non-blocking client, IPv6"
+	local rc=0
+	ip netns exec "$NSA" curl -sS -o /dev/null "http://$B4:9002/" 2>"$T/curl.err" || rc=$?
+	expect_eq "$rc" 7 "curl's exit status (couldn't connect): $(cat "$T/curl.err")"
+	agent_stop
+	expect_eq "$(jq -s '[.[] | select(.result == "unreachable" and .error == "EHOSTUNREACH")] | length' "$T/events.json")" 6 "unreachable events"
+	expect_eq "$(jq -s '[.[] | select(.family == "ipv6" and .result == "unreachable")] | length' "$T/events.json")" 2 "IPv6 unreachable events"
+	expect_eq "$(jq -s '[.[] | select(.comm == "curl" and .result == "unreachable" and .error == "EHOSTUNREACH")] | length' "$T/events.json")" 1 "curl's attempt"
+	expect_eq "$(prom "$(conn_series unreachable)")" 6 "unreachable counter"
+	expect_eq "$(prom "$(conn_series other)")" 0 "other counter"
+}
+
+# A client that gives up on an unanswered SYN (the peer drops it): curl's
+# --connect-timeout, and a non-blocking socket closed in SYN_SENT.
+t_abandoned() {
+	need curl curl
+	ns_pair 27
+	nft_input "$NSB" "tcp dport 9003 drop"
+	agent_start --netns "/run/netns/$NSA" --events json
+	expect_eq "$(ip netns exec "$NSA" "$TCPCONN" connect-nb "$B4" 9003 2 300)" \
+		"established=0 refused=0 timeout=0 unreachable=0 other=0 abandoned=2" "non-blocking client"
+	local rc=0
+	ip netns exec "$NSA" curl -sS -o /dev/null --connect-timeout 1.5 "http://$B4:9003/" 2>"$T/curl.err" || rc=$?
+	expect_eq "$rc" 28 "curl's exit status (timeout): $(cat "$T/curl.err")"
+	agent_stop
+	expect_eq "$(jq -s '[.[] | select(.result == "abandoned" and .error == null)] | length' "$T/events.json")" 3 "abandoned events"
+	expect_eq "$(jq -s '[.[] | select(.comm == "tcpconn" and .result == "abandoned" and .latency_ns > 250000000 and .latency_ns < 1000000000)] | length' "$T/events.json")" 2 "tcpconn's attempts, given up after 300 ms"
+	expect_eq "$(jq -s '[.[] | select(.comm == "curl" and .result == "abandoned" and .latency_ns > 1400000000 and .latency_ns < 3000000000)] | length' "$T/events.json")" 1 "curl's attempt, given up after 1.5 s"
+	expect_eq "$(prom "$(conn_series abandoned)")" 3 "abandoned counter"
+	expect_eq "$(prom "$(conn_series other)")" 0 "other counter"
+	expect_eq "$(prom 'grayprobe_connect_duration_seconds_count{direction="outbound",alpn="none",gray="stable"}')" 0 "failures stay out of the histogram"
+}
+
 t_established_ipv6() {
 	ns_pair 5
 	listen "$NSB" "$B6" 8080
@@ -154,7 +198,8 @@ for i in range(5):
 }
 
 # A peer that answers our SYN with a bare SYN (SYN_SENT -> SYN_RECV) and
-# then goes silent: the attempt still ends, counted once as "other".
+# then goes silent: the attempt still ends when the client gives up, counted
+# once as "abandoned".
 t_simultaneous_open_peer_gives_up() {
 	command -v python3 >/dev/null || skip "python3 not installed"
 	ns_pair 25
@@ -201,7 +246,7 @@ for i in range(3):
 '
 	sleep 0.5
 	agent_stop
-	expect_eq "$(prom "$(conn_series other)")" 3 "attempts answered by a bare SYN, then abandoned"
+	expect_eq "$(prom "$(conn_series abandoned)")" 3 "attempts answered by a bare SYN, then abandoned"
 }
 
 run_tests "$@"

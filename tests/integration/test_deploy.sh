@@ -254,6 +254,10 @@ t_prometheus_rules() {
 	cmp -s "$RULES_YML" "$T/mut/grayprobe.rules.yml" && fail "mutation did not apply"
 	promtool test rules "$T/mut/grayprobe.rules.test.yml" >/dev/null 2>&1 \
 		&& fail "the rules tests pass with the latency alert's threshold at 100"
+	sed 's/{result!="established"}/{result!~"established|abandoned"}/' "$RULES_YML" >"$T/mut/grayprobe.rules.yml"
+	cmp -s "$RULES_YML" "$T/mut/grayprobe.rules.yml" && fail "abandoned mutation did not apply"
+	promtool test rules "$T/mut/grayprobe.rules.test.yml" >/dev/null 2>&1 \
+		&& fail "the rules tests pass with abandoned attempts left out of the failures"
 	return 0
 }
 

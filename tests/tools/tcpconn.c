@@ -4,11 +4,17 @@
  *   tcpconn listen ADDR PORT          accept and close until killed
  *   tcpconn connect ADDR PORT COUNT   COUNT blocking connects, one at a time;
  *                                     prints "established=N refused=N ..."
+ *   tcpconn connect-nb ADDR PORT COUNT WAIT_MS
+ *                                     the same non-blocking, as curl or Go do:
+ *                                     poll up to WAIT_MS, then SO_ERROR; a socket
+ *                                     still connecting then is closed, counted
+ *                                     in a trailing "abandoned=N"
  * An AF_INET6 address such as ::ffff:198.18.0.2 exercises v4-mapped sockets.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,29 +42,72 @@ static int do_listen(struct sockaddr_storage *ss, socklen_t len)
 	}
 }
 
-static int do_connect(struct sockaddr_storage *ss, socklen_t len, long count)
+struct counts {
+	long est, refused, timeout, unreach, abandoned, other;
+};
+
+static void count_errno(struct counts *n, int err)
 {
-	long est = 0, refused = 0, timeout = 0, unreach = 0, other = 0, i;
+	if (!err)
+		n->est++;
+	else if (err == ECONNREFUSED)
+		n->refused++;
+	else if (err == ETIMEDOUT)
+		n->timeout++;
+	else if (err == EHOSTUNREACH || err == ENETUNREACH)
+		n->unreach++;
+	else
+		n->other++;
+}
+
+/* The attempt's errno (0: established), or -1 when it gave up after wait_ms. */
+static int connect_nb(int fd, const struct sockaddr_storage *ss, socklen_t len, int wait_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	socklen_t elen = sizeof(int);
+	int err = 0, rc;
+
+	if (!connect(fd, (const struct sockaddr *)ss, len))
+		return 0;
+	if (errno != EINPROGRESS)
+		return errno;
+	do
+		rc = poll(&p, 1, wait_ms);
+	while (rc < 0 && errno == EINTR);
+	if (rc == 0)
+		return -1;
+	if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+		return errno;
+	return err;
+}
+
+/* wait_ms < 0: blocking connects. */
+static int do_connect(struct sockaddr_storage *ss, socklen_t len, long count, int wait_ms)
+{
+	struct counts n = { 0 };
+	long i;
 
 	for (i = 0; i < count; i++) {
-		int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int err, fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+				     (wait_ms >= 0 ? SOCK_NONBLOCK : 0), 0);
 
 		if (fd < 0)
 			return perror("tcpconn: socket"), 1;
-		if (!connect(fd, (struct sockaddr *)ss, len))
-			est++;
-		else if (errno == ECONNREFUSED)
-			refused++;
-		else if (errno == ETIMEDOUT)
-			timeout++;
-		else if (errno == EHOSTUNREACH || errno == ENETUNREACH)
-			unreach++;
+		if (wait_ms >= 0)
+			err = connect_nb(fd, ss, len, wait_ms);
 		else
-			other++;
+			err = connect(fd, (struct sockaddr *)ss, len) ? errno : 0;
+		if (err < 0)
+			n.abandoned++;
+		else
+			count_errno(&n, err);
 		close(fd);
 	}
-	printf("established=%ld refused=%ld timeout=%ld unreachable=%ld other=%ld\n",
-	       est, refused, timeout, unreach, other);
+	printf("established=%ld refused=%ld timeout=%ld unreachable=%ld other=%ld",
+	       n.est, n.refused, n.timeout, n.unreach, n.other);
+	if (wait_ms >= 0)
+		printf(" abandoned=%ld", n.abandoned);
+	putchar('\n');
 	return 0;
 }
 
@@ -66,16 +115,23 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	char *end;
-	long count;
+	char *end, *wend;
+	long count, wait;
 
 	if (argc >= 4 && !strcmp(argv[1], "listen") && !parse_addr(argv[2], argv[3], &ss, &len))
 		return do_listen(&ss, len);
 	if (argc == 5 && !strcmp(argv[1], "connect") && !parse_addr(argv[2], argv[3], &ss, &len)) {
 		count = strtol(argv[4], &end, 10);
 		if (!*end && count > 0 && count <= 10000000)
-			return do_connect(&ss, len, count);
+			return do_connect(&ss, len, count, -1);
 	}
-	fprintf(stderr, "usage: tcpconn listen ADDR PORT | tcpconn connect ADDR PORT COUNT\n");
+	if (argc == 6 && !strcmp(argv[1], "connect-nb") && !parse_addr(argv[2], argv[3], &ss, &len)) {
+		count = strtol(argv[4], &end, 10);
+		wait = strtol(argv[5], &wend, 10);
+		if (!*end && count > 0 && count <= 10000000 && !*wend && wait >= 0 && wait <= 3600000)
+			return do_connect(&ss, len, count, (int)wait);
+	}
+	fprintf(stderr, "usage: tcpconn listen ADDR PORT | tcpconn connect ADDR PORT COUNT\n"
+		"       tcpconn connect-nb ADDR PORT COUNT WAIT_MS\n");
 	return 2;
 }

@@ -166,6 +166,24 @@ static void test_decode_bad_new_state(void **state)
 	assert_int_equal(c.sk_err, ECONNREFUSED);
 }
 
+/* What the BPF side reports for a client that gave up, and for an ICMP error. */
+static void test_decode_close_outcomes(void **state)
+{
+	struct gp_conn_event e = v4_event();
+	struct gp_conn c;
+
+	(void)state;
+	e.new_state = TCP_CLOSE;
+	e.sk_err = 0;
+	assert_int_equal(gp_conn_decode(&e, sizeof(e), &c), 0);
+	assert_int_equal(c.result, GP_RES_ABANDONED);
+	assert_int_equal(c.sk_err, 0);
+	e.sk_err = EHOSTUNREACH;
+	assert_int_equal(gp_conn_decode(&e, sizeof(e), &c), 0);
+	assert_int_equal(c.result, GP_RES_UNREACHABLE);
+	assert_int_equal(c.sk_err, EHOSTUNREACH);
+}
+
 static void test_decode_v4_mapped_unmaps(void **state)
 {
 	struct gp_conn_event e = v4_event();
@@ -276,7 +294,8 @@ static void test_classify(void **state)
 	assert_int_equal(gp_classify(TCP_CLOSE, ENETUNREACH), GP_RES_UNREACHABLE);
 	assert_int_equal(gp_classify(TCP_CLOSE, EHOSTDOWN), GP_RES_UNREACHABLE);
 	assert_int_equal(gp_classify(TCP_CLOSE, ENETDOWN), GP_RES_UNREACHABLE);
-	assert_int_equal(gp_classify(TCP_CLOSE, 0), GP_RES_OTHER);
+	/* Closed while connecting with no error at all: the owner gave up. */
+	assert_int_equal(gp_classify(TCP_CLOSE, 0), GP_RES_ABANDONED);
 	assert_int_equal(gp_classify(TCP_CLOSE, EPIPE), GP_RES_OTHER);
 	assert_int_equal(gp_classify(TCP_CLOSE, -ECONNREFUSED), GP_RES_OTHER);
 }
@@ -288,6 +307,7 @@ static void test_result_names(void **state)
 	assert_string_equal(gp_result_name(GP_RES_REFUSED), "refused");
 	assert_string_equal(gp_result_name(GP_RES_TIMEOUT), "timeout");
 	assert_string_equal(gp_result_name(GP_RES_UNREACHABLE), "unreachable");
+	assert_string_equal(gp_result_name(GP_RES_ABANDONED), "abandoned");
 	assert_string_equal(gp_result_name(GP_RES_OTHER), "other");
 	assert_string_equal(gp_result_name(GP_RES_MAX), "other");
 	assert_string_equal(gp_result_name((enum gp_result)-1), "other");
@@ -476,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_decode_bad_family),
 		cmocka_unit_test(test_decode_bad_direction),
 		cmocka_unit_test(test_decode_bad_new_state),
+		cmocka_unit_test(test_decode_close_outcomes),
 		cmocka_unit_test(test_decode_v4_mapped_unmaps),
 		cmocka_unit_test(test_decode_half_mapped_stays_v6),
 		cmocka_unit_test(test_decode_plain_v6),

@@ -235,6 +235,18 @@ static void test_conn_error_names(void **state)
 		   "\"alpn\":\"h2\",\"alpn_offered\":\"\",\"sni\":\"\",\"gray\":\"stable\","
 		   "\"http_marker\":\"\",\"netns\":4026531840}\n");
 
+	/* Given up by the client: no errno. */
+	c.result = GP_RES_ABANDONED;
+	c.sk_err = 0;
+	c.latency_ns = 1500000000ull;
+	check_conn(&c, 4102444799000000000ll,
+		   "{\"ts\":\"2099-12-31T23:59:59.000000000Z\",\"direction\":\"outbound\","
+		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
+		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
+		   "\"result\":\"abandoned\",\"error\":null,\"latency_ns\":1500000000,"
+		   "\"alpn\":\"h2\",\"alpn_offered\":\"\",\"sni\":\"\",\"gray\":\"stable\","
+		   "\"http_marker\":\"\",\"netns\":4026531840}\n");
+
 	/* An errno glibc has no name for still yields a JSON string. */
 	c.result = GP_RES_OTHER;
 	c.sk_err = 4095;
@@ -326,17 +338,25 @@ static void check_flow(const struct gp_flow_result *r, uint64_t frame, uint64_t 
 	free(out);
 }
 
-static void test_flow_lines(void **state)
+/* 198.18.0.1:40000 -> 198.19.0.2:80, nothing classified yet. */
+static struct gp_flow_result base_flow(void)
 {
 	struct gp_flow_result r;
 
-	(void)state;
 	memset(&r, 0, sizeof(r));
 	r.flow.family = AF_INET;
 	r.flow.saddr[0] = 198, r.flow.saddr[1] = 18, r.flow.saddr[3] = 1;
 	r.flow.daddr[0] = 198, r.flow.daddr[1] = 19, r.flow.daddr[3] = 2;
 	r.flow.sport = 40000;
 	r.flow.dport = 80;
+	return r;
+}
+
+static void test_flow_lines(void **state)
+{
+	struct gp_flow_result r = base_flow();
+
+	(void)state;
 	strcpy(r.alpn, "http/1.1");
 	strcpy(r.gray, "canary");
 	strcpy(r.http_marker, "x-traffic-tag");
@@ -375,6 +395,38 @@ static void test_flow_lines(void **state)
 		   "\"alpn_offered\":\"h2,http/1.1\",\"sni\":\"tunnel.example.com\","
 		   "\"gray\":\"stable\",\"http_marker\":\"\",\"http_method\":\"CONNECT\","
 		   "\"tunnel\":true,\"bytes_classified\":8192}\n");
+}
+
+/* A cut alpn_offered says so, right after it, on both kinds of line. */
+static void test_alpn_offered_truncated_key(void **state)
+{
+	struct gp_conn c = base_conn();
+	struct gp_flow_result r = base_flow();
+
+	(void)state;
+	strcpy(c.alpn_offered, "h2,http/1.1");
+	c.alpn_offered_truncated = 1;
+	check_conn(&c, 1699999995000000000ll,
+		   "{\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
+		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
+		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
+		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
+		   "\"alpn\":\"h2\",\"alpn_offered\":\"h2,http/1.1\",\"alpn_offered_truncated\":true,"
+		   "\"sni\":\"\",\"gray\":\"stable\",\"http_marker\":\"\",\"netns\":4026531840}\n");
+
+	strcpy(r.alpn, "h2");
+	strcpy(r.alpn_offered, "h2,http/1.1");
+	r.alpn_offered_truncated = 1;
+	strcpy(r.gray, "stable");
+	r.kind = GP_PL_TLS;
+	r.bytes_seen = 1600;
+	check_flow(&r, 3, 1700000000000000001ull,
+		   "{\"frame\":3,\"ts\":\"2023-11-14T22:13:20.000000001Z\",\"family\":\"ipv4\","
+		   "\"saddr\":\"198.18.0.1\",\"sport\":40000,\"daddr\":\"198.19.0.2\","
+		   "\"dport\":80,\"alpn\":\"h2\",\"alpn_offered\":\"h2,http/1.1\","
+		   "\"alpn_offered_truncated\":true,\"sni\":\"\",\"gray\":\"stable\","
+		   "\"http_marker\":\"\",\"http_method\":\"\",\"tunnel\":false,"
+		   "\"bytes_classified\":1600}\n");
 }
 
 static void test_flow_reports_write_error(void **state)
@@ -442,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_conn_invalid_utf8_comm),
 		cmocka_unit_test(test_conn_reports_write_error),
 		cmocka_unit_test(test_flow_lines),
+		cmocka_unit_test(test_alpn_offered_truncated_key),
 		cmocka_unit_test(test_flow_reports_write_error),
 	};
 

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include "json.h"
 #include "rules.h"
 #include "tagger.h"
 #include "unit.h"
@@ -288,11 +289,14 @@ static void len_end(struct wr *w, size_t at, unsigned width)
 
 static const char *const hello_alpn[] = { "\x3a\x3a" /* GREASE */, "h2", "http/1.1" };
 
+#define HELLO_ALPN	hello_alpn, sizeof(hello_alpn) / sizeof(hello_alpn[0])
+
 /*
  * A ClientHello handshake message (type 1): server_name sni (NULL: none),
- * ALPN GREASE,h2,http/1.1 when alpn, a padding extension of pad bytes.
+ * the n_alpn ALPN names (none: no extension), a padding extension of pad bytes.
  */
-static size_t client_hello(uint8_t *buf, size_t cap, const char *sni, int alpn, size_t pad)
+static size_t client_hello(uint8_t *buf, size_t cap, const char *sni, const char *const *alpn,
+			   size_t n_alpn, size_t pad)
 {
 	struct wr w = { buf, 0, cap };
 	size_t hs, exts, e, l, m, i;
@@ -323,13 +327,13 @@ static size_t client_hello(uint8_t *buf, size_t cap, const char *sni, int alpn, 
 		len_end(&w, l, 2);
 		len_end(&w, e, 2);
 	}
-	if (alpn) {
+	if (n_alpn) {
 		put16(&w, 16);
 		e = len_begin(&w, 2);
 		l = len_begin(&w, 2);
-		for (i = 0; i < sizeof(hello_alpn) / sizeof(hello_alpn[0]); i++) {
+		for (i = 0; i < n_alpn; i++) {
 			m = len_begin(&w, 1);
-			put(&w, hello_alpn[i], strlen(hello_alpn[i]));
+			put(&w, alpn[i], strlen(alpn[i]));
 			len_end(&w, m, 1);
 		}
 		len_end(&w, l, 2);
@@ -380,7 +384,7 @@ static size_t tls_stream(uint8_t *buf, size_t cap, const char *sni, size_t pad,
 			 const size_t *frags)
 {
 	uint8_t hs[8192];
-	size_t n = client_hello(hs, sizeof(hs), sni, 1, pad);
+	size_t n = client_hello(hs, sizeof(hs), sni, HELLO_ALPN, pad);
 
 	return records(hs, n, frags, buf, cap);
 }
@@ -554,13 +558,72 @@ static void test_hello_without_alpn_is_tls(void **state)
 {
 	struct gp_conn a = out4(40001);
 	uint8_t hs[4096], rec[4096];
-	size_t n = client_hello(hs, sizeof(hs), NULL, 0, 0);
+	size_t n = client_hello(hs, sizeof(hs), NULL, NULL, 0, 0);
 
 	(void)state;
 	n = records(hs, n, NULL, rec, sizeof(rec));
 	gp_tagger_conn(T, &a, T0);
 	seg_all(&a, rec, n, T0 + MS);
 	expect_emit(0, &a, "tls", "", "", "stable", "");
+}
+
+/* The JSON lines of emitted outcome i and of flow i, concatenated. */
+static char *json_lines(size_t i)
+{
+	struct mem m;
+
+	assert_true(i < out.n_conns && i < out.n_flows);
+	mem_open(&m);
+	assert_int_equal(gp_json_conn(m.f, &out.conns[i], 0), 0);
+	assert_int_equal(gp_json_flow(m.f, &out.flows[i], 1, 0), 0);
+	return mem_close(&m);
+}
+
+/*
+ * 150 ALPN names of 10 bytes (1.6 KB joined) against GP_ALPN_OFFERED_MAX:
+ * the whole names that fit are kept and both JSON lines say it was cut.
+ * A list that fits has no such key.
+ */
+static void test_alpn_offered_truncated_marked(void **state)
+{
+	static char names[150][11];
+	const char *list[150];
+	struct gp_conn a = out4(40001), b = out4(40002);
+	uint8_t hs[8192], rec[8192];
+	size_t n, k;
+	char *json;
+
+	(void)state;
+	for (k = 0; k < 150; k++) {
+		snprintf(names[k], sizeof(names[k]), "proto-%04zu", k);
+		list[k] = names[k];
+	}
+	n = client_hello(hs, sizeof(hs), SNI, list, 150, 0);
+	n = records(hs, n, NULL, rec, sizeof(rec));
+	gp_tagger_conn(T, &a, T0);
+	seg_all(&a, rec, n, T0 + MS);
+	assert_int_equal(out.n_conns, 1);
+	/* 93 names and 92 commas are 1022 bytes; a 94th would need 1033. */
+	assert_int_equal(strlen(out.conns[0].alpn_offered), 93 * 10 + 92);
+	assert_string_equal(out.conns[0].alpn, "proto-0000");
+	assert_int_equal(out.conns[0].alpn_offered_truncated, 1);
+	assert_int_equal(out.flows[0].alpn_offered_truncated, 1);
+	json = json_lines(0);
+	assert_non_null(strstr(json, "proto-0092\",\"alpn_offered_truncated\":true,\"sni\":\"" SNI
+				  "\",\"gray\":\"stable\",\"http_marker\":\"\",\"netns\":"));
+	assert_non_null(strstr(strchr(json, '\n'), "proto-0092\",\"alpn_offered_truncated\":true,"
+				  "\"sni\":\"" SNI "\",\"gray\":\"stable\",\"http_marker\":\"\",\"http_method\""));
+	free(json);
+
+	n = tls_stream(rec, sizeof(rec), SNI, 0, NULL);
+	gp_tagger_conn(T, &b, T0);
+	seg_all(&b, rec, n, T0 + MS);
+	assert_int_equal(out.n_conns, 2);
+	expect_emit(1, &b, "h2", OFFERED, SNI, "stable", "");
+	assert_int_equal(out.conns[1].alpn_offered_truncated, 0);
+	json = json_lines(1);
+	assert_null(strstr(json, "truncated"));
+	free(json);
 }
 
 static void test_payload_before_outcome_emits_on_arrival(void **state)
@@ -1924,6 +1987,7 @@ int main(void)
 		T_(test_untracked_outcome_without_rules_is_stable),
 		T_(test_outcome_waits_for_client_hello),
 		T_(test_hello_without_alpn_is_tls),
+		T_(test_alpn_offered_truncated_marked),
 		T_(test_payload_before_outcome_emits_on_arrival),
 		T_(test_both_directions_of_a_flow_tagged),
 		T_(test_hello_in_two_records_out_of_order),

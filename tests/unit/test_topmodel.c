@@ -591,8 +591,33 @@ static void test_failures(void **state)
 	r[GP_RES_REFUSED] = 1;
 	r[GP_RES_TIMEOUT] = 2;
 	r[GP_RES_UNREACHABLE] = 4;
+	r[GP_RES_ABANDONED] = 16;
 	r[GP_RES_OTHER] = 8;
-	assert_int_equal(gp_top_failures(r), 15);
+	assert_int_equal(gp_top_failures(r), 31);
+}
+
+/* A blackholed canary whose clients give up (abandoned, nothing else) is FAIL!. */
+static void test_verdict_abandoned_fails(void **state)
+{
+	struct gp_tag_stats t[2];
+	struct gp_top_model m;
+	const struct gp_top_verdict *v;
+
+	(void)state;
+	model(&m, 0);
+	t[0] = tag(GP_DIR_OUTBOUND, "none", "canary");
+	est(&t[0], 3, 90);
+	t[0].results[GP_RES_ABANDONED] = 10;
+	t[1] = tag(GP_DIR_OUTBOUND, "none", "stable");
+	est(&t[1], 3, 100);
+	update(&m, t, 2, T0 + SEC);
+	assert_int_equal(row(&m, GP_DIR_OUTBOUND, "none", "canary")->win_fails, 10);
+	v = &m.verdicts[0];
+	assert_int_equal(v->fail_known, 1);
+	assert_true(v->gray_fail_pct == 10);
+	assert_true(v->stable_fail_pct == 0);
+	assert_int_equal(v->flags, GP_TOP_FLAG_FAIL);
+	gp_top_model_free(&m);
 }
 
 int main(void)
@@ -613,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_unsorted_snapshot),
 		cmocka_unit_test(test_recent_ring),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_verdict_abandoned_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
