@@ -116,15 +116,26 @@ static void sweep_flows(struct gp_engine *r)
 	gp_tagger_tick(r->tagger, gp_now_ns(CLOCK_MONOTONIC), !err);
 }
 
+/* Each line of a rules error list, as its own log line. */
+static void log_rule_errors(char *err, int reload)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(err, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		gp_err("%s%s", line, reload ? "; keeping the rules in use" : "");
+}
+
 /*
  * Rules from --rule flags, then --rules FILE, then the defaults. NULL after
- * logging why; with reload set, the message says the old rules stay.
+ * logging every error; with reload set, each says the old rules stay.
  */
 struct gp_rules *gp_load_rules(const struct gp_opts *o, int reload)
 {
 	struct gp_rules_builder *b = gp_rules_builder_new();
 	struct gp_rules *rules;
-	char err[512];
+	/* A file's whole error list, GP_RULES_ERRORS_MAX lines and the summary. */
+	static char err[(GP_RULES_ERRORS_MAX + 1) * GP_RULES_ERR_MAX];
+	int bad = 0;
 	size_t i;
 
 	if (!b) {
@@ -132,18 +143,22 @@ struct gp_rules *gp_load_rules(const struct gp_opts *o, int reload)
 		return NULL;
 	}
 	for (i = 0; i < o->n_rule_flags; i++)
-		if (gp_rules_add_line(b, o->rule_flags[i], "--rule", 0, err, sizeof(err)))
-			goto bad;
-	if (o->rules_file && gp_rules_add_file(b, o->rules_file, err, sizeof(err)))
-		goto bad;
+		if (gp_rules_add_line(b, o->rule_flags[i], "--rule", 0, err, sizeof(err))) {
+			log_rule_errors(err, reload);
+			bad = 1;
+		}
+	if (o->rules_file && gp_rules_add_file(b, o->rules_file, err, sizeof(err))) {
+		log_rule_errors(err, reload);
+		bad = 1;
+	}
+	if (bad) {
+		gp_rules_builder_free(b);
+		return NULL;
+	}
 	rules = gp_rules_build(b);
 	if (!rules)
 		gp_err("building the rules failed: %s", strerror(errno));
 	return rules;
-bad:
-	gp_rules_builder_free(b);
-	gp_err("%s%s", err, reload ? "; keeping the rules in use" : "");
-	return NULL;
 }
 
 void gp_print_rules(const struct gp_rules *rules)
