@@ -27,6 +27,8 @@
 #include "tagger.h"
 
 #define GP_IFACE_SCAN_NS	1000000000ull
+#define GP_RETIRE_PERIOD_NS	1000000000ull	/* how often idle tags are looked for */
+#define GP_FOLD_LOG_NS		(60 * 1000000000ull)	/* one cap warning a minute at most */
 
 struct gp_engine {
 	const struct gp_opts *opts;
@@ -37,6 +39,8 @@ struct gp_engine {
 	struct gp_tagger *tagger;
 	struct gp_rules *rules;
 	uint64_t next_write, interval_ns, started_ns, next_iface_scan;
+	uint64_t next_retire, tag_idle_ns;
+	uint64_t next_fold_log, folds_logged;
 	uint64_t bad_records;
 	uint64_t bad_records_logged;
 	uint64_t textfile_errors;
@@ -62,11 +66,12 @@ static void on_tagged(void *ctx, const struct gp_conn *c)
 		r->cb_err = r->ops.conn(r->ops.ctx, c);
 }
 
-static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray, uint64_t n)
+static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray,
+		     unsigned gray_flags, uint64_t n)
 {
 	struct gp_engine *r = ctx;
 
-	gp_agg_add_bytes(r->agg, dir, alpn, gray, n);
+	gp_agg_add_bytes(r->agg, dir, alpn, gray, gray_flags, n);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -382,6 +387,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	r->ops = *ops;
 	r->textfile = textfile;
 	r->interval_ns = (uint64_t)opts->interval * 1000000000u;
+	r->tag_idle_ns = (uint64_t)opts->tag_idle_s * 1000000000u;
 	tops.ctx = r;
 	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
 	    (textfile && !textfile_dir_ok(textfile)) || resolve_ifaces(opts, ifs, 1)) {
@@ -465,6 +471,22 @@ static void rescan_ifaces(struct gp_engine *r)
 	free(now);
 }
 
+/* Folded outcomes: said at once, then at most once a minute while it goes on. */
+static void log_folds(struct gp_engine *r, uint64_t now)
+{
+	struct gp_agg_fold f;
+
+	gp_agg_last_fold(r->agg, &f);
+	if (f.count == r->folds_logged || now < r->next_fold_log)
+		return;
+	gp_warn("%s tag cap reached (--max-tags %u): alpn=\"%s\" gray=\"%s\" counted as "
+		"alpn=\"%s\" gray=\"%s\"; %llu outcomes folded so far "
+		"(see grayprobe_tags_overflow_total)", gp_direction_name(f.dir), f.max_tags,
+		f.alpn, f.gray, f.to_alpn, f.to_gray, (unsigned long long)f.count);
+	r->folds_logged = f.count;
+	r->next_fold_log = now + GP_FOLD_LOG_NS;
+}
+
 int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 {
 	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
@@ -486,6 +508,14 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 	}
 	now = gp_now_ns(CLOCK_MONOTONIC);
 	gp_tagger_tick(r->tagger, now, 0);
+	log_folds(r, now);
+	if (now >= r->next_retire) {
+		size_t n = gp_agg_retire(r->agg, now, r->tag_idle_ns);
+
+		if (n)
+			gp_dbg("%zu tags unused for --tag-idle retired", n);
+		r->next_retire = now + GP_RETIRE_PERIOD_NS;
+	}
 	if (r->rescan && now >= r->next_iface_scan) {
 		rescan_ifaces(r);
 		r->next_iface_scan = now + GP_IFACE_SCAN_NS;

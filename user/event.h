@@ -40,6 +40,7 @@ struct gp_conn {
 	char alpn_offered[GP_ALPN_OFFERED_MAX + 1];
 	char sni[GP_SNI_MAX + 1];
 	char http_marker[GP_TAG_MAX + 1];	/* header that decided gray, "" if none */
+	unsigned gray_flags;			/* GP_GRAY_* of rules.h: how gray was decided */
 };
 
 const char *gp_result_name(enum gp_result r);

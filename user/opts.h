@@ -60,6 +60,7 @@ struct gp_opts {
 	enum gp_state_hook state_hook;
 	unsigned ringbuf_kb;
 	unsigned max_tags;
+	unsigned tag_idle_s;		/* --tag-idle: dynamic tags unused this long go; 0 never */
 	int verbose;
 	/* TC classifier: -i names or fnmatch patterns (none given: default route + lo). */
 	const char *ifaces[GP_IFACES_MAX];
@@ -90,6 +91,8 @@ void gp_usage(FILE *f);
 
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL / -ERANGE. */
 int gp_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+/* "600", "90s", "10m", "1h": a whole number of seconds, minutes or hours, as s in [0, max_s]. */
+int gp_parse_duration_s(const char *s, unsigned max_s, unsigned *out);
 /* "2", "0.5", "1.250": seconds with up to 3 decimals, as ms in [0, max_ms]. */
 int gp_parse_seconds_ms(const char *s, unsigned max_ms, unsigned *out);
 

@@ -21,6 +21,7 @@ struct joined {
 	int used;
 	char alpn[GP_TAG_MAX + 1];
 	char gray[GP_TAG_MAX + 1];
+	unsigned gray_flags;
 	uint64_t credited;
 };
 
@@ -35,6 +36,7 @@ struct tagres {
 	char alpn[GP_TAG_MAX + 1];
 	char gray[GP_TAG_MAX + 1];
 	char marker[GP_TAG_MAX + 1];
+	unsigned gray_flags;
 	char *offered;
 	char *sni;
 };
@@ -252,7 +254,7 @@ static void credit(struct gp_tagger *t, struct uflow *f)
 
 		if (j->used && f->bytes_total > j->credited) {
 			if (t->ops.bytes)
-				t->ops.bytes(t->ops.ctx, d, j->alpn, j->gray,
+				t->ops.bytes(t->ops.ctx, d, j->alpn, j->gray, j->gray_flags,
 					     f->bytes_total - j->credited);
 			j->credited = f->bytes_total;
 		}
@@ -262,7 +264,7 @@ static void credit(struct gp_tagger *t, struct uflow *f)
 /* Gray for a flow with no classified payload: only address and port rules can match. */
 static void eval_rules(const struct gp_tagger *t, const struct gp_flow_tuple *k, const char *alpn,
 		       const char *sni, const uint8_t *hdrs, size_t hdrs_len, char *gray,
-		       char *marker)
+		       char *marker, unsigned *gray_flags)
 {
 	struct gp_flow_facts facts = {
 		.family = k->family, .saddr = k->saddr, .daddr = k->daddr,
@@ -271,14 +273,10 @@ static void eval_rules(const struct gp_tagger *t, const struct gp_flow_tuple *k,
 	};
 	struct gp_gray g;
 
-	if (!t->rules) {
-		strcpy(gray, "stable");
-		marker[0] = '\0';
-		return;
-	}
-	gp_rules_eval(t->rules, &facts, &g);
+	gp_rules_eval(t->rules, &facts, &g);	/* no rules: "stable" */
 	memcpy(gray, g.gray, sizeof(g.gray));
 	memcpy(marker, g.marker, sizeof(g.marker));
+	*gray_flags = g.flags;
 }
 
 static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
@@ -290,6 +288,7 @@ static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
 		snprintf(c->sni, sizeof(c->sni), "%s", r->sni);
 		memcpy(c->gray, r->gray, sizeof(c->gray));
 		memcpy(c->http_marker, r->marker, sizeof(c->http_marker));
+		c->gray_flags = r->gray_flags;
 	}
 	if (f && c->dir < GP_DIR_MAX) {
 		struct joined *j = &f->joined[c->dir];
@@ -297,6 +296,7 @@ static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
 		j->used = 1;
 		memcpy(j->alpn, c->alpn, sizeof(j->alpn));
 		memcpy(j->gray, c->gray, sizeof(j->gray));
+		j->gray_flags = c->gray_flags;
 		j->credited = 0;
 	}
 	if (t->ops.conn)
@@ -346,6 +346,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	const uint8_t *buf = f->st ? f->st->buf : NULL;
 	size_t n = f->contig;
 	int full = n >= GP_FIRST_PAYLOAD_MAX, d;
+	unsigned gray_flags = 0;
 
 	if (f->decided || (!n && !force))
 		return;
@@ -396,7 +397,8 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 		memcpy(r->http_method, info->http_method, sizeof(r->http_method));
 	eval_rules(t, &f->key, r->alpn, r->sni,
 		   info->kind == GP_PL_HTTP1 ? buf + info->hdr_off : NULL,
-		   info->kind == GP_PL_HTTP1 ? info->hdr_len : 0, r->gray, r->http_marker);
+		   info->kind == GP_PL_HTTP1 ? info->hdr_len : 0, r->gray, r->http_marker,
+		   &gray_flags);
 
 	res = calloc(1, sizeof(*res));
 	if (res) {
@@ -410,6 +412,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	memcpy(res->alpn, r->alpn, sizeof(res->alpn));
 	memcpy(res->gray, r->gray, sizeof(res->gray));
 	memcpy(res->marker, r->http_marker, sizeof(res->marker));
+	res->gray_flags = gray_flags;
 	f->decided = 1;
 	f->res = res;
 	free(f->st);
@@ -436,7 +439,7 @@ static void emit_untracked(struct gp_tagger *t, const struct gp_conn *in)
 	tuple_of_conn(&c, &k);
 	strcpy(c.alpn, "none");
 	c.alpn_offered[0] = c.sni[0] = '\0';
-	eval_rules(t, &k, c.alpn, "", NULL, 0, c.gray, c.http_marker);
+	eval_rules(t, &k, c.alpn, "", NULL, 0, c.gray, c.http_marker, &c.gray_flags);
 	emit(t, NULL, &c, NULL);
 }
 
