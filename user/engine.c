@@ -480,8 +480,8 @@ static void log_folds(struct gp_engine *r, uint64_t now)
 	if (f.count == r->folds_logged || now < r->next_fold_log)
 		return;
 	gp_warn("%s tag cap reached (--max-tags %u): alpn=\"%s\" gray=\"%s\" counted as "
-		"alpn=\"%s\" gray=\"%s\"; %llu outcomes folded so far "
-		"(see grayprobe_tags_overflow_total)", gp_direction_name(f.dir), f.max_tags,
+		"alpn=\"%s\" gray=\"%s\"; outcomes folded so far: %llu "
+		"(grayprobe_tags_overflow_total)", gp_direction_name(f.dir), f.max_tags,
 		f.alpn, f.gray, f.to_alpn, f.to_gray, (unsigned long long)f.count);
 	r->folds_logged = f.count;
 	r->next_fold_log = now + GP_FOLD_LOG_NS;
