@@ -46,7 +46,8 @@ struct gp_agg;
  *   fixed gray with another ALPN is a dynamic tag while the cap has room,
  *   else it is folded into (other, GRAY): random ALPN offers cannot keep a
  *   fixed-gray canary out either. So pinned tags per direction are at most
- *   GP_PINNED_ALPNS x the fixed grays the rules can produce.
+ *   GP_PINNED_ALPNS x the fixed grays the rules can produce (and the rules
+ *   a reload replaced: pinned stays pinned).
  * - the overflow tag, once something was folded; never retired.
  */
 struct gp_agg *gp_agg_new(unsigned max_tags);

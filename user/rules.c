@@ -472,6 +472,53 @@ static int accept_list(char **pp, struct rule *r, const struct ctx *x)
 	return parse_accept(c, a, x);
 }
 
+/* A condition keyword t (or "~" after a header) and its argument, into r. */
+static int parse_cond(char **pp, const char *t, struct rule *r, const struct ctx *x)
+{
+	char *a;
+	int rc, k;
+
+	if (!strcmp(t, "~"))
+		return accept_list(pp, r, x);
+	k = lookup_kw(t);
+	if (k < 0)
+		return unknown_kw(t, x);
+	if (r->n == GP_RULE_CONDS_MAX)
+		return fail(x, -EINVAL, "more than %d conditions in one rule", GP_RULE_CONDS_MAX);
+	rc = next_tok(pp, &a, x);
+	if (rc < 0)
+		return rc;
+	if (!rc || !strcmp(a, "=") || (k == C_HEADER && !strcmp(a, "~")))
+		return fail(x, -EINVAL, "%s: missing %s", t, arg_names[k]);
+	rc = parse_arg(k, a, &r->cond[r->n], x);
+	if (rc)
+		return rc;
+	if (k == C_HEADER && r->marker < 0)
+		r->marker = (int)r->n;
+	r->n++;
+	return 0;
+}
+
+/* What follows "=": the label, and nothing after it. */
+static int parse_label(char **pp, struct rule *r, const struct ctx *x)
+{
+	char *a;
+	int rc = next_tok(pp, &a, x);
+
+	if (rc < 0)
+		return rc;
+	if (!rc)
+		return fail(x, -EINVAL, "missing label after '='");
+	rc = check_label(a, x);
+	if (rc)
+		return rc;
+	strcpy(r->label, a);
+	rc = next_tok(pp, &a, x);
+	if (rc < 0)
+		return rc;
+	return rc ? fail(x, -EINVAL, "unexpected '%s' after the label", a) : 0;
+}
+
 /*
  * One line into *r. Returns 1 for a rule, 0 for nothing (blank, comment),
  * 2 for no-defaults, or a negative errno with the message written.
@@ -479,8 +526,8 @@ static int accept_list(char **pp, struct rule *r, const struct ctx *x)
 static int parse_line(const char *text, size_t len, struct rule *r, const struct ctx *x)
 {
 	char buf[GP_RULE_LINE_MAX + 1];
-	char *p = buf, *t, *a;
-	int rc, k;
+	char *p = buf, *t;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->label_from = r->marker = -1;
@@ -503,72 +550,22 @@ static int parse_line(const char *text, size_t len, struct rule *r, const struct
 		return rc ? fail(x, -EINVAL, "no-defaults must be alone on its line") : 2;
 	}
 	while (rc > 0 && strcmp(t, "=")) {
-		if (!strcmp(t, "~")) {
-			rc = accept_list(&p, r, x);
-			if (rc)
-				goto out;
+		rc = parse_cond(&p, t, r, x);
+		if (!rc)
 			rc = next_tok(&p, &t, x);
-			if (rc < 0)
-				goto out;
-			continue;
-		}
-		k = lookup_kw(t);
-		if (k < 0) {
-			rc = unknown_kw(t, x);
-			goto out;
-		}
-		if (r->n == GP_RULE_CONDS_MAX) {
-			rc = fail(x, -EINVAL, "more than %d conditions in one rule",
-				  GP_RULE_CONDS_MAX);
-			goto out;
-		}
-		rc = next_tok(&p, &a, x);
-		if (rc < 0)
-			goto out;
-		if (!rc || !strcmp(a, "=") || (k == C_HEADER && !strcmp(a, "~"))) {
-			rc = fail(x, -EINVAL, "%s: missing %s", t, arg_names[k]);
-			goto out;
-		}
-		rc = parse_arg(k, a, &r->cond[r->n], x);
-		if (rc)
-			goto out;
-		if (k == C_HEADER && r->marker < 0)
-			r->marker = (int)r->n;
-		r->n++;
-		rc = next_tok(&p, &t, x);
 		if (rc < 0)
 			goto out;
 	}
-	if (!r->n) {
+	if (!r->n)
 		rc = fail(x, -EINVAL, "rule has no condition before '='");
-		goto out;
-	}
-	if (rc > 0) {		/* t is "=" */
-		rc = next_tok(&p, &a, x);
-		if (rc < 0)
-			goto out;
-		if (!rc) {
-			rc = fail(x, -EINVAL, "missing label after '='");
-			goto out;
-		}
-		rc = check_label(a, x);
-		if (rc)
-			goto out;
-		strcpy(r->label, a);
-		rc = next_tok(&p, &t, x);
-		if (rc < 0)
-			goto out;
-		if (rc) {
-			rc = fail(x, -EINVAL, "unexpected '%s' after the label", t);
-			goto out;
-		}
-	} else if (r->marker < 0) {
+	else if (rc > 0)		/* t is "=" */
+		rc = parse_label(&p, r, x);
+	else if (r->marker < 0)
 		rc = fail(x, -EINVAL, "rule has no '= LABEL' and no header to take it from");
-		goto out;
-	} else {
+	else
 		r->label_from = r->marker;
-	}
-	return 1;
+	if (!rc)
+		return 1;
 out:
 	rule_free(r);
 	return rc;
@@ -675,15 +672,48 @@ static int read_line(FILE *f, char *buf, size_t size, size_t *len, int *over)
 	return c;
 }
 
+/* Every line of f into b, each error noted in e; the first error's code or 0. */
+static int add_lines(struct gp_rules_builder *b, FILE *f, struct ctx *x, struct errlist *e)
+{
+	/* Room for the longest line, its CR, and one byte to see it is too long. */
+	char buf[GP_RULE_LINE_MAX + 2];
+	int rc = 0, lrc, c, over;
+	size_t len;
+
+	/* Every bad line is reported, so that one edit can fix them all. */
+	for (;;) {
+		x->line++;
+		c = read_line(f, buf, sizeof(buf), &len, &over);
+		if (c == EOF && ferror(f)) {
+			struct ctx nx = { NULL, 0, x->err, x->errlen };	/* "PATH: why" */
+
+			lrc = errno ? -errno : -EIO;
+			fail(&nx, lrc, "%s: %s", x->origin, strerror(-lrc));
+		} else if (c == EOF && !len && !over) {
+			break;
+		} else if (over) {
+			lrc = fail(x, -EINVAL, "line longer than %d bytes", GP_RULE_LINE_MAX);
+		} else {
+			lrc = add(b, buf, len, x);
+		}
+		if (lrc) {
+			rc = rc ? rc : lrc;
+			e->n++;
+			note(e, x->err, 0);
+		}
+		if (c == EOF)
+			break;
+	}
+	return rc;
+}
+
 int gp_rules_add_file(struct gp_rules_builder *b, const char *path, char *err, size_t errlen)
 {
 	char msg[GP_RULES_ERR_MAX];
 	struct ctx x = { path, 0, msg, sizeof(msg) };
 	struct errlist e = { err, errlen, 0, 0, 0, 0 };
-	/* Room for the longest line, its CR, and one byte to see it is too long. */
-	char buf[GP_RULE_LINE_MAX + 2];
-	size_t n0, len;
-	int nd0, rc = 0, lrc, c, over;
+	size_t n0;
+	int nd0, rc;
 	FILE *f;
 
 	if (err && errlen)
@@ -704,30 +734,7 @@ int gp_rules_add_file(struct gp_rules_builder *b, const char *path, char *err, s
 	}
 	n0 = b->n;
 	nd0 = b->no_defaults;
-	/* Every bad line is reported, so one edit can fix them all. */
-	for (;;) {
-		x.line++;
-		c = read_line(f, buf, sizeof(buf), &len, &over);
-		if (c == EOF && ferror(f)) {
-			lrc = errno ? -errno : -EIO;
-			x.origin = NULL;
-			fail(&x, lrc, "%s: %s", path, strerror(-lrc));
-			x.origin = path;
-		} else if (c == EOF && !len && !over) {
-			break;
-		} else if (over) {
-			lrc = fail(&x, -EINVAL, "line longer than %d bytes", GP_RULE_LINE_MAX);
-		} else {
-			lrc = add(b, buf, len, &x);
-		}
-		if (lrc) {
-			rc = rc ? rc : lrc;
-			e.n++;
-			note(&e, msg, 0);
-		}
-		if (c == EOF)
-			break;
-	}
+	rc = add_lines(b, f, &x, &e);
 	fclose(f);
 	if (e.n > e.shown && e.shown) {
 		snprintf(msg, sizeof(msg), "%s: %u more errors", path, e.n - e.shown);
