@@ -58,7 +58,7 @@
  * - header ~: the list is one token (no blanks), entries separated by ','
  *   and never empty; an entry without * ? [ \ is a literal, longer than 32
  *   bytes is refused (it could never match a value). A default header rule
- *   (see below) is left out when a rule restricts that header with '~':
+ *   (see above) is left out when a rule restricts that header with '~':
  *   it would take as the label every value the restricted rule rejected.
  * - sni: a flow without server_name never matches (not even `*`). The
  *   server_name is the sanitized one: a non-printable byte is \xHH.
