@@ -82,7 +82,7 @@ static void fill(struct gp_agg *agg, unsigned tags)
 				c.latency_ns += (k * 7919) % c.latency_ns;
 				gp_agg_record(agg, &c);
 			}
-			gp_agg_add_bytes(agg, d, c.alpn, c.gray, 123456789ull * (t + 1));
+			gp_agg_add_bytes(agg, d, c.alpn, c.gray, 0, 123456789ull * (t + 1));
 		}
 	}
 }

@@ -27,6 +27,8 @@
 #include "tagger.h"
 
 #define GP_IFACE_SCAN_NS	1000000000ull
+#define GP_RETIRE_PERIOD_NS	1000000000ull	/* how often idle tags are looked for */
+#define GP_FOLD_LOG_NS		(60 * 1000000000ull)	/* one cap warning a minute at most */
 
 struct gp_engine {
 	const struct gp_opts *opts;
@@ -37,6 +39,8 @@ struct gp_engine {
 	struct gp_tagger *tagger;
 	struct gp_rules *rules;
 	uint64_t next_write, interval_ns, started_ns, next_iface_scan;
+	uint64_t next_retire, tag_idle_ns;
+	uint64_t next_fold_log, folds_logged;
 	uint64_t bad_records;
 	uint64_t bad_records_logged;
 	uint64_t textfile_errors;
@@ -62,11 +66,12 @@ static void on_tagged(void *ctx, const struct gp_conn *c)
 		r->cb_err = r->ops.conn(r->ops.ctx, c);
 }
 
-static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray, uint64_t n)
+static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray,
+		     unsigned gray_flags, uint64_t n)
 {
 	struct gp_engine *r = ctx;
 
-	gp_agg_add_bytes(r->agg, dir, alpn, gray, n);
+	gp_agg_add_bytes(r->agg, dir, alpn, gray, gray_flags, n);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -116,15 +121,26 @@ static void sweep_flows(struct gp_engine *r)
 	gp_tagger_tick(r->tagger, gp_now_ns(CLOCK_MONOTONIC), !err);
 }
 
+/* Each line of a rules error list, as its own log line. */
+static void log_rule_errors(char *err, int reload)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(err, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		gp_err("%s%s", line, reload ? "; keeping the rules in use" : "");
+}
+
 /*
  * Rules from --rule flags, then --rules FILE, then the defaults. NULL after
- * logging why; with reload set, the message says the old rules stay.
+ * logging every error; with reload set, each says the old rules stay.
  */
 struct gp_rules *gp_load_rules(const struct gp_opts *o, int reload)
 {
 	struct gp_rules_builder *b = gp_rules_builder_new();
 	struct gp_rules *rules;
-	char err[512];
+	/* A file's whole error list, GP_RULES_ERRORS_MAX lines and the summary. */
+	static char err[(GP_RULES_ERRORS_MAX + 1) * GP_RULES_ERR_MAX];
+	int bad = 0;
 	size_t i;
 
 	if (!b) {
@@ -132,18 +148,22 @@ struct gp_rules *gp_load_rules(const struct gp_opts *o, int reload)
 		return NULL;
 	}
 	for (i = 0; i < o->n_rule_flags; i++)
-		if (gp_rules_add_line(b, o->rule_flags[i], "--rule", 0, err, sizeof(err)))
-			goto bad;
-	if (o->rules_file && gp_rules_add_file(b, o->rules_file, err, sizeof(err)))
-		goto bad;
+		if (gp_rules_add_line(b, o->rule_flags[i], "--rule", 0, err, sizeof(err))) {
+			log_rule_errors(err, reload);
+			bad = 1;
+		}
+	if (o->rules_file && gp_rules_add_file(b, o->rules_file, err, sizeof(err))) {
+		log_rule_errors(err, reload);
+		bad = 1;
+	}
+	if (bad) {
+		gp_rules_builder_free(b);
+		return NULL;
+	}
 	rules = gp_rules_build(b);
 	if (!rules)
 		gp_err("building the rules failed: %s", strerror(errno));
 	return rules;
-bad:
-	gp_rules_builder_free(b);
-	gp_err("%s%s", err, reload ? "; keeping the rules in use" : "");
-	return NULL;
 }
 
 void gp_print_rules(const struct gp_rules *rules)
@@ -371,6 +391,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	r->ops = *ops;
 	r->textfile = textfile;
 	r->interval_ns = (uint64_t)opts->interval * 1000000000u;
+	r->tag_idle_ns = (uint64_t)opts->tag_idle_s * 1000000000u;
 	tops.ctx = r;
 	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
 	    (textfile && !textfile_dir_ok(textfile)) || resolve_ifaces(opts, ifs, 1)) {
@@ -454,6 +475,22 @@ static void rescan_ifaces(struct gp_engine *r)
 	free(now);
 }
 
+/* Folded outcomes: said at once, then at most once a minute while it goes on. */
+static void log_folds(struct gp_engine *r, uint64_t now)
+{
+	struct gp_agg_fold f;
+
+	gp_agg_last_fold(r->agg, &f);
+	if (f.count == r->folds_logged || now < r->next_fold_log)
+		return;
+	gp_warn("%s tag cap reached (--max-tags %u): alpn=\"%s\" gray=\"%s\" counted as "
+		"alpn=\"%s\" gray=\"%s\"; outcomes folded so far: %llu "
+		"(grayprobe_tags_overflow_total)", gp_direction_name(f.dir), f.max_tags,
+		f.alpn, f.gray, f.to_alpn, f.to_gray, (unsigned long long)f.count);
+	r->folds_logged = f.count;
+	r->next_fold_log = now + GP_FOLD_LOG_NS;
+}
+
 int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 {
 	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
@@ -475,6 +512,14 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 	}
 	now = gp_now_ns(CLOCK_MONOTONIC);
 	gp_tagger_tick(r->tagger, now, 0);
+	log_folds(r, now);
+	if (now >= r->next_retire) {
+		size_t n = gp_agg_retire(r->agg, now, r->tag_idle_ns);
+
+		if (n)
+			gp_dbg("%zu tags unused for --tag-idle retired", n);
+		r->next_retire = now + GP_RETIRE_PERIOD_NS;
+	}
 	if (r->rescan && now >= r->next_iface_scan) {
 		rescan_ifaces(r);
 		r->next_iface_scan = now + GP_IFACE_SCAN_NS;

@@ -43,6 +43,7 @@ struct gp_conn {
 	char sni[GP_SNI_MAX + 1];
 	char http_marker[GP_TAG_MAX + 1];	/* header that decided gray, "" if none */
 	int tag_from_endpoint;	/* a failure given its server endpoint's last tag */
+	unsigned gray_flags;			/* GP_GRAY_* of rules.h: how gray was decided */
 };
 
 const char *gp_result_name(enum gp_result r);

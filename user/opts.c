@@ -96,7 +96,10 @@ void gp_usage(FILE *f)
 "  --ringbuf-kb N       kernel->user ring buffer size in KiB, a power of two, %d..%d\n"
 "                       (default %d); overflow is counted in grayprobe_events_lost_total\n"
 "  --max-tags N         distinct (alpn, gray) pairs per direction before folding into\n"
-"                       alpn=\"other\",gray=\"other\", 1..%d (default %d)\n"
+"                       alpn=\"other\",gray=\"other\", 1..%d (default %d); fixed-value rules'\n"
+"                       tags do not count\n"
+"  --tag-idle DURATION  a header-valued tag without traffic this long is dropped, e.g.\n"
+"                       90s, 10m, 1h; 0 never (default %ds)\n"
 "  --user NAME          once attached, run as NAME (its textfile directory must be\n"
 "                       writable by NAME); root or not, every capability is dropped\n"
 "                       after attaching but CAP_NET_ADMIN with clsact (to detach)\n"
@@ -123,7 +126,7 @@ void gp_usage(FILE *f)
 		GP_TAG_WAIT_MAX_MS / 1000, GP_TAG_WAIT_DEFAULT_MS / 1000,
 		GP_ENDPOINT_MEMORY_DEFAULT_S / 60,
 		GP_RINGBUF_KB_MIN, GP_RINGBUF_KB_MAX, GP_RINGBUF_KB_DEFAULT,
-		GP_MAX_TAGS_LIMIT, GP_MAX_TAGS_DEFAULT,
+		GP_MAX_TAGS_LIMIT, GP_MAX_TAGS_DEFAULT, GP_TAG_IDLE_DEFAULT_S,
 		GP_REFRESH_MIN_MS / 1000, GP_REFRESH_MAX_MS / 1000, GP_REFRESH_MIN_MS / 1000,
 		GP_P99_DELTA_MAX, GP_TOP_P99_DELTA_DEFAULT,
 		GP_FAIL_DELTA_MAX, GP_TOP_FAIL_DELTA_DEFAULT,
@@ -219,7 +222,7 @@ enum {
 	OPT_TEXTFILE = 256, OPT_INTERVAL, OPT_EVENTS, OPT_NETNS, OPT_CONNECT_HOOK,
 	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_TC_MODE,
 	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER, OPT_ONCE, OPT_P99_DELTA, OPT_FAIL_DELTA,
-	OPT_RECENT, OPT_ENDPOINT_MEMORY,
+	OPT_RECENT, OPT_ENDPOINT_MEMORY, OPT_TAG_IDLE,
 };
 
 static const struct option long_opts[] = {
@@ -231,6 +234,7 @@ static const struct option long_opts[] = {
 	{ "state-hook", required_argument, NULL, OPT_STATE_HOOK },
 	{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB },
 	{ "max-tags", required_argument, NULL, OPT_MAX_TAGS },
+	{ "tag-idle", required_argument, NULL, OPT_TAG_IDLE },
 	{ "interface", required_argument, NULL, 'i' },
 	{ "egress", no_argument, NULL, OPT_EGRESS },
 	{ "tc-mode", required_argument, NULL, OPT_TC_MODE },
@@ -297,6 +301,7 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 	o->interval = GP_INTERVAL_DEFAULT;
 	o->ringbuf_kb = GP_RINGBUF_KB_DEFAULT;
 	o->max_tags = GP_MAX_TAGS_DEFAULT;
+	o->tag_idle_s = GP_TAG_IDLE_DEFAULT_S;
 	o->tag_wait_ms = GP_TAG_WAIT_DEFAULT_MS;
 	o->endpoint_memory_s = GP_ENDPOINT_MEMORY_DEFAULT_S;
 	o->refresh_ms = GP_REFRESH_MIN_MS;
@@ -386,6 +391,11 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 		case OPT_MAX_TAGS:
 			if (num_opt(err, "max-tags", optarg, 1, GP_MAX_TAGS_LIMIT, &o->max_tags))
 				return 2;
+			break;
+		case OPT_TAG_IDLE:
+			if (gp_parse_duration_s(optarg, GP_TAG_IDLE_MAX_S, &o->tag_idle_s))
+				return bad(err, "--tag-idle: '%s' is not a duration such as 600, 90s, 10m, "
+					   "1h or 0, at most %ss", optarg, lim(num, GP_TAG_IDLE_MAX_S));
 			break;
 		case 'i':
 			if (!optarg[0])

@@ -62,6 +62,7 @@ struct gp_opts {
 	enum gp_state_hook state_hook;
 	unsigned ringbuf_kb;
 	unsigned max_tags;
+	unsigned tag_idle_s;		/* --tag-idle: dynamic tags unused this long go; 0 never */
 	int verbose;
 	/* TC classifier: -i names or fnmatch patterns (none given: default route + lo). */
 	const char *ifaces[GP_IFACES_MAX];

@@ -78,6 +78,13 @@ static void header(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter without labels. */
+static void counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	header(f, name, "counter", help);
+	fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
 /* Decimal digits of v at out, no NUL; returns their count (at most 20). */
 static size_t u64_digits(char *out, uint64_t v)
 {
@@ -194,9 +201,8 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 	render_connections(f, s);
 	render_bytes(f, s);
 
-	header(f, "grayprobe_events_total", "counter",
-	       "Connection outcome events received from the kernel.");
-	fprintf(f, "grayprobe_events_total %" PRIu64 "\n", s->events);
+	counter(f, "grayprobe_events_total", "Connection outcome events received from the kernel.",
+		s->events);
 
 	header(f, "grayprobe_events_lost_total", "counter",
 	       "Connection outcomes lost: ring buffer full, too many connects in flight "
@@ -208,23 +214,34 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 	fprintf(f, "grayprobe_events_lost_total{reason=\"malformed\"} %" PRIu64 "\n",
 		s->lost_malformed);
 
-	header(f, "grayprobe_payload_records_lost_total", "counter",
-	       "First-payload records the classifier could not deliver (ring buffer full); "
-	       "their flows may be tagged alpn=\"unknown\" or \"none\".");
-	fprintf(f, "grayprobe_payload_records_lost_total %" PRIu64 "\n", s->lost_payload);
+	counter(f, "grayprobe_payload_records_lost_total",
+		"First-payload records the classifier could not deliver (ring buffer full); "
+		"their flows may be tagged alpn=\"unknown\" or \"none\".",
+		s->lost_payload);
 
-	header(f, "grayprobe_packets_malformed_total", "counter",
-	       "TCP/IP packets the classifier skipped because their headers were cut short "
-	       "or inconsistent.");
-	fprintf(f, "grayprobe_packets_malformed_total %" PRIu64 "\n", s->pkt_malformed);
+	counter(f, "grayprobe_packets_malformed_total",
+		"TCP/IP packets the classifier skipped because their headers were cut short "
+		"or inconsistent.",
+		s->pkt_malformed);
 
-	header(f, "grayprobe_tags_overflow_total", "counter",
-	       "Outcomes recorded under alpn=\"other\",gray=\"other\" because the tag cap was reached.");
-	fprintf(f, "grayprobe_tags_overflow_total %" PRIu64 "\n", s->tags_overflow);
+	counter(f, "grayprobe_tags_overflow_total",
+		"Outcomes recorded under alpn=\"other\" because the tag cap was reached: "
+		"gray=\"other\", or the gray when a fixed-value rule gave it.",
+		s->tags_overflow);
 
-	header(f, "grayprobe_textfile_write_errors_total", "counter",
-	       "Textfile rewrites that failed; the previous file was left in place.");
-	fprintf(f, "grayprobe_textfile_write_errors_total %" PRIu64 "\n", s->textfile_errors);
+	counter(f, "grayprobe_tags_retired_total",
+		"Tags removed after --tag-idle without outcomes or bytes; their series leave "
+		"this file and start over if the tag comes back.",
+		s->tags_retired);
+
+	counter(f, "grayprobe_gray_values_rejected_total",
+		"Outcomes whose HTTP header value a gray rule's ~ list did not accept "
+		"(that rule did not match).",
+		s->gray_rejected);
+
+	counter(f, "grayprobe_textfile_write_errors_total",
+		"Textfile rewrites that failed; the previous file was left in place.",
+		s->textfile_errors);
 
 	header(f, "grayprobe_build_info", "gauge",
 	       "grayprobe version and the kernel hooks this agent attached.");

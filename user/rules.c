@@ -31,7 +31,11 @@ static const char *const default_headers[] = {
 struct cond {
 	enum cond_kind kind;
 	union {
-		char *str;		/* C_HEADER (lowercase), C_SNI, C_ALPN */
+		struct {
+			char *str;	/* C_HEADER (lowercase), C_SNI, C_ALPN */
+			/* C_HEADER with '~': the accepted globs, each NUL-ended, then "" */
+			char *accept;
+		};
 		struct {
 			int family;
 			unsigned prefix;
@@ -99,8 +103,10 @@ static void rule_free(struct rule *r)
 	for (i = 0; i < r->n; i++) {
 		struct cond *c = &r->cond[i];
 
-		if (c->kind == C_HEADER || c->kind == C_SNI || c->kind == C_ALPN)
+		if (c->kind == C_HEADER || c->kind == C_SNI || c->kind == C_ALPN) {
 			free(c->str);
+			free(c->accept);
+		}
 	}
 	r->n = 0;
 }
@@ -180,6 +186,105 @@ static int parse_header(char *a, struct cond *c, const struct ctx *x)
 		return fail(x, -ENOMEM, "out of memory");
 	for (p = c->str; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
+	return 0;
+}
+
+/* The character classes fnmatch(3) knows in "[[:NAME:]]". */
+static const char *const glob_classes[] = {
+	"alnum", "alpha", "blank", "cntrl", "digit", "graph",
+	"lower", "print", "punct", "space", "upper", "xdigit",
+};
+
+/* A bracket character, backslash escapes included: its value, *pp moved past it; -1 at the end. */
+static int bracket_char(const char **pp)
+{
+	const char *p = *pp;
+
+	if (*p == '\\')
+		p++;
+	if (!*p)
+		return -1;
+	*pp = p + 1;
+	return (unsigned char)*p;
+}
+
+/* "[[:NAME:]]" at p (just past '[:'): 1 and *pp past ":]" if NAME is a class, else 0. */
+static int bracket_class(const char **pp)
+{
+	const char *p = *pp, *end = strstr(p, ":]");
+	size_t i;
+
+	for (i = 0; end && i < sizeof(glob_classes) / sizeof(*glob_classes); i++)
+		if ((size_t)(end - p) == strlen(glob_classes[i]) &&
+		    !strncmp(p, glob_classes[i], (size_t)(end - p))) {
+			*pp = end + 2;
+			return 1;
+		}
+	return 0;
+}
+
+/* The bracket expression at *pp ('['), *pp moved past its ']'. */
+static int check_bracket(const char *what, const char *pat, const char **pp,
+			 const struct ctx *x)
+{
+	const char *p = *pp + 1;
+	int lo, hi, first = 1;
+
+	if (*p == '!' || *p == '^')
+		p++;
+	for (;; first = 0) {
+		if (!*p)
+			return fail(x, -EINVAL, "%s: '%s' has a '[' that is never closed", what, pat);
+		if (*p == ']' && !first)
+			break;
+		if (p[0] == '[' && (p[1] == '=' || p[1] == '.'))
+			return fail(x, -EINVAL, "%s: '%s': '[%c' is not supported", what, pat, p[1]);
+		if (p[0] == '[' && p[1] == ':') {
+			p += 2;
+			if (!bracket_class(&p))
+				return fail(x, -EINVAL, "%s: '%s' has an unknown or unclosed '[:class:]'",
+					    what, pat);
+			continue;
+		}
+		lo = bracket_char(&p);
+		if (lo < 0)
+			return fail(x, -EINVAL, "%s: '%s' ends in a lone backslash", what, pat);
+		if (p[0] != '-' || !p[1] || p[1] == ']')
+			continue;
+		p++;
+		hi = bracket_char(&p);
+		if (hi < 0)
+			return fail(x, -EINVAL, "%s: '%s' ends in a lone backslash", what, pat);
+		if (hi < lo)
+			return fail(x, -EINVAL, "%s: '%s' has a reversed range %c-%c", what, pat, lo, hi);
+	}
+	*pp = p + 1;
+	return 0;
+}
+
+/*
+ * What fnmatch(3) would take silently but surely not mean: a '[' never
+ * closed (it would match a literal '['), a final lone backslash, an
+ * unknown character class, a reversed range (it matches nothing).
+ */
+static int check_glob(const char *what, const char *pat, const struct ctx *x)
+{
+	const char *p = pat;
+	int rc;
+
+	while (*p) {
+		if (*p == '\\') {
+			if (!p[1])
+				return fail(x, -EINVAL, "%s: '%s' ends in a lone backslash", what, pat);
+			p += 2;
+		} else if (*p == '[') {
+			rc = check_bracket(what, pat, &p, x);
+			if (rc)
+				return rc;
+		} else {
+			p++;
+		}
+	}
 	return 0;
 }
 
@@ -270,6 +375,8 @@ static int parse_arg(enum cond_kind k, char *a, struct cond *c, const struct ctx
 				    GP_TAG_MAX);
 		/* fallthrough */
 	case C_SNI:
+		if (k == C_SNI && check_glob("sni", a, x))
+			return -EINVAL;
 		c->str = strdup(a);
 		return c->str ? 0 : fail(x, -ENOMEM, "out of memory");
 	case C_DST:
@@ -280,6 +387,44 @@ static int parse_arg(enum cond_kind k, char *a, struct cond *c, const struct ctx
 		return parse_ports(kw_names[k], a, c, x);
 	default:
 		return fail(x, -EINVAL, "internal error: condition %d", k);
+	}
+}
+
+/* A '~' entry without glob characters: it accepts exactly one value. */
+static int literal(const char *glob)
+{
+	return !strpbrk(glob, "*?[\\");
+}
+
+/* "header NAME ~ GLOB[,GLOB...]": the list, checked, into c->accept. */
+static int parse_accept(struct cond *c, const char *a, const struct ctx *x)
+{
+	char what[GP_TAG_MAX + 16];
+	size_t n = strlen(a);
+	char *p, *e;
+
+	snprintf(what, sizeof(what), "header %s ~", c->str);
+	if (c->accept)
+		return fail(x, -EINVAL, "%s: one '~' list per header condition", what);
+	c->accept = malloc(n + 2);
+	if (!c->accept)
+		return fail(x, -ENOMEM, "out of memory");
+	memcpy(c->accept, a, n + 1);
+	c->accept[n + 1] = '\0';	/* the empty glob that ends the list */
+	for (p = c->accept;; p = e + 1) {
+		e = strchr(p, ',');
+		if (e)
+			*e = '\0';
+		if (!*p)
+			return fail(x, -EINVAL, "%s: '%s' has an empty entry", what, a);
+		if (check_glob(what, p, x))
+			return -EINVAL;
+		/* Values are cut to GP_TAG_MAX bytes: a longer literal never matches. */
+		if (literal(p) && strlen(p) > GP_TAG_MAX)
+			return fail(x, -EINVAL, "%s: '%s' is longer than %d bytes, a value's most",
+				    what, p, GP_TAG_MAX);
+		if (!e)
+			return 0;
 	}
 }
 
@@ -310,6 +455,70 @@ static int unknown_kw(const char *t, const struct ctx *x)
 	return fail(x, -EINVAL, "unknown condition '%s'", t);
 }
 
+/* After "header NAME", a "~" token: its list, the next token. */
+static int accept_list(char **pp, struct rule *r, const struct ctx *x)
+{
+	struct cond *c = r->n ? &r->cond[r->n - 1] : NULL;
+	char *a;
+	int rc;
+
+	if (!c || c->kind != C_HEADER)
+		return fail(x, -EINVAL, "'~' must follow header NAME");
+	rc = next_tok(pp, &a, x);
+	if (rc < 0)
+		return rc;
+	if (!rc || !strcmp(a, "=") || !strcmp(a, "~"))
+		return fail(x, -EINVAL, "header %s ~: missing GLOB[,GLOB...]", c->str);
+	return parse_accept(c, a, x);
+}
+
+/* A condition keyword t (or "~" after a header) and its argument, into r. */
+static int parse_cond(char **pp, const char *t, struct rule *r, const struct ctx *x)
+{
+	char *a;
+	int rc, k;
+
+	if (!strcmp(t, "~"))
+		return accept_list(pp, r, x);
+	k = lookup_kw(t);
+	if (k < 0)
+		return unknown_kw(t, x);
+	if (r->n == GP_RULE_CONDS_MAX)
+		return fail(x, -EINVAL, "more than %d conditions in one rule", GP_RULE_CONDS_MAX);
+	rc = next_tok(pp, &a, x);
+	if (rc < 0)
+		return rc;
+	if (!rc || !strcmp(a, "=") || (k == C_HEADER && !strcmp(a, "~")))
+		return fail(x, -EINVAL, "%s: missing %s", t, arg_names[k]);
+	rc = parse_arg(k, a, &r->cond[r->n], x);
+	if (rc)
+		return rc;
+	if (k == C_HEADER && r->marker < 0)
+		r->marker = (int)r->n;
+	r->n++;
+	return 0;
+}
+
+/* What follows "=": the label, and nothing after it. */
+static int parse_label(char **pp, struct rule *r, const struct ctx *x)
+{
+	char *a;
+	int rc = next_tok(pp, &a, x);
+
+	if (rc < 0)
+		return rc;
+	if (!rc)
+		return fail(x, -EINVAL, "missing label after '='");
+	rc = check_label(a, x);
+	if (rc)
+		return rc;
+	strcpy(r->label, a);
+	rc = next_tok(pp, &a, x);
+	if (rc < 0)
+		return rc;
+	return rc ? fail(x, -EINVAL, "unexpected '%s' after the label", a) : 0;
+}
+
 /*
  * One line into *r. Returns 1 for a rule, 0 for nothing (blank, comment),
  * 2 for no-defaults, or a negative errno with the message written.
@@ -317,8 +526,8 @@ static int unknown_kw(const char *t, const struct ctx *x)
 static int parse_line(const char *text, size_t len, struct rule *r, const struct ctx *x)
 {
 	char buf[GP_RULE_LINE_MAX + 1];
-	char *p = buf, *t, *a;
-	int rc, k;
+	char *p = buf, *t;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->label_from = r->marker = -1;
@@ -341,63 +550,22 @@ static int parse_line(const char *text, size_t len, struct rule *r, const struct
 		return rc ? fail(x, -EINVAL, "no-defaults must be alone on its line") : 2;
 	}
 	while (rc > 0 && strcmp(t, "=")) {
-		k = lookup_kw(t);
-		if (k < 0) {
-			rc = unknown_kw(t, x);
-			goto out;
-		}
-		if (r->n == GP_RULE_CONDS_MAX) {
-			rc = fail(x, -EINVAL, "more than %d conditions in one rule",
-				  GP_RULE_CONDS_MAX);
-			goto out;
-		}
-		rc = next_tok(&p, &a, x);
-		if (rc < 0)
-			goto out;
-		if (!rc || !strcmp(a, "=")) {
-			rc = fail(x, -EINVAL, "%s: missing %s", t, arg_names[k]);
-			goto out;
-		}
-		rc = parse_arg(k, a, &r->cond[r->n], x);
-		if (rc)
-			goto out;
-		if (k == C_HEADER && r->marker < 0)
-			r->marker = (int)r->n;
-		r->n++;
-		rc = next_tok(&p, &t, x);
+		rc = parse_cond(&p, t, r, x);
+		if (!rc)
+			rc = next_tok(&p, &t, x);
 		if (rc < 0)
 			goto out;
 	}
-	if (!r->n) {
+	if (!r->n)
 		rc = fail(x, -EINVAL, "rule has no condition before '='");
-		goto out;
-	}
-	if (rc > 0) {		/* t is "=" */
-		rc = next_tok(&p, &a, x);
-		if (rc < 0)
-			goto out;
-		if (!rc) {
-			rc = fail(x, -EINVAL, "missing label after '='");
-			goto out;
-		}
-		rc = check_label(a, x);
-		if (rc)
-			goto out;
-		strcpy(r->label, a);
-		rc = next_tok(&p, &t, x);
-		if (rc < 0)
-			goto out;
-		if (rc) {
-			rc = fail(x, -EINVAL, "unexpected '%s' after the label", t);
-			goto out;
-		}
-	} else if (r->marker < 0) {
+	else if (rc > 0)		/* t is "=" */
+		rc = parse_label(&p, r, x);
+	else if (r->marker < 0)
 		rc = fail(x, -EINVAL, "rule has no '= LABEL' and no header to take it from");
-		goto out;
-	} else {
+	else
 		r->label_from = r->marker;
-	}
-	return 1;
+	if (!rc)
+		return 1;
 out:
 	rule_free(r);
 	return rc;
@@ -464,47 +632,114 @@ int gp_rules_add_line(struct gp_rules_builder *b, const char *text, const char *
 	return add(b, text, strlen(text), &x);
 }
 
-int gp_rules_add_file(struct gp_rules_builder *b, const char *path, char *err, size_t errlen)
+/* A file's error list in the caller's buffer: '\n'-separated, whole lines only. */
+struct errlist {
+	char *buf;
+	size_t len, used;
+	size_t reserve;		/* kept free for the "N more errors" line */
+	unsigned n, shown;
+};
+
+/* The last line ("N more errors") goes in whatever the limit, cut if need be. */
+static void note(struct errlist *e, const char *msg, int last)
 {
-	struct ctx x = { path, 0, err, errlen };
+	size_t n = strlen(msg), sep = e->used ? 1 : 0;
+
+	if (!e->buf || !e->len)
+		return;
+	/* The first one is written even cut, as a single line's error would be. */
+	if (!last && (e->shown >= GP_RULES_ERRORS_MAX ||
+		      (e->shown && e->used + sep + n + e->reserve >= e->len)))
+		return;
+	snprintf(e->buf + e->used, e->len - e->used, "%s%s", sep ? "\n" : "", msg);
+	e->used += strnlen(e->buf + e->used, e->len - e->used);
+	e->shown += !last;
+}
+
+/* One line of f into buf (its '\n' dropped): its end (EOF or '\n'); *over if it did not fit. */
+static int read_line(FILE *f, char *buf, size_t size, size_t *len, int *over)
+{
+	int c;
+
+	*len = 0;
+	*over = 0;
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (*len < size)
+			buf[(*len)++] = (char)c;
+		else
+			*over = 1;
+	}
+	return c;
+}
+
+/* Every line of f into b, each error noted in e; the first error's code or 0. */
+static int add_lines(struct gp_rules_builder *b, FILE *f, struct ctx *x, struct errlist *e)
+{
 	/* Room for the longest line, its CR, and one byte to see it is too long. */
 	char buf[GP_RULE_LINE_MAX + 2];
-	size_t n0, len;
-	int nd0, rc = 0, c;
+	int rc = 0, lrc, c, over;
+	size_t len;
+
+	/* Every bad line is reported, so that one edit can fix them all. */
+	for (;;) {
+		x->line++;
+		c = read_line(f, buf, sizeof(buf), &len, &over);
+		if (c == EOF && ferror(f)) {
+			struct ctx nx = { NULL, 0, x->err, x->errlen };	/* "PATH: why" */
+
+			lrc = errno ? -errno : -EIO;
+			fail(&nx, lrc, "%s: %s", x->origin, strerror(-lrc));
+		} else if (c == EOF && !len && !over) {
+			break;
+		} else if (over) {
+			lrc = fail(x, -EINVAL, "line longer than %d bytes", GP_RULE_LINE_MAX);
+		} else {
+			lrc = add(b, buf, len, x);
+		}
+		if (lrc) {
+			rc = rc ? rc : lrc;
+			e->n++;
+			note(e, x->err, 0);
+		}
+		if (c == EOF)
+			break;
+	}
+	return rc;
+}
+
+int gp_rules_add_file(struct gp_rules_builder *b, const char *path, char *err, size_t errlen)
+{
+	char msg[GP_RULES_ERR_MAX];
+	struct ctx x = { path, 0, msg, sizeof(msg) };
+	struct errlist e = { err, errlen, 0, 0, 0, 0 };
+	size_t n0;
+	int nd0, rc;
 	FILE *f;
 
-	if (!b || !path)
+	if (err && errlen)
+		err[0] = '\0';
+	if (!b || !path) {
+		x.err = err;
+		x.errlen = errlen;
 		return fail(&x, -EINVAL, "no rules builder or no path");
+	}
+	e.reserve = strlen(path) + 32;
 	f = fopen(path, "re");
 	if (!f) {
 		rc = -errno;
 		x.origin = NULL;
-		return fail(&x, rc, "%s: %s", path, strerror(-rc));
+		fail(&x, rc, "%s: %s", path, strerror(-rc));
+		note(&e, msg, 1);
+		return rc;
 	}
 	n0 = b->n;
 	nd0 = b->no_defaults;
-	for (;;) {
-		x.line++;
-		len = 0;
-		while ((c = getc(f)) != EOF && c != '\n' && len < sizeof(buf))
-			buf[len++] = (char)c;
-		if (c == EOF && ferror(f)) {
-			rc = errno ? -errno : -EIO;
-			x.origin = NULL;
-			fail(&x, rc, "%s: %s", path, strerror(-rc));
-			break;
-		}
-		if (len == sizeof(buf)) {
-			rc = fail(&x, -EINVAL, "line longer than %d bytes", GP_RULE_LINE_MAX);
-			break;
-		}
-		if (c == EOF && !len)
-			break;
-		rc = add(b, buf, len, &x);
-		if (rc || c == EOF)
-			break;
-	}
+	rc = add_lines(b, f, &x, &e);
 	fclose(f);
+	if (e.n > e.shown && e.shown) {
+		snprintf(msg, sizeof(msg), "%s: %u more errors", path, e.n - e.shown);
+		note(&e, msg, 1);
+	}
 	if (rc) {
 		/* Nothing from a bad file: the builder is as before the call. */
 		while (b->n > n0)
@@ -512,6 +747,20 @@ int gp_rules_add_file(struct gp_rules_builder *b, const char *path, char *err, s
 		b->no_defaults = nd0;
 	}
 	return rc;
+}
+
+/* Whether a rule of b restricts the values of header name with '~'. */
+static int restricted(const struct gp_rules_builder *b, const char *name)
+{
+	size_t i;
+	unsigned j;
+
+	for (i = 0; i < b->n; i++)
+		for (j = 0; j < b->rule[i].n; j++)
+			if (b->rule[i].cond[j].kind == C_HEADER && b->rule[i].cond[j].accept &&
+			    !strcmp(b->rule[i].cond[j].str, name))
+				return 1;
+	return 0;
 }
 
 struct gp_rules *gp_rules_build(struct gp_rules_builder *b)
@@ -530,6 +779,9 @@ struct gp_rules *gp_rules_build(struct gp_rules_builder *b)
 		struct rule rl;
 		int rc;
 
+		/* It would take as a label every value the restricted rule refused. */
+		if (restricted(b, default_headers[i]))
+			continue;
 		snprintf(line, sizeof(line), "header %s", default_headers[i]);
 		rc = parse_line(line, strlen(line), &rl, &x);
 		if (rc == 1 && push(b, &rl)) {
@@ -614,29 +866,62 @@ static int cond_match(const struct cond *c, const struct gp_flow_facts *f)
 	}
 }
 
-static int rule_match(const struct rule *r, const struct gp_flow_facts *f, char *label)
+/* -1: val is not accepted; 1: a literal entry is val; 0: a glob matched. */
+static int accepted(const char *accept, const char *val)
+{
+	const char *p;
+	int got = -1;
+
+	for (p = accept; *p; p += strlen(p) + 1) {
+		if (literal(p)) {
+			if (!strcmp(p, val))
+				return 1;
+		} else if (got < 0 && !fnmatch(p, val, 0)) {
+			got = 0;
+		}
+	}
+	return got;
+}
+
+/* Whether r matches; label and GP_GRAY_FIXED in *flags if so, GP_GRAY_REJECTED either way. */
+static int rule_match(const struct rule *r, const struct gp_flow_facts *f, char *label,
+		      unsigned *flags)
 {
 	char val[GP_TAG_MAX + 1];
 	unsigned i;
+	int fixed = r->label_from < 0, acc = 0;
 
 	for (i = 0; i < r->n; i++)
 		if (r->cond[i].kind != C_HEADER && !cond_match(&r->cond[i], f))
 			return 0;
 	strcpy(label, r->label);
 	for (i = 0; i < r->n; i++) {
-		if (r->cond[i].kind != C_HEADER)
+		const struct cond *c = &r->cond[i];
+
+		if (c->kind != C_HEADER)
 			continue;
 		if (!f->http_hdrs ||
-		    !gp_http1_header(f->http_hdrs, f->http_hdrs_len, r->cond[i].str, val,
-				     sizeof(val)) || !val[0])
+		    !gp_http1_header(f->http_hdrs, f->http_hdrs_len, c->str, val, sizeof(val)) ||
+		    !val[0])
 			return 0;
+		if (c->accept) {
+			acc = accepted(c->accept, val);
+			if (acc < 0) {
+				*flags |= GP_GRAY_REJECTED;
+				return 0;
+			}
+		}
 		if ((int)i == r->label_from) {
 			/* As a label it would pass for the --max-tags overflow. */
 			if (!strcmp(val, "other"))
 				return 0;
 			strcpy(label, val);
+			/* One value a literal names: as bounded as a fixed label. */
+			fixed = c->accept && acc == 1;
 		}
 	}
+	if (fixed)
+		*flags |= GP_GRAY_FIXED;
 	return 1;
 }
 
@@ -648,19 +933,35 @@ void gp_rules_eval(const struct gp_rules *r, const struct gp_flow_facts *f, stru
 	strcpy(out->gray, "stable");
 	out->marker[0] = '\0';
 	out->rule = -1;
+	out->flags = GP_GRAY_FIXED;
 	if (!r || !f)
 		return;
 	for (i = 0; i < r->n; i++) {
 		const struct rule *rl = &r->rule[i];
+		unsigned flags = out->flags & GP_GRAY_REJECTED;
 
-		if (!rule_match(rl, f, label))
+		if (!rule_match(rl, f, label, &flags)) {
+			out->flags |= flags & GP_GRAY_REJECTED;
 			continue;
+		}
+		out->flags = flags;
 		strcpy(out->gray, label);
 		if (rl->marker >= 0)
 			strcpy(out->marker, rl->cond[rl->marker].str);
 		out->rule = (int)i;
 		return;
 	}
+}
+
+static void print_accept(const char *accept, FILE *f)
+{
+	const char *p;
+
+	if (!accept)
+		return;
+	fputs(" ~ ", f);
+	for (p = accept; *p; p += strlen(p) + 1)
+		fprintf(f, "%s%s", p == accept ? "" : ",", p);
 }
 
 void gp_rules_print(const struct gp_rules *r, FILE *f)
@@ -682,6 +983,7 @@ void gp_rules_print(const struct gp_rules *r, FILE *f)
 			case C_SNI:
 			case C_ALPN:
 				fputs(c->str, f);
+				print_accept(c->kind == C_HEADER ? c->accept : NULL, f);
 				break;
 			case C_DST:
 			case C_SRC:

@@ -18,9 +18,12 @@
  * # comment to end of line; blank lines ignored; one rule per line.
  * # A rule is one or more conditions, all of which must match, then "= LABEL".
  * # The first rule that matches decides; no match -> gray="stable".
- * header NAME [= LABEL]   HTTP/1 request header NAME (case-insensitive); gray is LABEL,
+ * header NAME [~ GLOB[,GLOB...]] [= LABEL]
+ *                         HTTP/1 request header NAME (case-insensitive); gray is LABEL,
  *                         or, without "= LABEL", the header's value (sanitized, <= 32 bytes).
- *                         A header with an empty value does not match.
+ *                         A header with an empty value does not match. With "~", only a
+ *                         value that one GLOB matches (fnmatch(3), case-sensitive) does:
+ *                         any other value is rejected (counted) and the next rule decides.
  * sni GLOB = LABEL        TLS server_name matches GLOB (fnmatch(3) with FNM_CASEFOLD, '*' also
  *                         matches dots), e.g. *.canary.example.com
  * alpn VALUE = LABEL      the flow's alpn label equals VALUE exactly (h2, http/1.1, h2c, tls, unknown, none)
@@ -52,8 +55,20 @@
  *   lowercase. Only complete header lines count (gp_http1_header). A value
  *   that would become the label and is exactly "other" does not match:
  *   it would be indistinguishable from the --max-tags overflow.
+ * - header ~: the list is one token (no blanks), entries separated by ','
+ *   and never empty; an entry without * ? [ \ is a literal, longer than 32
+ *   bytes is refused (it could never match a value). A default header rule
+ *   (see above) is left out when a rule restricts that header with '~':
+ *   it would take as the label every value the restricted rule rejected.
  * - sni: a flow without server_name never matches (not even `*`). The
  *   server_name is the sanitized one: a non-printable byte is \xHH.
+ * - GLOB (sni, header ~) is checked as fnmatch(3) would read it: a '['
+ *   never closed, a final lone backslash, an unknown [:class:], [= and [.
+ *   and a reversed range (z-a) are errors, not silently literal or empty.
+ * - Pinned tags: a gray from "= LABEL", from a literal '~' entry, or
+ *   "stable" (no rule matched) is fixed by the rule set, not chosen by a
+ *   client, and gp_rules_eval says so (GP_GRAY_FIXED): the aggregation
+ *   never retires such tags and admits them past --max-tags (agg.h).
  * - dst/src: host bits are cleared (198.18.0.1/15 is 198.18.0.0/15); an
  *   IPv4-mapped ::ffff:a.b.c.d/96+N is the IPv4 CIDR a.b.c.d/N, since
  *   mapped addresses arrive as IPv4. An IPv4 CIDR never matches an IPv6
@@ -64,6 +79,8 @@
 #define GP_RULES_MAX		4096
 #define GP_RULE_CONDS_MAX	16
 #define GP_RULE_LINE_MAX	4096
+#define GP_RULES_ERRORS_MAX	20	/* errors of one file listed one by one */
+#define GP_RULES_ERR_MAX	1024	/* one error message, longer ones are cut */
 
 struct gp_rules;	/* opaque, immutable once built */
 
@@ -87,7 +104,13 @@ struct gp_gray {
 	 */
 	char marker[GP_TAG_MAX + 1];
 	int rule;			/* 0-based index of the deciding rule, -1 for none */
+	unsigned flags;			/* GP_GRAY_* */
 };
+
+/* gray is bounded by the rule set: a fixed label, a literal '~' entry or "stable". */
+#define GP_GRAY_FIXED		1u
+/* A header value was outside a rule's '~' list (that rule did not match). */
+#define GP_GRAY_REJECTED	2u
 
 struct gp_rules_builder;
 /* NULL (errno ENOMEM) when out of memory. */
@@ -103,9 +126,13 @@ int gp_rules_add_line(struct gp_rules_builder *b, const char *text, const char *
 		      unsigned line, char *err, size_t errlen);
 /*
  * Every line of a file (1-based line numbers in errors; the last line may
- * lack its '\n'; a NUL byte is an error). The first bad line fails the whole
- * file and nothing from it is kept: the builder is left as before the call.
- * An unreadable file gives "PATH: strerror". Returns 0 or negative errno.
+ * lack its '\n'; a NUL byte is an error). Every line is checked, and every
+ * bad one is listed in err, one "PATH:LINE: message" per line, separated by
+ * '\n' (no final one): the first GP_RULES_ERRORS_MAX that fit whole (the
+ * first one always, cut if need be), then "PATH: N more errors" for the
+ * rest. One bad line fails the whole file and nothing from it is kept: the
+ * builder is left as before the call. An unreadable file gives
+ * "PATH: strerror". Returns 0 or the first error's negative errno.
  */
 int gp_rules_add_file(struct gp_rules_builder *b, const char *path, char *err, size_t errlen);
 /*

@@ -23,6 +23,7 @@ struct joined {
 	int used;
 	char alpn[GP_TAG_MAX + 1];
 	char gray[GP_TAG_MAX + 1];
+	unsigned gray_flags;
 	uint64_t credited;
 };
 
@@ -37,6 +38,7 @@ struct tagres {
 	char alpn[GP_TAG_MAX + 1];
 	char gray[GP_TAG_MAX + 1];
 	char marker[GP_TAG_MAX + 1];
+	unsigned gray_flags;
 	char *offered;
 	char *sni;
 	int offered_truncated;
@@ -60,6 +62,7 @@ struct endpoint {
 	uint64_t tagged_ns;
 	char alpn[GP_TAG_MAX + 1];
 	char gray[GP_TAG_MAX + 1];
+	unsigned gray_flags;
 };
 
 struct uflow {
@@ -243,7 +246,7 @@ static void credit(struct gp_tagger *t, struct uflow *f)
 
 		if (j->used && f->bytes_total > j->credited) {
 			if (t->ops.bytes)
-				t->ops.bytes(t->ops.ctx, d, j->alpn, j->gray,
+				t->ops.bytes(t->ops.ctx, d, j->alpn, j->gray, j->gray_flags,
 					     f->bytes_total - j->credited);
 			j->credited = f->bytes_total;
 		}
@@ -253,7 +256,7 @@ static void credit(struct gp_tagger *t, struct uflow *f)
 /* Gray for a flow from the rules; 1 when a rule decided it, 0 for the "stable" default. */
 static int eval_rules(const struct gp_tagger *t, const struct gp_flow_tuple *k, const char *alpn,
 		       const char *sni, const uint8_t *hdrs, size_t hdrs_len, char *gray,
-		       char *marker)
+		       char *marker, unsigned *gray_flags)
 {
 	struct gp_flow_facts facts = {
 		.family = k->family, .saddr = k->saddr, .daddr = k->daddr,
@@ -262,14 +265,10 @@ static int eval_rules(const struct gp_tagger *t, const struct gp_flow_tuple *k, 
 	};
 	struct gp_gray g;
 
-	if (!t->rules) {
-		strcpy(gray, "stable");
-		marker[0] = '\0';
-		return 0;
-	}
-	gp_rules_eval(t->rules, &facts, &g);
+	gp_rules_eval(t->rules, &facts, &g);	/* no rules: "stable" */
 	memcpy(gray, g.gray, sizeof(g.gray));
 	memcpy(marker, g.marker, sizeof(g.marker));
+	*gray_flags = g.flags;
 	return g.rule >= 0;
 }
 
@@ -335,6 +334,7 @@ static void ep_remember(struct gp_tagger *t, const struct gp_conn *c)
 	}
 	memcpy(e->alpn, c->alpn, sizeof(e->alpn));
 	memcpy(e->gray, c->gray, sizeof(e->gray));
+	e->gray_flags = c->gray_flags;
 	e->tagged_ns = t->now_ns;
 	gp_dlist_append(&t->ep_age, &e->age);
 }
@@ -354,6 +354,7 @@ static void ep_recall(struct gp_tagger *t, struct gp_conn *c)
 		return;
 	memcpy(c->alpn, e->alpn, sizeof(c->alpn));
 	memcpy(c->gray, e->gray, sizeof(c->gray));
+	c->gray_flags = e->gray_flags;
 	c->tag_from_endpoint = 1;
 	t->stats.endpoint_tags++;
 }
@@ -368,6 +369,7 @@ static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
 		snprintf(c->sni, sizeof(c->sni), "%s", r->sni);
 		memcpy(c->gray, r->gray, sizeof(c->gray));
 		memcpy(c->http_marker, r->marker, sizeof(c->http_marker));
+		c->gray_flags = r->gray_flags;
 		if (r->payload && c->result == GP_RES_ESTABLISHED && t->ep_memory_ns)
 			ep_remember(t, c);
 	}
@@ -377,6 +379,7 @@ static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
 		j->used = 1;
 		memcpy(j->alpn, c->alpn, sizeof(j->alpn));
 		memcpy(j->gray, c->gray, sizeof(j->gray));
+		j->gray_flags = c->gray_flags;
 		j->credited = 0;
 	}
 	if (t->ops.conn)
@@ -418,6 +421,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	const uint8_t *buf = f->st ? f->st->buf : NULL;
 	size_t n = f->contig;
 	int full = n >= GP_FIRST_PAYLOAD_MAX, d;
+	unsigned gray_flags = 0;
 
 	if (f->decided || (!n && !force))
 		return;
@@ -469,7 +473,8 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 		memcpy(r->http_method, info->http_method, sizeof(r->http_method));
 	eval_rules(t, &f->key, r->alpn, r->sni,
 		   info->kind == GP_PL_HTTP1 ? buf + info->hdr_off : NULL,
-		   info->kind == GP_PL_HTTP1 ? info->hdr_len : 0, r->gray, r->http_marker);
+		   info->kind == GP_PL_HTTP1 ? info->hdr_len : 0, r->gray, r->http_marker,
+		   &gray_flags);
 
 	res = calloc(1, sizeof(*res));
 	if (res) {
@@ -485,6 +490,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	memcpy(res->gray, r->gray, sizeof(res->gray));
 	memcpy(res->marker, r->http_marker, sizeof(res->marker));
 	res->payload = f->any_payload;
+	res->gray_flags = gray_flags;
 	f->decided = 1;
 	f->res = res;
 	free(f->st);
@@ -512,7 +518,7 @@ static void emit_untracked(struct gp_tagger *t, const struct gp_conn *in)
 	strcpy(c.alpn, "none");
 	c.alpn_offered[0] = c.sni[0] = '\0';
 	c.alpn_offered_truncated = 0;
-	if (!eval_rules(t, &k, c.alpn, "", NULL, 0, c.gray, c.http_marker) &&
+	if (!eval_rules(t, &k, c.alpn, "", NULL, 0, c.gray, c.http_marker, &c.gray_flags) &&
 	    c.result != GP_RES_ESTABLISHED)
 		ep_recall(t, &c);
 	emit(t, NULL, &c, NULL);

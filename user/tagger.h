@@ -51,8 +51,9 @@ struct gp_flow_result {
 struct gp_tagger_ops {
 	/* A tagged outcome, once (NULL: not wanted). */
 	void (*conn)(void *ctx, const struct gp_conn *c);
-	/* Flow bytes since the last call, for a tag its outcome got. */
-	void (*bytes)(void *ctx, unsigned dir, const char *alpn, const char *gray, uint64_t n);
+	/* Flow bytes since the last call, for a tag its outcome got (gray_flags: its GP_GRAY_*). */
+	void (*bytes)(void *ctx, unsigned dir, const char *alpn, const char *gray,
+		      unsigned gray_flags, uint64_t n);
 	/* A flow's classification, once (NULL: not wanted). */
 	void (*flow)(void *ctx, const struct gp_flow_result *r);
 	void *ctx;

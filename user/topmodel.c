@@ -350,7 +350,8 @@ int gp_top_model_update(struct gp_top_model *m, const struct gp_snapshot *s, uin
 	}
 	memset(m->tags_in_use, 0, sizeof(m->tags_in_use));
 	for (i = 0; i < n; i++)
-		if (!is_overflow(&rows[i]) && rows[i].dir < GP_DIR_MAX)
+		/* What --max-tags bounds: pinned tags do not count. */
+		if (!is_overflow(&rows[i]) && !prev[i].pinned && rows[i].dir < GP_DIR_MAX)
 			m->tags_in_use[rows[i].dir]++;
 
 	m->version = s->version;

@@ -82,7 +82,7 @@ struct gp_top_model {
 	uint64_t now_ns, window_ns;	/* the last update; its window's length */
 	uint64_t events, lost, lost_payload, overflow;
 	double events_rate;
-	unsigned tags_in_use[GP_DIR_MAX];
+	unsigned tags_in_use[GP_DIR_MAX];	/* dynamic tags, against --max-tags */
 	int64_t rt_offset_ns;		/* CLOCK_REALTIME - CLOCK_MONOTONIC, for times */
 	/* The previous snapshot's tags: the window's start. */
 	struct gp_tag_stats *prev;

@@ -328,7 +328,8 @@ t_names_in_rules_and_dashboard_exist() {
 	for n in grayprobe_connect_duration_seconds_bucket grayprobe_connect_duration_seconds_sum \
 		grayprobe_connect_duration_seconds_count grayprobe_connections_total grayprobe_flow_bytes_total \
 		grayprobe_events_total grayprobe_events_lost_total grayprobe_payload_records_lost_total \
-		grayprobe_packets_malformed_total grayprobe_tags_overflow_total \
+		grayprobe_packets_malformed_total grayprobe_tags_overflow_total grayprobe_tags_retired_total \
+		grayprobe_gray_values_rejected_total \
 		grayprobe_textfile_write_errors_total grayprobe_build_info node_textfile_mtime_seconds; do
 		grep -qx "$n" <<<"$have" || fail "node_exporter does not serve $n"
 	done

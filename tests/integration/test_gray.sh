@@ -28,11 +28,13 @@ t_sighup_reload_keeps_counts() {
 	grep -q "SIGHUP: 6 gray rules loaded" "$T/agent.err" || fail "no reload logged: $(tail -n 2 "$T/agent.err")"
 	expect_eq "$(http_a -H 'X-User: 2')" 200 "request under the reloaded rules"
 	wait_events 4
-	printf 'header x-user = gamma\ndport 70000 = x\n' >"$T/rules"
+	printf 'header x-user = gamma\ndport 70000 = x\nsni [unclosed = y\n' >"$T/rules"
 	kill -HUP "$AGENT"
-	for _ in $(seq 50); do grep -q "$T/rules:2: " "$T/agent.err" && break; sleep 0.1; done
+	for _ in $(seq 50); do grep -q "$T/rules:3: " "$T/agent.err" && break; sleep 0.1; done
 	grep -q "$T/rules:2: .*70000.*; keeping the rules in use" "$T/agent.err" \
 		|| fail "bad file not refused with FILE:LINE: $(tail -n 2 "$T/agent.err")"
+	grep -q "$T/rules:3: sni: '\[unclosed' has a '\[' that is never closed; keeping the rules in use" \
+		"$T/agent.err" || fail "second bad line not reported: $(tail -n 2 "$T/agent.err")"
 	kill -0 "$AGENT" 2>/dev/null || fail "the agent died on a bad rules file"
 	expect_eq "$(http_a -H 'X-User: 3')" 200 "request after the refused reload"
 	wait_events 6
@@ -67,6 +69,103 @@ t_cardinality_capped() {
 	done
 	expect_eq "$(prom grayprobe_tags_overflow_total)" $((2 * (n - 4))) "grayprobe_tags_overflow_total"
 	expect_events $((2 * n)) '.alpn == "http/1.1" and (.gray | startswith("v"))'
+}
+
+# A bad rules file at start: every bad line on its own line, FILE:LINE
+# first, and exit 2 before anything is attached.
+t_rules_file_every_error_listed() {
+	printf 'sni [unclosed = x\ndport 443 = ok\ndport 70000 = y\n# c\nheader x-a ~ a,,b\n' >"$T/rules"
+	"$GP" run -i none --textfile "$T/gp.prom" --rules "$T/rules" >/dev/null 2>"$T/agent.err"
+	expect_eq "$?" 2 "exit status with a bad rules file"
+	expect_eq "$(grep -c "$T/rules:" "$T/agent.err")" 3 "error lines: $(cat "$T/agent.err")"
+	grep -q "$T/rules:1: sni: '\[unclosed' has a '\[' that is never closed\$" "$T/agent.err" \
+		&& grep -q "$T/rules:3: dport: 70000 is not a port 1..65535\$" "$T/agent.err" \
+		&& grep -q "$T/rules:5: header x-a ~: 'a,,b' has an empty entry\$" "$T/agent.err" \
+		|| fail "not every bad line reported: $(cat "$T/agent.err")"
+	[ -e "$T/gp.prom" ] && fail "a textfile was written with refused rules"
+	return 0
+}
+
+# junk_flood N HEADER: N requests from A, each with HEADER: junk-<random>.
+junk_flood() {
+	local i
+	for i in $(seq "$1"); do
+		expect_eq "$(http_a -H "$2: junk-$RANDOM$i")" 200 "junk request $i"
+	done
+}
+
+# A header rule that names the values it accepts: a flood of others never
+# becomes a tag (the default rule for the header is left out too) and is
+# counted as rejected; the real canary still gets its tag.
+t_cardinality_restricted_header() {
+	need nginx nginx
+	tag_pair 49
+	plain_nginx_b
+	agent_in_b --max-tags 4 --rule 'header x-canary ~ real-canary,rc-[0-9]'
+	local n=30 d
+	junk_flood $n X-Canary
+	expect_eq "$(http_a -H 'X-Canary: real-canary')" 200 "canary request"
+	wait_events $((2 * n + 2))
+	agent_stop
+	for d in outbound inbound; do
+		expect_tag $d http/1.1 real-canary 1
+		expect_tag $d http/1.1 stable $n
+	done
+	grep -q 'gray="junk-' "$T/gp.prom" && fail "a junk value became a tag: $(grep -m1 'gray="junk-' "$T/gp.prom")"
+	expect_eq "$(prom grayprobe_gray_values_rejected_total)" $((2 * n)) "grayprobe_gray_values_rejected_total"
+	expect_eq "$(prom grayprobe_tags_overflow_total)" 0 "grayprobe_tags_overflow_total"
+	grep -q "tag cap reached" "$T/agent.err" && fail "cap warning without a fold"
+	return 0
+}
+
+# The default rules let a flood of X-Gray values fill --max-tags; a canary
+# from a fixed-value rule is still counted under its own tag, and the fold
+# is logged (once: at most once a minute) and counted.
+t_cardinality_fixed_rule_past_cap() {
+	need nginx nginx
+	tag_pair 48
+	plain_nginx_b
+	agent_in_b --max-tags 4 --rule 'header x-real = canary'
+	local n=30 d
+	junk_flood $n X-Gray
+	expect_eq "$(http_a -H 'X-Real: 1')" 200 "canary request"
+	wait_events $((2 * n + 2))
+	agent_stop
+	for d in outbound inbound; do
+		expect_tag $d http/1.1 canary 1
+		expect_tag $d other other $((n - 4))
+	done
+	expect_eq "$(prom grayprobe_tags_overflow_total)" $((2 * (n - 4))) "grayprobe_tags_overflow_total"
+	expect_eq "$(grep -c 'tag cap reached' "$T/agent.err")" 1 "cap warnings: $(grep 'tag cap' "$T/agent.err")"
+	grep -qE '(out|in)bound tag cap reached \(--max-tags 4\): alpn="http/1.1" gray="junk-[0-9]+" counted as alpn="other" gray="other"; outcomes folded so far: [0-9]+ ' \
+		"$T/agent.err" || fail "unclear cap warning: $(grep 'tag cap' "$T/agent.err")"
+}
+
+# Default rules and a short --tag-idle: the junk that filled the cap
+# retires from the textfile, and the real canary then gets its own tag.
+t_cardinality_idle_tags_retire() {
+	need nginx nginx
+	tag_pair 47
+	plain_nginx_b
+	agent_in_b --max-tags 4 --tag-idle 2s
+	local n=6 d r
+	junk_flood $n X-Canary
+	wait_events $((2 * n))
+	for _ in $(seq 150); do
+		r=$(prom grayprobe_tags_retired_total)
+		[ "$r" != absent ] && [ "$r" -ge 8 ] && ! grep -q 'gray="junk-' "$T/gp.prom" && break
+		sleep 0.1
+	done
+	expect_eq "$r" 8 "grayprobe_tags_retired_total (4 junk tags a direction)"
+	grep -q 'gray="junk-' "$T/gp.prom" && fail "junk series still in the textfile"
+	expect_eq "$(http_a -H 'X-Canary: real-canary')" 200 "canary request"
+	wait_events $((2 * n + 2))
+	agent_stop
+	for d in outbound inbound; do
+		expect_tag $d http/1.1 real-canary 1
+		expect_tag $d other other $((n - 4))
+	done
+	expect_events 2 '.gray == "real-canary"'
 }
 
 # A clsact qdisc and a filter someone else put on the interface: the

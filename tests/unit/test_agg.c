@@ -9,7 +9,10 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "rules.h"
 #include "unit.h"
+
+#define SEC 1000000000ull
 
 
 static void record(struct gp_agg *a, enum gp_direction dir, const char *alpn, const char *gray,
@@ -17,6 +20,16 @@ static void record(struct gp_agg *a, enum gp_direction dir, const char *alpn, co
 {
 	struct gp_conn c = make_conn(dir, alpn, gray, res, latency_ns);
 
+	gp_agg_record(a, &c);
+}
+
+/* An outcome whose gray has GP_GRAY_* flags. */
+static void record_f(struct gp_agg *a, enum gp_direction dir, const char *alpn, const char *gray,
+		     unsigned flags)
+{
+	struct gp_conn c = make_conn(dir, alpn, gray, GP_RES_ESTABLISHED, 1000);
+
+	c.gray_flags = flags;
 	gp_agg_record(a, &c);
 }
 
@@ -351,12 +364,12 @@ static void test_add_bytes_per_tag(void **state)
 	record(a, GP_DIR_OUTBOUND, "http/1.1", "canary", GP_RES_ESTABLISHED, 1000);
 	record(a, GP_DIR_INBOUND, "h2", "stable", GP_RES_ESTABLISHED, 1000);
 	/* Deltas add up on their tag, per direction. */
-	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 100);
-	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 50);
-	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h2", "stable", 9);
-	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 0);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 100);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 50);
+	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h2", "stable", 0, 9);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 0);
 	/* A direction out of range is outbound, as for outcomes. */
-	gp_agg_add_bytes(a, 7, "h2", "stable", 1);
+	gp_agg_add_bytes(a, 7, "h2", "stable", 0, 1);
 
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(gp_agg_snapshot(a, &s), 0);
@@ -388,7 +401,7 @@ static void test_add_bytes_past_cap_go_to_overflow(void **state)
 	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 1000);
 	record(a, GP_DIR_OUTBOUND, "http/1.1", "canary", GP_RES_ESTABLISHED, 1000);
 	/* The cap is reached: a third tag's bytes are folded, and are no overflowed outcome. */
-	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h3", "x", 7);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h3", "x", 0, 7);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(gp_agg_snapshot(a, &s), 0);
 	assert_int_equal(s.tags_overflow, 0);
@@ -402,11 +415,11 @@ static void test_add_bytes_past_cap_go_to_overflow(void **state)
 
 	/* An outcome folded into the overflow tag, then its flow's bytes: same place. */
 	record(a, GP_DIR_OUTBOUND, "h5", "y", GP_RES_ESTABLISHED, 1000);
-	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h5", "y", 3);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h5", "y", 0, 3);
 	/* Known tags keep their own bytes once the cap is reached. */
-	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "http/1.1", "canary", 11);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "http/1.1", "canary", 0, 11);
 	/* The other direction has its own allowance. */
-	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h3", "x", 5);
+	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h3", "x", 0, 5);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(gp_agg_snapshot(a, &s), 0);
 	assert_int_equal(s.tags_overflow, 1);
@@ -421,6 +434,250 @@ static void test_add_bytes_past_cap_go_to_overflow(void **state)
 	assert_non_null(t);
 	assert_int_equal(t->bytes, 5);
 	assert_null(find(&s, GP_DIR_INBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG));
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+static void snap(struct gp_agg *a, struct gp_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(gp_agg_snapshot(a, s), 0);
+}
+
+/* Unused dynamic tags go after the idle time; used ones, pinned ones and the overflow tag stay. */
+static void test_retire_idle(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(2);
+	const struct gp_tag_stats *t;
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_OUTBOUND, "http/1.1", "junk-1", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_OUTBOUND, "http/1.1", "junk-2", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_OUTBOUND, "http/1.1", "real", GP_RES_ESTABLISHED, 1);	/* folded */
+	record_f(a, GP_DIR_OUTBOUND, "h2", "stable", GP_GRAY_FIXED);
+	assert_int_equal(gp_agg_retire(a, 100 * SEC, 10 * SEC), 0);
+	/* junk-2 stays in use; the snapshot taken meanwhile changes nothing. */
+	record(a, GP_DIR_OUTBOUND, "http/1.1", "junk-2", GP_RES_ESTABLISHED, 1);
+	snap(a, &s);
+	assert_int_equal(s.n_tags, 4);
+	gp_snapshot_release(&s);
+	assert_int_equal(gp_agg_retire(a, 105 * SEC, 10 * SEC), 0);
+	assert_int_equal(gp_agg_retire(a, 109 * SEC, 10 * SEC), 0);
+	/* 10 s after its last use (as seen at the first retire), junk-1 goes. */
+	assert_int_equal(gp_agg_retire(a, 110 * SEC, 10 * SEC), 1);
+	snap(a, &s);
+	assert_int_equal(s.n_tags, 4 - 1);
+	assert_int_equal(s.tags_retired, 1);
+	assert_null(find(&s, GP_DIR_OUTBOUND, "http/1.1", "junk-1"));
+	assert_non_null(find(&s, GP_DIR_OUTBOUND, "http/1.1", "junk-2"));
+	gp_snapshot_release(&s);
+	/* Its place is free: the real canary gets its own tag, counted from zero. */
+	record(a, GP_DIR_OUTBOUND, "http/1.1", "real", GP_RES_ESTABLISHED, 1);
+	snap(a, &s);
+	t = find(&s, GP_DIR_OUTBOUND, "http/1.1", "real");
+	assert_non_null(t);
+	assert_int_equal(total_results(t), 1);
+	assert_int_equal(s.tags_overflow, 1);
+	gp_snapshot_release(&s);
+	/* Long after: every dynamic tag is gone, the pinned and the overflow tags are not. */
+	assert_int_equal(gp_agg_retire(a, 1000 * SEC, 10 * SEC), 1);	/* real: used just now */
+	assert_int_equal(gp_agg_retire(a, 1010 * SEC, 10 * SEC), 1);
+	snap(a, &s);
+	assert_int_equal(s.n_tags, 2);
+	t = find(&s, GP_DIR_OUTBOUND, "h2", "stable");
+	assert_non_null(t);
+	assert_true(t->pinned);
+	assert_non_null(find(&s, GP_DIR_OUTBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG));
+	assert_int_equal(s.tags_retired, 3);
+	gp_snapshot_release(&s);
+	/* Lookups still find what is left after the table was compacted. */
+	record_f(a, GP_DIR_OUTBOUND, "h2", "stable", GP_GRAY_FIXED);
+	snap(a, &s);
+	assert_int_equal(total_results(find(&s, GP_DIR_OUTBOUND, "h2", "stable")), 2);
+	assert_int_equal(s.n_tags, 2);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+/* Bytes keep a tag in use, as outcomes do; idle 0 retires nothing. */
+static void test_retire_bytes_and_never(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(2);
+	uint64_t now;
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_INBOUND, "h2", "long-flow", GP_RES_ESTABLISHED, 1);
+	record(a, GP_DIR_INBOUND, "h2", "short", GP_RES_ESTABLISHED, 1);
+	for (now = 0; now <= 60 * SEC; now += SEC) {
+		gp_agg_add_bytes(a, GP_DIR_INBOUND, "h2", "long-flow", 0, 100);
+		gp_agg_retire(a, now, 0);
+	}
+	snap(a, &s);
+	assert_int_equal(s.n_tags, 2);
+	assert_int_equal(s.tags_retired, 0);
+	gp_snapshot_release(&s);
+	for (; now <= 120 * SEC; now += SEC) {
+		gp_agg_add_bytes(a, GP_DIR_INBOUND, "h2", "long-flow", 0, 100);
+		gp_agg_retire(a, now, 30 * SEC);
+	}
+	snap(a, &s);
+	assert_int_equal(s.n_tags, 1);
+	assert_int_equal(find(&s, GP_DIR_INBOUND, "h2", "long-flow")->bytes, 121 * 100);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+/*
+ * A flood of made-up values fills the dynamic cap; a fixed gray still gets
+ * its own tag, with each pinned ALPN, and never takes a dynamic place.
+ */
+static void test_pinned_past_cap(void **state)
+{
+	static const char *const alpns[] = {
+		"h2", "http/1.1", "http/1.0", "h2c", "tls", "unknown", "none", "other",
+	};
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(4);
+	const struct gp_tag_stats *t;
+	char v[16];
+	unsigned i;
+
+	(void)state;
+	assert_non_null(a);
+	for (i = 0; i < 100; i++) {
+		snprintf(v, sizeof(v), "junk-%u", i);
+		record(a, GP_DIR_INBOUND, "http/1.1", v, GP_RES_ESTABLISHED, 1);
+	}
+	for (i = 0; i < sizeof(alpns) / sizeof(*alpns); i++)
+		record_f(a, GP_DIR_INBOUND, alpns[i], "canary", GP_GRAY_FIXED);
+	record_f(a, GP_DIR_INBOUND, "http/1.1", "stable", GP_GRAY_FIXED);
+	snap(a, &s);
+	assert_int_equal(s.tags_overflow, 96);
+	assert_int_equal(s.n_tags, 4 + 8 + 1 + 1);
+	for (i = 0; i < sizeof(alpns) / sizeof(*alpns); i++) {
+		t = find(&s, GP_DIR_INBOUND, alpns[i], "canary");
+		assert_non_null(t);
+		assert_true(t->pinned);
+		assert_int_equal(t->results[GP_RES_ESTABLISHED], 1);
+	}
+	assert_non_null(find(&s, GP_DIR_INBOUND, "http/1.1", "stable"));
+	t = find(&s, GP_DIR_INBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG);
+	assert_int_equal(total_results(t), 96);
+	assert_false(t->pinned);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+/*
+ * Random ALPN offers under a fixed gray: dynamic tags while the cap has
+ * room, then (other, GRAY), pinned; the h2 canary is never kept out.
+ */
+static void test_pinned_alpn_flood(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(4);
+	struct gp_agg_fold f;
+	const struct gp_tag_stats *t;
+	char alpn[16];
+	unsigned i;
+
+	(void)state;
+	assert_non_null(a);
+	gp_agg_last_fold(a, &f);
+	assert_int_equal(f.count, 0);
+	for (i = 0; i < 1000; i++) {
+		snprintf(alpn, sizeof(alpn), "x%u", i);
+		record_f(a, GP_DIR_OUTBOUND, alpn, "canary", GP_GRAY_FIXED);
+	}
+	record_f(a, GP_DIR_OUTBOUND, "h2", "canary", GP_GRAY_FIXED);
+	/* Its bytes follow it: the same fold for the same flags. */
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "x999", "canary", GP_GRAY_FIXED, 5);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "x999", "junk", 0, 7);
+	snap(a, &s);
+	assert_int_equal(s.n_tags, 4 + 1 + 1 + 1);
+	t = find(&s, GP_DIR_OUTBOUND, "x3", "canary");
+	assert_non_null(t);
+	assert_false(t->pinned);	/* the client's ALPN: a dynamic tag */
+	t = find(&s, GP_DIR_OUTBOUND, GP_OVERFLOW_TAG, "canary");
+	assert_non_null(t);
+	assert_true(t->pinned);
+	assert_int_equal(total_results(t), 996);
+	assert_int_equal(t->bytes, 5);
+	assert_int_equal(find(&s, GP_DIR_OUTBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG)->bytes, 7);
+	t = find(&s, GP_DIR_OUTBOUND, "h2", "canary");
+	assert_non_null(t);
+	assert_true(t->pinned);
+	assert_int_equal(s.tags_overflow, 996);
+	gp_snapshot_release(&s);
+	gp_agg_last_fold(a, &f);
+	assert_int_equal(f.count, 996);
+	assert_int_equal(f.max_tags, 4);
+	assert_int_equal(f.dir, GP_DIR_OUTBOUND);
+	assert_string_equal(f.alpn, "x999");
+	assert_string_equal(f.gray, "canary");
+	assert_string_equal(f.to_alpn, GP_OVERFLOW_TAG);
+	assert_string_equal(f.to_gray, "canary");
+	gp_agg_free(a);
+}
+
+/* Pinned tags have a bound too: GP_PINNED_TAGS_MAX per direction, then the overflow tag. */
+static void test_pinned_bound(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(1);
+	struct gp_agg_fold f;
+	char gray[16];
+	unsigned i;
+
+	(void)state;
+	assert_non_null(a);
+	for (i = 0; i < GP_PINNED_TAGS_MAX + 10; i++) {
+		snprintf(gray, sizeof(gray), "g%u", i);
+		record_f(a, GP_DIR_INBOUND, "h2", gray, GP_GRAY_FIXED);
+	}
+	/* A header value that becomes fixed later is pinned from then on. */
+	record(a, GP_DIR_OUTBOUND, "h2", "beta", GP_RES_ESTABLISHED, 1);
+	record_f(a, GP_DIR_OUTBOUND, "h2", "beta", GP_GRAY_FIXED);
+	record(a, GP_DIR_OUTBOUND, "h2", "gamma", GP_RES_ESTABLISHED, 1);
+	snap(a, &s);
+	assert_int_equal(s.n_tags, GP_PINNED_TAGS_MAX + 1 + 2);
+	assert_int_equal(s.tags_overflow, 10);
+	assert_int_equal(total_results(find(&s, GP_DIR_INBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG)),
+			 10);
+	assert_true(find(&s, GP_DIR_OUTBOUND, "h2", "beta")->pinned);
+	assert_false(find(&s, GP_DIR_OUTBOUND, "h2", "gamma")->pinned);
+	gp_snapshot_release(&s);
+	gp_agg_last_fold(a, &f);
+	assert_string_equal(f.to_gray, GP_OVERFLOW_TAG);
+	/* Nothing pinned retires; the table stays whole across a compaction. */
+	assert_int_equal(gp_agg_retire(a, SEC, 1), 0);
+	assert_int_equal(gp_agg_retire(a, 3 * SEC, 1), 1);
+	record_f(a, GP_DIR_INBOUND, "h2", "g7", GP_GRAY_FIXED);
+	snap(a, &s);
+	assert_int_equal(s.n_tags, GP_PINNED_TAGS_MAX + 1 + 1);
+	assert_int_equal(total_results(find(&s, GP_DIR_INBOUND, "h2", "g7")), 2);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
+static void test_rejected_counted(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(4);
+
+	(void)state;
+	assert_non_null(a);
+	record_f(a, GP_DIR_INBOUND, "http/1.1", "stable", GP_GRAY_FIXED | GP_GRAY_REJECTED);
+	record_f(a, GP_DIR_OUTBOUND, "http/1.1", "stable", GP_GRAY_FIXED | GP_GRAY_REJECTED);
+	record_f(a, GP_DIR_OUTBOUND, "http/1.1", "canary", GP_GRAY_FIXED);
+	snap(a, &s);
+	assert_int_equal(s.gray_rejected, 2);
+	assert_int_equal(s.events, 3);
+	assert_int_equal(total_results(find(&s, GP_DIR_INBOUND, "http/1.1", "stable")), 1);
 	gp_snapshot_release(&s);
 	gp_agg_free(a);
 }
@@ -440,6 +697,12 @@ int main(void)
 		cmocka_unit_test(test_snapshot_is_a_copy),
 		cmocka_unit_test(test_add_bytes_per_tag),
 		cmocka_unit_test(test_add_bytes_past_cap_go_to_overflow),
+		cmocka_unit_test(test_retire_idle),
+		cmocka_unit_test(test_retire_bytes_and_never),
+		cmocka_unit_test(test_pinned_past_cap),
+		cmocka_unit_test(test_pinned_alpn_flood),
+		cmocka_unit_test(test_pinned_bound),
+		cmocka_unit_test(test_rejected_counted),
 	};
 
 	return cmocka_run_group_tests(test_agg, NULL, NULL);

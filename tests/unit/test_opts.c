@@ -132,6 +132,7 @@ static void test_defaults(void **state)
 	assert_int_equal(p.o.state_hook, GP_STATE_AUTO);
 	assert_int_equal(p.o.ringbuf_kb, 1024);
 	assert_int_equal(p.o.max_tags, 64);
+	assert_int_equal(p.o.tag_idle_s, 600);
 	assert_int_equal(p.o.verbose, 0);
 	/* TC classifier and tagging: default-route interfaces, ingress, wait 2 s. */
 	assert_int_equal(p.o.n_ifaces, 0);
@@ -639,6 +640,40 @@ static void test_bad_endpoint_memory(void **state)
 	BAD("--endpoint-memory needs a value", "run", "--endpoint-memory");
 }
 
+static void test_tag_idle(void **state)
+{
+	static const struct { const char *arg; unsigned s; } ok[] = {
+		{ "600", 600 }, { "90s", 90 }, { "10m", 600 }, { "1h", 3600 }, { "0", 0 },
+		{ "0s", 0 }, { "2s", 2 }, { "168h", 7 * 86400 }, { "604800", 604800 },
+	};
+	static const char *const bad[] = {
+		"", "s", "m", "-1", "10x", "1.5m", "10 m", " 10", "1d", "169h", "604801",
+		"99999999999999999999h", "+5", "10M", "5ms", "h1",
+	};
+	char needle[64];
+	struct parsed p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		PARSE(&p, "run", "--tag-idle", ok[i].arg);
+		if (p.rc)
+			fail_msg("--tag-idle %s refused: %s", ok[i].arg, p.err);
+		assert_int_equal(p.o.tag_idle_s, ok[i].s);
+	}
+	PARSE(&p, "top", "--tag-idle=2s");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.tag_idle_s, 2);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		PARSE(&p, "run", "--tag-idle", bad[i]);
+		snprintf(needle, sizeof(needle), "--tag-idle: '%s' is not a duration", bad[i]);
+		expect_usage_error(&p, needle);
+	}
+	BAD("such as 600, 90s, 10m, 1h or 0, at most 604800s", "run", "--tag-idle", "8d");
+	BAD("replay takes only --rules, --rule, -v and the capture file, not '--tag-idle'",
+	    "replay", "--tag-idle", "1m", "x.pcap");
+}
+
 static void test_parse_seconds_ms(void **state)
 {
 	unsigned v;
@@ -942,6 +977,7 @@ int main(void)
 		T(test_bad_tag_wait),
 		T(test_endpoint_memory),
 		T(test_bad_endpoint_memory),
+		T(test_tag_idle),
 		T(test_parse_seconds_ms),
 		T(test_rule_flags),
 		T(test_rule_flags_limit),

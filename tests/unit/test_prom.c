@@ -60,10 +60,10 @@ static void basic_snapshot(struct gp_snapshot *s)
 	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 3000000);
 	record(a, GP_DIR_INBOUND, "none", "stable", GP_RES_UNREACHABLE, 1000000);
 	/* Flow bytes come in deltas; a tag without any keeps a 0 series. */
-	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 1000000);
-	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "http/1.1", "canary", 517);
-	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 234567);
-	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h2", "x\"y\\z", 1);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 1000000);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "http/1.1", "canary", 0, 517);
+	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 234567);
+	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h2", "x\"y\\z", 0, 1);
 
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(gp_agg_snapshot(a, s), 0);
@@ -78,6 +78,8 @@ static void basic_snapshot(struct gp_snapshot *s)
 	s->lost_payload = 7;
 	s->pkt_malformed = 11;
 	s->textfile_errors = 2;
+	s->tags_retired = 5;
+	s->gray_rejected = 13;
 }
 
 static char *render(const struct gp_snapshot *s, size_t *len)
@@ -258,10 +260,18 @@ static const char empty_text[] =
 	"their headers were cut short or inconsistent.\n"
 	"# TYPE grayprobe_packets_malformed_total counter\n"
 	"grayprobe_packets_malformed_total 0\n"
-	"# HELP grayprobe_tags_overflow_total Outcomes recorded under alpn=\"other\",gray=\"other\" "
-	"because the tag cap was reached.\n"
+	"# HELP grayprobe_tags_overflow_total Outcomes recorded under alpn=\"other\" because the "
+	"tag cap was reached: gray=\"other\", or the gray when a fixed-value rule gave it.\n"
 	"# TYPE grayprobe_tags_overflow_total counter\n"
 	"grayprobe_tags_overflow_total 0\n"
+	"# HELP grayprobe_tags_retired_total Tags removed after --tag-idle without outcomes or bytes; "
+	"their series leave this file and start over if the tag comes back.\n"
+	"# TYPE grayprobe_tags_retired_total counter\n"
+	"grayprobe_tags_retired_total 0\n"
+	"# HELP grayprobe_gray_values_rejected_total Outcomes whose HTTP header value a gray rule's "
+	"~ list did not accept (that rule did not match).\n"
+	"# TYPE grayprobe_gray_values_rejected_total counter\n"
+	"grayprobe_gray_values_rejected_total 0\n"
 	"# HELP grayprobe_textfile_write_errors_total Textfile rewrites that failed; "
 	"the previous file was left in place.\n"
 	"# TYPE grayprobe_textfile_write_errors_total counter\n"

@@ -427,6 +427,119 @@ static void test_header_value_label(void **state)
 	gp_rules_free(r);
 }
 
+/*
+ * "header NAME ~ LIST": a value outside the list makes the rule not match
+ * and is flagged rejected; a value a literal names is fixed like "= LABEL".
+ */
+static void test_header_accept(void **state)
+{
+	struct gp_rules *r = rules("no-defaults\n"
+				   "header x-canary ~ real-canary,beta-[0-9],rc-* \n"
+				   "header x-stage ~ one = staged\n"
+				   "dport 443 = fallback");
+	struct flow fl;
+
+	(void)state;
+	to(&fl, "198.18.0.1", 443);
+	HDRS(&fl, "x-canary: real-canary\r\n");
+	assert_string_equal(eval(r, &fl), "real-canary");
+	assert_int_equal(g.flags, GP_GRAY_FIXED);
+	assert_string_equal(g.marker, "x-canary");
+	/* A glob's value is the client's choice: not fixed. */
+	HDRS(&fl, "x-canary: beta-7\r\n");
+	assert_string_equal(eval(r, &fl), "beta-7");
+	assert_int_equal(g.flags, 0);
+	HDRS(&fl, "x-canary: rc-anything\r\n");
+	assert_string_equal(eval(r, &fl), "rc-anything");
+	assert_int_equal(g.flags, 0);
+	/* Case-sensitive, whole value: the next rule decides, the rejection is told. */
+	HDRS(&fl, "x-canary: Real-Canary\r\n");
+	assert_string_equal(eval(r, &fl), "fallback");
+	assert_int_equal(g.flags, GP_GRAY_FIXED | GP_GRAY_REJECTED);
+	assert_int_equal(g.rule, 2);
+	HDRS(&fl, "x-canary: junk-1\r\n");
+	assert_string_equal(eval(r, &fl), "fallback");
+	assert_int_equal(g.flags, GP_GRAY_FIXED | GP_GRAY_REJECTED);
+	HDRS(&fl, "x-canary: beta-77\r\n");
+	assert_string_equal(eval(r, &fl), "fallback");
+	fl.f.dport = 80;
+	assert_string_equal(eval(r, &fl), "stable");
+	assert_int_equal(g.flags, GP_GRAY_FIXED | GP_GRAY_REJECTED);
+	/* An absent header is no rejection. */
+	HDRS(&fl, "x-other: junk\r\n");
+	assert_string_equal(eval(r, &fl), "stable");
+	assert_int_equal(g.flags, GP_GRAY_FIXED);
+	/* With "= LABEL" the list only filters. */
+	HDRS(&fl, "x-stage: one\r\n");
+	assert_string_equal(eval(r, &fl), "staged");
+	assert_int_equal(g.flags, GP_GRAY_FIXED);
+	HDRS(&fl, "x-stage: two\r\n");
+	assert_string_equal(eval(r, &fl), "stable");
+	assert_int_equal(g.flags, GP_GRAY_FIXED | GP_GRAY_REJECTED);
+	/* A rejection by one rule stays told when a later one matches. */
+	HDRS(&fl, "x-canary: junk\r\nx-stage: one\r\n");
+	assert_string_equal(eval(r, &fl), "staged");
+	assert_int_equal(g.flags, GP_GRAY_FIXED | GP_GRAY_REJECTED);
+	gp_rules_free(r);
+
+	/* A value taken by an unrestricted header rule is not fixed; a fixed label is. */
+	r = rules("no-defaults\nheader x-a\nheader x-b = b");
+	HDRS(&fl, "x-a: v\r\n");
+	assert_string_equal(eval(r, &fl), "v");
+	assert_int_equal(g.flags, 0);
+	HDRS(&fl, "x-b: v\r\n");
+	assert_string_equal(eval(r, &fl), "b");
+	assert_int_equal(g.flags, GP_GRAY_FIXED);
+	gp_rules_free(r);
+}
+
+/* The default rule of a header restricted by '~' would take what it rejects: left out. */
+static void test_header_accept_defaults(void **state)
+{
+	struct gp_rules *r = rules("header x-canary ~ real-canary\nheader x-gray = g");
+	char *out = print(r);
+	struct flow fl;
+
+	(void)state;
+	assert_string_equal(out,
+			    "1: header x-canary ~ real-canary\n"
+			    "2: header x-gray = g\n"
+			    "3: header x-gray\n"
+			    "4: header x-traffic-tag\n"
+			    "5: header x-envoy-gray\n"
+			    "6: header x-release-stage\n");
+	free(out);
+	to(&fl, "198.18.0.1", 443);
+	HDRS(&fl, "x-canary: junk-3\r\n");
+	assert_string_equal(eval(r, &fl), "stable");
+	assert_int_equal(g.flags, GP_GRAY_FIXED | GP_GRAY_REJECTED);
+	HDRS(&fl, "x-traffic-tag: t1\r\n");
+	assert_string_equal(eval(r, &fl), "t1");
+	assert_int_equal(g.flags, 0);
+	gp_rules_free(r);
+}
+
+/* Globs fnmatch(3) reads as meant are all accepted. */
+static void test_glob_valid(void **state)
+{
+	static const char *const ok[] = {
+		"sni []x] = a", "sni [!]x] = a", "sni [^]] = a", "sni [a-] = a", "sni [-a] = a",
+		"sni [[:digit:][:alpha:]-] = a", "sni \\[x = a", "sni [\\]] = a", "sni [a-a] = a",
+		"sni [\\a-\\z] = a", "sni x[[] = a", "header x-a ~ [[:xdigit:]]*,\\*,a?b",
+	};
+	struct gp_rules_builder *b = gp_rules_builder_new();
+	char err[256];
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(*ok); i++)
+		if (gp_rules_add_line(b, ok[i], "--rule", 0, err, sizeof(err)))
+			fail_msg("'%s' refused: %s", ok[i], err);
+	gp_rules_builder_free(b);
+	assert_true(sni_hits("x[[]", "x["));
+	assert_true(sni_hits("[\\]]", "]"));
+}
+
 static void test_header_value_sanitized_and_cut(void **state)
 {
 	static const char ctl[] = "x-user: be\001ta\377\\\r\n";
@@ -686,6 +799,34 @@ static void test_errors(void **state)
 		{ "dport\v443 = x", "byte 0x0b is not allowed outside a comment" },
 		{ "dport 443 = x\ndport 80 = y", "byte 0x0a is not allowed outside a comment" },
 		{ "dport 443 = x\r\r", "byte 0x0d is not allowed outside a comment" },
+		/* Globs fnmatch(3) would take silently, but not as meant. */
+		{ "sni [unclosed = x", "sni: '[unclosed' has a '[' that is never closed" },
+		{ "sni a[b-c = x", "sni: 'a[b-c' has a '[' that is never closed" },
+		{ "sni [!] = x", "sni: '[!]' has a '[' that is never closed" },
+		{ "sni [] = x", "sni: '[]' has a '[' that is never closed" },
+		{ "sni *.example.com\\ = x", "sni: '*.example.com\\' ends in a lone backslash" },
+		{ "sni [a\\ = x", "sni: '[a\\' ends in a lone backslash" },
+		{ "sni [[:alfa:]] = x", "sni: '[[:alfa:]]' has an unknown or unclosed '[:class:]'" },
+		{ "sni [[:alpha:] = x", "sni: '[[:alpha:]' has a '[' that is never closed" },
+		{ "sni [[:alpha = x", "sni: '[[:alpha' has an unknown or unclosed '[:class:]'" },
+		{ "sni [[=a=]] = x", "sni: '[[=a=]]': '[=' is not supported" },
+		{ "sni [[.a.]] = x", "sni: '[[.a.]]': '[.' is not supported" },
+		{ "sni [z-a].example.com = x", "sni: '[z-a].example.com' has a reversed range z-a" },
+		/* Header value lists. */
+		{ "header x-a ~", "header x-a ~: missing GLOB[,GLOB...]" },
+		{ "header x-a ~ = x", "header x-a ~: missing GLOB[,GLOB...]" },
+		{ "header x-a ~ ~", "header x-a ~: missing GLOB[,GLOB...]" },
+		{ "header ~ a", "header: missing NAME" },
+		{ "~ a = x", "'~' must follow header NAME" },
+		{ "dport 443 ~ a = x", "'~' must follow header NAME" },
+		{ "header x-a ~ a ~ b", "header x-a ~: one '~' list per header condition" },
+		{ "header x-a ~ a, = x", "header x-a ~: 'a,' has an empty entry" },
+		{ "header x-a ~ ,a", "header x-a ~: ',a' has an empty entry" },
+		{ "header x-a ~ a,[b", "header x-a ~: '[b' has a '[' that is never closed" },
+		{ "header x-a ~ a\\", "header x-a ~: 'a\\' ends in a lone backslash" },
+		{ "header x-a ~ aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "header x-a ~: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is longer than 32 bytes, a value's most" },
+		{ "header x-a ~ a dport 443 ~ b", "'~' must follow header NAME" },
 	};
 	unsigned i;
 
@@ -813,20 +954,32 @@ static void test_file(void **state)
 	gp_rules_free(r);
 }
 
-/* A bad file: its error, and nothing of it kept (not even its no-defaults). */
+/*
+ * A bad file: its errors, and nothing of it kept (not even its no-defaults).
+ * msg is the first line's message, then "\nLINE: message" for each further
+ * error; the file's path is put before each.
+ */
 #define BAD_FILE(lit, line, msg) bad_file(lit, sizeof(lit) - 1, line, msg)
 
 static void bad_file(const void *data, size_t n, unsigned line, const char *msg)
 {
 	struct gp_rules_builder *b = gp_rules_builder_new();
-	char err[256], want[512], *path;
+	char err[4096], want[4096], *path;
+	const char *nl = strchr(msg, '\n'), *p;
 	struct gp_rules *r;
 	struct flow fl;
+	int w;
 
 	assert_int_equal(gp_rules_add_line(b, "dport 443 = flag", "--rule", 0, err, sizeof(err)),
 			 0);
 	assert_int_equal(from_file(data, n, b, err, sizeof(err), &path), -EINVAL);
-	snprintf(want, sizeof(want), "%s:%u: %s", path, line, msg);
+	w = snprintf(want, sizeof(want), "%s:%u: %.*s", path, line,
+		     (int)(nl ? (size_t)(nl - msg) : strlen(msg)), msg);
+	for (p = nl; p; p = strchr(p + 1, '\n')) {
+		nl = strchr(p + 1, '\n');
+		w += snprintf(want + w, sizeof(want) - (size_t)w, "\n%s:%.*s", path,
+			      (int)(nl ? (size_t)(nl - p - 1) : strlen(p + 1)), p + 1);
+	}
 	assert_string_equal(err, want);
 	free(path);
 	r = gp_rules_build(b);
@@ -860,11 +1013,62 @@ static void test_file_errors(void **state)
 	memcpy(big + at, "\r\nno-defaults x\n", 16);
 	bad_file(big, at + 16, 3, "no-defaults must be alone on its line");
 	big[at] = ' ';
-	bad_file(big, at + 16, 2, "line longer than 4096 bytes");
+	/* The rest of a long line is skipped: the next line is read as one. */
+	bad_file(big, at + 16, 2, "line longer than 4096 bytes\n"
+				  "3: no-defaults must be alone on its line");
 	bad_file(big, at + 1, 2, "line longer than 4096 bytes");
 	big[at + 1] = ' ';
 	bad_file(big, at + 16, 2, "line longer than 4096 bytes");
 	free(big);
+}
+
+/* Every bad line of a file is listed, in order, each with its number. */
+static void test_file_all_errors(void **state)
+{
+	struct gp_rules_builder *b;
+	char *text, *p, err[64 * 1024], want[128], *path;
+	unsigned i;
+
+	(void)state;
+	BAD_FILE("sni [unclosed = x\n"
+		 "dport 443 = ok\n"
+		 "dport 70000 = y\n"
+		 "# fine\n"
+		 "header x-a ~ a,,b\n"
+		 "dport 80 = other",
+		 1, "sni: '[unclosed' has a '[' that is never closed\n"
+		 "3: dport: 70000 is not a port 1..65535\n"
+		 "5: header x-a ~: 'a,,b' has an empty entry\n"
+		 "6: label 'other' is reserved (it tags what overflows --max-tags)");
+	/* A NUL byte does not stop the reading either. */
+	BAD_FILE("dport 4\0 = b\nfoo\n", 1, "NUL byte in line\n2: unknown condition 'foo'");
+
+	/* Past GP_RULES_ERRORS_MAX, one line sums up the rest. */
+	text = malloc(64 * 40);
+	assert_non_null(text);
+	for (p = text, i = 1; i <= GP_RULES_ERRORS_MAX + 5; i++)
+		p += sprintf(p, "dport %u = x\n", 70000 + i);
+	b = gp_rules_builder_new();
+	assert_int_equal(from_file(text, strlen(text), b, err, sizeof(err), &path), -EINVAL);
+	for (p = err, i = 0; (p = strchr(p, '\n')); p++)
+		i++;
+	assert_int_equal(i, GP_RULES_ERRORS_MAX);
+	snprintf(want, sizeof(want), "\n%s: 5 more errors", path);
+	assert_string_equal(strrchr(err, '\n'), want);
+	snprintf(want, sizeof(want), "%s:%u: dport: %u is not a port 1..65535", path,
+		 GP_RULES_ERRORS_MAX, 70000 + GP_RULES_ERRORS_MAX);
+	assert_non_null(strstr(err, want));
+	/* A buffer too short for all: whole lines, the summary counting the rest. */
+	i = (unsigned)strlen(path);
+	free(path);
+	assert_int_equal(from_file(text, strlen(text), b, err, 2 * i + 100, &path), -EINVAL);
+	assert_non_null(strstr(err, "1 is not a port"));
+	assert_null(strstr(err, "2 is not a port"));
+	snprintf(want, sizeof(want), "\n%s: %u more errors", path, GP_RULES_ERRORS_MAX + 4);
+	assert_string_equal(strrchr(err, '\n'), want);
+	gp_rules_builder_free(b);
+	free(path);
+	free(text);
 }
 
 static void test_file_unreadable(void **state)
@@ -971,6 +1175,10 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_file_all_errors),
+		cmocka_unit_test(test_header_accept),
+		cmocka_unit_test(test_header_accept_defaults),
+		cmocka_unit_test(test_glob_valid),
 		cmocka_unit_test(test_file_unreadable),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_null_safe),

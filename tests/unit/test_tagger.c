@@ -39,6 +39,7 @@ struct credit {
 	unsigned dir;
 	char alpn[GP_TAG_MAX + 1];
 	char gray[GP_TAG_MAX + 1];
+	unsigned gray_flags;
 	uint64_t n;
 };
 
@@ -61,7 +62,8 @@ static void on_conn(void *ctx, const struct gp_conn *c)
 	out.conns[out.n_conns++] = *c;
 }
 
-static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray, uint64_t n)
+static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray,
+		     unsigned gray_flags, uint64_t n)
 {
 	struct credit *b;
 
@@ -74,6 +76,7 @@ static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray
 	b->dir = dir;
 	snprintf(b->alpn, sizeof(b->alpn), "%s", alpn);
 	snprintf(b->gray, sizeof(b->gray), "%s", gray);
+	b->gray_flags = gray_flags;
 	b->n = n;
 }
 
@@ -1298,6 +1301,39 @@ static void test_bytes_go_to_the_tag_the_outcome_got(void **state)
 	assert_int_equal(out.n_bytes, 2);
 }
 
+/* How the rules decided gray travels with the outcome and with its flow's bytes. */
+static void test_gray_flags_travel(void **state)
+{
+	static const char fixed[] = "GET / HTTP/1.1\r\nX-Canary: real-canary\r\n\r\n";
+	static const char junk[] = "GET / HTTP/1.1\r\nX-Canary: junk-7\r\n\r\n";
+	static const char glob[] = "GET / HTTP/1.1\r\nX-Canary: beta-1\r\n\r\n";
+	struct gp_conn a = out4(40001), b = out4(40002), c = out4(40003), d = out4(40004);
+
+	(void)state;
+	use_rules("no-defaults\nheader x-canary ~ real-canary,beta-*");
+	gp_tagger_conn(T, &a, T0);
+	seg(&a, 0, fixed, sizeof(fixed) - 1, 5000, T0 + MS);
+	gp_tagger_conn(T, &b, T0);
+	seg(&b, 0, junk, sizeof(junk) - 1, 300, T0 + MS);
+	gp_tagger_conn(T, &c, T0);
+	seg(&c, 0, glob, sizeof(glob) - 1, 70, T0 + MS);
+	d.result = GP_RES_REFUSED;
+	d.dport++;	/* no endpoint memory: the "stable" default, which is fixed */
+	gp_tagger_conn(T, &d, T0);
+	assert_int_equal(out.n_conns, 4);
+	assert_string_equal(out.conns[0].gray, "real-canary");
+	assert_int_equal(out.conns[0].gray_flags, GP_GRAY_FIXED);
+	assert_string_equal(out.conns[1].gray, "stable");
+	assert_int_equal(out.conns[1].gray_flags, GP_GRAY_FIXED | GP_GRAY_REJECTED);
+	assert_string_equal(out.conns[2].gray, "beta-1");
+	assert_int_equal(out.conns[2].gray_flags, 0);
+	assert_int_equal(out.conns[3].gray_flags, GP_GRAY_FIXED);
+	assert_int_equal(out.n_bytes, 3);
+	assert_int_equal(out.bytes[0].gray_flags, GP_GRAY_FIXED);
+	assert_int_equal(out.bytes[1].gray_flags, GP_GRAY_FIXED | GP_GRAY_REJECTED);
+	assert_int_equal(out.bytes[2].gray_flags, 0);
+}
+
 static void test_bytes_of_unjoined_flows_not_credited(void **state)
 {
 	struct gp_conn a = out4(40001), b = out4(40002), c = out4(40003);
@@ -2014,6 +2050,7 @@ int main(void)
 		T_(test_new_connection_decides_the_old_one),
 		T_(test_bytes_credited_once_per_joined_direction),
 		T_(test_bytes_go_to_the_tag_the_outcome_got),
+		T_(test_gray_flags_travel),
 		T_(test_bytes_of_unjoined_flows_not_credited),
 		T_(test_sweep_forgets_unrefreshed_keeps_waiting),
 		T_(test_ended_flows_forgotten_after_the_grace),
