@@ -315,7 +315,7 @@ int main(int argc, char **argv)
 			 opts.verbose ? GP_LOG_DEBUG : GP_LOG_INFO);
 	switch (opts.cmd) {
 	case GP_CMD_HELP:
-		gp_usage(stdout);
+		gp_usage(stdout, opts.help_for);
 		return 0;
 	case GP_CMD_VERSION:
 		printf("grayprobe %s\n", GP_VERSION);
@@ -329,7 +329,7 @@ int main(int argc, char **argv)
 	case GP_CMD_REPLAY:
 		return cmd_replay(&opts);
 	default:
-		gp_usage(stderr);
+		gp_usage(stderr, GP_CMD_NONE);
 		return 2;
 	}
 }

@@ -52,6 +52,7 @@ enum gp_state_hook {
 
 struct gp_opts {
 	enum gp_cmd cmd;
+	enum gp_cmd help_for;		/* GP_CMD_HELP: whose options (NONE: the commands') */
 	const char *textfile;		/* NULL: gp_default_textfile() */
 	unsigned interval;		/* seconds between textfile writes */
 	int events_json;
@@ -86,7 +87,8 @@ struct gp_opts {
  * problem to err (bad usage: exit 2). --help and --version set cmd.
  */
 int gp_opts_parse(int argc, char **argv, struct gp_opts *opts, FILE *err);
-void gp_usage(FILE *f);
+/* A command's options, or with GP_CMD_NONE the list of commands. */
+void gp_usage(FILE *f, enum gp_cmd cmd);
 
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL / -ERANGE. */
 int gp_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);

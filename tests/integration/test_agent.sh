@@ -85,7 +85,7 @@ t_bad_flags_exit_2() {
 
 	ARGS
 	gp_progs_gone || fail "programs left loaded"
-	"$GP" --help | grep -q -- '--connect-hook' || fail "--help does not document --connect-hook"
+	"$GP" run --help | grep -q -- '--connect-hook' || fail "run --help does not document --connect-hook"
 	"$GP" --help >/dev/null || fail "--help exited non-zero"
 }
 
