@@ -148,10 +148,20 @@ bad:
 
 void gp_print_rules(const struct gp_rules *rules)
 {
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
 	if (gp_log_get_level() < GP_LOG_DEBUG)
 		return;
-	fprintf(stderr, "gray rules, first match wins (none: gray=\"stable\"):\n");
-	gp_rules_print(rules, stderr);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	fprintf(f, "gray rules, first match wins (none: gray=\"stable\"):\n");
+	gp_rules_print(rules, f);
+	if (!fclose(f))
+		gp_log_block(stderr, GP_LOG_DEBUG, text);
+	free(text);
 }
 
 int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
@@ -241,6 +251,17 @@ static int textfile_dir_ok(const char *path)
 		return 0;
 	}
 	return 1;
+}
+
+/* A --user that does not exist is a usage error, found before anything is loaded. */
+static int user_known(const char *user)
+{
+	char why[256];
+
+	if (gp_caps_lookup(user, why, sizeof(why)))
+		return 1;
+	gp_err("%s", why);
+	return 0;
 }
 
 static int is_pattern(const char *iface)
@@ -369,8 +390,9 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	r->interval_ns = (uint64_t)opts->interval * 1000000000u;
 	tops.ctx = r;
 	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
-	    (textfile && !textfile_dir_ok(textfile)) || resolve_ifaces(opts, ifs, 1)) {
-		fputs("Try 'grayprobe --help'.\n", stderr);
+	    (textfile && !textfile_dir_ok(textfile)) || (opts->user && !user_known(opts->user)) ||
+	    resolve_ifaces(opts, ifs, 1)) {
+		gp_log_usage_hint(stderr);
 		err = 2;
 		goto cleanup;
 	}

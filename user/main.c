@@ -308,6 +308,7 @@ int main(int argc, char **argv)
 	struct gp_opts opts;
 	int ret;
 
+	gp_log_init();
 	ret = gp_opts_parse(argc, argv, &opts, stderr);
 	if (ret)
 		return ret;

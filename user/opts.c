@@ -10,6 +10,7 @@
 
 #include "agg.h"
 #include "grayprobe.h"
+#include "log.h"
 #include "opts.h"
 #include "topmodel.h"
 
@@ -277,11 +278,10 @@ static int bad(FILE *err, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("grayprobe: ", err);
 	va_start(ap, fmt);
-	vfprintf(err, fmt, ap);
+	gp_vlog_to(err, GP_LOG_ERR, fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'grayprobe --help'.\n", err);
+	gp_log_usage_hint(err);
 	return 2;
 }
 

@@ -80,6 +80,7 @@ t_bad_flags_exit_2() {
 		run --ringbuf-kb 3000
 		run --netns /nonexistent/netns
 		run --textfile /nonexistent-dir/x.prom
+		run --user nosuchuser-gp$BASHPID
 		run extra
 		frobnicate
 
@@ -87,6 +88,23 @@ t_bad_flags_exit_2() {
 	gp_progs_gone || fail "programs left loaded"
 	"$GP" run --help | grep -q -- '--connect-hook' || fail "run --help does not document --connect-hook"
 	"$GP" --help >/dev/null || fail "--help exited non-zero"
+}
+
+# Under systemd, stderr is the journal (JOURNAL_STREAM names it): lines carry
+# sd-daemon <N> priorities instead of "grayprobe: error: ", so the journal
+# ranks them; anywhere else, the words.
+t_journal_priorities() {
+	: >"$T/err"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/err") "$GP" run --user "nosuchuser-gp$BASHPID" \
+		--textfile "$T/x.prom" >"$T/out" 2>>"$T/err"
+	expect_eq "$?" 2 "exit status for an unknown --user"
+	expect_eq "$(head -n 1 "$T/err")" "<3>--user nosuchuser-gp$BASHPID: no such user" "journal line"
+	expect_eq "$(sed -n 2p "$T/err")" "<6>Try 'grayprobe --help'." "journal hint"
+	# Some other stream's id: not the journal.
+	JOURNAL_STREAM=1:1 "$GP" run --interval 0 2>"$T/err2"
+	expect_eq "$(head -n 1 "$T/err2")" "grayprobe: error: --interval: '0' is not a whole number in 1..3600" \
+		"line when stderr is not the journal"
+	gp_progs_gone || fail "programs left loaded"
 }
 
 t_netns_not_a_netns() {
