@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <malloc.h>
 #include <limits.h>
 #include <linux/nsfs.h>
@@ -237,20 +236,15 @@ static int netns_inode(const char *path, uint32_t *ino)
 	return err;
 }
 
-static int textfile_dir_ok(const char *path)
+/* Tried for real, as the user that will write it: a target that fails now would fail forever. */
+static int textfile_ok(const char *path)
 {
-	char buf[PATH_MAX], *dir;
+	char why[PATH_MAX + 64];
 
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		gp_err("--textfile: path too long");
-		return 0;
-	}
-	dir = dirname(buf);
-	if (access(dir, W_OK)) {
-		gp_err("--textfile %s: directory %s is not writable: %s", path, dir, strerror(errno));
-		return 0;
-	}
-	return 1;
+	if (!gp_textfile_probe(path, why, sizeof(why)))
+		return 1;
+	gp_err("--textfile %s", why);
+	return 0;
 }
 
 /* A --user that does not exist is a usage error, found before anything is loaded. */
@@ -361,7 +355,7 @@ static int drop_privileges(struct gp_engine *r)
 		gp_err("%s", why);
 		return err;
 	}
-	if (r->textfile && !textfile_dir_ok(r->textfile))
+	if (r->textfile && !textfile_ok(r->textfile))
 		return -EACCES;
 	return 0;
 }
@@ -390,7 +384,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	r->interval_ns = (uint64_t)opts->interval * 1000000000u;
 	tops.ctx = r;
 	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
-	    (textfile && !textfile_dir_ok(textfile)) || (opts->user && !user_known(opts->user)) ||
+	    (textfile && !textfile_ok(textfile)) || (opts->user && !user_known(opts->user)) ||
 	    resolve_ifaces(opts, ifs, 1)) {
 		gp_log_usage_hint(stderr);
 		err = 2;

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "prom.h"
@@ -239,18 +240,49 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 	return ferror(f) ? -EIO : 0;
 }
 
+/* The temporary file beside path; node_exporter only reads *.prom, so it never matches. */
+static int open_tmp(const char *path, char tmp[PATH_MAX])
+{
+	int fd;
+
+	if (snprintf(tmp, PATH_MAX, "%s.tmp.%ld", path, (long)getpid()) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
+int gp_textfile_probe(const char *path, char *why, size_t len)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	/* rename() over a directory or a device would fail every interval. */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" :
+			 "not a regular file");
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	fd = open_tmp(path, tmp);
+	if (fd < 0) {
+		snprintf(why, len, "%s: cannot create %s: %s", path,
+			 fd == -ENAMETOOLONG ? "its temporary file" : tmp, strerror(-fd));
+		return fd;
+	}
+	close(fd);
+	unlink(tmp);
+	return 0;
+}
+
 int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
 {
 	char tmp[PATH_MAX];
-	int fd = -1, err = -EINVAL;
+	int fd, err = -EINVAL;
 	FILE *f = NULL;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	/* node_exporter only reads *.prom: the temporary name never matches. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = open_tmp(path, tmp);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	f = fdopen(fd, "w");
 	if (!f) {
 		err = -errno;

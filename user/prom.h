@@ -19,4 +19,11 @@ void gp_prom_write_label(FILE *f, const char *value);
  */
 int gp_textfile_write(const char *path, const struct gp_snapshot *snap);
 
+/*
+ * Whether gp_textfile_write can work: path is no directory or device, and
+ * its temporary file can be created (then removed). 0, or a negative errno
+ * with the reason in why ("PATH: is a directory").
+ */
+int gp_textfile_probe(const char *path, char *why, size_t len);
+
 #endif
