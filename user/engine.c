@@ -24,6 +24,7 @@
 #include "log.h"
 #include "prom.h"
 #include "tagger.h"
+#include "web.h"
 
 #define GP_IFACE_SCAN_NS	1000000000ull
 
@@ -41,6 +42,8 @@ struct gp_engine {
 	uint64_t textfile_errors;
 	int cb_err;			/* ops.conn failed */
 	int rescan;			/* -i patterns (or none): follow interfaces as they come and go */
+	struct gp_web *web;		/* --web.listen-address; NULL: off */
+	int told;			/* the first textfile write was reported */
 };
 
 uint64_t gp_now_ns(clockid_t clk)
@@ -193,24 +196,54 @@ int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
 	return 0;
 }
 
-static void write_textfile(struct gp_engine *r)
+static int exporting(const struct gp_engine *r)
+{
+	return r->textfile || r->web;
+}
+
+/* Said once, so a first run shows where the numbers went and how to look. */
+static void tell_first_write(struct gp_engine *r, const char *buf, size_t len)
+{
+	const char *web = r->opts->web_listen;
+
+	r->told = 1;
+	if (r->opts->cmd != GP_CMD_RUN)
+		return;
+	gp_info("wrote %s (%zu series), every %us%s%s%s%s; look with: grayprobe top, "
+		"or grayprobe run --events json", r->textfile, gp_prom_series(buf, len),
+		r->opts->interval, web ? ", also on http://" : "", web && web[0] == ':' ? "localhost" : "",
+		web ? web : "", web ? GP_WEB_PATH : "");
+}
+
+/* Rendered once per interval; the textfile and the HTTP endpoint get the same bytes. */
+static void export_metrics(struct gp_engine *r)
 {
 	struct gp_snapshot snap;
+	char *buf = NULL;
+	size_t len = 0;
 	int err;
 
 	err = gp_engine_snapshot(r, &snap);
+	if (!err) {
+		err = gp_prom_render_mem(&snap, &buf, &len);
+		gp_snapshot_release(&snap);
+	}
 	if (err) {
-		gp_warn("textfile not written: %s", strerror(-err));
+		gp_warn("metrics not rendered: %s", strerror(-err));
 		r->textfile_errors++;
 		return;
 	}
-	err = gp_textfile_write(r->textfile, &snap);
+	if (r->web && gp_web_publish(r->web, buf, len))
+		gp_warn("metrics not published on %s: out of memory", r->opts->web_listen);
+	err = r->textfile ? gp_textfile_write_bytes(r->textfile, buf, len) : 0;
 	if (err) {
 		r->textfile_errors++;
 		gp_warn("writing %s failed: %s; the previous file stays in place",
 			r->textfile, strerror(-err));
+	} else if (r->textfile && !r->told) {
+		tell_first_write(r, buf, len);
 	}
-	gp_snapshot_release(&snap);
+	free(buf);
 }
 
 /* Inode of a network namespace file, or a negative errno with a message. */
@@ -256,6 +289,37 @@ static int user_known(const char *user)
 		return 1;
 	gp_err("%s", why);
 	return 0;
+}
+
+static int web_addr_ok(const char *listen, struct gp_web_addr *a)
+{
+	char why[512];
+
+	if (!gp_web_resolve(listen, a, why, sizeof(why)))
+		return 1;
+	gp_err("--web.listen-address %s: %s", listen, why);
+	return 0;
+}
+
+static int web_listen(struct gp_engine *r, const struct gp_web_addr *a)
+{
+	char why[256];
+	int err = gp_web_listen(&r->web, a, why, sizeof(why));
+
+	if (err)
+		gp_err("--web.listen-address %s: %s", r->opts->web_listen, why);
+	return err;
+}
+
+/* After privileges went: capabilities are per thread, and the server's is new. */
+static int web_start(struct gp_engine *r)
+{
+	char why[256];
+	int err = gp_web_start(r->web, why, sizeof(why));
+
+	if (err)
+		gp_err("--web.listen-address %s: %s", r->opts->web_listen, why);
+	return err;
 }
 
 static int is_pattern(const char *iface)
@@ -366,6 +430,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	struct gp_tagger_ops tops = { .conn = on_tagged, .bytes = on_bytes };
 	struct gp_loader_opts lo = { 0 };
 	struct gp_ifaces *ifs = NULL;
+	struct gp_web_addr wa;
 	struct gp_engine *r;
 	int err = 1;
 
@@ -385,6 +450,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	tops.ctx = r;
 	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
 	    (textfile && !textfile_ok(textfile)) || (opts->user && !user_known(opts->user)) ||
+	    (opts->web_listen && !web_addr_ok(opts->web_listen, &wa)) ||
 	    resolve_ifaces(opts, ifs, 1)) {
 		gp_log_usage_hint(stderr);
 		err = 2;
@@ -405,6 +471,10 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	}
 	gp_tagger_set_rules(r->tagger, r->rules);
 
+	/* Bound now: before the hooks (a port in use stops nothing attached) and before --user. */
+	if (opts->web_listen && web_listen(r, &wa))
+		goto cleanup;
+
 	lo.ifaces = ifs;
 	lo.classifier = !opts->no_tc;
 	lo.egress = opts->egress;
@@ -419,7 +489,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 
 	/* The hook probes' skeletons are freed: give that heap back (~11 MB). */
 	malloc_trim(0);
-	if (drop_privileges(r))
+	if (drop_privileges(r) || (r->web && web_start(r)))
 		goto cleanup;
 	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
 	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
@@ -427,8 +497,8 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 		gp_state_hook_name(gp_loader_state_hook(r->loader)),
 		opts->netns ? opts->netns : "all", gp_engine_classifier(r),
 		textfile ? "writing " : "no textfile", textfile ? textfile : "");
-	if (textfile) {
-		write_textfile(r);
+	if (exporting(r)) {
+		export_metrics(r);
 		r->next_write = gp_now_ns(CLOCK_MONOTONIC) + r->interval_ns;
 	}
 	free(ifs);
@@ -471,7 +541,7 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
 	int ret;
 
-	if (r->textfile) {
+	if (exporting(r)) {
 		int due = now >= r->next_write ? 0 : (int)((r->next_write - now) / 1000000u) + 1;
 
 		if (due < timeout_ms)
@@ -491,8 +561,8 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 		rescan_ifaces(r);
 		r->next_iface_scan = now + GP_IFACE_SCAN_NS;
 	}
-	if (r->textfile && now >= r->next_write) {
-		write_textfile(r);
+	if (exporting(r) && now >= r->next_write) {
+		export_metrics(r);
 		r->next_write += r->interval_ns;
 		if (r->next_write <= now)	/* fell behind: do not burst */
 			r->next_write = now + r->interval_ns;
@@ -505,8 +575,8 @@ int gp_engine_finish(struct gp_engine *r)
 	/* What the kernel already produced still counts, tagged with what is known. */
 	gp_loader_drain(r->loader);
 	gp_tagger_flush(r->tagger);
-	if (r->textfile)
-		write_textfile(r);
+	if (exporting(r))
+		export_metrics(r);
 	return r->cb_err ? -r->cb_err : 0;
 }
 
@@ -514,6 +584,7 @@ void gp_engine_close(struct gp_engine *r)
 {
 	if (!r)
 		return;
+	gp_web_close(r->web);
 	gp_loader_close(r->loader);
 	gp_tagger_free(r->tagger);
 	gp_rules_free(r->rules);

@@ -111,7 +111,7 @@ enum {
 	OPT_TEXTFILE = 256, OPT_INTERVAL, OPT_EVENTS, OPT_NETNS, OPT_CONNECT_HOOK,
 	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_TC_MODE,
 	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER, OPT_ONCE, OPT_P99_DELTA, OPT_FAIL_DELTA,
-	OPT_RECENT,
+	OPT_RECENT, OPT_WEB_LISTEN,
 };
 
 /* How a number is kept: a whole number, or milli-units of up to 3 decimals. */
@@ -173,6 +173,7 @@ static int parse_switch(const struct opt_def *d, struct gp_opts *o, const char *
 static int parse_count(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
 static int parse_iface(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
 static int parse_rule(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
+static int parse_listen(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
 
 static const char *const events_names[] = { "none", "json", NULL };
 
@@ -240,6 +241,11 @@ static const struct opt_def opt_defs[] = {
 	  .help = "once attached, run as NAME (its textfile directory must be\n"
 		  "writable by NAME); root or not, every capability is dropped\n"
 		  "after attaching but CAP_NET_ADMIN with clsact (to detach)" },
+	{ "web.listen-address", OPT_WEB_LISTEN, "ADDR:PORT", ON(GP_CMD_RUN), parse_listen,
+	  F(web_listen), .what = "HOST:PORT, [IPV6]:PORT or :PORT (port 1..65535)",
+	  .help = "also serve the textfile's bytes on http://ADDR:PORT/metrics, e.g.\n"
+		  ":19435 (every address) or 127.0.0.1:19435 (default: off; the textfile\n"
+		  "is written either way). Bound before --user takes effect" },
 	{ NULL, 'd', "SECONDS", ON(GP_CMD_TOP), parse_number, F(refresh_ms), V_MS,
 	  "number of seconds", .min = GP_REFRESH_MIN_MS / 1000, .max = GP_REFRESH_MAX_MS / 1000,
 	  .def = GP_REFRESH_MIN_MS / 1000,
@@ -408,6 +414,40 @@ static int parse_rule(const struct opt_def *d, struct gp_opts *o, const char *ar
 		return bad(err, "%s: more than %d given; use --rules FILE", opt_name(d, n),
 			   GP_RULE_FLAGS_MAX);
 	o->rule_flags[o->n_rule_flags++] = arg;
+	return 0;
+}
+
+int gp_parse_listen(const char *s, char *host, size_t hlen, char *port, size_t plen)
+{
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t n = colon ? (size_t)(colon - s) : 0;
+	unsigned long v;
+
+	if (!colon || gp_parse_uint(colon + 1, 1, 65535, &v))
+		return -EINVAL;
+	/* An IPv6 literal is bracketed; anything else has no colon of its own. */
+	if (n && s[0] == '[') {
+		if (s[n - 1] != ']' || n < 3)
+			return -EINVAL;
+		h = s + 1;
+		n -= 2;
+	} else if (memchr(s, ':', n) || memchr(s, '[', n) || memchr(s, ']', n)) {
+		return -EINVAL;
+	}
+	if (n >= hlen || (size_t)snprintf(port, plen, "%lu", v) >= plen)
+		return -EINVAL;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return 0;
+}
+
+static int parse_listen(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err)
+{
+	char host[GP_LISTEN_HOST_MAX], port[8], n[48];
+
+	if (gp_parse_listen(arg, host, sizeof(host), port, sizeof(port)))
+		return bad(err, "%s: '%s' is not %s", opt_name(d, n), arg, d->what);
+	*(const char **)field(d, o) = arg;
 	return 0;
 }
 

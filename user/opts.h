@@ -49,6 +49,7 @@ enum gp_state_hook {
 #define GP_REFRESH_MAX_MS	3600000
 #define GP_P99_DELTA_MAX	10000	/* top --p99-delta, percent */
 #define GP_FAIL_DELTA_MAX	100	/* top --fail-delta, percentage points */
+#define GP_LISTEN_HOST_MAX	256	/* --web.listen-address's HOST */
 
 struct gp_opts {
 	enum gp_cmd cmd;
@@ -74,6 +75,7 @@ struct gp_opts {
 	size_t n_rule_flags;
 	const char *replay_file;	/* replay's FILE */
 	const char *user;		/* --user: run as this user once attached */
+	const char *web_listen;		/* --web.listen-address: NULL, off */
 	/* top */
 	unsigned refresh_ms;		/* -d */
 	int once;			/* --once: print the table once, exit */
@@ -94,6 +96,9 @@ void gp_usage(FILE *f, enum gp_cmd cmd);
 int gp_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 /* "2", "0.5", "1.250": seconds with up to 3 decimals, as ms in [0, max_ms]. */
 int gp_parse_seconds_ms(const char *s, unsigned max_ms, unsigned *out);
+
+/* "HOST:PORT", "[V6]:PORT", ":PORT" (port 1..65535) split; 0 or -EINVAL. */
+int gp_parse_listen(const char *s, char *host, size_t hlen, char *port, size_t plen);
 
 const char *gp_connect_hook_name(enum gp_connect_hook h);
 const char *gp_state_hook_name(enum gp_state_hook h);

@@ -274,46 +274,82 @@ int gp_textfile_probe(const char *path, char *why, size_t len)
 	return 0;
 }
 
-int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
+int gp_prom_render_mem(const struct gp_snapshot *snap, char **buf, size_t *len)
+{
+	FILE *f;
+	int err;
+
+	*buf = NULL;
+	*len = 0;
+	f = open_memstream(buf, len);
+	if (!f)
+		return -errno;
+	err = gp_prom_render(f, snap);
+	if (fclose(f) && !err)
+		err = -ENOMEM;
+	if (err) {
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+	}
+	return err;
+}
+
+size_t gp_prom_series(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *nl;
+	size_t n = 0;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', end - p);
+		if (!nl)
+			nl = end;
+		n += nl > p && *p != '#';
+	}
+	return n;
+}
+
+int gp_textfile_write_bytes(const char *path, const char *buf, size_t len)
 {
 	char tmp[PATH_MAX];
-	int fd, err = -EINVAL;
-	FILE *f = NULL;
+	int fd, err = 0;
+	ssize_t n;
 
 	fd = open_tmp(path, tmp);
 	if (fd < 0)
 		return fd;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		goto cleanup;
+	while (len && !err) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno != EINTR)
+			err = -errno;
+		if (n > 0) {
+			buf += n;
+			len -= n;
+		}
 	}
-	/* 64 tags x 2 directions is ~1.5 MB: a few large writes, not hundreds. */
-	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	/* stdio keeps only an error flag: the failed write's errno says why (ENOSPC). */
-	errno = 0;
-	err = gp_prom_render(f, snap);
-	if (err && errno)
+	if (close(fd) && !err)
 		err = -errno;
-	if (!err && fflush(f))
+	if (!err && rename(tmp, path))
 		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	f = NULL;
-	if (err)
-		goto cleanup;
-	if (rename(tmp, path)) {
-		err = -errno;
-		goto cleanup;
-	}
 	/*
 	 * No fsync: rename() already keeps readers from seeing half a file, and
 	 * after a crash the next interval rewrites it; durability is not worth
 	 * a disk flush every interval on every node.
 	 */
-	return 0;
-cleanup:
-	unlink(tmp);
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
+{
+	char *buf;
+	size_t len;
+	int err;
+
+	err = gp_prom_render_mem(snap, &buf, &len);
+	if (!err)
+		err = gp_textfile_write_bytes(path, buf, len);
+	free(buf);
 	return err;
 }

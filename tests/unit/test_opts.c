@@ -931,6 +931,43 @@ static void test_help_for(void **state)
 	}
 }
 
+static void test_listen_address(void **state)
+{
+	static const struct { const char *arg, *host, *port; } ok[] = {
+		{ ":9435", "", "9435" }, { "127.0.0.1:9435", "127.0.0.1", "9435" },
+		{ "[::1]:80", "::1", "80" }, { "localhost:1", "localhost", "1" },
+		{ "[fd00:198:18::1]:65535", "fd00:198:18::1", "65535" }, { ":09435", "", "9435" },
+	};
+	static const char *const bad[] = {
+		"", "9435", ":", ":0", ":65536", "host:", "::1:9435", "[::1:9435", "[::1]", "[]:80",
+		"a]:80", "h:p", ":-1", ": 80", ":80 ", "[::1]x:80",
+	};
+	char host[GP_LISTEN_HOST_MAX], port[8], needle[96];
+	struct parsed p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (gp_parse_listen(ok[i].arg, host, sizeof(host), port, sizeof(port)))
+			fail_msg("'%s' refused", ok[i].arg);
+		assert_string_equal(host, ok[i].host);
+		assert_string_equal(port, ok[i].port);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (!gp_parse_listen(bad[i], host, sizeof(host), port, sizeof(port)))
+			fail_msg("'%s' accepted", bad[i]);
+		PARSE(&p, "run", "--web.listen-address", bad[i]);
+		snprintf(needle, sizeof(needle), "--web.listen-address: '%s' is not HOST:PORT", bad[i]);
+		expect_usage_error(&p, needle);
+	}
+	PARSE(&p, "run", "--web.listen-address=:9435");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.o.web_listen, ":9435");
+	PARSE(&p, "run");
+	assert_null(p.o.web_listen);	/* off by default */
+	BAD("'--web.listen-address' is an option of run, not of top", "top", "--web.listen-address", ":1");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_teardown(f, free_pool)
@@ -974,6 +1011,7 @@ int main(void)
 		T(test_usage_documents_top),
 		T(test_usage_per_command),
 		T(test_help_for),
+		T(test_listen_address),
 	};
 
 	return cmocka_run_group_tests(test_opts, NULL, NULL);
