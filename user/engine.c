@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -269,15 +270,48 @@ static int netns_inode(const char *path, uint32_t *ino)
 	return err;
 }
 
-/* Tried for real, as the user that will write it: a target that fails now would fail forever. */
-static int textfile_ok(const char *path)
+/* Tried for real: a target that fails now would fail every interval. */
+static int textfile_ok(const char *path, const char *user)
 {
 	char why[PATH_MAX + 64];
 
 	if (!gp_textfile_probe(path, why, sizeof(why)))
 		return 1;
-	gp_err("--textfile %s", why);
+	if (user)
+		gp_err("--textfile %s (as --user %s)", why, user);
+	else
+		gp_err("--textfile %s", why);
 	return 0;
+}
+
+/*
+ * With --user the writer is that user: the probe runs as it, in a child,
+ * before anything is loaded, so a directory only root may write is refused
+ * up front rather than after attaching.
+ */
+static int textfile_ok_as(const char *path, const char *user)
+{
+	char why[256];
+	int status;
+	pid_t pid;
+
+	if (!user)
+		return textfile_ok(path, NULL);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return textfile_ok(path, NULL);
+	if (!pid) {
+		if (gp_caps_become(user, 0, why, sizeof(why))) {
+			gp_err("%s", why);
+			_exit(1);
+		}
+		_exit(textfile_ok(path, user) ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 0;
+	return WIFEXITED(status) && !WEXITSTATUS(status);
 }
 
 /* A --user that does not exist is a usage error, found before anything is loaded. */
@@ -419,7 +453,7 @@ static int drop_privileges(struct gp_engine *r)
 		gp_err("%s", why);
 		return err;
 	}
-	if (r->textfile && !textfile_ok(r->textfile))
+	if (r->textfile && !textfile_ok(r->textfile, r->opts->user))
 		return -EACCES;
 	return 0;
 }
@@ -449,7 +483,8 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	r->interval_ns = (uint64_t)opts->interval * 1000000000u;
 	tops.ctx = r;
 	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
-	    (textfile && !textfile_ok(textfile)) || (opts->user && !user_known(opts->user)) ||
+	    (opts->user && !user_known(opts->user)) ||
+	    (textfile && !textfile_ok_as(textfile, opts->user)) ||
 	    (opts->web_listen && !web_addr_ok(opts->web_listen, &wa)) ||
 	    resolve_ifaces(opts, ifs, 1)) {
 		gp_log_usage_hint(stderr);

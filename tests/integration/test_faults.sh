@@ -137,6 +137,15 @@ t_textfile_unwritable() {
 	"$GP" run -i none --textfile "$T/dir" 2>&1 | grep -q "^grayprobe: error: --textfile $T/dir: is a directory$" \
 		|| fail "a directory is not named as one"
 	ls -a "$T/dir" | grep -q tmp && fail "probe left a temporary file"
+	# With --user the writer is that user: a directory only root may write is
+	# refused before attaching too.
+	chmod 0755 "$T"
+	mkdir -m 0755 "$T/rootonly"
+	"$GP" run -i none --user nobody --textfile "$T/rootonly/gp.prom" >/dev/null 2>"$T/err"
+	expect_eq "$?" 2 "exit status for a directory --user cannot write ($(head -n 1 "$T/err"))"
+	grep -q "^grayprobe: error: --textfile $T/rootonly/gp.prom: cannot create .*: Permission denied (as --user nobody)$" \
+		"$T/err" || fail "unclear for --user: $(cat "$T/err")"
+	grep -q "attached" "$T/err" && fail "--user: attached before refusing"
 	gp_progs_gone || fail "programs left loaded"
 }
 
