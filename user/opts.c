@@ -179,7 +179,12 @@ static const char *const events_names[] = { "none", "json", NULL };
 
 #define F(field)	offsetof(struct gp_opts, field)
 
-/* In --help order; an option may have a second row for another command's help. */
+/*
+ * In --help order; an option may have a second row for another command's
+ * help. A new option: its struct gp_opts field, a row here (a parse_* for
+ * its kind of value), and its .TP in grayprobe(8) under the OPTIONS
+ * subsection that names its commands (t_man_options checks both ways).
+ */
 static const struct opt_def opt_defs[] = {
 	{ "textfile", OPT_TEXTFILE, "PATH", ON(GP_CMD_RUN), parse_path, F(textfile), .what = "path",
 	  .help = "Prometheus textfile, rewritten atomically every interval\n"
