@@ -38,6 +38,9 @@ LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -le
 # `top`'s full-screen view; only topui.o includes curses.h.
 NCURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
+# --web.listen-address's HTTP server; only web.o includes microhttpd.h.
+MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 ifeq ($(V),1)
 Q :=
@@ -51,7 +54,7 @@ endif
 CORE_SRCS := user/hist.c user/agg.c user/prom.c user/json.c user/event.c \
 	user/opts.c user/log.c user/caps.c user/classify.c user/htab.c user/tagger.c user/rules.c user/pktsplit.c \
 	user/iface.c user/topmodel.c user/toptext.c
-APP_SRCS  := user/main.c user/loader.c user/tc.c user/engine.c user/topui.c
+APP_SRCS  := user/main.c user/loader.c user/tc.c user/engine.c user/topui.c user/web.c
 # Capture reading for `replay`: only the main binary and its test link libpcap.
 PCAP_SRCS := user/pcapin.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUT)/%.o)
@@ -63,7 +66,7 @@ TOOL_BINS := $(OUT)/tests/tcpconn $(OUT)/tests/tlshello $(OUT)/tests/mkpcap
 
 # Debian packages: to build, and what the tests drive as real peers.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	pkg-config libcmocka-dev libpcap-dev libclang-rt-dev libncurses-dev
+	pkg-config libcmocka-dev libpcap-dev libclang-rt-dev libncurses-dev libmicrohttpd-dev
 DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus mandoc man-db systemd python3-yaml strace \
 	prometheus-node-exporter tshark nginx openssl ethtool tcpdump chromium tmux valgrind
 
@@ -114,6 +117,7 @@ $(OUT)/grayprobe.skel.h: $(OUT)/grayprobe.bpf.o
 # The loader includes the skeleton; make knows before compiling it.
 $(OUT)/loader.o: $(OUT)/grayprobe.skel.h
 $(OUT)/topui.o: CFLAGS += $(NCURSES_CFLAGS)
+$(OUT)/web.o: CFLAGS += $(MHD_CFLAGS)
 
 $(OUT)/%.o: user/%.c | $(OUT)
 	$(call msg,CC,$@)
@@ -125,7 +129,7 @@ $(OUT)/libgrayprobe.a: $(CORE_OBJS)
 
 $(OUT)/grayprobe: $(APP_OBJS) $(PCAP_OBJS) $(OUT)/libgrayprobe.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -lpcap $(NCURSES_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -lpcap $(NCURSES_LIBS) $(MHD_LIBS) -lpthread -o $@
 
 # The corpus cross-check and the capture reader's test read captures with libpcap.
 $(OUT)/tests/test_corpus: TEST_LIBS := -lpcap

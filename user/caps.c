@@ -77,16 +77,23 @@ int gp_caps_limit(uint64_t keep)
 	return 0;
 }
 
-int gp_caps_become(const char *user, uint64_t keep, char *why, size_t len)
+struct passwd *gp_caps_lookup(const char *user, char *why, size_t len)
 {
 	struct passwd *pw;
 
 	errno = 0;
 	pw = getpwnam(user);
-	if (!pw) {
+	if (!pw)
 		snprintf(why, len, "--user %s: %s", user, errno ? strerror(errno) : "no such user");
-		return errno ? -errno : -ENOENT;
-	}
+	return pw;
+}
+
+int gp_caps_become(const char *user, uint64_t keep, char *why, size_t len)
+{
+	struct passwd *pw = gp_caps_lookup(user, why, len);
+
+	if (!pw)
+		return -ENOENT;
 	/* Keep permitted capabilities across setuid, then cut them to keep. */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(0, NULL) ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) ||

@@ -28,6 +28,9 @@ int gp_caps_net_admin(uint64_t eff);
  * effective and permitted, and set no_new_privs. 0 or a negative errno.
  */
 int gp_caps_limit(uint64_t keep);
+struct passwd;
+/* --user's account, or NULL with the reason in why (checked before attaching). */
+struct passwd *gp_caps_lookup(const char *user, char *why, size_t len);
 /* --user: switch uid/gid (groups dropped) keeping only keep; why gets the reason. */
 int gp_caps_become(const char *user, uint64_t keep, char *why, size_t len);
 

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <malloc.h>
 #include <limits.h>
 #include <linux/nsfs.h>
@@ -15,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +25,7 @@
 #include "log.h"
 #include "prom.h"
 #include "tagger.h"
+#include "web.h"
 
 #define GP_IFACE_SCAN_NS	1000000000ull
 #define GP_RETIRE_PERIOD_NS	1000000000ull	/* how often idle tags are looked for */
@@ -46,6 +47,8 @@ struct gp_engine {
 	uint64_t textfile_errors;
 	int cb_err;			/* ops.conn failed */
 	int rescan;			/* -i patterns (or none): follow interfaces as they come and go */
+	struct gp_web *web;		/* --web.listen-address; NULL: off */
+	int told;			/* the first textfile write was reported */
 };
 
 uint64_t gp_now_ns(clockid_t clk)
@@ -168,10 +171,20 @@ struct gp_rules *gp_load_rules(const struct gp_opts *o, int reload)
 
 void gp_print_rules(const struct gp_rules *rules)
 {
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
 	if (gp_log_get_level() < GP_LOG_DEBUG)
 		return;
-	fprintf(stderr, "gray rules, first match wins (none: gray=\"stable\"):\n");
-	gp_rules_print(rules, stderr);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	fprintf(f, "gray rules, first match wins (none: gray=\"stable\"):\n");
+	gp_rules_print(rules, f);
+	if (!fclose(f))
+		gp_log_block(stderr, GP_LOG_DEBUG, text);
+	free(text);
 }
 
 int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
@@ -204,24 +217,54 @@ int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
 	return 0;
 }
 
-static void write_textfile(struct gp_engine *r)
+static int exporting(const struct gp_engine *r)
+{
+	return r->textfile || r->web;
+}
+
+/* Said once, so a first run shows where the numbers went and how to look. */
+static void tell_first_write(struct gp_engine *r, const char *buf, size_t len)
+{
+	const char *web = r->opts->web_listen;
+
+	r->told = 1;
+	if (r->opts->cmd != GP_CMD_RUN)
+		return;
+	gp_info("wrote %s (%zu series), every %us%s%s%s%s; look with: grayprobe top, "
+		"or grayprobe run --events json", r->textfile, gp_prom_series(buf, len),
+		r->opts->interval, web ? ", also on http://" : "", web && web[0] == ':' ? "localhost" : "",
+		web ? web : "", web ? GP_WEB_PATH : "");
+}
+
+/* Rendered once per interval; the textfile and the HTTP endpoint get the same bytes. */
+static void export_metrics(struct gp_engine *r)
 {
 	struct gp_snapshot snap;
+	char *buf = NULL;
+	size_t len = 0;
 	int err;
 
 	err = gp_engine_snapshot(r, &snap);
+	if (!err) {
+		err = gp_prom_render_mem(&snap, &buf, &len);
+		gp_snapshot_release(&snap);
+	}
 	if (err) {
-		gp_warn("textfile not written: %s", strerror(-err));
+		gp_warn("metrics not rendered: %s", strerror(-err));
 		r->textfile_errors++;
 		return;
 	}
-	err = gp_textfile_write(r->textfile, &snap);
+	if (r->web && gp_web_publish(r->web, buf, len))
+		gp_warn("metrics not published on %s: out of memory", r->opts->web_listen);
+	err = r->textfile ? gp_textfile_write_bytes(r->textfile, buf, len) : 0;
 	if (err) {
 		r->textfile_errors++;
 		gp_warn("writing %s failed: %s; the previous file stays in place",
 			r->textfile, strerror(-err));
+	} else if (r->textfile && !r->told) {
+		tell_first_write(r, buf, len);
 	}
-	gp_snapshot_release(&snap);
+	free(buf);
 }
 
 /* Inode of a network namespace file, or a negative errno with a message. */
@@ -247,20 +290,90 @@ static int netns_inode(const char *path, uint32_t *ino)
 	return err;
 }
 
-static int textfile_dir_ok(const char *path)
+/* Tried for real: a target that fails now would fail every interval. */
+static int textfile_ok(const char *path, const char *user)
 {
-	char buf[PATH_MAX], *dir;
+	char why[PATH_MAX + 64];
 
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		gp_err("--textfile: path too long");
-		return 0;
+	if (!gp_textfile_probe(path, why, sizeof(why)))
+		return 1;
+	if (user)
+		gp_err("--textfile %s (as --user %s)", why, user);
+	else
+		gp_err("--textfile %s", why);
+	return 0;
+}
+
+/*
+ * With --user the writer is that user: the probe runs as it, in a child,
+ * before anything is loaded, so a directory only root may write is refused
+ * up front rather than after attaching.
+ */
+static int textfile_ok_as(const char *path, const char *user)
+{
+	char why[256];
+	int status;
+	pid_t pid;
+
+	if (!user)
+		return textfile_ok(path, NULL);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return textfile_ok(path, NULL);
+	if (!pid) {
+		if (gp_caps_become(user, 0, why, sizeof(why))) {
+			gp_err("%s", why);
+			_exit(1);
+		}
+		_exit(textfile_ok(path, user) ? 0 : 1);
 	}
-	dir = dirname(buf);
-	if (access(dir, W_OK)) {
-		gp_err("--textfile %s: directory %s is not writable: %s", path, dir, strerror(errno));
-		return 0;
-	}
-	return 1;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 0;
+	return WIFEXITED(status) && !WEXITSTATUS(status);
+}
+
+/* A --user that does not exist is a usage error, found before anything is loaded. */
+static int user_known(const char *user)
+{
+	char why[256];
+
+	if (gp_caps_lookup(user, why, sizeof(why)))
+		return 1;
+	gp_err("%s", why);
+	return 0;
+}
+
+static int web_addr_ok(const char *listen, struct gp_web_addr *a)
+{
+	char why[512];
+
+	if (!gp_web_resolve(listen, a, why, sizeof(why)))
+		return 1;
+	gp_err("--web.listen-address %s: %s", listen, why);
+	return 0;
+}
+
+static int web_listen(struct gp_engine *r, const struct gp_web_addr *a)
+{
+	char why[256];
+	int err = gp_web_listen(&r->web, a, why, sizeof(why));
+
+	if (err)
+		gp_err("--web.listen-address %s: %s", r->opts->web_listen, why);
+	return err;
+}
+
+/* After privileges went: capabilities are per thread, and the server's is new. */
+static int web_start(struct gp_engine *r)
+{
+	char why[256];
+	int err = gp_web_start(r->web, why, sizeof(why));
+
+	if (err)
+		gp_err("--web.listen-address %s: %s", r->opts->web_listen, why);
+	return err;
 }
 
 static int is_pattern(const char *iface)
@@ -360,7 +473,7 @@ static int drop_privileges(struct gp_engine *r)
 		gp_err("%s", why);
 		return err;
 	}
-	if (r->textfile && !textfile_dir_ok(r->textfile))
+	if (r->textfile && !textfile_ok(r->textfile, r->opts->user))
 		return -EACCES;
 	return 0;
 }
@@ -375,6 +488,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	};
 	struct gp_loader_opts lo = { 0 };
 	struct gp_ifaces *ifs = NULL;
+	struct gp_web_addr wa;
 	struct gp_engine *r;
 	int err = 1;
 
@@ -394,8 +508,11 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	r->tag_idle_ns = (uint64_t)opts->tag_idle_s * 1000000000u;
 	tops.ctx = r;
 	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
-	    (textfile && !textfile_dir_ok(textfile)) || resolve_ifaces(opts, ifs, 1)) {
-		fputs("Try 'grayprobe --help'.\n", stderr);
+	    (opts->user && !user_known(opts->user)) ||
+	    (textfile && !textfile_ok_as(textfile, opts->user)) ||
+	    (opts->web_listen && !web_addr_ok(opts->web_listen, &wa)) ||
+	    resolve_ifaces(opts, ifs, 1)) {
+		gp_log_usage_hint(stderr);
 		err = 2;
 		goto cleanup;
 	}
@@ -414,6 +531,10 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	}
 	gp_tagger_set_rules(r->tagger, r->rules);
 
+	/* Bound now: before the hooks (a port in use stops nothing attached) and before --user. */
+	if (opts->web_listen && web_listen(r, &wa))
+		goto cleanup;
+
 	lo.ifaces = ifs;
 	lo.classifier = !opts->no_tc;
 	lo.egress = opts->egress;
@@ -428,7 +549,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 
 	/* The hook probes' skeletons are freed: give that heap back (~11 MB). */
 	malloc_trim(0);
-	if (drop_privileges(r))
+	if (drop_privileges(r) || (r->web && web_start(r)))
 		goto cleanup;
 	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
 	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
@@ -436,8 +557,8 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 		gp_state_hook_name(gp_loader_state_hook(r->loader)),
 		opts->netns ? opts->netns : "all", gp_engine_classifier(r),
 		textfile ? "writing " : "no textfile", textfile ? textfile : "");
-	if (textfile) {
-		write_textfile(r);
+	if (exporting(r)) {
+		export_metrics(r);
 		r->next_write = gp_now_ns(CLOCK_MONOTONIC) + r->interval_ns;
 	}
 	free(ifs);
@@ -496,7 +617,7 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
 	int ret;
 
-	if (r->textfile) {
+	if (exporting(r)) {
 		int due = now >= r->next_write ? 0 : (int)((r->next_write - now) / 1000000u) + 1;
 
 		if (due < timeout_ms)
@@ -524,8 +645,8 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 		rescan_ifaces(r);
 		r->next_iface_scan = now + GP_IFACE_SCAN_NS;
 	}
-	if (r->textfile && now >= r->next_write) {
-		write_textfile(r);
+	if (exporting(r) && now >= r->next_write) {
+		export_metrics(r);
 		r->next_write += r->interval_ns;
 		if (r->next_write <= now)	/* fell behind: do not burst */
 			r->next_write = now + r->interval_ns;
@@ -538,8 +659,8 @@ int gp_engine_finish(struct gp_engine *r)
 	/* What the kernel already produced still counts, tagged with what is known. */
 	gp_loader_drain(r->loader);
 	gp_tagger_flush(r->tagger);
-	if (r->textfile)
-		write_textfile(r);
+	if (exporting(r))
+		export_metrics(r);
 	return r->cb_err ? -r->cb_err : 0;
 }
 
@@ -547,6 +668,7 @@ void gp_engine_close(struct gp_engine *r)
 {
 	if (!r)
 		return;
+	gp_web_close(r->web);
 	gp_loader_close(r->loader);
 	gp_tagger_free(r->tagger);
 	gp_rules_free(r->rules);

@@ -164,9 +164,9 @@ static void dump_verifier_tail(void)
 		gp_err("run with -v for libbpf's and the verifier's last messages");
 		return;
 	}
-	fprintf(stderr, "---- libbpf / verifier log (last %d lines) ----\n", VERIFIER_TAIL_LINES);
+	gp_dbg("---- libbpf / verifier log (last %d lines) ----", VERIFIER_TAIL_LINES);
 	gp_log_tail_dump(stderr, VERIFIER_TAIL_LINES);
-	fprintf(stderr, "---- end of log ----\n");
+	gp_dbg("---- end of log ----");
 }
 
 static void report_unavailable(const char *what, enum hook_id h, const struct hook_result *r)

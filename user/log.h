@@ -13,6 +13,22 @@ void gp_log_set_stream(FILE *f);
 void gp_log(enum gp_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Lines start "grayprobe: error: ", "grayprobe: warning: ", "grayprobe: "...;
+ * when stderr is the journal (JOURNAL_STREAM names it, systemd.exec(5)) they
+ * start with the sd-daemon(3) priority instead: <3>, <4>, <6>, <7>.
+ * gp_log_init decides that once, at start.
+ */
+void gp_log_init(void);
+int gp_log_is_journal_stream(const char *env, int fd);	/* 1 when env names fd */
+void gp_log_set_journal(int on);
+/* One line to f with the level's prefix, whatever the level set (usage errors). */
+void gp_vlog_to(FILE *f, enum gp_log_level level, const char *fmt, va_list ap);
+/* Lines of text as they are, each given level's priority for the journal. */
+void gp_log_block(FILE *f, enum gp_log_level level, const char *text);
+/* The line after a usage error. */
+void gp_log_usage_hint(FILE *f);
+
 #define gp_err(...)	gp_log(GP_LOG_ERR, __VA_ARGS__)
 #define gp_warn(...)	gp_log(GP_LOG_WARN, __VA_ARGS__)
 #define gp_info(...)	gp_log(GP_LOG_INFO, __VA_ARGS__)

@@ -309,6 +309,7 @@ int main(int argc, char **argv)
 	struct gp_opts opts;
 	int ret;
 
+	gp_log_init();
 	ret = gp_opts_parse(argc, argv, &opts, stderr);
 	if (ret)
 		return ret;
@@ -316,7 +317,7 @@ int main(int argc, char **argv)
 			 opts.verbose ? GP_LOG_DEBUG : GP_LOG_INFO);
 	switch (opts.cmd) {
 	case GP_CMD_HELP:
-		gp_usage(stdout);
+		gp_usage(stdout, opts.help_for);
 		return 0;
 	case GP_CMD_VERSION:
 		printf("grayprobe %s\n", GP_VERSION);
@@ -330,7 +331,7 @@ int main(int argc, char **argv)
 	case GP_CMD_REPLAY:
 		return cmd_replay(&opts);
 	default:
-		gp_usage(stderr);
+		gp_usage(stderr, GP_CMD_NONE);
 		return 2;
 	}
 }

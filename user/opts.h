@@ -51,9 +51,11 @@ enum gp_state_hook {
 #define GP_REFRESH_MAX_MS	3600000
 #define GP_P99_DELTA_MAX	10000	/* top --p99-delta, percent */
 #define GP_FAIL_DELTA_MAX	100	/* top --fail-delta, percentage points */
+#define GP_LISTEN_HOST_MAX	256	/* --web.listen-address's HOST */
 
 struct gp_opts {
 	enum gp_cmd cmd;
+	enum gp_cmd help_for;		/* GP_CMD_HELP: whose options (NONE: the commands') */
 	const char *textfile;		/* NULL: gp_default_textfile() */
 	unsigned interval;		/* seconds between textfile writes */
 	int events_json;
@@ -77,6 +79,7 @@ struct gp_opts {
 	size_t n_rule_flags;
 	const char *replay_file;	/* replay's FILE */
 	const char *user;		/* --user: run as this user once attached */
+	const char *web_listen;		/* --web.listen-address: NULL, off */
 	/* top */
 	unsigned refresh_ms;		/* -d */
 	int once;			/* --once: print the table once, exit */
@@ -90,7 +93,8 @@ struct gp_opts {
  * problem to err (bad usage: exit 2). --help and --version set cmd.
  */
 int gp_opts_parse(int argc, char **argv, struct gp_opts *opts, FILE *err);
-void gp_usage(FILE *f);
+/* A command's options, or with GP_CMD_NONE the list of commands. */
+void gp_usage(FILE *f, enum gp_cmd cmd);
 
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL / -ERANGE. */
 int gp_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
@@ -98,6 +102,9 @@ int gp_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned 
 int gp_parse_seconds_ms(const char *s, unsigned max_ms, unsigned *out);
 /* "600", "90s", "10m", "1h": whole seconds in [0, max_s]. 0 or -EINVAL / -ERANGE. */
 int gp_parse_duration_s(const char *s, unsigned max_s, unsigned *out);
+
+/* "HOST:PORT", "[V6]:PORT", ":PORT" (port 1..65535) split; 0 or -EINVAL. */
+int gp_parse_listen(const char *s, char *host, size_t hlen, char *port, size_t plen);
 
 const char *gp_connect_hook_name(enum gp_connect_hook h);
 const char *gp_state_hook_name(enum gp_state_hook h);

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "prom.h"
@@ -256,49 +257,116 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 	return ferror(f) ? -EIO : 0;
 }
 
-int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
+/* The temporary file beside path; node_exporter only reads *.prom, so it never matches. */
+static int open_tmp(const char *path, char tmp[PATH_MAX])
+{
+	int fd;
+
+	if (snprintf(tmp, PATH_MAX, "%s.tmp.%ld", path, (long)getpid()) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
+int gp_textfile_probe(const char *path, char *why, size_t len)
 {
 	char tmp[PATH_MAX];
-	int fd = -1, err = -EINVAL;
-	FILE *f = NULL;
+	struct stat st;
+	int fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	/* node_exporter only reads *.prom: the temporary name never matches. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
+	/* rename() over a directory or a device would fail every interval. */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" :
+			 "not a regular file");
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	fd = open_tmp(path, tmp);
+	if (fd < 0) {
+		snprintf(why, len, "%s: cannot create %s: %s", path,
+			 fd == -ENAMETOOLONG ? "its temporary file" : tmp, strerror(-fd));
+		return fd;
+	}
+	close(fd);
+	unlink(tmp);
+	return 0;
+}
+
+int gp_prom_render_mem(const struct gp_snapshot *snap, char **buf, size_t *len)
+{
+	FILE *f;
+	int err;
+
+	*buf = NULL;
+	*len = 0;
+	f = open_memstream(buf, len);
+	if (!f)
 		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		goto cleanup;
-	}
-	/* 64 tags x 2 directions is ~1.5 MB: a few large writes, not hundreds. */
-	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	/* stdio keeps only an error flag: the failed write's errno says why (ENOSPC). */
-	errno = 0;
 	err = gp_prom_render(f, snap);
-	if (err && errno)
-		err = -errno;
-	if (!err && fflush(f))
-		err = -errno;
 	if (fclose(f) && !err)
-		err = -errno;
-	f = NULL;
-	if (err)
-		goto cleanup;
-	if (rename(tmp, path)) {
-		err = -errno;
-		goto cleanup;
+		err = -ENOMEM;
+	if (err) {
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
 	}
+	return err;
+}
+
+size_t gp_prom_series(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *nl;
+	size_t n = 0;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', end - p);
+		if (!nl)
+			nl = end;
+		n += nl > p && *p != '#';
+	}
+	return n;
+}
+
+int gp_textfile_write_bytes(const char *path, const char *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, err = 0;
+	ssize_t n;
+
+	fd = open_tmp(path, tmp);
+	if (fd < 0)
+		return fd;
+	while (len && !err) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno != EINTR)
+			err = -errno;
+		if (n > 0) {
+			buf += n;
+			len -= n;
+		}
+	}
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
 	/*
 	 * No fsync: rename() already keeps readers from seeing half a file, and
 	 * after a crash the next interval rewrites it; durability is not worth
 	 * a disk flush every interval on every node.
 	 */
-	return 0;
-cleanup:
-	unlink(tmp);
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
+{
+	char *buf;
+	size_t len;
+	int err;
+
+	err = gp_prom_render_mem(snap, &buf, &len);
+	if (!err)
+		err = gp_textfile_write_bytes(path, buf, len);
+	free(buf);
 	return err;
 }

@@ -19,4 +19,18 @@ void gp_prom_write_label(FILE *f, const char *value);
  */
 int gp_textfile_write(const char *path, const struct gp_snapshot *snap);
 
+/* The exposition in memory (malloc'd, *len bytes); 0 or a negative errno. */
+int gp_prom_render_mem(const struct gp_snapshot *snap, char **buf, size_t *len);
+/* gp_textfile_write for bytes already rendered. */
+int gp_textfile_write_bytes(const char *path, const char *buf, size_t len);
+/* Samples (lines not comments) of an exposition: its series. */
+size_t gp_prom_series(const char *buf, size_t len);
+
+/*
+ * Whether gp_textfile_write can work: path is no directory or device, and
+ * its temporary file can be created (then removed). 0, or a negative errno
+ * with the reason in why ("PATH: is a directory").
+ */
+int gp_textfile_probe(const char *path, char *why, size_t len);
+
 #endif

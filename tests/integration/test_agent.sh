@@ -80,13 +80,65 @@ t_bad_flags_exit_2() {
 		run --ringbuf-kb 3000
 		run --netns /nonexistent/netns
 		run --textfile /nonexistent-dir/x.prom
+		run --user nosuchuser-gp$BASHPID
 		run extra
 		frobnicate
 
 	ARGS
 	gp_progs_gone || fail "programs left loaded"
-	"$GP" --help | grep -q -- '--connect-hook' || fail "--help does not document --connect-hook"
+	"$GP" run --help | grep -q -- '--connect-hook' || fail "run --help does not document --connect-hook"
 	"$GP" --help >/dev/null || fail "--help exited non-zero"
+}
+
+# After attaching, the first write is reported once: where, how many series,
+# how often, and how to look at it.
+t_first_write_reported() {
+	local ino n
+	ns_pair 37
+	"$GP" run -i none --netns "/run/netns/$NSA" --textfile "$T/gp.prom" --interval 1 \
+		>/dev/null 2>"$T/err" &
+	AGENT=$!
+	PIDS+=($AGENT)
+	for _ in $(seq 100); do
+		grep -q "wrote" "$T/err" && break
+		kill -0 "$AGENT" 2>/dev/null || fail "agent exited: $(tail -n 3 "$T/err")"
+		sleep 0.1
+	done
+	ino=$(stat -c %i "$T/gp.prom") || fail "no textfile: $(tail -n 3 "$T/err")"
+	# Nothing to count in an empty namespace: every write has these series.
+	n=$(grep -vc '^#' "$T/gp.prom")
+	expect_eq "$(grep wrote "$T/err")" \
+		"grayprobe: wrote $T/gp.prom ($n series), every 1s; look with: grayprobe top, or grayprobe run --events json" \
+		"first write line"
+	# Two rewrites later (each renames a new inode in), still said once.
+	for w in 1 2; do
+		for _ in $(seq 50); do
+			[ "$(stat -c %i "$T/gp.prom")" != "$ino" ] && break
+			sleep 0.1
+		done
+		[ "$(stat -c %i "$T/gp.prom")" != "$ino" ] || fail "no rewrite $w"
+		ino=$(stat -c %i "$T/gp.prom")
+	done
+	expect_eq "$(grep -c wrote "$T/err")" 1 "times the write was reported"
+	kill -TERM "$AGENT"
+	wait "$AGENT" || fail "agent exit status $?"
+}
+
+# Under systemd, stderr is the journal (JOURNAL_STREAM names it): lines carry
+# sd-daemon <N> priorities instead of "grayprobe: error: ", so the journal
+# ranks them; anywhere else, the words.
+t_journal_priorities() {
+	: >"$T/err"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/err") "$GP" run --user "nosuchuser-gp$BASHPID" \
+		--textfile "$T/x.prom" >"$T/out" 2>>"$T/err"
+	expect_eq "$?" 2 "exit status for an unknown --user"
+	expect_eq "$(head -n 1 "$T/err")" "<3>--user nosuchuser-gp$BASHPID: no such user" "journal line"
+	expect_eq "$(sed -n 2p "$T/err")" "<6>Try 'grayprobe --help'." "journal hint"
+	# Some other stream's id: not the journal.
+	JOURNAL_STREAM=1:1 "$GP" run --interval 0 2>"$T/err2"
+	expect_eq "$(head -n 1 "$T/err2")" "grayprobe: error: --interval: '0' is not a whole number in 1..3600" \
+		"line when stderr is not the journal"
+	gp_progs_gone || fail "programs left loaded"
 }
 
 t_netns_not_a_netns() {

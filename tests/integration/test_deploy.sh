@@ -6,7 +6,8 @@
 # dashboard and the rules against a real textfile, the Kubernetes manifest
 # (its args, capabilities, mounts and probe run for real), the container
 # build (its build stage re-played from exactly what it copies), and a
-# fleet: two agents as two nodes, two node_exporters, one Prometheus.
+# fleet: two agents as two nodes, two node_exporters, one Prometheus; the
+# optional HTTP endpoint scraped by a real Prometheus.
 source "$(dirname "$0")/lib.sh"
 
 VERSION=$(sed -n 's/^VERSION *:= *//p' Makefile)
@@ -125,9 +126,9 @@ t_install_layout() {
 }
 
 # grayprobe(8): clean for mandoc's linter and groff's warnings, the version
-# the binary reports, and every option --help lists.
+# the binary reports, the sections (its options: t_man_options).
 t_man_page() {
-	local m=$T/root/usr/local/share/man/man8/grayprobe.8 o missing=
+	local m=$T/root/usr/local/share/man/man8/grayprobe.8
 	install_to "$T/root"
 	if command -v mandoc >/dev/null; then
 		mandoc -T lint "$m" >"$T/lint" 2>&1 || fail "mandoc -T lint: $(head -n 5 "$T/lint")"
@@ -137,11 +138,61 @@ t_man_page() {
 		|| fail "man -l failed: $(head -n 3 "$T/man.err")"
 	[ -s "$T/man.err" ] && fail "groff warnings: $(head -n 5 "$T/man.err")"
 	grep -q "grayprobe $VERSION" "$T/man.txt" || fail "man page is not for version $VERSION"
-	for o in $("$GP" --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u); do
-		grep -qF -- "$o" "$T/man.txt" || missing="$missing $o"
-	done
-	[ -z "$missing" ] || fail "options of --help missing from grayprobe(8):$missing"
 	grep -q '^SIGNALS' "$T/man.txt" && grep -q '^EXIT STATUS' "$T/man.txt" || fail "sections missing"
+}
+
+# Options of `grayprobe CMD --help` (the option table) as "CMD OPTION" lines.
+help_options() {
+	local cmd
+	for cmd; do
+		"$GP" "$cmd" --help | sed -nE 's/^  (-[^ ]*( [^ ]+)*)(  .*)?$/\1/p' \
+			| grep -oE -- '(^|[ ,])--?[a-z][a-z0-9.-]*' | tr -d ' ,' | sed "s/^/$cmd /"
+	done | sort -u
+}
+
+# The same from grayprobe(8) (MAN CMD...): each .TP option under the OPTIONS subsections
+# that name the commands ("Options of run and top", "of every command").
+man_options() {
+	local m=$1
+	shift
+	awk -v cmds="$*" '
+		/^\.SH / { inopt = ($0 ~ /^\.SH OPTIONS/); who = ""; next }
+		inopt && /^\.SS / {
+			who = ""
+			n = split(cmds, c, " ")
+			for (i = 1; i <= n; i++)
+				if ($0 ~ "every command" || $0 ~ ("[ \"]" c[i] "([ ,\"]|$)"))
+					who = who " " c[i]
+			next
+		}
+		inopt && /^\.TP/ { tp = 1; next }
+		tp {
+			tp = 0
+			line = $0
+			gsub(/\\f[RIB]/, "", line); gsub(/\\-/, "-", line); gsub(/[",]/, " ", line)
+			n = split(line, w, " ")
+			for (i = 2; i <= n; i++)
+				if (w[i] ~ /^--?[a-z]/) {
+					m = split(who, c, " ")
+					for (j = 1; j <= m; j++) print c[j], w[i]
+				}
+		}' "$m" | sort -u
+}
+
+# Every option of every command's --help is in grayprobe(8) under that
+# command, and the man page lists no option a command does not take.
+t_man_options() {
+	local cmds="run top replay check"
+	# shellcheck disable=SC2086
+	help_options $cmds >"$T/help.opts"
+	# shellcheck disable=SC2086
+	man_options man/grayprobe.8 $cmds >"$T/man.opts"
+	[ "$(wc -l <"$T/help.opts")" -ge 40 ] || fail "too few options read from --help: $(cat "$T/help.opts")"
+	comm -23 "$T/help.opts" "$T/man.opts" >"$T/not-in-man"
+	comm -13 "$T/help.opts" "$T/man.opts" >"$T/not-in-help"
+	[ -s "$T/not-in-man" ] && fail "in --help, not in grayprobe(8): $(tr '\n' ';' <"$T/not-in-man")"
+	[ -s "$T/not-in-help" ] && fail "in grayprobe(8), not in --help: $(tr '\n' ';' <"$T/not-in-help")"
+	return 0
 }
 
 # The unit: systemd-analyze verify and security; then the agent runs as the
@@ -189,7 +240,8 @@ t_systemd_unit() {
 	exec=${exec//\/usr\/local\/sbin\/grayprobe/$r/usr/local/sbin/grayprobe}
 	exec=${exec//\/etc\/grayprobe\/rules/$r/etc/grayprobe/rules}
 	exec=${exec//\/var\/lib\/prometheus\/node-exporter/$T/tf}
-	exec=${exec//\$GRAYPROBE_ARGS/-i gpv${BASHPID}b --netns /run/netns/$NSB --interval 1 --tag-wait 0.5}
+	# With the HTTP endpoint on, so its thread's syscalls and socket are checked too.
+	exec=${exec//\$GRAYPROBE_ARGS/-i gpv${BASHPID}b --netns /run/netns/$NSB --interval 1 --tag-wait 0.5 --web.listen-address 127.0.0.1:9435}
 	read -ra args <<<"$exec"
 	local memlock=unlimited
 	# BPF memory is charged to the memory cgroup from 5.11: the rlimit is moot.
@@ -207,6 +259,8 @@ t_systemd_unit() {
 	agent=$(pgrep -P "$tracer" | head -n 1)
 	[ "$(readlink "/proc/$agent/exe")" = "$r/usr/local/sbin/grayprobe" ] || fail "pid $agent is not the agent"
 	expect_eq "$(connects "$NSA" "$B4" 9000 3)" "established=3 refused=0 timeout=0 unreachable=0 other=0" "connects"
+	ip netns exec "$NSB" curl -fsS --max-time 5 http://127.0.0.1:9435/metrics 2>&1 | grep -q '^grayprobe_build_info' \
+		|| fail "/metrics under the unit's limits: $(tail -n 3 "$T/agent.err")"
 	kill -HUP "$agent"
 	for _ in $(seq 50); do grep -q "SIGHUP: .* gray rules loaded" "$T/agent.err" && break; sleep 0.1; done
 	grep -q "SIGHUP: .* gray rules loaded" "$T/agent.err" || fail "ExecReload (SIGHUP) did not reload: $(tail -n 2 "$T/agent.err")"
@@ -435,6 +489,11 @@ t_kubernetes_daemonset() {
 		tf = mounts[hp["/var/lib/prometheus/node-exporter"]]["mountPath"]
 		args = c["args"]
 		assert args[0] == "run"
+		# The declared metrics port is the one the commented --web.listen-address uses.
+		[port] = [p for p in c.get("ports", []) if p.get("name") == "metrics"]
+		commented = re.findall(r"#\s*- --web\.listen-address\s*\n\s*#\s*- \S*:(\d+)", open(sys.argv[1]).read())
+		assert commented == [str(port["containerPort"])], (commented, port)
+		assert "--web.listen-address" not in args, "the HTTP endpoint is off by default"
 		textfile = args[args.index("--textfile") + 1]
 		assert os.path.dirname(textfile) == tf, "textfile %s not in the shared hostPath mount %s" % (textfile, tf)
 		# Map each mount to a directory of the test; configMaps become files.
@@ -596,6 +655,132 @@ t_container_build() {
 		[ "$d" = libc6 ] || grep -qx "$d" "$T/ctx/run_pkgs" || missing="$missing $d($lib)"
 	done
 	[ -z "$missing" ] || fail "the final stage lacks packages for:$missing"
+}
+
+# web_agent_start PORT ARGS...: grayprobe run with --web.listen-address
+# 127.0.0.1:PORT, outcomes of $NSA only, returned after its first write.
+web_agent_start() {
+	local port=$1
+	shift
+	"$GP" run -i none --netns "/run/netns/$NSA" --textfile "$T/gp.prom" \
+		--web.listen-address "127.0.0.1:$port" "$@" >/dev/null 2>"$T/agent.err" &
+	AGENT=$!
+	PIDS+=($AGENT)
+	for _ in $(seq 100); do
+		grep -q "^grayprobe: wrote $T/gp.prom " "$T/agent.err" && return 0
+		kill -0 "$AGENT" 2>/dev/null || fail "agent exited: $(tail -n 3 "$T/agent.err")"
+		sleep 0.1
+	done
+	fail "no first write reported: $(tail -n 3 "$T/agent.err")"
+}
+
+# --web.listen-address scraped by a real Prometheus: the target is up and
+# grayprobe's series, with the connections made, are queryable.
+t_web_prometheus_scrape() {
+	command -v prometheus >/dev/null || skip "prometheus not installed (Debian prometheus)"
+	local wp pp api got
+	ns_pair 35
+	listen "$NSB" "$B4" 8080
+	wp=$(free_port)
+	web_agent_start "$wp" --interval 1
+	pp=$(free_port)
+	while [ "$pp" = "$wp" ]; do pp=$(free_port); done
+	cat >"$T/prometheus.yml" <<-YML
+		global:
+		  scrape_interval: 1s
+		  scrape_timeout: 1s
+		scrape_configs:
+		  - job_name: grayprobe
+		    static_configs:
+		      - targets: ['127.0.0.1:$wp']
+	YML
+	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
+		--web.listen-address="127.0.0.1:$pp" >"$T/prometheus.log" 2>&1 &
+	PIDS+=($!)
+	api=http://127.0.0.1:$pp/api/v1
+	wait_http "http://127.0.0.1:$pp/-/ready" || wait_http "http://127.0.0.1:$pp/-/ready" \
+		|| fail "prometheus not ready: $(tail -n 3 "$T/prometheus.log")"
+	connects "$NSA" "$B4" 8080 3 >/dev/null
+	# value EXPR: the single sample's value, or empty.
+	value() {
+		curl -fsS --max-time 2 -G "$api/query" --data-urlencode "query=$1" 2>/dev/null \
+			| jq -r '.data.result[0].value[1] // empty'
+	}
+	for _ in $(seq 150); do
+		[ "$(value 'up{job="grayprobe"}')" = 1 ] \
+			&& [ "$(value 'sum(grayprobe_connections_total{job="grayprobe",result="established"})')" = 3 ] \
+			&& break
+		sleep 0.2
+	done
+	expect_eq "$(value 'up{job="grayprobe"}')" 1 "up{job=\"grayprobe\"}"
+	got=$(value 'sum(grayprobe_connections_total{job="grayprobe",result="established"})')
+	expect_eq "$got" 3 "established connections scraped from the endpoint"
+	expect_eq "$(value 'count(grayprobe_build_info{job="grayprobe"})')" 1 "grayprobe_build_info"
+	# Prometheus took the exposition as is: no sample it could not parse.
+	got=$(curl -fsS -G "$api/targets" | jq -r '.data.activeTargets[] | select(.labels.job == "grayprobe") | .lastError')
+	expect_eq "$got" "" "scrape error"
+}
+
+# The endpoint serves exactly the textfile's bytes of the same write, as
+# text/plain; version=0.0.4 on /metrics, 404 elsewhere.
+t_web_same_bytes_as_textfile() {
+	local wp same=0 hdr
+	ns_pair 36
+	listen "$NSB" "$B4" 8080
+	wp=$(free_port)
+	web_agent_start "$wp" --interval 1
+	# Rounds spread over several writes, with counts changing between them.
+	local -A seen=()
+	for i in $(seq 100); do
+		connects "$NSA" "$B4" 8080 1 >/dev/null
+		cp "$T/gp.prom" "$T/before"
+		curl -fsS --max-time 2 -D "$T/hdr" -o "$T/body" "http://127.0.0.1:$wp/metrics" || fail "GET /metrics"
+		cp "$T/gp.prom" "$T/after"
+		# A rewrite between the two reads: this round proves nothing.
+		if cmp -s "$T/before" "$T/after"; then
+			cmp -s "$T/body" "$T/before" || fail "round $i: /metrics differs from the textfile: $(diff "$T/body" "$T/before" | head -n 4)"
+			same=$((same + 1))
+			seen[$(md5sum <"$T/body" | cut -c1-32)]=1
+		fi
+		[ "$same" -ge 5 ] && [ "${#seen[@]}" -ge 3 ] && break
+		sleep 0.2
+	done
+	[ "$same" -ge 5 ] && [ "${#seen[@]}" -ge 3 ] || fail "only $same rounds and ${#seen[@]} writes compared"
+	grep -q 'grayprobe_connections_total{.*result="established"} [1-9]' "$T/body" || fail "no connections in the body"
+	hdr=$(tr -d '\r' <"$T/hdr" | sed -n 's/^Content-Type: //Ip')
+	expect_eq "$hdr" "text/plain; version=0.0.4" "Content-Type"
+	# The server thread came after the privileges went: it holds no more than the agent.
+	[ "$(ls "/proc/$AGENT/task" | wc -l)" -ge 2 ] || fail "no server thread"
+	expect_eq "$(cat /proc/"$AGENT"/task/*/status | grep -E '^Cap(Eff|Prm)' | sort -u | wc -l)" 2 \
+		"capability sets differ between the agent's threads"
+	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$wp/")" 404 "GET /"
+	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$wp/metrics/x")" 404 "GET /metrics/x"
+	kill -TERM "$AGENT"
+	wait "$AGENT" || fail "agent exit status $?"
+}
+
+# A malformed or unresolvable address is bad usage (2); a port in use fails
+# with one line (1); neither attaches anything.
+t_web_listen_errors() {
+	local a p rc
+	for a in 9435 :0 :65536 host: '::1:9435' '[::1' 'nosuchhost.invalid:9435'; do
+		"$GP" run -i none --textfile "$T/x.prom" --web.listen-address "$a" >/dev/null 2>"$T/err"
+		rc=$?
+		expect_eq "$rc" 2 "exit status for --web.listen-address '$a' ($(head -n 1 "$T/err"))"
+		grep -q "^grayprobe: error: --web.listen-address" "$T/err" && grep -qF -- "$a" "$T/err" \
+			|| fail "'$a': unclear: $(cat "$T/err")"
+	done
+	p=$(free_port)
+	"$TCPCONN" listen 127.0.0.1 "$p" >/dev/null 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do ss -Hltn "sport = :$p" | grep -q . && break; sleep 0.05; done
+	"$GP" run -i none --textfile "$T/x.prom" --web.listen-address "127.0.0.1:$p" >/dev/null 2>"$T/err"
+	rc=$?
+	expect_eq "$rc" 1 "exit status with the port in use"
+	expect_eq "$(cat "$T/err")" "grayprobe: error: --web.listen-address 127.0.0.1:$p: cannot listen: Address already in use" \
+		"port in use"
+	[ -e "$T/x.prom" ] && fail "a textfile was written"
+	gp_progs_gone || fail "programs left loaded"
 }
 
 # Two nodes: each is a network namespace with its own agent (--netns: its

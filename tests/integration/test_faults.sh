@@ -116,6 +116,39 @@ t_bad_configuration_exit_2() {
 	gp_progs_gone || fail "programs left loaded"
 }
 
+# A textfile target that can never be written (under /proc, a directory, a
+# read-only filesystem): refused before anything is attached, exit 2, one
+# line naming it, rather than accepted and then failing every interval.
+t_textfile_unwritable() {
+	local target rc
+	mkdir "$T/dir" "$T/ro"
+	for target in /proc/gp-x$BASHPID "$T/dir" "$T/ro/gp.prom"; do
+		# The read-only one in a private mount namespace, gone with the agent.
+		timeout 20 unshare -m --propagation private sh -c \
+			'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"' sh "$T/ro" \
+			"$GP" run -i none --textfile "$target" --interval 1 >/dev/null 2>"$T/err"
+		rc=$?
+		expect_eq "$rc" 2 "exit status for --textfile $target ($(head -n 2 "$T/err"))"
+		grep -q "^grayprobe: error: --textfile $target: " "$T/err" || fail "unclear for $target: $(cat "$T/err")"
+		expect_eq "$(grep -c 'error' "$T/err")" 1 "error lines for $target"
+		grep -q "attached" "$T/err" && fail "$target: attached before refusing"
+	done
+	grep -q "is a directory" "$T/err" && fail "the last one is no directory"
+	"$GP" run -i none --textfile "$T/dir" 2>&1 | grep -q "^grayprobe: error: --textfile $T/dir: is a directory$" \
+		|| fail "a directory is not named as one"
+	ls -a "$T/dir" | grep -q tmp && fail "probe left a temporary file"
+	# With --user the writer is that user: a directory only root may write is
+	# refused before attaching too.
+	chmod 0755 "$T"
+	mkdir -m 0755 "$T/rootonly"
+	"$GP" run -i none --user nobody --textfile "$T/rootonly/gp.prom" >/dev/null 2>"$T/err"
+	expect_eq "$?" 2 "exit status for a directory --user cannot write ($(head -n 1 "$T/err"))"
+	grep -q "^grayprobe: error: --textfile $T/rootonly/gp.prom: cannot create .*: Permission denied (as --user nobody)$" \
+		"$T/err" || fail "unclear for --user: $(cat "$T/err")"
+	grep -q "attached" "$T/err" && fail "--user: attached before refusing"
+	gp_progs_gone || fail "programs left loaded"
+}
+
 # valgrind on a real run with traffic: no invalid access, no leak, the
 # agent's own exit status. libbpf's bpf() parameter noise is suppressed
 # (tests/valgrind/libbpf.supp says why).

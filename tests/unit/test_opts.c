@@ -115,6 +115,19 @@ static void expect_usage_error_at(struct parsed *p, const char *needle, int line
 		expect_usage_error(&p_, needle);	\
 	} while (0)
 
+/* gp_usage's text for cmd, freed by the teardown. */
+static const char *usage_of(enum gp_cmd cmd)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	gp_usage(f, cmd);
+	assert_int_equal(fclose(f), 0);
+	return keep(buf);
+}
+
 static void test_defaults(void **state)
 {
 	struct parsed p;
@@ -329,6 +342,10 @@ static void test_check_rejects_run_options(void **state)
 	BAD("check takes only", "check", "--textfile", "x");
 	BAD("check takes only", "check", "--netns", "/run/netns/x");
 	BAD("check takes only", "check", "--events", "json");
+	/* The list comes from the option table, the option as it was typed. */
+	BAD("check takes only --tc-mode, --connect-hook, --state-hook and -v, not '--interface'",
+	    "check", "--interface=eth0");
+	BAD("'--events' is an option of run, not of top", "top", "--events", "json");
 	PARSE(&p, "check", "-v", "--connect-hook", "fentry", "--state-hook", "tracepoint");
 	assert_int_equal(p.rc, 0);
 	assert_string_equal(p.err, "");
@@ -435,7 +452,7 @@ static void test_usage_and_default_textfile(void **state)
 	(void)state;
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	gp_usage(f);
+	gp_usage(f, GP_CMD_RUN);
 	assert_int_equal(fclose(f), 0);
 	assert_true(strncmp(buf, "Usage: grayprobe run", 20) == 0);
 	/* The numbers in the help text come from the same constants as the checks. */
@@ -636,7 +653,7 @@ static void test_bad_endpoint_memory(void **state)
 
 	(void)state;
 	expect_bad_values("--endpoint-memory", bad, sizeof(bad) / sizeof(bad[0]));
-	BAD("is not a duration in 0..86400 seconds (N, Ns, Nm or Nh)", "run", "--endpoint-memory", "2d");
+	BAD("is not a duration such as 600, 90s, 10m, 1h or 0, at most 86400s", "run", "--endpoint-memory", "2d");
 	BAD("--endpoint-memory needs a value", "run", "--endpoint-memory");
 }
 
@@ -834,17 +851,17 @@ static void test_replay_rejects_options_at_their_default(void **state)
 static void test_usage_documents_tagging_flags_and_replay(void **state)
 {
 	static const char *const words[] = {
-		"grayprobe replay", "-i, --interface", "--egress", "--tc-mode", "--tag-wait",
-		"--rules FILE", "--rule ",
+		"-i, --interface", "--egress", "--tc-mode", "--tag-wait", "--rules FILE", "--rule ",
 	};
 	char *buf = NULL;
 	size_t len = 0, i;
 	FILE *f;
 
 	(void)state;
+	assert_non_null(strstr(usage_of(GP_CMD_NONE), "grayprobe replay [OPTIONS] FILE"));
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	gp_usage(f);
+	gp_usage(f, GP_CMD_RUN);
 	assert_int_equal(fclose(f), 0);
 	keep(buf);
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -913,7 +930,7 @@ static void test_bad_top(void **state)
 	BAD("--recent: '1001' is not a whole number in 0..1000", "top", "--recent", "1001");
 	BAD("--once", "top", "--once=yes");
 	/* The event stream would land in the middle of the screen. */
-	BAD("top shows outcomes itself and does not take '--events'", "top", "--events", "none");
+	BAD("'--events' is an option of run, not of top", "top", "--events", "none");
 	/* top's flags are not run's, check's or replay's. */
 	BAD("'-d' is an option of top, not of run", "run", "-d", "2");
 	BAD("'--once' is an option of top, not of run", "run", "--once");
@@ -939,12 +956,97 @@ static void test_usage_documents_top(void **state)
 	(void)state;
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	gp_usage(f);
+	gp_usage(f, GP_CMD_TOP);
 	assert_int_equal(fclose(f), 0);
 	keep(buf);
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (!strstr(buf, words[i]))
 			fail_msg("usage does not mention \"%s\"", words[i]);
+}
+
+/* Each command's --help shows its own options only; the bare --help the commands. */
+static void test_usage_per_command(void **state)
+{
+	static const struct { enum gp_cmd cmd; const char *has, *lacks; } cases[] = {
+		{ GP_CMD_NONE, "grayprobe COMMAND --help", "--connect-hook" },
+		{ GP_CMD_NONE, "grayprobe check [OPTIONS]", "--textfile" },
+		{ GP_CMD_RUN, "--events json|none", "--once" },
+		{ GP_CMD_RUN, "--textfile PATH      Prometheus textfile", "-d SECONDS" },
+		{ GP_CMD_TOP, "--once", "--events" },
+		{ GP_CMD_TOP, "--textfile PATH      keep writing the textfile too", "Prometheus textfile," },
+		{ GP_CMD_REPLAY, "--rules FILE", "--interface" },
+		{ GP_CMD_REPLAY, "Usage: grayprobe replay [OPTIONS] FILE", "--tc-mode" },
+		{ GP_CMD_CHECK, "--connect-hook HOOK", "--rules" },
+		{ GP_CMD_CHECK, "-v, --verbose", "--textfile" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *u = usage_of(cases[i].cmd);
+
+		if (!strstr(u, cases[i].has))
+			fail_msg("help of %d lacks \"%s\"", cases[i].cmd, cases[i].has);
+		if (strstr(u, cases[i].lacks))
+			fail_msg("help of %d has \"%s\"", cases[i].cmd, cases[i].lacks);
+	}
+}
+
+static void test_help_for(void **state)
+{
+	static const struct { const char *a, *b; enum gp_cmd want; } cases[] = {
+		{ "run", "--help", GP_CMD_RUN }, { "top", "-h", GP_CMD_TOP },
+		{ "replay", "--help", GP_CMD_REPLAY }, { "check", "-h", GP_CMD_CHECK },
+		{ "help", "check", GP_CMD_CHECK }, { "--help", "top", GP_CMD_TOP },
+		{ "help", "bogus", GP_CMD_NONE }, { "--help", NULL, GP_CMD_NONE },
+	};
+	struct parsed p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		PARSE(&p, cases[i].a, cases[i].b);
+		assert_int_equal(p.rc, 0);
+		assert_int_equal(p.o.cmd, GP_CMD_HELP);
+		assert_int_equal(p.o.help_for, cases[i].want);
+	}
+}
+
+static void test_listen_address(void **state)
+{
+	static const struct { const char *arg, *host, *port; } ok[] = {
+		{ ":9435", "", "9435" }, { "127.0.0.1:9435", "127.0.0.1", "9435" },
+		{ "[::1]:80", "::1", "80" }, { "localhost:1", "localhost", "1" },
+		{ "[fd00:198:18::1]:65535", "fd00:198:18::1", "65535" }, { ":09435", "", "9435" },
+	};
+	static const char *const bad[] = {
+		"", "9435", ":", ":0", ":65536", "host:", "::1:9435", "[::1:9435", "[::1]", "[]:80",
+		"a]:80", "h:p", ":-1", ": 80", ":80 ", "[::1]x:80",
+	};
+	char host[GP_LISTEN_HOST_MAX], port[8], needle[96];
+	struct parsed p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (gp_parse_listen(ok[i].arg, host, sizeof(host), port, sizeof(port)))
+			fail_msg("'%s' refused", ok[i].arg);
+		assert_string_equal(host, ok[i].host);
+		assert_string_equal(port, ok[i].port);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (!gp_parse_listen(bad[i], host, sizeof(host), port, sizeof(port)))
+			fail_msg("'%s' accepted", bad[i]);
+		PARSE(&p, "run", "--web.listen-address", bad[i]);
+		snprintf(needle, sizeof(needle), "--web.listen-address: '%s' is not HOST:PORT", bad[i]);
+		expect_usage_error(&p, needle);
+	}
+	PARSE(&p, "run", "--web.listen-address=:9435");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.o.web_listen, ":9435");
+	PARSE(&p, "run");
+	assert_null(p.o.web_listen);	/* off by default */
+	BAD("'--web.listen-address' is an option of run, not of top", "top", "--web.listen-address", ":1");
 }
 
 int main(void)
@@ -991,6 +1093,9 @@ int main(void)
 		T(test_top),
 		T(test_bad_top),
 		T(test_usage_documents_top),
+		T(test_usage_per_command),
+		T(test_help_for),
+		T(test_listen_address),
 	};
 
 	return cmocka_run_group_tests(test_opts, NULL, NULL);

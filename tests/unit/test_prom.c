@@ -481,6 +481,63 @@ static void test_textfile_name_too_long(void **state)
 	assert_int_equal(gp_textfile_write(path, &s), -ENAMETOOLONG);
 }
 
+/* One rendering for the textfile and the HTTP endpoint: the same bytes, and their series. */
+static void test_render_mem_and_series(void **state)
+{
+	char *dir = make_tmpdir(), path[PATH_MAX], *buf, *want, *got, *p;
+	size_t len, wlen, glen, lines = 0;
+	struct gp_snapshot s;
+
+	(void)state;
+	basic_snapshot(&s);
+	assert_int_equal(gp_prom_render_mem(&s, &buf, &len), 0);
+	want = render(&s, &wlen);
+	assert_int_equal(len, wlen);
+	assert_memory_equal(buf, want, len);
+	for (p = want; (p = strchr(p, '\n')); p++)
+		lines += p[1] && p[1] != '#';
+	lines += want[0] != '#';
+	assert_int_equal(gp_prom_series(buf, len), lines);
+	{
+		static const char text[] = "# HELP x\n# TYPE x gauge\nx 1\n\ny{a=\"b\"} 2";
+
+		assert_int_equal(gp_prom_series(text, sizeof(text) - 1), 2);
+	}
+	assert_int_equal(gp_prom_series("", 0), 0);
+	snprintf(path, sizeof(path), "%s/grayprobe.prom", dir);
+	assert_int_equal(gp_textfile_write_bytes(path, buf, len), 0);
+	got = slurp(path, &glen);
+	assert_int_equal(glen, len);
+	assert_memory_equal(got, buf, len);
+	assert_int_equal(count_entries(dir), 1);
+	free(got);
+	free(want);
+	free(buf);
+	gp_snapshot_release(&s);
+	rm_tmpdir(dir);
+}
+
+/* Before attaching: a target gp_textfile_write could never replace is named, and nothing is left. */
+static void test_textfile_probe(void **state)
+{
+	char *dir = make_tmpdir(), path[PATH_MAX], why[PATH_MAX + 64];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/grayprobe.prom", dir);
+	assert_int_equal(gp_textfile_probe(path, why, sizeof(why)), 0);
+	assert_int_equal(count_entries(dir), 0);	/* the temporary file went again */
+	assert_int_equal(gp_textfile_probe(dir, why, sizeof(why)), -EISDIR);
+	assert_non_null(strstr(why, ": is a directory"));
+	assert_int_equal(gp_textfile_probe("/dev/null", why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "/dev/null: not a regular file");
+	snprintf(path, sizeof(path), "%s/nope/grayprobe.prom", dir);
+	assert_int_equal(gp_textfile_probe(path, why, sizeof(why)), -ENOENT);
+	assert_non_null(strstr(why, ": cannot create "));
+	assert_non_null(strstr(why, "No such file or directory"));
+	assert_int_equal(count_entries(dir), 0);
+	rm_tmpdir(dir);
+}
+
 static void test_promtool_accepts_golden(void **state)
 {
 	char cmd[PATH_MAX + 64];
@@ -512,6 +569,8 @@ int main(void)
 		cmocka_unit_test(test_textfile_missing_dir),
 		cmocka_unit_test(test_textfile_target_is_directory),
 		cmocka_unit_test(test_textfile_name_too_long),
+		cmocka_unit_test(test_render_mem_and_series),
+		cmocka_unit_test(test_textfile_probe),
 		cmocka_unit_test(test_promtool_accepts_golden),
 	};
 
