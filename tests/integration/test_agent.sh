@@ -30,6 +30,23 @@ t_auto_fallback_matches_check() {
 	grep -q "$want" "$T/gp.prom" || fail "build_info does not show $want: $(grep build_info "$T/gp.prom")"
 }
 
+# Every load of the object parses the kernel's BTF (5.5 MB here: a minute
+# under valgrind). The preferred hooks are loaded as the real thing, each
+# hook is probed on its own only when they fail: one parse where fentry
+# works, two where only the state hook's tp_btf does. top uses the same loader.
+t_startup_parses_btf_at_most_twice() {
+	need strace strace
+	local max=2 n
+	hook_available tp_btf || skip "tp_btf does not attach here: start-up probes every hook"
+	hook_available fentry && max=1
+	# LeakSanitizer (a SAN=1 build) cannot run under strace's ptrace.
+	ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=openat -o "$T/strace" \
+		"$GP" top --once -i none --interval 1 \
+		>/dev/null 2>"$T/err" || fail "top --once exited $?: $(tail -n 2 "$T/err")"
+	n=$(grep -c '"/sys/kernel/btf/vmlinux"' "$T/strace")
+	[ "$n" -le "$max" ] || fail "vmlinux BTF opened $n times at start-up, expected at most $max"
+}
+
 # A forced hook works where the kernel has it and is refused, clearly and
 # with nothing left attached, where it does not.
 forced_connect_hook() {
