@@ -209,7 +209,7 @@ static int choose(const struct hook_result res[H_MAX], enum gp_connect_hook want
 	else if (want_c == GP_CONNECT_AUTO && !res[H_KPROBE].err)
 		*c = GP_CONNECT_KPROBE;
 	else
-		*c = GP_CONNECT_TRACEPOINT;
+		*c = GP_CONNECT_STATE;
 	return 0;
 }
 
@@ -311,7 +311,7 @@ static int load_pair(struct gp_loader *l, const struct gp_loader_opts *o, enum h
 	if (err)
 		goto fail;
 	l->connect_hook = conn == H_FENTRY ? GP_CONNECT_FENTRY :
-			  conn == H_KPROBE ? GP_CONNECT_KPROBE : GP_CONNECT_TRACEPOINT;
+			  conn == H_KPROBE ? GP_CONNECT_KPROBE : GP_CONNECT_STATE;
 	l->state_hook = state == H_TP_BTF ? GP_STATE_TP_BTF :
 			state == H_RAW_TP ? GP_STATE_RAW_TP : GP_STATE_TRACEPOINT;
 	return 0;
@@ -337,7 +337,7 @@ static int load_preferred(struct gp_loader *l, const struct gp_loader_opts *o)
 	} tries[] = {
 		{ GP_CONNECT_AUTO, H_FENTRY, 0 },	{ GP_CONNECT_AUTO, H_KPROBE, 1 },
 		{ GP_CONNECT_FENTRY, H_FENTRY, 0 },	{ GP_CONNECT_KPROBE, H_KPROBE, 0 },
-		{ GP_CONNECT_TRACEPOINT, H_MAX, 0 },
+		{ GP_CONNECT_STATE, H_MAX, 0 },
 	};
 	enum hook_id state = o->state_hook == GP_STATE_AUTO ? H_TP_BTF :
 			     state_hook_id(o->state_hook);
@@ -851,6 +851,17 @@ static int classifier_loads(char *why, size_t len)
 	return 1;
 }
 
+/* Named after what stamps the start: with no connect hook, the state hook's CLOSE->SYN_SENT. */
+static void print_choice(FILE *out, enum gp_connect_hook connect, enum gp_state_hook state)
+{
+	char via[64] = "";
+
+	if (connect == GP_CONNECT_STATE)
+		snprintf(via, sizeof(via), " (CLOSE->SYN_SENT on %s)", gp_state_hook_name(state));
+	fprintf(out, "run would use: connect_hook=%s%s state_hook=%s\n",
+		gp_connect_hook_name(connect), via, gp_state_hook_name(state));
+}
+
 int gp_check(FILE *out, const struct gp_opts *opts)
 {
 	enum gp_connect_hook connect;
@@ -896,8 +907,7 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 				hook_names[failed]);
 		return 1;
 	}
-	fprintf(out, "run would use: connect_hook=%s state_hook=%s\n",
-		gp_connect_hook_name(connect), gp_state_hook_name(state));
+	print_choice(out, connect, state);
 	if (!ok_tc)
 		fprintf(out, "classifier: unavailable, run with -i none (every alpn \"none\")\n");
 	else

@@ -12,7 +12,7 @@
 #include "topmodel.h"
 
 static const char *const connect_names[GP_CONNECT_MAX] = {
-	"auto", "fentry", "kprobe", "tracepoint",
+	"auto", "fentry", "kprobe", "state",
 };
 static const char *const state_names[GP_STATE_MAX] = {
 	"auto", "tp_btf", "raw_tp", "tracepoint",
@@ -87,8 +87,9 @@ void gp_usage(FILE *f)
 "                       x-envoy-gray, x-release-stage (the header's value is the gray label)\n"
 "  --netns PATH         only sockets of this network namespace, e.g. /run/netns/NAME or\n"
 "                       /proc/PID/ns/net (default: every namespace)\n"
-"  --connect-hook HOOK  where a connect starts: auto|fentry|kprobe|tracepoint (default auto:\n"
-"                       the first that really loads and attaches, in that order)\n"
+"  --connect-hook HOOK  where a connect starts: auto|fentry|kprobe|state (default auto:\n"
+"                       the first that really loads and attaches, in that order; state:\n"
+"                       CLOSE->SYN_SENT seen by the state hook, alias tracepoint)\n"
 "  --state-hook HOOK    how inet_sock_set_state is seen: auto|tp_btf|raw_tp|tracepoint\n"
 "                       (default auto, same rule)\n"
 "  --ringbuf-kb N       kernel->user ring buffer size in KiB, a power of two, %d..%d\n"
@@ -334,9 +335,11 @@ int gp_opts_parse(int argc, char **argv, struct gp_opts *o, FILE *err)
 			break;
 		case OPT_CONNECT_HOOK:
 			i = pick(optarg, connect_names, GP_CONNECT_MAX);
+			if (i < 0 && !strcmp(optarg, "tracepoint"))
+				i = GP_CONNECT_STATE;	/* its former name */
 			if (i < 0)
 				return bad(err, "--connect-hook: '%s' is not one of %s", optarg,
-					   "auto, fentry, kprobe, tracepoint");
+					   "auto, fentry, kprobe, state");
 			o->connect_hook = i;
 			break;
 		case OPT_STATE_HOOK:
