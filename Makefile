@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# grayprobe: `make` builds build/grayprobe; `make run` / `make test` also
-# install what is missing (Debian packages) first. V=1 shows full commands,
-# SAN=1 builds the user side with ASan+UBSan into build-san/.
+# grayprobe: `make` builds build/grayprobe. `make run` installs what building
+# and running need (`make deps`), `make test` also what the tests drive as
+# real peers (`make test-deps`); missing Debian packages only, `make
+# print-deps` lists both. V=1 shows full commands, SAN=1 builds the user side
+# with ASan+UBSan into build-san/.
 
 VERSION    := 0.1.0
 CLANG      ?= clang
@@ -64,43 +66,67 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 TOOL_BINS := $(OUT)/tests/tcpconn $(OUT)/tests/tlshello $(OUT)/tests/mkpcap
 
-# Debian packages: to build, and what the tests drive as real peers.
+# Debian packages: to build and run, and what only the tests need (unit test
+# and fuzzing libraries, the real peers they drive).
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	pkg-config libcmocka-dev libpcap-dev libclang-rt-dev libncurses-dev libmicrohttpd-dev
-DEB_TEST  := iproute2 nftables util-linux procps curl jq prometheus mandoc man-db systemd python3-yaml strace \
-	prometheus-node-exporter tshark nginx openssl ethtool tcpdump chromium tmux valgrind
+	pkg-config libpcap-dev libncurses-dev libmicrohttpd-dev
+DEB_TEST  := libcmocka-dev libclang-rt-dev iproute2 nftables util-linux procps curl jq \
+	prometheus mandoc man-db systemd python3-yaml strace prometheus-node-exporter tshark \
+	nginx openssl ethtool tcpdump chromium tmux valgrind
+# Test packages whose Debian service would start on install and at boot.
+DEB_TEST_SERVICES := nginx prometheus prometheus-node-exporter
 
-# $(call install_missing,WHO,PACKAGES): apt-get only what dpkg does not have.
+# $(call install_missing,WHO,PACKAGES[,SERVICES]): apt-get only what dpkg does
+# not have. While it runs, a policy-rc.d that answers 101 keeps Debian from
+# starting what it installs (one already there is set aside and put back);
+# the SERVICES among the packages it installed are disabled at boot too.
+# What was installed or running before is left as it was.
 define install_missing
 	$(Q)missing=; for p in $(2); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
 			|| missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		echo "make $(1): installing$$missing"; \
+		echo "make $(1): installing$$missing (starting no service)"; \
+		rc=/usr/sbin/policy-rc.d; \
+		[ ! -e $$rc ] || mv -f $$rc $$rc.grayprobe-saved; \
+		trap 'rm -f $$rc; [ ! -e $$rc.grayprobe-saved ] || mv -f $$rc.grayprobe-saved $$rc' EXIT; \
+		trap 'exit 1' HUP INT TERM; \
+		printf '#!/bin/sh\nexit 101\n' >$$rc && chmod 0755 $$rc && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+		$(if $(3),for p in $$missing; do for s in $(3); do [ $$p != $$s ] \
+			|| systemctl disable --quiet $$s.service 2>/dev/null || true; done; done;) \
 	fi
 endef
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps run test unit fuzz clean
+.PHONY: all deps test-deps print-deps run test unit fuzz clean
 
 all: $(OUT)/grayprobe
 
 deps:
-	$(call install_missing,deps,$(DEB_BUILD) $(DEB_TEST))
+	$(call install_missing,deps,$(DEB_BUILD))
+
+test-deps:
+	$(call install_missing,test-deps,$(DEB_BUILD) $(DEB_TEST),$(DEB_TEST_SERVICES))
+
+print-deps:
+	@echo "deps: $(DEB_BUILD)"
+	@echo "test-deps: $(DEB_TEST)"
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	./$(OUT)/grayprobe run $(ARGS)
 
-test: deps
+test: test-deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(ROOT_TOOL_BINS) $(FUZZ_BINS)
 	$(Q)OUT=$(OUT) tests/run.sh
 
-unit: $(UNIT_BINS) $(FUZZ_BINS)
+# FUZZ_BINS is defined further down: in a recipe, not a prerequisite list.
+unit: test-deps
+	$(Q)$(MAKE) --no-print-directory $(UNIT_BINS) $(FUZZ_BINS)
 	$(Q)OUT=$(OUT) tests/run.sh --unit-only
 
 $(OUT) $(OUT)/tests:
@@ -159,7 +185,7 @@ $(OUT)/tests/tcfuzz: tests/tools/tcfuzz.c $(OUT)/grayprobe.skel.h $(OUT)/libgray
 SOAK_SECONDS ?= 600
 
 .PHONY: soak
-soak: deps
+soak: test-deps
 	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS)
 	$(Q)OUT=$(OUT) SOAK_SECONDS=$(SOAK_SECONDS) tests/soak/soak.sh
 
@@ -173,7 +199,7 @@ FUZZ_OBJS  := $(CORE_SRCS:user/%.c=$(OUT)/fuzz/%.o) $(PCAP_SRCS:user/%.c=$(OUT)/
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser \
 	-DGP_VERSION='"$(VERSION)"' -fno-omit-frame-pointer
 
-fuzz: deps
+fuzz: test-deps
 	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
 	$(Q)OUT=$(OUT) tests/fuzz/run.sh $(FUZZ_SECONDS)
 

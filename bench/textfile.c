@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 			return fprintf(stderr, "textfile: snapshot: %s\n", strerror(-err)), 1;
 		printf("tf_snapshot %llu\n", (unsigned long long)(t1 - t0));
 		snap.version = "bench";
-		snap.connect_hook = "tracepoint";
+		snap.connect_hook = "state";
 		snap.state_hook = "tp_btf";
 
 		f = open_memstream(&mem, &memlen);

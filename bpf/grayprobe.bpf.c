@@ -22,7 +22,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the loader before load. */
 const volatile __u32 target_netns = 0;		/* 0: every namespace */
-const volatile __u8 start_from_state = 0;	/* CLOSE->SYN_SENT is the start */
+/*
+ * CLOSE->SYN_SENT is the start. Set after load, before the state hook
+ * attaches: whether a loaded kprobe attaches is only known then, and
+ * probing it in an object of its own would parse the kernel's BTF again.
+ */
+volatile __u8 start_from_state = 0;
 /* Replay: a capture may start mid-flow; the first sender of payload is the client. */
 const volatile __u8 adopt_midstream = 0;
 

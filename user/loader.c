@@ -209,7 +209,7 @@ static int choose(const struct hook_result res[H_MAX], enum gp_connect_hook want
 	else if (want_c == GP_CONNECT_AUTO && !res[H_KPROBE].err)
 		*c = GP_CONNECT_KPROBE;
 	else
-		*c = GP_CONNECT_TRACEPOINT;
+		*c = GP_CONNECT_STATE;
 	return 0;
 }
 
@@ -247,6 +247,138 @@ static int choose_or_explain(enum gp_connect_hook want_c, enum gp_state_hook wan
 	return res[failed].err ? res[failed].err : -ENOTSUP;
 }
 
+static struct bpf_link **hook_link(struct grayprobe_bpf *s, enum hook_id h)
+{
+	switch (h) {
+	case H_FENTRY:
+		return &s->links.gp_conn_fentry;
+	case H_KPROBE:
+		return &s->links.gp_conn_kprobe;
+	case H_TP_BTF:
+		return &s->links.gp_state_btf;
+	case H_RAW_TP:
+		return &s->links.gp_state_raw;
+	default:
+		return &s->links.gp_state_tp;
+	}
+}
+
+/* The skeleton's link slot holds it: destroying the skeleton detaches it. */
+static int attach_hook(struct grayprobe_bpf *s, enum hook_id h)
+{
+	struct bpf_link *link = bpf_program__attach(hook_prog(s, h));
+
+	if (!link)
+		return -errno;
+	*hook_link(s, h) = link;
+	return 0;
+}
+
+/*
+ * One real load of the connect hook conn (H_MAX: none, the state hook's
+ * CLOSE->SYN_SENT is the start), the state hook and the classifier, then
+ * their attach. With conn_optional, a connect hook that loads but does not
+ * attach leaves the start to the state hook. 0, or a negative errno with
+ * *stage set and nothing left loaded.
+ */
+static int load_pair(struct gp_loader *l, const struct gp_loader_opts *o, enum hook_id conn,
+		     enum hook_id state, int conn_optional, const char **stage)
+{
+	unsigned mask = 1u << state | (conn < H_MAX ? 1u << conn : 0);
+	int err;
+
+	gp_log_tail_clear();
+	*stage = "open";
+	l->skel = open_with(mask, o->classifier, o->ringbuf_kb * 1024u, &err);
+	if (!l->skel)
+		return err;
+	l->skel->rodata->target_netns = o->netns_ino;
+	*stage = "load";
+	err = grayprobe_bpf__load(l->skel);
+	if (err)
+		goto fail;
+	*stage = "attach";
+	err = conn < H_MAX ? attach_hook(l->skel, conn) : 0;
+	if (err && conn_optional) {
+		gp_dbg("%s unavailable (attach: %s)", hook_names[conn], strerror(-err));
+		conn = H_MAX;
+		err = 0;
+	}
+	if (err)
+		goto fail;
+	l->skel->bss->start_from_state = conn == H_MAX;
+	err = attach_hook(l->skel, state);
+	if (err)
+		goto fail;
+	l->connect_hook = conn == H_FENTRY ? GP_CONNECT_FENTRY :
+			  conn == H_KPROBE ? GP_CONNECT_KPROBE : GP_CONNECT_STATE;
+	l->state_hook = state == H_TP_BTF ? GP_STATE_TP_BTF :
+			state == H_RAW_TP ? GP_STATE_RAW_TP : GP_STATE_TRACEPOINT;
+	return 0;
+fail:
+	grayprobe_bpf__destroy(l->skel);
+	l->skel = NULL;
+	return err;
+}
+
+/*
+ * The wanted hooks as real loads, each of which parses the kernel's BTF
+ * (~50 ms, a minute under valgrind): the preferred pair, then in auto mode
+ * kprobe, whose failed attach leaves the start to the state hook. Only
+ * when these fail is every hook probed on its own (choose_or_explain), so
+ * that the choice and the message name the hook at fault.
+ */
+static int load_preferred(struct gp_loader *l, const struct gp_loader_opts *o)
+{
+	static const struct {
+		enum gp_connect_hook want;
+		enum hook_id conn;
+		int optional;
+	} tries[] = {
+		{ GP_CONNECT_AUTO, H_FENTRY, 0 },	{ GP_CONNECT_AUTO, H_KPROBE, 1 },
+		{ GP_CONNECT_FENTRY, H_FENTRY, 0 },	{ GP_CONNECT_KPROBE, H_KPROBE, 0 },
+		{ GP_CONNECT_STATE, H_MAX, 0 },
+	};
+	enum hook_id state = o->state_hook == GP_STATE_AUTO ? H_TP_BTF :
+			     state_hook_id(o->state_hook);
+	const char *stage;
+	size_t i;
+	int err = -ENOTSUP;
+
+	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		if (tries[i].want != o->connect_hook)
+			continue;
+		err = load_pair(l, o, tries[i].conn, state, tries[i].optional, &stage);
+		if (!err)
+			return 0;
+		gp_dbg("%s with %s: %s failed: %s", tries[i].conn < H_MAX ?
+		       hook_names[tries[i].conn] : "no connect hook", hook_names[state], stage,
+		       strerror(-err));
+	}
+	return err;
+}
+
+/* The pair choose_or_explain() picked, loaded and attached, or why not. */
+static int load_chosen(struct gp_loader *l, const struct gp_loader_opts *o)
+{
+	enum hook_id conn = l->connect_hook == GP_CONNECT_FENTRY ? H_FENTRY :
+			    l->connect_hook == GP_CONNECT_KPROBE ? H_KPROBE : H_MAX;
+	const char *stage;
+	int err;
+
+	err = load_pair(l, o, conn, state_hook_id(l->state_hook), 0, &stage);
+	if (!err)
+		return 0;
+	if (!strcmp(stage, "open")) {
+		gp_err("cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	gp_err("%s BPF programs failed: %s", strcmp(stage, "load") ? "attaching" : "loading",
+	       strerror(-err));
+	dump_verifier_tail();
+	return err;
+}
+
 int gp_check_privileges(void)
 {
 	char missing[64];
@@ -266,7 +398,11 @@ int gp_check_privileges(void)
 	return 0;
 }
 
-static int check_btf(char *why, size_t len)
+/*
+ * parse: also parse it (check). run only looks: its load parses it anyway,
+ * and fails with the reason if it does not parse.
+ */
+static int check_btf(int parse, char *why, size_t len)
 {
 	struct btf *btf;
 
@@ -275,19 +411,30 @@ static int check_btf(char *why, size_t len)
 			 strerror(errno));
 		return -ENOENT;
 	}
+	snprintf(why, len, "/sys/kernel/btf/vmlinux");
+	if (!parse)
+		return 0;
 	btf = btf__load_vmlinux_btf();
 	if (!btf) {
 		snprintf(why, len, "/sys/kernel/btf/vmlinux does not parse: %s", strerror(errno));
 		return -EINVAL;
 	}
 	btf__free(btf);
-	snprintf(why, len, "/sys/kernel/btf/vmlinux");
 	return 0;
+}
+
+static int require_btf(int parse)
+{
+	char why[256];
+	int err = check_btf(parse, why, sizeof(why));
+
+	if (err)
+		gp_err("no kernel BTF: %s", why);
+	return err;
 }
 
 static int common_preflight(int classifier)
 {
-	char why[256];
 	uint64_t eff = 0;
 	int err;
 
@@ -299,10 +446,7 @@ static int common_preflight(int classifier)
 		gp_err("missing CAP_NET_ADMIN, which the TC classifier needs (or run with -i none)");
 		return -EPERM;
 	}
-	err = check_btf(why, sizeof(why));
-	if (err)
-		gp_err("no kernel BTF: %s", why);
-	return err;
+	return require_btf(0);
 }
 
 static int take_tc_lock(struct gp_loader *l, const char *ifname)
@@ -501,11 +645,12 @@ int gp_loader_open_replay(struct gp_loader **out, unsigned ringbuf_kb, gp_event_
 	bpf_map__set_max_entries(l->skel->maps.gp_starts, 1);
 	l->skel->rodata->adopt_midstream = 1;
 	err = grayprobe_bpf__load(l->skel);
-	if (err) {
+	if (err && !require_btf(1)) {
 		gp_err("loading the classifier failed: %s", strerror(-err));
 		dump_verifier_tail();
-		goto cleanup;
 	}
+	if (err)
+		goto cleanup;
 	err = open_ringbuf(l, on_event, ctx);
 	if (err)
 		goto cleanup;
@@ -577,7 +722,6 @@ const char *gp_loader_tc_desc(const struct gp_loader *l)
 int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 {
 	struct gp_loader *l = NULL;
-	unsigned mask;
 	int err;
 
 	*out = NULL;
@@ -589,36 +733,17 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 		return -ENOMEM;
 	l->tc_lock_fd = -1;
 
-	err = choose_or_explain(o->connect_hook, o->state_hook, &l->connect_hook, &l->state_hook);
-	if (err)
-		goto cleanup;
-
-	mask = 1u << state_hook_id(l->state_hook);
-	if (l->connect_hook == GP_CONNECT_FENTRY)
-		mask |= 1u << H_FENTRY;
-	else if (l->connect_hook == GP_CONNECT_KPROBE)
-		mask |= 1u << H_KPROBE;
-
-	gp_log_tail_clear();
-	l->skel = open_with(mask, o->classifier, o->ringbuf_kb * 1024u, &err);
-	if (!l->skel) {
-		gp_err("cannot open the BPF object: %s", strerror(-err));
-		goto cleanup;
-	}
-	l->skel->rodata->target_netns = o->netns_ino;
-	l->skel->rodata->start_from_state = l->connect_hook == GP_CONNECT_TRACEPOINT;
-
-	err = grayprobe_bpf__load(l->skel);
-	if (err) {
-		gp_err("loading BPF programs failed: %s", strerror(-err));
-		dump_verifier_tail();
-		goto cleanup;
-	}
-	err = grayprobe_bpf__attach(l->skel);
-	if (err) {
-		gp_err("attaching BPF programs failed: %s", strerror(-err));
-		dump_verifier_tail();
-		goto cleanup;
+	if (load_preferred(l, o)) {
+		err = require_btf(1);
+		if (err)
+			goto cleanup;
+		err = choose_or_explain(o->connect_hook, o->state_hook, &l->connect_hook,
+					&l->state_hook);
+		if (err)
+			goto cleanup;
+		err = load_chosen(l, o);
+		if (err)
+			goto cleanup;
 	}
 	err = attach_tc(l, o);
 	if (err)
@@ -726,6 +851,17 @@ static int classifier_loads(char *why, size_t len)
 	return 1;
 }
 
+/* Named after what stamps the start: with no connect hook, the state hook's CLOSE->SYN_SENT. */
+static void print_choice(FILE *out, enum gp_connect_hook connect, enum gp_state_hook state)
+{
+	char via[64] = "";
+
+	if (connect == GP_CONNECT_STATE)
+		snprintf(via, sizeof(via), " (CLOSE->SYN_SENT on %s)", gp_state_hook_name(state));
+	fprintf(out, "run would use: connect_hook=%s%s state_hook=%s\n",
+		gp_connect_hook_name(connect), via, gp_state_hook_name(state));
+}
+
 int gp_check(FILE *out, const struct gp_opts *opts)
 {
 	enum gp_connect_hook connect;
@@ -743,7 +879,7 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 		return 1;
 	row(out, "privileges", 1, "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
 
-	ok_btf = !check_btf(why, sizeof(why));
+	ok_btf = !check_btf(1, why, sizeof(why));
 	row(out, "btf", ok_btf, why);
 	ok_rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	row(out, "ringbuf", ok_rb, ok_rb ? "BPF_MAP_TYPE_RINGBUF" : "needs Linux 5.8+");
@@ -771,8 +907,7 @@ int gp_check(FILE *out, const struct gp_opts *opts)
 				hook_names[failed]);
 		return 1;
 	}
-	fprintf(out, "run would use: connect_hook=%s state_hook=%s\n",
-		gp_connect_hook_name(connect), gp_state_hook_name(state));
+	print_choice(out, connect, state);
 	if (!ok_tc)
 		fprintf(out, "classifier: unavailable, run with -i none (every alpn \"none\")\n");
 	else

@@ -31,9 +31,10 @@ struct gp_loader_opts {
 };
 
 /*
- * Probe hooks by really loading and attaching them, then load and attach
- * the chosen pair. On failure nothing stays attached and the reason has
- * been logged. Returns 0 or a negative errno.
+ * Load and attach the preferred hooks; only when they fail, probe each hook
+ * by really loading and attaching it, then load and attach the chosen pair.
+ * On failure nothing stays attached and the reason has been logged. Returns
+ * 0 or a negative errno.
  */
 int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *opts);
 void gp_loader_close(struct gp_loader *l);	/* NULL-safe; detaches all */

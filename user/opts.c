@@ -16,7 +16,7 @@
 
 /* NULL-terminated: the parser walks them. */
 static const char *const connect_names[GP_CONNECT_MAX + 1] = {
-	"auto", "fentry", "kprobe", "tracepoint",
+	"auto", "fentry", "kprobe", "state",
 };
 static const char *const state_names[GP_STATE_MAX + 1] = {
 	"auto", "tp_btf", "raw_tp", "tracepoint",
@@ -200,6 +200,8 @@ static int parse_iface(const struct opt_def *d, struct gp_opts *o, const char *a
 static int parse_rule(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
 static int parse_listen(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
 static int parse_duration(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
+static int parse_connect_hook(const struct opt_def *d, struct gp_opts *o, const char *arg,
+			      FILE *err);
 
 static const char *const events_names[] = { "none", "json", NULL };
 
@@ -257,10 +259,11 @@ static const struct opt_def opt_defs[] = {
 	{ "netns", OPT_NETNS, "PATH", ON_ENGINE, parse_path, F(netns), .what = "path",
 	  .help = "only sockets of this network namespace, e.g. /run/netns/NAME or\n"
 		  "/proc/PID/ns/net (default: every namespace)" },
-	{ "connect-hook", OPT_CONNECT_HOOK, "HOOK", ON_HOOKS, parse_choice, F(connect_hook),
+	{ "connect-hook", OPT_CONNECT_HOOK, "HOOK", ON_HOOKS, parse_connect_hook, F(connect_hook),
 	  .names = connect_names,
-	  .help = "where a connect starts: auto|fentry|kprobe|tracepoint (default auto:\n"
-		  "the first that really loads and attaches, in that order)" },
+	  .help = "where a connect starts: auto|fentry|kprobe|state (default auto:\n"
+		  "the first that really loads and attaches, in that order; state:\n"
+		  "CLOSE->SYN_SENT seen by the state hook, alias tracepoint)" },
 	{ "state-hook", OPT_STATE_HOOK, "HOOK", ON_HOOKS, parse_choice, F(state_hook),
 	  .names = state_names,
 	  .help = "how inet_sock_set_state is seen: auto|tp_btf|raw_tp|tracepoint\n"
@@ -423,6 +426,13 @@ static int parse_choice(const struct opt_def *d, struct gp_opts *o, const char *
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
 			 d->names[i]);
 	return bad(err, "%s: '%s' is not %s", opt_name(d, n), arg, d->what ? d->what : list);
+}
+
+/* "tracepoint" is the former name of "state", still accepted. */
+static int parse_connect_hook(const struct opt_def *d, struct gp_opts *o, const char *arg,
+			      FILE *err)
+{
+	return parse_choice(d, o, strcmp(arg, "tracepoint") ? arg : "state", err);
 }
 
 static int parse_switch(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err)

@@ -24,7 +24,7 @@ enum gp_connect_hook {
 	GP_CONNECT_AUTO,
 	GP_CONNECT_FENTRY,	/* fentry/tcp_connect */
 	GP_CONNECT_KPROBE,	/* kprobe/tcp_connect */
-	GP_CONNECT_TRACEPOINT,	/* CLOSE->SYN_SENT seen by the state hook */
+	GP_CONNECT_STATE,	/* CLOSE->SYN_SENT seen by the state hook */
 	GP_CONNECT_MAX,
 };
 

@@ -125,6 +125,50 @@ t_install_layout() {
 	grep -q '^EnvironmentFile=-/etc/gp/default/grayprobe$' "$f" || fail "SYSCONFDIR not applied to EnvironmentFile"
 }
 
+# make deps (and make run) install what building and running need, never a
+# test peer: on Debian nginx and prometheus start their services on install.
+# make test, unit, fuzz and soak install those too, with no service started:
+# with apt-get and systemctl stubbed, the install sees a policy-rc.d that
+# answers 101, gone (or the one that was there, back) afterwards, and the
+# servers it installed are disabled at boot.
+t_make_deps_installs_no_test_peer() {
+	local target out peer fake=$T/fake rc=/usr/sbin/policy-rc.d
+	for target in deps run; do
+		out=$(make -n --no-print-directory OUT="$T/b" "$target" 2>&1) || fail "make -n $target: $out"
+		for peer in nginx prometheus prometheus-node-exporter chromium valgrind tshark curl nftables libcmocka-dev; do
+			grep -qw -- "$peer" <<<"$out" && fail "make $target would install the test peer $peer"
+		done
+	done
+	for target in test unit fuzz soak; do
+		out=$(make -n --no-print-directory OUT="$T/b" "$target" 2>&1) || fail "make -n $target: $out"
+		for peer in nginx prometheus chromium valgrind; do
+			grep -qw -- "$peer" <<<"$out" || fail "make $target would not install $peer"
+		done
+	done
+	mkdir -p "$fake"
+	cat >"$fake/apt-get" <<-EOF
+		#!/bin/sh
+		[ "\$1" = update ] && exit 0
+		$rc; echo "policy-rc.d \$?" >>"$T/seen"
+		echo "apt-get \$*" >>"$T/seen"
+	EOF
+	printf '#!/bin/sh\necho "systemctl $*" >>"%s"\n' "$T/seen" >"$fake/systemctl"
+	chmod +x "$fake/apt-get" "$fake/systemctl"
+	[ ! -e "$rc" ] || cp -a "$rc" "$T/rc.before"
+	PATH=$fake:$PATH make -s --no-print-directory test-deps DEB_BUILD=make DEB_TEST="gp-nosuch-peer procps" \
+		DEB_TEST_SERVICES="gp-nosuch-peer procps" >"$T/out" 2>&1 || fail "make test-deps: $(cat "$T/out")"
+	grep -qx 'policy-rc.d 101' "$T/seen" || fail "services could start during the install: $(cat "$T/seen")"
+	grep -q '^apt-get install .* gp-nosuch-peer$' "$T/seen" || fail "not installed: $(cat "$T/seen")"
+	grep -qx 'systemctl disable --quiet gp-nosuch-peer.service' "$T/seen" \
+		|| fail "installed server not disabled: $(cat "$T/seen")"
+	grep -q procps "$T/seen" && fail "acted on an installed package: $(cat "$T/seen")"
+	if [ -e "$T/rc.before" ]; then
+		cmp -s "$rc" "$T/rc.before" || fail "the policy-rc.d that was there is not back"
+	else
+		[ ! -e "$rc" ] || fail "policy-rc.d left behind"
+	fi
+}
+
 # grayprobe(8): clean for mandoc's linter and groff's warnings, the version
 # the binary reports, the sections (its options: t_man_options).
 t_man_page() {

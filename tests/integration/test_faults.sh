@@ -165,11 +165,19 @@ t_valgrind_clean_run() {
 		--events json >"$T/events.json" 2>"$T/vg.err" &
 	AGENT=$!
 	PIDS+=($AGENT)
-	for _ in $(seq 300); do [ -s "$T/gp.prom" ] && break; sleep 0.1; done
-	[ -s "$T/gp.prom" ] || fail "no textfile under valgrind: $(tail -n 3 "$T/vg.err")"
+	# Attaching parses the kernel's BTF under valgrind: ~1 min with a 5.5 MB vmlinux BTF.
+	for _ in $(seq 2400); do
+		grep -q 'attached: ' "$T/vg.err" && break
+		kill -0 "$AGENT" 2>/dev/null || fail "agent exited under valgrind: $(tail -n 3 "$T/vg.err")"
+		sleep 0.1
+	done
+	grep -q 'attached: ' "$T/vg.err" || fail "not attached within 240 s under valgrind: $(tail -n 3 "$T/vg.err")"
 	expect_eq "$(connects "$NSA" "$B4" 8080 30)" "established=30 refused=0 timeout=0 unreachable=0 other=0" "connects"
 	connects "$NSA" "$B4" 8081 3 >/dev/null
-	sleep 3
+	for _ in $(seq 600); do
+		[ "$(jq -s '[.[] | select(.direction == "inbound")] | length' "$T/events.json" 2>/dev/null)" = 30 ] && break
+		sleep 0.1
+	done
 	kill -INT "$AGENT"
 	wait "$AGENT"
 	local rc=$?

@@ -42,7 +42,7 @@ say() { echo "soak: $*"; }
 [[ $SIGHUP_EVERY =~ ^[0-9]+$ ]] && [ "$SIGHUP_EVERY" -ge 1 ] || { echo "soak: SIGHUP_EVERY must be a number >= 1" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (loads BPF, creates network namespaces)"
 for c in nginx curl openssl bpftool; do
-	command -v "$c" >/dev/null 2>&1 || skip "$c not installed (make deps)"
+	command -v "$c" >/dev/null 2>&1 || skip "$c not installed (make test-deps)"
 done
 [ -x "$GP" ] && [ -x "$TCPCONN" ] || fail "$GP or $TCPCONN not built (make all $OUT/tests/tcpconn)"
 

@@ -222,7 +222,7 @@ static void test_events_last_wins(void **state)
 
 static void test_hook_names(void **state)
 {
-	static const char *const cn[] = { "auto", "fentry", "kprobe", "tracepoint" };
+	static const char *const cn[] = { "auto", "fentry", "kprobe", "state" };
 	static const char *const sn[] = { "auto", "tp_btf", "raw_tp", "tracepoint" };
 	struct parsed p;
 	int i;
@@ -240,6 +240,9 @@ static void test_hook_names(void **state)
 		assert_int_equal(p.o.state_hook, i);
 		assert_string_equal(gp_state_hook_name(p.o.state_hook), sn[i]);
 	}
+	PARSE(&p, "run", "--connect-hook", "tracepoint");	/* the former name of state */
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.connect_hook, GP_CONNECT_STATE);
 	assert_string_equal(gp_connect_hook_name(GP_CONNECT_MAX), "?");
 	assert_string_equal(gp_state_hook_name(GP_STATE_MAX), "?");
 }

@@ -69,7 +69,7 @@ static void basic_snapshot(struct gp_snapshot *s)
 	assert_int_equal(gp_agg_snapshot(a, s), 0);
 	gp_agg_free(a);
 	s->version = "0.1.0";
-	s->connect_hook = "tracepoint";
+	s->connect_hook = "state";
 	s->state_hook = "tp_btf";
 	s->lost_ringbuf = 3;
 	/* Largest counter: must print as an integer, never as a float. */

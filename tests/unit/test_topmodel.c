@@ -44,7 +44,7 @@ static struct gp_snapshot snap(struct gp_tag_stats *tags, size_t n, uint64_t eve
 
 	memset(&s, 0, sizeof(s));
 	s.version = "0.1.0";
-	s.connect_hook = "tracepoint";
+	s.connect_hook = "state";
 	s.state_hook = "tp_btf";
 	s.events = events;
 	s.tags = tags;
@@ -281,7 +281,7 @@ static void test_header_counts(void **state)
 	assert_int_equal(m.tags_in_use[GP_DIR_OUTBOUND], 1);
 	assert_int_equal(m.tags_in_use[GP_DIR_INBOUND], 1);
 	assert_string_equal(m.classifier, "lo/ingress(tcx)");
-	assert_string_equal(m.connect_hook, "tracepoint");
+	assert_string_equal(m.connect_hook, "state");
 	gp_top_model_free(&m);
 }
 

@@ -92,7 +92,7 @@ static void scenario(struct gp_top_model *m, unsigned recent)
 	t[4].bytes = 42 * 300;
 	memset(&s, 0, sizeof(s));
 	s.version = "0.1.0";
-	s.connect_hook = "tracepoint";
+	s.connect_hook = "state";
 	s.state_hook = "tp_btf";
 	s.events = 96;
 	s.tags = t;
@@ -286,7 +286,7 @@ static void test_header_states(void **state)
 	assert_string_equal(buf, "events 96 (7.68/s)  lost 3 (+2 payload)  tags 5/128 (+7 folded)  "
 			    "window 12.5s  sort p99 all desc  /canary");
 	gp_top_fmt_header(buf, &l, &m, 0);
-	assert_string_equal(buf, "grayprobe 0.1.0  up 00:00:12  hooks connect=tracepoint state=tp_btf"
+	assert_string_equal(buf, "grayprobe 0.1.0  up 00:00:12  hooks connect=state state=tp_btf"
 			    "  tc gpv1234b/ingress(tcx)");
 	gp_top_model_free(&m);
 }
