@@ -250,7 +250,7 @@ static const struct opt_def opt_defs[] = {
 		  "(default {def}s, at most {max}s)" },
 	{ "rules", OPT_RULES, "FILE", ON_RULES, parse_path, F(rules_file), .what = "path",
 	  .help = "gray rules, one per line (format in the README); SIGHUP reloads it,\n"
-		  "a bad file is refused with FILE:LINE and the old rules stay" },
+		  "a bad file is refused, each bad line named FILE:LINE, the old rules stay" },
 	{ "rule", OPT_RULE, "RULE", ON_RULES, parse_rule, F(rule_flags),
 	  .help = "one rule, e.g. 'sni *.canary.example.com = canary'; repeatable;\n"
 		  "checked before the file. Defaults, after all others unless a rule\n"
