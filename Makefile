@@ -33,11 +33,11 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra \
 	-Wno-unused-parameter -Werror -Iinclude -I. $(CLANG_BPF_SYS_INCLUDES)
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Iinclude -I$(OUT) \
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -I$(OUT) \
 	-DGP_VERSION='"$(VERSION)"' $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-# `top`'s full-screen view; only topui.o includes curses.h.
+# `top`'s full-screen view; only top/topui.o includes curses.h.
 NCURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 # --web.listen-address's HTTP server; only web.o includes microhttpd.h.
@@ -53,12 +53,16 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Pure user-space logic: unit tests link this without root, BPF or a skeleton.
-CORE_SRCS := user/hist.c user/agg.c user/prom.c user/json.c user/event.c \
-	user/opts.c user/log.c user/caps.c user/classify.c user/htab.c user/tagger.c user/rules.c user/pktsplit.c \
-	user/iface.c user/topmodel.c user/toptext.c
-APP_SRCS  := user/main.c user/loader.c user/tc.c user/engine.c user/topui.c user/web.c
+# user/ in layers, each a folder; dependencies point down this list:
+# cmd -> collect, input -> pipeline -> export, top -> util.
+CORE_SRCS := user/pipeline/hist.c user/pipeline/agg.c user/export/prom.c user/export/json.c \
+	user/pipeline/event.c user/cmd/opts.c user/util/log.c user/collect/caps.c \
+	user/pipeline/classify.c user/util/htab.c user/pipeline/tagger.c user/pipeline/rules.c \
+	user/input/pktsplit.c user/collect/iface.c user/collect/hooks.c user/util/parse.c user/top/topmodel.c user/top/toptext.c
+APP_SRCS  := user/cmd/main.c user/collect/loader.c user/collect/tc.c user/cmd/engine.c \
+	user/top/topui.c user/export/web.c
 # Capture reading for `replay`: only the main binary and its test link libpcap.
-PCAP_SRCS := user/pcapin.c
+PCAP_SRCS := user/input/pcapin.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUT)/%.o)
 APP_OBJS  := $(APP_SRCS:user/%.c=$(OUT)/%.o)
 PCAP_OBJS := $(PCAP_SRCS:user/%.c=$(OUT)/%.o)
@@ -141,12 +145,13 @@ $(OUT)/grayprobe.skel.h: $(OUT)/grayprobe.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name grayprobe_bpf > $@
 
 # The loader includes the skeleton; make knows before compiling it.
-$(OUT)/loader.o: $(OUT)/grayprobe.skel.h
-$(OUT)/topui.o: CFLAGS += $(NCURSES_CFLAGS)
+$(OUT)/collect/loader.o: $(OUT)/grayprobe.skel.h
+$(OUT)/top/topui.o: CFLAGS += $(NCURSES_CFLAGS)
 $(OUT)/web.o: CFLAGS += $(MHD_CFLAGS)
 
 $(OUT)/%.o: user/%.c | $(OUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(OUT)/libgrayprobe.a: $(CORE_OBJS)
@@ -208,6 +213,7 @@ $(OUT)/fuzz:
 
 $(OUT)/fuzz/%.o: user/%.c | $(OUT)/fuzz
 	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
 
 $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUT)/fuzz
@@ -250,7 +256,7 @@ install: $(OUT)/grayprobe
 	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/grayprobe/rules ] \
 		|| $(INSTALL) -m 0644 deploy/rules.example $(DESTDIR)$(SYSCONFDIR)/grayprobe/rules
 
--include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d $(OUT)/fuzz/*.d)
+-include $(wildcard $(OUT)/*.d $(OUT)/*/*.d $(OUT)/fuzz/*/*.d)
 
 # ---- Benchmarks (bench/, BENCHMARKS.md): `make bench`, QUICK=1 for a ~1 minute
 # smoke run. Not part of `make test`. Installs what it needs like `deps` does.

@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agg.h"
-#include "prom.h"
+#include "pipeline/agg.h"
+#include "export/prom.h"
 
 static uint64_t now_ns(void)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "classify.h"
+#include "pipeline/classify.h"
 
 static void printable(const char *s, size_t max)
 {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
+#include "pipeline/event.h"
 
 /* Every byte is read, so ASan sees an out-of-bounds one. */
 static volatile uint8_t sink;

@@ -10,8 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "pcapin.h"
-#include "pktsplit.h"
+#include "input/pcapin.h"
+#include "input/pktsplit.h"
 
 #define PIECE_MAX	3584
 

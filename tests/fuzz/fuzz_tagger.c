@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "tagger.h"
+#include "pipeline/tagger.h"
 
 struct count {
 	uint64_t in, out;

@@ -213,8 +213,8 @@ t_docs_metrics_table() {
 		done
 	done < <(grep '^# TYPE ' "$GOLDEN_PROM")
 	[ "$n" -ge 10 ] || fail "only $n metrics in $GOLDEN_PROM"
-	for name in $(grep -o '"grayprobe_[a-z_]*' user/prom.c | tr -d '"' | sort -u); do
-		grep -qF "\`$name\`" "$README" || fail "README does not name $name (user/prom.c)"
+	for name in $(grep -o '"grayprobe_[a-z_]*' user/export/prom.c | tr -d '"' | sort -u); do
+		grep -qF "\`$name\`" "$README" || fail "README does not name $name (user/export/prom.c)"
 	done
 }
 

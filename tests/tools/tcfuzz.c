@@ -54,7 +54,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "event.h"
+#include "pipeline/event.h"
 #include "grayprobe.h"
 #include "grayprobe.skel.h"
 

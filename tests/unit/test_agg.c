@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agg.h"
-#include "rules.h"
+#include "pipeline/agg.h"
+#include "pipeline/rules.h"
 #include "unit.h"
 
 #define SEC 1000000000ull

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "caps.h"
+#include "collect/caps.h"
 
 #define BIT(n)		(1ull << (n))
 #define CAP_SYS_ADMIN	21

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "classify.h"
+#include "pipeline/classify.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "classify.h"
+#include "pipeline/classify.h"
 
 #ifndef GP_SRCDIR
 #error "GP_SRCDIR must name the project root"

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
-#include "event.h"
+#include "pipeline/event.h"
 
 /* tcp_states.h values; the tracepoint ABI, not something to import. */
 #define TCP_ESTABLISHED	1

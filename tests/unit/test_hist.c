@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hist.h"
+#include "pipeline/hist.h"
 
 static void test_bounds_strictly_increasing(void **state)
 {

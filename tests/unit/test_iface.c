@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "iface.h"
+#include "collect/iface.h"
 
 #define ROUTE4_HEADER \
 	"Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"

@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
-#include "json.h"
+#include "export/json.h"
 #include "unit.h"
 
 

@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "log.h"
-#include "opts.h"
+#include "util/log.h"
+#include "cmd/opts.h"
 
 /* stderr goes to a temporary file for the test; the real one is kept in saved_fd. */
 static int saved_fd = -1, file_fd = -1;

@@ -14,7 +14,8 @@
 #include <cmocka.h>
 
 #include "grayprobe.h"
-#include "opts.h"
+#include "cmd/opts.h"
+#include "util/parse.h"
 
 #define MAX_ARGS 32
 

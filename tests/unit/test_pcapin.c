@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "pcapin.h"
+#include "input/pcapin.h"
 
 #ifndef GP_SRCDIR
 #error "GP_SRCDIR must name the project root"

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "pktsplit.h"
+#include "input/pktsplit.h"
 
 #define TH_FIN	0x01
 #define TH_SYN	0x02

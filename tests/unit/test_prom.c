@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "prom.h"
+#include "export/prom.h"
 #include "unit.h"
 
 #ifndef PROMTOOL

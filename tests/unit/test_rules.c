@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "rules.h"
+#include "pipeline/rules.h"
 #include "unit.h"
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -20,9 +20,9 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
-#include "json.h"
-#include "rules.h"
-#include "tagger.h"
+#include "export/json.h"
+#include "pipeline/rules.h"
+#include "pipeline/tagger.h"
 #include "unit.h"
 
 #define MS		1000000ull

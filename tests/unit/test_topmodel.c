@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "topmodel.h"
+#include "top/topmodel.h"
 #include "unit.h"
 
 #define SEC	1000000000ull

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "toptext.h"
+#include "top/toptext.h"
 #include "unit.h"
 
 #define SEC	1000000000ull

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
+#include "pipeline/event.h"
 
 /* A FILE * into memory, so renderers are tested without touching disk. */
 struct mem {

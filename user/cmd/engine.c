@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE	/* CLONE_NEWNET */
+/*
+ * The collecting engine shared by run and top: loader, tagger, rules and
+ * aggregation, polled by the caller, which decides what to show.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <limits.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collect/caps.h"
+#include "cmd/engine.h"
+#include "collect/iface.h"
+#include "collect/loader.h"
+#include "util/log.h"
+#include "export/prom.h"
+#include "pipeline/tagger.h"
+#include "export/web.h"
+
+#define GP_IFACE_SCAN_NS	1000000000ull
+#define GP_RETIRE_PERIOD_NS	1000000000ull	/* how often idle tags are looked for */
+#define GP_FOLD_LOG_NS		(60 * 1000000000ull)	/* one cap warning a minute at most */
+
+struct gp_engine {
+	const struct gp_opts *opts;
+	struct gp_engine_ops ops;
+	const char *textfile;		/* NULL: none */
+	struct gp_loader *loader;
+	struct gp_agg *agg;
+	struct gp_tagger *tagger;
+	struct gp_rules *rules;
+	uint64_t next_write, interval_ns, started_ns, next_iface_scan;
+	uint64_t next_retire, tag_idle_ns;
+	uint64_t next_fold_log, folds_logged;
+	uint64_t bad_records;
+	uint64_t bad_records_logged;
+	uint64_t textfile_errors;
+	int cb_err;			/* ops.conn failed */
+	int rescan;			/* -i patterns (or none): follow interfaces as they come and go */
+	struct gp_web *web;		/* --web.listen-address; NULL: off */
+	int told;			/* the first textfile write was reported */
+};
+
+uint64_t gp_now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* A tagged outcome: counted, then handed on. */
+static void on_tagged(void *ctx, const struct gp_conn *c)
+{
+	struct gp_engine *r = ctx;
+
+	gp_agg_record(r->agg, c);
+	if (r->ops.conn && !r->cb_err)
+		r->cb_err = r->ops.conn(r->ops.ctx, c);
+}
+
+static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray,
+		     unsigned gray_flags, uint64_t n)
+{
+	struct gp_engine *r = ctx;
+
+	gp_agg_add_bytes(r->agg, dir, alpn, gray, gray_flags, n);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct gp_engine *r = ctx;
+	struct gp_payload_event h;
+	const uint8_t *payload;
+	struct gp_conn c;
+	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
+
+	switch (gp_event_type(data, size)) {
+	case GP_EV_CONN:
+		if (gp_conn_decode(data, size, &c))
+			break;
+		gp_tagger_conn(r->tagger, &c, now);
+		return r->cb_err ? -EIO : 0;	/* -EIO stops this poll */
+	case GP_EV_PAYLOAD:
+	case GP_EV_FLOW_END:
+		if (gp_payload_decode(data, size, &h, &payload))
+			break;
+		gp_tagger_payload(r->tagger, &h, payload, now);
+		return r->cb_err ? -EIO : 0;
+	}
+	r->bad_records++;
+	return 0;
+}
+
+static int sweep_flow(void *ctx, const struct gp_flow_key *k, const struct gp_flow_val *v)
+{
+	struct gp_engine *r = ctx;
+	struct gp_flow_tuple t;
+
+	gp_flow_tuple_from_key(k, v, &t);
+	gp_tagger_flow_bytes(r->tagger, &t, v->isn, v->bytes);
+	return 0;
+}
+
+/* Bytes of long-lived flows, and forgetting what the kernel forgot. */
+static void sweep_flows(struct gp_engine *r)
+{
+	int err;
+
+	gp_tagger_sweep_begin(r->tagger);
+	err = gp_loader_flows(r->loader, sweep_flow, r);
+	if (err)
+		gp_warn("reading the flow table failed: %s", strerror(-err));
+	gp_tagger_tick(r->tagger, gp_now_ns(CLOCK_MONOTONIC), !err);
+}
+
+/* Each line of a rules error list, as its own log line. */
+static void log_rule_errors(char *err, int reload)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(err, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		gp_err("%s%s", line, reload ? "; keeping the rules in use" : "");
+}
+
+/*
+ * Rules from --rule flags, then --rules FILE, then the defaults. NULL after
+ * logging every error; with reload set, each says the old rules stay.
+ */
+struct gp_rules *gp_load_rules(const struct gp_opts *o, int reload)
+{
+	struct gp_rules_builder *b = gp_rules_builder_new();
+	struct gp_rules *rules;
+	/* A file's whole error list, GP_RULES_ERRORS_MAX lines and the summary. */
+	static char err[(GP_RULES_ERRORS_MAX + 1) * GP_RULES_ERR_MAX];
+	int bad = 0;
+	size_t i;
+
+	if (!b) {
+		gp_err("out of memory");
+		return NULL;
+	}
+	for (i = 0; i < o->n_rule_flags; i++)
+		if (gp_rules_add_line(b, o->rule_flags[i], "--rule", 0, err, sizeof(err))) {
+			log_rule_errors(err, reload);
+			bad = 1;
+		}
+	if (o->rules_file && gp_rules_add_file(b, o->rules_file, err, sizeof(err))) {
+		log_rule_errors(err, reload);
+		bad = 1;
+	}
+	if (bad) {
+		gp_rules_builder_free(b);
+		return NULL;
+	}
+	rules = gp_rules_build(b);
+	if (!rules)
+		gp_err("building the rules failed: %s", strerror(errno));
+	return rules;
+}
+
+void gp_print_rules(const struct gp_rules *rules)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (gp_log_get_level() < GP_LOG_DEBUG)
+		return;
+	f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	fprintf(f, "gray rules, first match wins (none: gray=\"stable\"):\n");
+	gp_rules_print(rules, f);
+	if (!fclose(f))
+		gp_log_block(stderr, GP_LOG_DEBUG, text);
+	free(text);
+}
+
+int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
+{
+	uint64_t stats[GP_STAT_MAX] = { 0 };
+	int err;
+
+	memset(snap, 0, sizeof(*snap));
+	sweep_flows(r);
+	err = gp_loader_stats(r->loader, stats);
+	if (err)
+		gp_warn("reading kernel counters failed: %s", strerror(-err));
+	if (r->bad_records != r->bad_records_logged) {
+		gp_warn("%llu malformed ring buffer records dropped so far",
+			(unsigned long long)r->bad_records);
+		r->bad_records_logged = r->bad_records;
+	}
+	err = gp_agg_snapshot(r->agg, snap);
+	if (err)
+		return err;
+	snap->version = GP_VERSION;
+	snap->connect_hook = gp_connect_hook_name(gp_loader_connect_hook(r->loader));
+	snap->state_hook = gp_state_hook_name(gp_loader_state_hook(r->loader));
+	snap->lost_ringbuf = stats[GP_STAT_LOST_RINGBUF];
+	snap->lost_malformed = r->bad_records;
+	snap->lost_track = stats[GP_STAT_LOST_TRACK];
+	snap->lost_payload = stats[GP_STAT_LOST_PAYLOAD];
+	snap->pkt_malformed = stats[GP_STAT_PKT_MALFORMED];
+	snap->textfile_errors = r->textfile_errors;
+	return 0;
+}
+
+static int exporting(const struct gp_engine *r)
+{
+	return r->textfile || r->web;
+}
+
+/* Said once, so a first run shows where the numbers went and how to look. */
+static void tell_first_write(struct gp_engine *r, const char *buf, size_t len)
+{
+	const char *web = r->opts->web_listen;
+
+	r->told = 1;
+	if (r->opts->cmd != GP_CMD_RUN)
+		return;
+	gp_info("wrote %s (%zu series), every %us%s%s%s%s; look with: grayprobe top, "
+		"or grayprobe run --events json", r->textfile, gp_prom_series(buf, len),
+		r->opts->interval, web ? ", also on http://" : "", web && web[0] == ':' ? "localhost" : "",
+		web ? web : "", web ? GP_WEB_PATH : "");
+}
+
+/* Rendered once per interval; the textfile and the HTTP endpoint get the same bytes. */
+static void export_metrics(struct gp_engine *r)
+{
+	struct gp_snapshot snap;
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	err = gp_engine_snapshot(r, &snap);
+	if (!err) {
+		err = gp_prom_render_mem(&snap, &buf, &len);
+		gp_snapshot_release(&snap);
+	}
+	if (err) {
+		gp_warn("metrics not rendered: %s", strerror(-err));
+		r->textfile_errors++;
+		return;
+	}
+	if (r->web && gp_web_publish(r->web, buf, len))
+		gp_warn("metrics not published on %s: out of memory", r->opts->web_listen);
+	err = r->textfile ? gp_textfile_write_bytes(r->textfile, buf, len) : 0;
+	if (err) {
+		r->textfile_errors++;
+		gp_warn("writing %s failed: %s; the previous file stays in place",
+			r->textfile, strerror(-err));
+	} else if (r->textfile && !r->told) {
+		tell_first_write(r, buf, len);
+	}
+	free(buf);
+}
+
+/* Inode of a network namespace file, or a negative errno with a message. */
+static int netns_inode(const char *path, uint32_t *ino)
+{
+	struct stat st;
+	int fd, type, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		gp_err("--netns %s: %s", path, strerror(errno));
+		return err;
+	}
+	type = ioctl(fd, NS_GET_NSTYPE);
+	if (type != CLONE_NEWNET || fstat(fd, &st)) {
+		gp_err("--netns %s: not a network namespace", path);
+		err = -EINVAL;
+	} else {
+		*ino = st.st_ino;
+	}
+	close(fd);
+	return err;
+}
+
+/* Tried for real: a target that fails now would fail every interval. */
+static int textfile_ok(const char *path, const char *user)
+{
+	char why[PATH_MAX + 64];
+
+	if (!gp_textfile_probe(path, why, sizeof(why)))
+		return 1;
+	if (user)
+		gp_err("--textfile %s (as --user %s)", why, user);
+	else
+		gp_err("--textfile %s", why);
+	return 0;
+}
+
+/*
+ * With --user the writer is that user: the probe runs as it, in a child,
+ * before anything is loaded, so a directory only root may write is refused
+ * up front rather than after attaching.
+ */
+static int textfile_ok_as(const char *path, const char *user)
+{
+	char why[256];
+	int status;
+	pid_t pid;
+
+	if (!user)
+		return textfile_ok(path, NULL);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return textfile_ok(path, NULL);
+	if (!pid) {
+		if (gp_caps_become(user, 0, why, sizeof(why))) {
+			gp_err("%s", why);
+			_exit(1);
+		}
+		_exit(textfile_ok(path, user) ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 0;
+	return WIFEXITED(status) && !WEXITSTATUS(status);
+}
+
+/* A --user that does not exist is a usage error, found before anything is loaded. */
+static int user_known(const char *user)
+{
+	char why[256];
+
+	if (gp_caps_lookup(user, why, sizeof(why)))
+		return 1;
+	gp_err("%s", why);
+	return 0;
+}
+
+static int web_addr_ok(const char *listen, struct gp_web_addr *a)
+{
+	char why[512];
+
+	if (!gp_web_resolve(listen, a, why, sizeof(why)))
+		return 1;
+	gp_err("--web.listen-address %s: %s", listen, why);
+	return 0;
+}
+
+static int web_listen(struct gp_engine *r, const struct gp_web_addr *a)
+{
+	char why[256];
+	int err = gp_web_listen(&r->web, a, why, sizeof(why));
+
+	if (err)
+		gp_err("--web.listen-address %s: %s", r->opts->web_listen, why);
+	return err;
+}
+
+/* After privileges went: capabilities are per thread, and the server's is new. */
+static int web_start(struct gp_engine *r)
+{
+	char why[256];
+	int err = gp_web_start(r->web, why, sizeof(why));
+
+	if (err)
+		gp_err("--web.listen-address %s: %s", r->opts->web_listen, why);
+	return err;
+}
+
+static int is_pattern(const char *iface)
+{
+	return strpbrk(iface, "*?[") != NULL;
+}
+
+/* Without -i the default routes decide, and they can change too. */
+static int has_patterns(const struct gp_opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_ifaces; i++)
+		if (is_pattern(o->ifaces[i]))
+			return 1;
+	return !o->n_ifaces;
+}
+
+/*
+ * -i patterns against the interfaces this namespace has; none given: those
+ * carrying a default route, plus lo. A pattern that matches nothing is an
+ * error: a typo must not silently tag nothing.
+ */
+static int resolve_ifaces(const struct gp_opts *o, struct gp_ifaces *out, int strict)
+{
+	struct if_nameindex *all = NULL, *ni;
+	const char *names[GP_IFACE_NAMES_MAX];
+	FILE *r4, *r6;
+	size_t n = 0, i;
+	int err = -EINVAL, hits;
+
+	memset(out, 0, sizeof(*out));
+	if (o->no_tc)
+		return 0;
+	if (!o->n_ifaces) {
+		r4 = fopen("/proc/net/route", "re");
+		r6 = fopen("/proc/net/ipv6_route", "re");
+		gp_ifaces_default_routes(out, r4, r6);
+		if (r4)
+			fclose(r4);
+		if (r6)
+			fclose(r6);
+		gp_ifaces_add(out, "lo");
+		return 0;
+	}
+	all = if_nameindex();
+	if (!all) {
+		err = -errno;
+		gp_err("listing interfaces: %s", strerror(errno));
+		return err;
+	}
+	for (ni = all; ni->if_index && n < GP_IFACE_NAMES_MAX; ni++)
+		names[n++] = ni->if_name;
+	for (i = 0; i < o->n_ifaces; i++) {
+		hits = gp_ifaces_match(out, o->ifaces[i], names, n);
+		if (hits < 0 && !strict)
+			break;
+		if (hits < 0) {
+			gp_err("-i %s: more than %d interfaces", o->ifaces[i], GP_IFACE_NAMES_MAX);
+			goto out;
+		}
+		/* A name must exist; a pattern may match nothing yet (no pods so far). */
+		if (!hits && strict && !is_pattern(o->ifaces[i])) {
+			gp_err("-i %s: no such interface", o->ifaces[i]);
+			goto out;
+		}
+		if (!hits && strict)
+			gp_info("-i %s matches no interface yet", o->ifaces[i]);
+	}
+	err = 0;
+out:
+	if_freenameindex(all);
+	return err;
+}
+
+/*
+ * Loaded and attached: from here on only fds already held are used, so every
+ * capability goes, but CAP_NET_ADMIN while a clsact filter must be removed
+ * at exit or interfaces that appear must be hooked. With --user, the agent
+ * also stops being root.
+ */
+static int drop_privileges(struct gp_engine *r)
+{
+	uint64_t keep = gp_loader_uses_clsact(r->loader) || r->rescan ?
+			1ull << GP_CAP_BIT_NET_ADMIN : 0;
+	char why[256];
+	int err;
+
+	if (!r->opts->user) {
+		err = gp_caps_limit(keep);
+		if (err)
+			gp_err("dropping capabilities: %s", strerror(-err));
+		return err;
+	}
+	err = gp_caps_become(r->opts->user, keep, why, sizeof(why));
+	if (err) {
+		gp_err("%s", why);
+		return err;
+	}
+	if (r->textfile && !textfile_ok(r->textfile, r->opts->user))
+		return -EACCES;
+	return 0;
+}
+
+int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const char *textfile,
+		   const struct gp_engine_ops *ops)
+{
+	struct gp_tagger_ops tops = { .conn = on_tagged, .bytes = on_bytes };
+	struct gp_tagger_config tcfg = {
+		.tag_wait_ns = (uint64_t)opts->tag_wait_ms * 1000000u,
+		.endpoint_memory_ns = (uint64_t)opts->endpoint_memory_s * 1000000000u,
+	};
+	struct gp_loader_opts lo = { 0 };
+	struct gp_ifaces *ifs = NULL;
+	struct gp_web_addr wa;
+	struct gp_engine *r;
+	int err = 1;
+
+	*out = NULL;
+	if (gp_check_privileges())
+		return 1;
+	r = calloc(1, sizeof(*r));
+	ifs = calloc(1, sizeof(*ifs));
+	if (!r || !ifs) {
+		gp_err("out of memory");
+		goto cleanup;
+	}
+	r->opts = opts;
+	r->ops = *ops;
+	r->textfile = textfile;
+	r->interval_ns = (uint64_t)opts->interval * 1000000000u;
+	r->tag_idle_ns = (uint64_t)opts->tag_idle_s * 1000000000u;
+	tops.ctx = r;
+	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
+	    (opts->user && !user_known(opts->user)) ||
+	    (textfile && !textfile_ok_as(textfile, opts->user)) ||
+	    (opts->web_listen && !web_addr_ok(opts->web_listen, &wa)) ||
+	    resolve_ifaces(opts, ifs, 1)) {
+		gp_log_usage_hint(stderr);
+		err = 2;
+		goto cleanup;
+	}
+	r->rescan = !opts->no_tc && has_patterns(opts);
+	r->rules = gp_load_rules(opts, 0);
+	if (!r->rules) {
+		err = 2;
+		goto cleanup;
+	}
+	gp_print_rules(r->rules);
+	r->agg = gp_agg_new(opts->max_tags);
+	r->tagger = gp_tagger_new(&tops, &tcfg);
+	if (!r->agg || !r->tagger) {
+		gp_err("out of memory");
+		goto cleanup;
+	}
+	gp_tagger_set_rules(r->tagger, r->rules);
+
+	/* Bound now: before the hooks (a port in use stops nothing attached) and before --user. */
+	if (opts->web_listen && web_listen(r, &wa))
+		goto cleanup;
+
+	lo.ifaces = ifs;
+	lo.classifier = !opts->no_tc;
+	lo.egress = opts->egress;
+	lo.tc_mode = opts->tc_mode;
+	lo.connect_hook = opts->connect_hook;
+	lo.state_hook = opts->state_hook;
+	lo.ringbuf_kb = opts->ringbuf_kb;
+	lo.on_event = on_event;
+	lo.ctx = r;
+	if (gp_loader_open(&r->loader, &lo))
+		goto cleanup;
+
+	/* The hook probes' skeletons are freed: give that heap back (~11 MB). */
+	malloc_trim(0);
+	if (drop_privileges(r) || (r->web && web_start(r)))
+		goto cleanup;
+	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
+	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
+		gp_connect_hook_name(gp_loader_connect_hook(r->loader)),
+		gp_state_hook_name(gp_loader_state_hook(r->loader)),
+		opts->netns ? opts->netns : "all", gp_engine_classifier(r),
+		textfile ? "writing " : "no textfile", textfile ? textfile : "");
+	if (exporting(r)) {
+		export_metrics(r);
+		r->next_write = gp_now_ns(CLOCK_MONOTONIC) + r->interval_ns;
+	}
+	free(ifs);
+	*out = r;
+	return 0;
+cleanup:
+	free(ifs);
+	gp_engine_close(r);
+	return err;
+}
+
+void gp_engine_reload_rules(struct gp_engine *r)
+{
+	struct gp_rules *nr = gp_load_rules(r->opts, 1);
+
+	if (!nr)
+		return;
+	gp_tagger_set_rules(r->tagger, nr);
+	gp_rules_free(r->rules);
+	r->rules = nr;
+	gp_info("SIGHUP: %zu gray rules loaded", gp_rules_count(nr));
+	gp_print_rules(nr);
+}
+
+/*
+ * Interfaces come and go (pods start and stop): each second the -i patterns
+ * (or the default-route rule) are matched again and the hooks follow.
+ */
+static void rescan_ifaces(struct gp_engine *r)
+{
+	struct gp_ifaces *now = calloc(1, sizeof(*now));
+
+	if (now && !resolve_ifaces(r->opts, now, 0) && gp_loader_sync_ifaces(r->loader, now))
+		gp_info("classifier now on %s", gp_engine_classifier(r));
+	free(now);
+}
+
+/* Folded outcomes: said at once, then at most once a minute while it goes on. */
+static void log_folds(struct gp_engine *r, uint64_t now)
+{
+	struct gp_agg_fold f;
+
+	gp_agg_last_fold(r->agg, &f);
+	if (f.count == r->folds_logged || now < r->next_fold_log)
+		return;
+	gp_warn("%s tag cap reached (--max-tags %u): alpn=\"%s\" gray=\"%s\" counted as "
+		"alpn=\"%s\" gray=\"%s\"; outcomes folded so far: %llu "
+		"(grayprobe_tags_overflow_total)", gp_direction_name(f.dir), f.max_tags,
+		f.alpn, f.gray, f.to_alpn, f.to_gray, (unsigned long long)f.count);
+	r->folds_logged = f.count;
+	r->next_fold_log = now + GP_FOLD_LOG_NS;
+}
+
+int gp_engine_poll(struct gp_engine *r, int timeout_ms)
+{
+	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
+	int ret;
+
+	if (exporting(r)) {
+		int due = now >= r->next_write ? 0 : (int)((r->next_write - now) / 1000000u) + 1;
+
+		if (due < timeout_ms)
+			timeout_ms = due;
+	}
+	/* Short polls while outcomes wait for tags, so they leave on time. */
+	ret = gp_loader_poll(r->loader, timeout_ms > 100 ? 100 : timeout_ms);
+	if (ret < 0 && ret != -EINTR) {
+		if (r->cb_err)
+			return -r->cb_err;
+		gp_err("ring buffer poll failed: %s", strerror(-ret));
+		return ret;
+	}
+	now = gp_now_ns(CLOCK_MONOTONIC);
+	gp_tagger_tick(r->tagger, now, 0);
+	log_folds(r, now);
+	if (now >= r->next_retire) {
+		size_t n = gp_agg_retire(r->agg, now, r->tag_idle_ns);
+
+		if (n)
+			gp_dbg("%zu tags unused for --tag-idle retired", n);
+		r->next_retire = now + GP_RETIRE_PERIOD_NS;
+	}
+	if (r->rescan && now >= r->next_iface_scan) {
+		rescan_ifaces(r);
+		r->next_iface_scan = now + GP_IFACE_SCAN_NS;
+	}
+	if (exporting(r) && now >= r->next_write) {
+		export_metrics(r);
+		r->next_write += r->interval_ns;
+		if (r->next_write <= now)	/* fell behind: do not burst */
+			r->next_write = now + r->interval_ns;
+	}
+	return r->cb_err ? -r->cb_err : 0;
+}
+
+int gp_engine_finish(struct gp_engine *r)
+{
+	/* What the kernel already produced still counts, tagged with what is known. */
+	gp_loader_drain(r->loader);
+	gp_tagger_flush(r->tagger);
+	if (exporting(r))
+		export_metrics(r);
+	return r->cb_err ? -r->cb_err : 0;
+}
+
+void gp_engine_close(struct gp_engine *r)
+{
+	if (!r)
+		return;
+	gp_web_close(r->web);
+	gp_loader_close(r->loader);
+	gp_tagger_free(r->tagger);
+	gp_rules_free(r->rules);
+	gp_agg_free(r->agg);
+	free(r);
+}
+
+const char *gp_engine_classifier(const struct gp_engine *r)
+{
+	if (r->opts->no_tc)
+		return "none (outcomes untagged)";
+	return gp_loader_tc_desc(r->loader)[0] ? gp_loader_tc_desc(r->loader) : "no interface yet";
+}
+
+uint64_t gp_engine_started_ns(const struct gp_engine *r)
+{
+	return r->started_ns;
+}

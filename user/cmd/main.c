@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE	/* strsignal */
+/*
+ * grayprobe: the commands. Collecting lives in engine.c (loader.c, tagger.c,
+ * agg.c), showing in prom.c, json.c and, for top, topmodel.c, toptext.c and topui.c.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/engine.h"
+#include "pipeline/event.h"
+#include "export/json.h"
+#include "collect/loader.h"
+#include "util/log.h"
+#include "cmd/opts.h"
+#include "input/pcapin.h"
+#include "input/pktsplit.h"
+#include "pipeline/rules.h"
+#include "pipeline/tagger.h"
+#include "top/topmodel.h"
+#include "top/toptext.h"
+#include "top/topui.h"
+
+/* BPF_PROG_TEST_RUN's skb limit is about a page; bigger frames are cut up. */
+#define REPLAY_FRAME_MAX	3584
+
+static volatile sig_atomic_t stop_signal, reload_rules;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_rules = 1;
+	else
+		stop_signal = sig;
+}
+
+struct run_ctx {
+	int events_json;
+	int64_t rt_offset_ns;		/* CLOCK_REALTIME - CLOCK_MONOTONIC */
+};
+
+static int run_conn(void *ctx, const struct gp_conn *c)
+{
+	struct run_ctx *r = ctx;
+
+	if (r->events_json && gp_json_conn(stdout, c, r->rt_offset_ns))
+		return errno ? errno : EIO;
+	return 0;
+}
+
+/* No SA_RESTART: a signal must interrupt the ring buffer's epoll wait. */
+static void catch_signals(const struct sigaction *sa)
+{
+	sigaction(SIGINT, sa, NULL);
+	sigaction(SIGTERM, sa, NULL);
+	sigaction(SIGHUP, sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int cmd_run(const struct gp_opts *opts)
+{
+	struct run_ctx r = { .events_json = opts->events_json };
+	struct gp_engine_ops ops = { .conn = run_conn, .ctx = &r };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct gp_engine *e = NULL;
+	int err, ret;
+
+	err = gp_engine_open(&e, opts, opts->textfile ? opts->textfile : gp_default_textfile(), &ops);
+	if (err)
+		return err;
+	err = 1;
+	catch_signals(&sa);
+
+	while (!stop_signal) {
+		if (reload_rules) {
+			reload_rules = 0;
+			gp_engine_reload_rules(e);
+		}
+		r.rt_offset_ns = (int64_t)(gp_now_ns(CLOCK_REALTIME) - gp_now_ns(CLOCK_MONOTONIC));
+		ret = gp_engine_poll(e, 1000);
+		if (!ret && opts->events_json && fflush(stdout))
+			ret = -errno;
+		if (ret) {
+			if (opts->events_json)
+				gp_err("writing events to stdout failed: %s", strerror(-ret));
+			goto cleanup;
+		}
+	}
+	ret = gp_engine_finish(e);
+	if (!ret && opts->events_json && fflush(stdout))
+		ret = -errno;
+	if (ret) {
+		gp_err("writing events to stdout failed: %s", strerror(-ret));
+		goto cleanup;
+	}
+	gp_info("stopped by %s; detached", strsignal(stop_signal));
+	err = 0;
+cleanup:
+	gp_engine_close(e);
+	return err;
+}
+
+/* For top, SIGHUP is the terminal going away, not a reload. */
+static void on_top_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* --once, or no terminal: one period, then the table as text, like top -b -n 1. */
+static int top_once(struct gp_engine *e, struct gp_top_model *m, unsigned refresh_ms)
+{
+	uint64_t end = gp_engine_started_ns(e) + (uint64_t)refresh_ms * 1000000u, now;
+	struct gp_snapshot snap;
+	struct winsize ws;
+	unsigned width = 0;
+	int err;
+
+	while (!stop_signal && (now = gp_now_ns(CLOCK_MONOTONIC)) < end)
+		if (gp_engine_poll(e, (int)((end - now) / 1000000u) + 1))
+			return 1;
+	/* Outcomes still waiting for their tag are counted too, with what is known. */
+	if (gp_engine_finish(e))
+		return 1;
+	err = gp_engine_snapshot(e, &snap);
+	if (err) {
+		gp_err("taking a snapshot failed: %s", strerror(-err));
+		return 1;
+	}
+	m->rt_offset_ns = (int64_t)(gp_now_ns(CLOCK_REALTIME) - gp_now_ns(CLOCK_MONOTONIC));
+	err = gp_top_model_update(m, &snap, gp_now_ns(CLOCK_MONOTONIC));
+	gp_snapshot_release(&snap);
+	if (err) {
+		gp_err("out of memory");
+		return 1;
+	}
+	/* A terminal's width; a pipe or file gets every column. */
+	if (isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col)
+		width = ws.ws_col;
+	if (gp_top_render_text(stdout, m, width) || fflush(stdout)) {
+		gp_err("writing to stdout failed: %s", strerror(errno ? errno : EIO));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_top(const struct gp_opts *opts)
+{
+	struct gp_top_model m;
+	struct gp_top_ui ui = { .model = &m };
+	struct gp_engine_ops ops = { .conn = gp_top_ui_conn, .ctx = &ui };
+	struct sigaction sa = { .sa_handler = on_top_signal };
+	struct gp_top_config cfg = {
+		.p99_delta_pct = opts->p99_delta,
+		.fail_delta_pp = opts->fail_delta,
+		.recent = opts->recent,
+		.max_tags = opts->max_tags,
+	};
+	int once = opts->once || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO);
+	struct gp_engine *e = NULL;
+	int err;
+
+	memset(&m, 0, sizeof(m));
+	/* A textfile only when asked for: top is mostly run beside an agent that writes one. */
+	err = gp_engine_open(&e, opts, opts->textfile, &ops);
+	if (err)
+		return err;
+	err = 1;
+	/* Before ncurses starts: it leaves handlers that are already there alone. */
+	catch_signals(&sa);
+	cfg.started_ns = gp_engine_started_ns(e);
+	cfg.classifier = gp_engine_classifier(e);
+	if (gp_top_model_init(&m, &cfg)) {
+		gp_err("out of memory");
+		goto cleanup;
+	}
+	if (once ? top_once(e, &m, opts->refresh_ms) :
+		   gp_top_ui_run(&ui, e, opts->refresh_ms, &stop_signal) || gp_engine_finish(e))
+		goto cleanup;
+	if (stop_signal)
+		gp_info("stopped by %s; detached", strsignal(stop_signal));
+	else if (!once)
+		gp_info("quit; detached");
+	err = 0;
+cleanup:
+	gp_top_model_free(&m);
+	gp_engine_close(e);
+	return err;
+}
+
+struct replay_ctx {
+	struct gp_tagger *tagger;
+	struct gp_loader *loader;
+	uint64_t frame, frame_ts, bad_records, flows, run_errors, too_big;
+	int out_err;
+};
+
+static void replay_flow(void *ctx, const struct gp_flow_result *res)
+{
+	struct replay_ctx *r = ctx;
+
+	r->flows++;
+	if (gp_json_flow(stdout, res, r->frame, r->frame_ts))
+		r->out_err = 1;
+}
+
+static int replay_event(void *ctx, void *data, size_t size)
+{
+	struct replay_ctx *r = ctx;
+	struct gp_payload_event h;
+	const uint8_t *payload;
+
+	if (gp_payload_decode(data, size, &h, &payload)) {
+		r->bad_records++;
+		return 0;
+	}
+	gp_tagger_payload(r->tagger, &h, payload, r->frame_ts);
+	return 0;
+}
+
+static int replay_piece(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct replay_ctx *r = ctx;
+	int err = gp_loader_test_run(r->loader, frame, len);
+
+	if (err)
+		r->run_errors++;
+	return 0;
+}
+
+static int cmd_replay(const struct gp_opts *opts)
+{
+	struct replay_ctx r = { 0 };
+	/* A capture has no sockets, so no outcomes: only flows. */
+	struct gp_tagger_ops ops = { .flow = replay_flow, .ctx = &r };
+	struct gp_tagger_config tcfg = { .tag_wait_ns = (uint64_t)opts->tag_wait_ms * 1000000u };
+	struct gp_pcap_frame f;
+	struct gp_pcap_stats ps;
+	uint64_t kstats[GP_STAT_MAX];
+	struct gp_rules *rules = NULL;
+	struct gp_pcap *pc = NULL;
+	char errbuf[512];
+	int err = 1, ret;
+
+	rules = gp_load_rules(opts, 0);
+	if (!rules)
+		return 2;
+	gp_print_rules(rules);
+	ret = gp_pcap_open(&pc, opts->replay_file, errbuf, sizeof(errbuf));
+	if (ret) {
+		gp_err("%s", errbuf);
+		err = 2;
+		goto cleanup;
+	}
+	r.tagger = gp_tagger_new(&ops, &tcfg);
+	if (!r.tagger) {
+		gp_err("out of memory");
+		goto cleanup;
+	}
+	gp_tagger_set_rules(r.tagger, rules);
+	if (gp_loader_open_replay(&r.loader, GP_RINGBUF_KB_DEFAULT, replay_event, &r))
+		goto cleanup;
+
+	while ((ret = gp_pcap_next(pc, &f, errbuf, sizeof(errbuf))) == 1) {
+		r.frame = f.index;
+		r.frame_ts = f.ts_ns;
+		if (gp_frame_split(f.data, f.len, REPLAY_FRAME_MAX, replay_piece, &r) == -EMSGSIZE)
+			r.too_big++;
+		/* Records in frame order, so a flow is decided at the frame that settles it. */
+		gp_loader_drain(r.loader);
+		if (r.out_err)
+			break;
+	}
+	if (ret < 0) {
+		gp_err("%s", errbuf);
+		goto cleanup;
+	}
+	gp_tagger_flush(r.tagger);
+	if (r.out_err || fflush(stdout)) {
+		gp_err("writing to stdout failed: %s", strerror(errno ? errno : EIO));
+		goto cleanup;
+	}
+	gp_pcap_stats(pc, &ps);
+	if (gp_loader_stats(r.loader, kstats))
+		memset(kstats, 0, sizeof(kstats));
+	gp_info("%s: %llu frames (%s), %llu flows classified; skipped: %llu truncated, "
+		"%llu unsupported, %llu oversized, %llu malformed, %llu test-run errors, "
+		"%llu bad records",
+		opts->replay_file, (unsigned long long)ps.frames, gp_pcap_linktype(pc),
+		(unsigned long long)r.flows, (unsigned long long)ps.truncated,
+		(unsigned long long)ps.unsupported, (unsigned long long)(ps.too_long + r.too_big),
+		(unsigned long long)kstats[GP_STAT_PKT_MALFORMED],
+		(unsigned long long)r.run_errors, (unsigned long long)r.bad_records);
+	err = 0;
+cleanup:
+	gp_loader_close(r.loader);
+	gp_tagger_free(r.tagger);
+	gp_pcap_close(pc);
+	gp_rules_free(rules);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct gp_opts opts;
+	int ret;
+
+	gp_log_init();
+	ret = gp_opts_parse(argc, argv, &opts, stderr);
+	if (ret)
+		return ret;
+	gp_log_set_level(opts.verbose >= 2 ? GP_LOG_TRACE :
+			 opts.verbose ? GP_LOG_DEBUG : GP_LOG_INFO);
+	switch (opts.cmd) {
+	case GP_CMD_HELP:
+		gp_usage(stdout, opts.help_for);
+		return 0;
+	case GP_CMD_VERSION:
+		printf("grayprobe %s\n", GP_VERSION);
+		return 0;
+	case GP_CMD_CHECK:
+		return gp_check(stdout, &(struct gp_check_want){
+			.connect_hook = opts.connect_hook, .state_hook = opts.state_hook,
+			.tc_mode = opts.tc_mode });
+	case GP_CMD_RUN:
+		return cmd_run(&opts);
+	case GP_CMD_TOP:
+		return cmd_top(&opts);
+	case GP_CMD_REPLAY:
+		return cmd_replay(&opts);
+	default:
+		gp_usage(stderr, GP_CMD_NONE);
+		return 2;
+	}
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef GP_JSON_H
+#define GP_JSON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pipeline/event.h"
+#include "pipeline/tagger.h"
+
+/*
+ * A JSON string literal: quotes, backslash and control characters escaped,
+ * valid UTF-8 kept, each invalid byte replaced by U+FFFD, so the stream
+ * stays valid JSON whatever a process names itself.
+ */
+void gp_json_string(FILE *f, const char *s, size_t len);
+
+/* One event as one line; realtime_offset_ns maps CLOCK_MONOTONIC to UTC. */
+int gp_json_conn(FILE *f, const struct gp_conn *c, int64_t realtime_offset_ns);
+
+/* replay: one classified flow; frame is where it was decided, ts_ns its UTC time. */
+int gp_json_flow(FILE *f, const struct gp_flow_result *r, uint64_t frame, uint64_t ts_ns);
+
+#endif

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "export/prom.h"
+
+/* n bytes of a label value escaped (2 bytes per byte at most) into out, NUL-terminated. */
+static char *escape_label(char *out, const char *v, size_t n)
+{
+	for (; n; v++, n--) {
+		if (*v == '\\' || *v == '"' || *v == '\n') {
+			*out++ = '\\';
+			*out++ = *v == '\n' ? 'n' : *v;
+		} else {
+			*out++ = *v;
+		}
+	}
+	*out = '\0';
+	return out;
+}
+
+void gp_prom_write_label(FILE *f, const char *v)
+{
+	size_t n = strlen(v), k;
+	char buf[2 * 64 + 1];
+
+	for (; n; v += k, n -= k) {
+		k = n < 64 ? n : 64;
+		escape_label(buf, v, k);
+		fputs(buf, f);
+	}
+}
+
+/* Room for direction="inbound",alpn="<64>",gray="<64>". */
+#define TAG_LABELS_MAX	(64 + 4 * GP_TAG_MAX)
+
+/* A tag's labels, escaped once per render rather than once per line. */
+static void tag_labels_str(char *buf, const struct gp_tag_stats *t)
+{
+	char *p = buf + sprintf(buf, "direction=\"%s\",alpn=\"", gp_direction_name(t->dir));
+
+	p = escape_label(p, t->alpn, strlen(t->alpn));
+	p += sprintf(p, "\",gray=\"");
+	p = escape_label(p, t->gray, strlen(t->gray));
+	strcpy(p, "\"");
+}
+
+static void tag_labels(FILE *f, const struct gp_tag_stats *t)
+{
+	char buf[TAG_LABELS_MAX];
+
+	tag_labels_str(buf, t);
+	fputs(buf, f);
+}
+
+/* The le="..." values: the same 101 bounds on every render, formatted once. */
+static const char *bound_str(unsigned b)
+{
+	static char bounds[GP_HIST_NB][32];
+	static int ready;
+	unsigned i;
+
+	if (!ready) {
+		for (i = 0; i < GP_HIST_NB; i++)
+			gp_fmt_seconds(bounds[i], sizeof(bounds[i]), gp_hist_bound_ns(i));
+		ready = 1;
+	}
+	return bounds[b];
+}
+
+static void header(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A counter without labels. */
+static void counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	header(f, name, "counter", help);
+	fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
+/* Decimal digits of v at out, no NUL; returns their count (at most 20). */
+static size_t u64_digits(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static size_t put(char *out, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(out, s, n);
+	return n;
+}
+
+/*
+ * NAME_bucket{LABELS,le="BOUND"} COUNT: 102 lines per tag, so assembled by
+ * hand and written at once; vfprintf made up most of a render.
+ */
+static void bucket_line(FILE *f, const char *name, const char *lbl, const char *bound,
+			uint64_t count)
+{
+	char line[64 + TAG_LABELS_MAX + 32 + 24];
+	size_t n = 0;
+
+	n += put(line + n, name);
+	n += put(line + n, "_bucket{");
+	n += put(line + n, lbl);
+	n += put(line + n, ",le=\"");
+	n += put(line + n, bound);
+	n += put(line + n, "\"} ");
+	n += u64_digits(line + n, count);
+	line[n++] = '\n';
+	fwrite(line, 1, n, f);
+}
+
+static void render_histograms(FILE *f, const struct gp_snapshot *s)
+{
+	static const char name[] = "grayprobe_connect_duration_seconds";
+	char num[32];
+	size_t i;
+
+	if (!s->n_tags)
+		return;
+	header(f, name, "histogram",
+	       "TCP handshake latency of established connections: connect start (outbound) "
+	       "or SYN arrival (inbound) to ESTABLISHED.");
+	for (i = 0; i < s->n_tags; i++) {
+		const struct gp_tag_stats *t = &s->tags[i];
+		char lbl[TAG_LABELS_MAX];
+		uint64_t cum = 0;
+		unsigned b;
+
+		tag_labels_str(lbl, t);
+		for (b = 0; b < GP_HIST_SLOTS; b++) {
+			cum += t->buckets[b];
+			bucket_line(f, name, lbl, b < GP_HIST_NB ? bound_str(b) : "+Inf", cum);
+		}
+		gp_fmt_seconds(num, sizeof(num), t->sum_ns);
+		fprintf(f, "%s_sum{", name);
+		tag_labels(f, t);
+		fprintf(f, "} %s\n%s_count{", num, name);
+		tag_labels(f, t);
+		fprintf(f, "} %" PRIu64 "\n", cum);
+	}
+}
+
+static void render_connections(FILE *f, const struct gp_snapshot *s)
+{
+	size_t i;
+	int r;
+
+	if (!s->n_tags)
+		return;
+	header(f, "grayprobe_connections_total", "counter",
+	       "TCP connection attempts by outcome: established, refused (RST), timeout, "
+	       "unreachable (ICMP), abandoned (closed by the client while connecting), other.");
+	for (i = 0; i < s->n_tags; i++) {
+		for (r = 0; r < GP_RES_MAX; r++) {
+			fputs("grayprobe_connections_total{", f);
+			tag_labels(f, &s->tags[i]);
+			fprintf(f, ",result=\"%s\"} %" PRIu64 "\n", gp_result_name(r),
+				s->tags[i].results[r]);
+		}
+	}
+}
+
+static void render_bytes(FILE *f, const struct gp_snapshot *s)
+{
+	size_t i;
+
+	if (!s->n_tags)
+		return;
+	header(f, "grayprobe_flow_bytes_total", "counter",
+	       "TCP payload bytes, both ways, of the tag's flows as the TC classifier saw them.");
+	for (i = 0; i < s->n_tags; i++) {
+		fputs("grayprobe_flow_bytes_total{", f);
+		tag_labels(f, &s->tags[i]);
+		fprintf(f, "} %" PRIu64 "\n", s->tags[i].bytes);
+	}
+}
+
+int gp_prom_render(FILE *f, const struct gp_snapshot *s)
+{
+	render_histograms(f, s);
+	render_connections(f, s);
+	render_bytes(f, s);
+
+	counter(f, "grayprobe_events_total", "Connection outcome events received from the kernel.",
+		s->events);
+
+	header(f, "grayprobe_events_lost_total", "counter",
+	       "Connection outcomes lost: ring buffer full, too many connects in flight "
+	       "to track, or a record the loader could not decode.");
+	fprintf(f, "grayprobe_events_lost_total{reason=\"ringbuf_full\"} %" PRIu64 "\n",
+		s->lost_ringbuf);
+	fprintf(f, "grayprobe_events_lost_total{reason=\"track_table_full\"} %" PRIu64 "\n",
+		s->lost_track);
+	fprintf(f, "grayprobe_events_lost_total{reason=\"malformed\"} %" PRIu64 "\n",
+		s->lost_malformed);
+
+	counter(f, "grayprobe_payload_records_lost_total",
+		"First-payload records the classifier could not deliver (ring buffer full); "
+		"their flows may be tagged alpn=\"unknown\" or \"none\".",
+		s->lost_payload);
+
+	counter(f, "grayprobe_packets_malformed_total",
+		"TCP/IP packets the classifier skipped because their headers were cut short "
+		"or inconsistent.",
+		s->pkt_malformed);
+
+	counter(f, "grayprobe_tags_overflow_total",
+		"Outcomes recorded under alpn=\"other\" because the tag cap was reached: "
+		"gray=\"other\", or the gray when a fixed-value rule gave it.",
+		s->tags_overflow);
+
+	counter(f, "grayprobe_tags_retired_total",
+		"Tags removed after --tag-idle without outcomes or bytes; their series leave "
+		"this file and start over if the tag comes back.",
+		s->tags_retired);
+
+	counter(f, "grayprobe_gray_values_rejected_total",
+		"Outcomes whose HTTP header value a gray rule's ~ list did not accept "
+		"(that rule did not match).",
+		s->gray_rejected);
+
+	counter(f, "grayprobe_textfile_write_errors_total",
+		"Textfile rewrites that failed; the previous file was left in place.",
+		s->textfile_errors);
+
+	header(f, "grayprobe_build_info", "gauge",
+	       "grayprobe version and the kernel hooks this agent attached.");
+	fputs("grayprobe_build_info{version=\"", f);
+	gp_prom_write_label(f, s->version ? s->version : "");
+	fputs("\",connect_hook=\"", f);
+	gp_prom_write_label(f, s->connect_hook ? s->connect_hook : "");
+	fputs("\",state_hook=\"", f);
+	gp_prom_write_label(f, s->state_hook ? s->state_hook : "");
+	fputs("\"} 1\n", f);
+
+	return ferror(f) ? -EIO : 0;
+}
+
+/* The temporary file beside path; node_exporter only reads *.prom, so it never matches. */
+static int open_tmp(const char *path, char tmp[PATH_MAX])
+{
+	int fd;
+
+	if (snprintf(tmp, PATH_MAX, "%s.tmp.%ld", path, (long)getpid()) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
+int gp_textfile_probe(const char *path, char *why, size_t len)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	/* rename() over a directory or a device would fail every interval. */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" :
+			 "not a regular file");
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	fd = open_tmp(path, tmp);
+	if (fd < 0) {
+		snprintf(why, len, "%s: cannot create %s: %s", path,
+			 fd == -ENAMETOOLONG ? "its temporary file" : tmp, strerror(-fd));
+		return fd;
+	}
+	close(fd);
+	unlink(tmp);
+	return 0;
+}
+
+int gp_prom_render_mem(const struct gp_snapshot *snap, char **buf, size_t *len)
+{
+	FILE *f;
+	int err;
+
+	*buf = NULL;
+	*len = 0;
+	f = open_memstream(buf, len);
+	if (!f)
+		return -errno;
+	err = gp_prom_render(f, snap);
+	if (fclose(f) && !err)
+		err = -ENOMEM;
+	if (err) {
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+	}
+	return err;
+}
+
+size_t gp_prom_series(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *nl;
+	size_t n = 0;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', end - p);
+		if (!nl)
+			nl = end;
+		n += nl > p && *p != '#';
+	}
+	return n;
+}
+
+int gp_textfile_write_bytes(const char *path, const char *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, err = 0;
+	ssize_t n;
+
+	fd = open_tmp(path, tmp);
+	if (fd < 0)
+		return fd;
+	while (len && !err) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno != EINTR)
+			err = -errno;
+		if (n > 0) {
+			buf += n;
+			len -= n;
+		}
+	}
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	/*
+	 * No fsync: rename() already keeps readers from seeing half a file, and
+	 * after a crash the next interval rewrites it; durability is not worth
+	 * a disk flush every interval on every node.
+	 */
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int gp_textfile_write(const char *path, const struct gp_snapshot *snap)
+{
+	char *buf;
+	size_t len;
+	int err;
+
+	err = gp_prom_render_mem(snap, &buf, &len);
+	if (!err)
+		err = gp_textfile_write_bytes(path, buf, len);
+	free(buf);
+	return err;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef GP_AGG_H
+#define GP_AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/event.h"
+#include "pipeline/hist.h"
+
+#define GP_MAX_TAGS_DEFAULT	64
+#define GP_MAX_TAGS_LIMIT	4096
+#define GP_OVERFLOW_TAG		"other"
+/* Pinned tags per direction at most: 512 fixed grays with each pinned ALPN. */
+#define GP_PINNED_TAGS_MAX	4096
+#define GP_PINNED_ALPNS		8	/* ALPN labels a pinned tag may have (agg.c) */
+#define GP_TAG_IDLE_DEFAULT_S	600	/* --tag-idle */
+#define GP_TAG_IDLE_MAX_S	(7 * 86400)
+
+/* Everything grayprobe knows about one (direction, alpn, gray). */
+struct gp_tag_stats {
+	uint8_t dir;			/* enum gp_direction */
+	char alpn[GP_TAG_MAX + 1];
+	char gray[GP_TAG_MAX + 1];
+	uint64_t buckets[GP_HIST_SLOTS];	/* non-cumulative, established only */
+	uint64_t sum_ns;
+	uint64_t results[GP_RES_MAX];
+	uint64_t bytes;			/* TCP payload bytes of the tag's flows */
+	uint8_t pinned;			/* never retired, outside --max-tags (see below) */
+};
+
+struct gp_agg;
+
+/*
+ * Tags per direction:
+ * - dynamic: at most max_tags (--max-tags) distinct (alpn, gray) whose gray
+ *   a client chose (a header's value). Past the cap an outcome is folded
+ *   into the overflow tag (other, other) and counted. A dynamic tag unused
+ *   (no outcome, no bytes) for the idle time gp_agg_retire is given is
+ *   removed: its series leave the textfile, and a new tag can take its
+ *   place, so a burst of made-up values does not hold the cap for good.
+ * - pinned: the gray is fixed by the rule set (GP_GRAY_FIXED: "= LABEL",
+ *   a literal "~" entry, "stable"), and the ALPN is one of GP_PINNED_ALPNS
+ *   labels (h2, http/1.1, http/1.0, h2c, tls, unknown, none, other). Never
+ *   retired, never counted against max_tags, at most GP_PINNED_TAGS_MAX. A
+ *   fixed gray with another ALPN is a dynamic tag while the cap has room,
+ *   else it is folded into (other, GRAY): random ALPN offers cannot keep a
+ *   fixed-gray canary out either. So pinned tags per direction are at most
+ *   GP_PINNED_ALPNS x the fixed grays the rules can produce (and the rules
+ *   a reload replaced: pinned stays pinned).
+ * - the overflow tag, once something was folded; never retired.
+ */
+struct gp_agg *gp_agg_new(unsigned max_tags);
+void gp_agg_free(struct gp_agg *agg);
+void gp_agg_record(struct gp_agg *agg, const struct gp_conn *c);
+/* Flow bytes for the tag an outcome got (gray_flags: its GP_GRAY_*), folded the same way. */
+void gp_agg_add_bytes(struct gp_agg *agg, unsigned dir, const char *alpn, const char *gray,
+		      unsigned gray_flags, uint64_t bytes);
+/*
+ * The clock is the caller's (now_ns, e.g. CLOCK_MONOTONIC): a tag used since
+ * the last call was seen now; dynamic tags not seen for idle_ns or more are
+ * removed (idle_ns 0: none). Call it periodically, at least a few times
+ * per idle_ns; never from a snapshot. Returns how many were removed.
+ */
+size_t gp_agg_retire(struct gp_agg *agg, uint64_t now_ns, uint64_t idle_ns);
+
+/* The last outcome folded, for a warning; count is 0 while none was. */
+struct gp_agg_fold {
+	uint64_t count;			/* outcomes folded so far */
+	unsigned dir, max_tags;
+	char alpn[GP_TAG_MAX + 1], gray[GP_TAG_MAX + 1];	/* its tag */
+	char to_alpn[GP_TAG_MAX + 1], to_gray[GP_TAG_MAX + 1];	/* where it was counted */
+};
+void gp_agg_last_fold(const struct gp_agg *agg, struct gp_agg_fold *out);
+
+/* What a renderer sees: a consistent copy, tags sorted by (dir, alpn, gray). */
+struct gp_snapshot {
+	const char *version;
+	const char *connect_hook;
+	const char *state_hook;
+	uint64_t events;		/* outcomes received from the kernel */
+	uint64_t lost_ringbuf;
+	uint64_t lost_track;
+	uint64_t lost_malformed;	/* records the loader could not decode */
+	uint64_t lost_payload;		/* payload records the ring buffer refused */
+	uint64_t pkt_malformed;		/* packets the classifier skipped */
+	uint64_t tags_overflow;		/* outcomes folded into alpn "other" (struct gp_agg_fold) */
+	uint64_t tags_retired;		/* tags removed by gp_agg_retire */
+	uint64_t gray_rejected;		/* outcomes whose header value a "~" list refused */
+	uint64_t textfile_errors;	/* failed textfile rewrites so far */
+	size_t n_tags;
+	struct gp_tag_stats *tags;
+};
+
+/* qsort order of struct gp_tag_stats: direction, then alpn, then gray. */
+int gp_tag_cmp(const void *a, const void *b);
+
+/* Fills snap (tags allocated); the caller sets version/hooks/lost counts. */
+int gp_agg_snapshot(const struct gp_agg *agg, struct gp_snapshot *snap);
+void gp_snapshot_release(struct gp_snapshot *snap);
+
+#endif
