@@ -206,6 +206,35 @@ t_sigint_final_write_and_detach() {
 	[ -z "$(ls "$T" | grep '\.tmp\.')" ] || fail "temporary textfile left behind"
 }
 
+# A stop asked for while the agent starts (here: SIGINT while it is held
+# stopped between loading its rules and attaching; a script's background job
+# inherits SIGINT ignored) is acted on once attached: a clean detach, exit 0.
+t_sigint_during_startup_detaches() {
+	local try rc=
+	for try in $(seq 10); do
+		"$GP" run -v -i none --textfile "$T/gp.prom" --interval 1 >/dev/null 2>"$T/agent.err" &
+		AGENT=$!
+		PIDS+=($AGENT)
+		until grep -q '^gray rules' "$T/agent.err"; do kill -0 "$AGENT" 2>/dev/null || break; done
+		kill -STOP "$AGENT"
+		if grep -q 'attached: ' "$T/agent.err"; then	# too late to be a start-up one: again
+			kill -CONT "$AGENT"
+			agent_stop INT
+			continue
+		fi
+		kill -INT "$AGENT"
+		kill -CONT "$AGENT"
+		for _ in $(seq 100); do kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$AGENT" 2>/dev/null && fail "SIGINT during start-up lost: still running after 10 s"
+		wait "$AGENT"; rc=$?
+		break
+	done
+	[ -n "$rc" ] || skip "start-up always over before it could be stopped"
+	expect_eq "$rc" 0 "exit status after SIGINT during start-up"
+	grep -q "stopped by Interrupt; detached" "$T/agent.err" || fail "no clean stop: $(tail -n 2 "$T/agent.err")"
+	gp_progs_gone || fail "programs left loaded"
+}
+
 # promtool's linter and node_exporter's textfile collector accept the file.
 t_textfile_promtool_and_node_exporter() {
 	command -v promtool >/dev/null || skip "promtool not installed (Debian prometheus)"

@@ -62,6 +62,23 @@ static void catch_signals(const struct sigaction *sa)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Held while starting, delivered once attached: a stop asked for as soon as
+ * "attached" is logged (or before) detaches cleanly, where it used to kill
+ * the agent, or be lost when SIGINT came in ignored, as in a script's
+ * background job.
+ */
+static void hold_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(how, &set, NULL);
+}
+
 static int cmd_run(const struct gp_opts *opts)
 {
 	struct run_ctx r = { .events_json = opts->events_json };
@@ -70,11 +87,13 @@ static int cmd_run(const struct gp_opts *opts)
 	struct gp_engine *e = NULL;
 	int err, ret;
 
+	hold_signals(SIG_BLOCK);
+	catch_signals(&sa);
 	err = gp_engine_open(&e, opts, opts->textfile ? opts->textfile : gp_default_textfile(), &ops);
+	hold_signals(SIG_UNBLOCK);
 	if (err)
 		return err;
 	err = 1;
-	catch_signals(&sa);
 
 	while (!stop_signal) {
 		if (reload_rules) {
@@ -166,12 +185,14 @@ static int cmd_top(const struct gp_opts *opts)
 
 	memset(&m, 0, sizeof(m));
 	/* A textfile only when asked for: top is mostly run beside an agent that writes one. */
+	hold_signals(SIG_BLOCK);
+	/* Before ncurses starts: it leaves handlers that are already there alone. */
+	catch_signals(&sa);
 	err = gp_engine_open(&e, opts, opts->textfile, &ops);
+	hold_signals(SIG_UNBLOCK);
 	if (err)
 		return err;
 	err = 1;
-	/* Before ncurses starts: it leaves handlers that are already there alone. */
-	catch_signals(&sa);
 	cfg.started_ns = gp_engine_started_ns(e);
 	cfg.classifier = gp_engine_classifier(e);
 	if (gp_top_model_init(&m, &cfg)) {
