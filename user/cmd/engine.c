@@ -493,7 +493,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	int err = 1;
 
 	*out = NULL;
-	if (gp_check_privileges())
+	if (gp_caps_require(!opts->no_tc))
 		return 1;
 	r = calloc(1, sizeof(*r));
 	ifs = calloc(1, sizeof(*ifs));

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/check.h"
 #include "cmd/engine.h"
 #include "pipeline/event.h"
 #include "export/json.h"
@@ -344,7 +345,7 @@ int main(int argc, char **argv)
 		printf("grayprobe %s\n", GP_VERSION);
 		return 0;
 	case GP_CMD_CHECK:
-		return gp_check(stdout, &(struct gp_check_want){
+		return gp_cmd_check(stdout, &(struct gp_check_want){
 			.connect_hook = opts.connect_hook, .state_hook = opts.state_hook,
 			.tc_mode = opts.tc_mode });
 	case GP_CMD_RUN:

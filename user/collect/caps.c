@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "collect/caps.h"
+#include "util/log.h"
 
 #define GP_CAP_NET_ADMIN	12
 #define GP_CAP_SYS_ADMIN	21
@@ -59,6 +60,29 @@ int gp_caps_sufficient(uint64_t eff, char *buf, size_t len)
 int gp_caps_net_admin(uint64_t eff)
 {
 	return HAS(eff, GP_CAP_NET_ADMIN) ? 0 : -EPERM;
+}
+
+int gp_caps_require(int net_admin)
+{
+	char missing[64];
+	uint64_t eff;
+	int err;
+
+	err = gp_caps_effective(&eff);
+	if (err) {
+		gp_err("cannot read capabilities from /proc/self/status: %s", strerror(-err));
+		return err;
+	}
+	if (gp_caps_sufficient(eff, missing, sizeof(missing))) {
+		gp_err("missing %s: run as root, or grant CAP_BPF and CAP_PERFMON "
+		       "(CAP_SYS_ADMIN on kernels before 5.8)", missing);
+		return -EPERM;
+	}
+	if (net_admin && gp_caps_net_admin(eff)) {
+		gp_err("missing CAP_NET_ADMIN, which the TC classifier needs (or run with -i none)");
+		return -EPERM;
+	}
+	return 0;
 }
 
 int gp_caps_limit(uint64_t keep)

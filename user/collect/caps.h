@@ -24,6 +24,13 @@ int gp_caps_net_admin(uint64_t eff);
 #define GP_CAP_BIT_NET_ADMIN	12
 
 /*
+ * The one check before loading, once per command: CAP_BPF and CAP_PERFMON
+ * (or CAP_SYS_ADMIN), and CAP_NET_ADMIN too when net_admin is set (the
+ * classifier). 0, or a negative errno after logging what is missing.
+ */
+int gp_caps_require(int net_admin);
+
+/*
  * After attaching: keep only the capabilities in keep (a mask of bits),
  * effective and permitted, and set no_new_privs. 0 or a negative errno.
  */

@@ -3,7 +3,6 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -379,25 +378,6 @@ static int load_chosen(struct gp_loader *l, const struct gp_loader_opts *o)
 	return err;
 }
 
-int gp_check_privileges(void)
-{
-	char missing[64];
-	uint64_t eff;
-	int err;
-
-	err = gp_caps_effective(&eff);
-	if (err) {
-		gp_err("cannot read capabilities from /proc/self/status: %s", strerror(-err));
-		return err;
-	}
-	if (gp_caps_sufficient(eff, missing, sizeof(missing))) {
-		gp_err("missing %s: run as root, or grant CAP_BPF and CAP_PERFMON "
-		       "(CAP_SYS_ADMIN on kernels before 5.8)", missing);
-		return -EPERM;
-	}
-	return 0;
-}
-
 /*
  * parse: also parse it (check). run only looks: its load parses it anyway,
  * and fails with the reason if it does not parse.
@@ -433,19 +413,10 @@ static int require_btf(int parse)
 	return err;
 }
 
-static int common_preflight(int classifier)
+/* Capabilities are the caller's: gp_caps_require(), once per command. */
+static int common_preflight(void)
 {
-	uint64_t eff = 0;
-	int err;
-
 	libbpf_set_print(libbpf_print_fn);
-	err = gp_check_privileges();
-	if (err)
-		return err;
-	if (classifier && (gp_caps_effective(&eff) || gp_caps_net_admin(eff))) {
-		gp_err("missing CAP_NET_ADMIN, which the TC classifier needs (or run with -i none)");
-		return -EPERM;
-	}
 	return require_btf(0);
 }
 
@@ -622,38 +593,49 @@ static int open_ringbuf(struct gp_loader *l, gp_event_fn fn, void *ctx)
 	return err;
 }
 
-int gp_loader_open_replay(struct gp_loader **out, unsigned ringbuf_kb, gp_event_fn on_event,
-			  void *ctx)
+/* Only gp_tc set to load, the tables sized as asked. */
+static int tc_only_setup(struct grayprobe_bpf *skel, const struct gp_tc_only_opts *o)
 {
-	struct gp_loader *l = NULL;
-	int err;
+	struct bpf_program *p;
+	int err = 0;
+
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, p == skel->progs.gp_tc);
+	bpf_map__set_max_entries(skel->maps.gp_starts, 1);
+	if (o->flows_max)
+		err = bpf_map__set_max_entries(skel->maps.gp_flows, o->flows_max);
+	if (!err && o->ringbuf_kb)
+		err = bpf_map__set_max_entries(skel->maps.gp_events, o->ringbuf_kb * 1024u);
+	skel->rodata->adopt_midstream = !!o->adopt_midstream;
+	return err;
+}
+
+int gp_loader_open_tc_only(struct gp_loader **out, const struct gp_tc_only_opts *o,
+			   const char **stage)
+{
+	struct gp_loader *l;
+	int err = -ENOMEM;
 
 	*out = NULL;
-	err = common_preflight(1);
-	if (err)
-		return err;
+	*stage = "open";
 	l = calloc(1, sizeof(*l));
 	if (!l)
-		return -ENOMEM;
+		return err;
 	l->tc_lock_fd = -1;
-	gp_log_tail_clear();
-	l->skel = open_with(0, 1, ringbuf_kb * 1024u, &err);
-	if (!l->skel) {
-		gp_err("cannot open the BPF object: %s", strerror(-err));
+	l->skel = grayprobe_bpf__open();
+	err = l->skel ? tc_only_setup(l->skel, o) : -errno;
+	if (err)
 		goto cleanup;
-	}
-	bpf_map__set_max_entries(l->skel->maps.gp_starts, 1);
-	l->skel->rodata->adopt_midstream = 1;
+	*stage = "load";
 	err = grayprobe_bpf__load(l->skel);
-	if (err && !require_btf(1)) {
-		gp_err("loading the classifier failed: %s", strerror(-err));
-		dump_verifier_tail();
+	if (err)
+		goto cleanup;
+	*stage = "ring buffer";
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.gp_events), o->on_event, o->ctx, NULL);
+	if (!l->rb) {
+		err = -errno;
+		goto cleanup;
 	}
-	if (err)
-		goto cleanup;
-	err = open_ringbuf(l, on_event, ctx);
-	if (err)
-		goto cleanup;
 	*out = l;
 	return 0;
 cleanup:
@@ -661,13 +643,62 @@ cleanup:
 	return err;
 }
 
-int gp_loader_test_run(struct gp_loader *l, const void *frame, size_t len)
+int gp_loader_open_replay(struct gp_loader **out, unsigned ringbuf_kb, gp_event_fn on_event,
+			  void *ctx)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = frame, .data_size_in = len, .repeat = 1);
+	struct gp_tc_only_opts o = {
+		.ringbuf_kb = ringbuf_kb, .adopt_midstream = 1, .on_event = on_event, .ctx = ctx,
+	};
+	const char *stage;
 	int err;
 
-	err = bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.gp_tc), &topts);
+	*out = NULL;
+	err = gp_caps_require(1);
+	if (!err)
+		err = common_preflight();
+	if (err)
+		return err;
+	gp_log_tail_clear();
+	err = gp_loader_open_tc_only(out, &o, &stage);
+	if (!err)
+		return 0;
+	if (strcmp(stage, "load")) {
+		gp_err("cannot open the %s: %s", strcmp(stage, "open") ? stage : "BPF object",
+		       strerror(-err));
+	} else if (!require_btf(1)) {
+		gp_err("loading the classifier failed: %s", strerror(-err));
+		dump_verifier_tail();
+	}
+	return err;
+}
+
+int gp_test_run(int prog_fd, struct gp_test_run *r)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = r->frame, .data_size_in = r->len,
+		    .repeat = r->repeat);
+	int err;
+
+	err = bpf_prog_test_run_opts(prog_fd, &topts);
+	r->retval = topts.retval;
+	r->duration_ns = topts.duration;
 	return err ? -errno : 0;
+}
+
+int gp_loader_test_run(struct gp_loader *l, const void *frame, size_t len)
+{
+	struct gp_test_run r = { .frame = frame, .len = len, .repeat = 1 };
+
+	return gp_test_run(gp_loader_tc_fd(l), &r);
+}
+
+int gp_loader_tc_fd(const struct gp_loader *l)
+{
+	return bpf_program__fd(l->skel->progs.gp_tc);
+}
+
+int gp_loader_flows_fd(const struct gp_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.gp_flows);
 }
 
 #define FLOW_BATCH	1024
@@ -725,7 +756,7 @@ int gp_loader_open(struct gp_loader **out, const struct gp_loader_opts *o)
 	int err;
 
 	*out = NULL;
-	err = common_preflight(o->classifier);
+	err = common_preflight();
 	if (err)
 		return err;
 	l = calloc(1, sizeof(*l));
@@ -823,97 +854,78 @@ enum gp_state_hook gp_loader_state_hook(const struct gp_loader *l)
 	return l->state_hook;
 }
 
-static void row(FILE *out, const char *name, int ok, const char *detail)
+static void fact(struct gp_check_row *r, const char *name, int err, const char *desc)
 {
-	fprintf(out, "  %-12s %-4s %s\n", name, ok ? "ok" : "no", detail);
+	r->name = name;
+	r->err = err;
+	r->stage = NULL;
+	snprintf(r->desc, sizeof(r->desc), "%s", desc);
 }
 
-/* The classifier really loaded (verifier included) and taken down; 1 if it loads. */
-static int classifier_loads(char *why, size_t len)
+/* The classifier really loaded (verifier included) and taken down. */
+static void check_classifier(struct gp_check_row *r)
 {
 	struct grayprobe_bpf *skel;
-	const char *stage = NULL;
 	uint64_t eff = 0;
-	int err;
 
+	fact(r, "tc", 0, "gp_tc (sched_cls) loads: the classifier");
 	if (gp_caps_effective(&eff) || gp_caps_net_admin(eff)) {
-		snprintf(why, len, "needs CAP_NET_ADMIN (or run with -i none)");
-		return 0;
+		fact(r, "tc", -EPERM, "needs CAP_NET_ADMIN (or run with -i none)");
+		return;
 	}
-	skel = load_probe(0, 1, &stage, &err);
+	skel = load_probe(0, 1, &r->stage, &r->err);
 	if (!skel) {
-		snprintf(why, len, "gp_tc: %s failed: %s (-v shows the verifier log)", stage,
-			 strerror(-err));
-		return 0;
+		snprintf(r->desc, sizeof(r->desc), "gp_tc: %s failed: %s (-v shows the verifier log)",
+			 r->stage, strerror(-r->err));
+		return;
 	}
 	grayprobe_bpf__destroy(skel);
-	snprintf(why, len, "gp_tc (sched_cls) loads: the classifier");
-	return 1;
 }
 
-/* Named after what stamps the start: with no connect hook, the state hook's CLOSE->SYN_SENT. */
-static void print_choice(FILE *out, enum gp_connect_hook connect, enum gp_state_hook state)
+/* Each hook really loaded and attached, then the choice run would make from them. */
+static int check_hooks(struct gp_check_facts *f, const struct gp_check_want *want)
 {
-	char via[64] = "";
-
-	if (connect == GP_CONNECT_STATE)
-		snprintf(via, sizeof(via), " (CLOSE->SYN_SENT on %s)", gp_state_hook_name(state));
-	fprintf(out, "run would use: connect_hook=%s%s state_hook=%s\n",
-		gp_connect_hook_name(connect), via, gp_state_hook_name(state));
-}
-
-int gp_check(FILE *out, const struct gp_check_want *want)
-{
-	enum gp_connect_hook connect;
-	enum gp_state_hook state;
 	struct hook_result res[H_MAX];
 	enum hook_id failed;
-	char why[256];
-	struct utsname u;
-	int ok_btf, ok_rb, ok_tc, ok_tcx, h;
+	int h, err;
 
-	uname(&u);
-	fprintf(out, "grayprobe %s on Linux %s (%s)\n", GP_VERSION, u.release, u.machine);
-	libbpf_set_print(libbpf_print_fn);
-	if (gp_check_privileges())
-		return 1;
-	row(out, "privileges", 1, "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
-
-	ok_btf = !check_btf(1, why, sizeof(why));
-	row(out, "btf", ok_btf, why);
-	ok_rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
-	row(out, "ringbuf", ok_rb, ok_rb ? "BPF_MAP_TYPE_RINGBUF" : "needs Linux 5.8+");
-	if (!ok_btf || !ok_rb) {
-		fprintf(out, "run would fail: %s is required\n", ok_btf ? "a ring buffer" : "BTF");
-		return 1;
-	}
+	_Static_assert(H_MAX == GP_CHECK_HOOKS, "one row per hook");
 	probe_all(res);
 	for (h = 0; h < H_MAX; h++) {
-		describe(why, sizeof(why), h, &res[h]);
-		row(out, hook_names[h], !res[h].err, why);
+		f->hooks[h].name = hook_names[h];
+		f->hooks[h].err = res[h].err;
+		f->hooks[h].stage = res[h].stage;
+		describe(f->hooks[h].desc, sizeof(f->hooks[h].desc), h, &res[h]);
 	}
-
-	ok_tc = classifier_loads(why, sizeof(why));
-	row(out, "tc", ok_tc, why);
-	ok_tcx = gp_tc_have_tcx(why, sizeof(why));
-	row(out, "tcx", ok_tcx, why);
-
-	if (choose(res, want->connect_hook, want->state_hook, &connect, &state, &failed)) {
-		if (failed == H_MAX)
-			fprintf(out, "run would fail: no state hook attaches\n");
-		else
-			fprintf(out, "run would fail: %s hook %s is unavailable\n",
-				failed == H_FENTRY || failed == H_KPROBE ? "connect" : "state",
-				hook_names[failed]);
-		return 1;
+	err = choose(res, want->connect_hook, want->state_hook, &f->connect, &f->state, &failed);
+	if (err) {
+		f->failed = failed == H_MAX ? NULL : hook_names[failed];
+		f->failed_connect = failed == H_FENTRY || failed == H_KPROBE;
 	}
-	print_choice(out, connect, state);
-	if (!ok_tc)
-		fprintf(out, "classifier: unavailable, run with -i none (every alpn \"none\")\n");
-	else
-		fprintf(out, "classifier: %s\n", want->tc_mode == GP_TC_CLSACT || !ok_tcx ?
-			"clsact filters" : "tcx links");
-	return 0;
+	return err;
+}
+
+int gp_loader_check(struct gp_check_facts *f, const struct gp_check_want *want)
+{
+	char why[GP_CHECK_DESC_MAX];
+	int ok;
+
+	memset(f, 0, sizeof(*f));
+	libbpf_set_print(libbpf_print_fn);
+	f->btf.err = check_btf(1, why, sizeof(why));
+	fact(&f->btf, "btf", f->btf.err, why);
+	ok = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
+	fact(&f->ringbuf, "ringbuf", ok ? 0 : -ENOTSUP,
+	     ok ? "BPF_MAP_TYPE_RINGBUF" : "needs Linux 5.8+");
+	if (f->btf.err || f->ringbuf.err)
+		return f->btf.err ? f->btf.err : f->ringbuf.err;
+	f->probed = 1;
+	f->choice_err = check_hooks(f, want);
+	check_classifier(&f->tc);
+	ok = gp_tc_have_tcx(why, sizeof(why));
+	fact(&f->tcx, "tcx", ok ? 0 : -ENOTSUP, why);
+	f->tc_mode = want->tc_mode == GP_TC_CLSACT || !ok ? GP_TC_CLSACT : GP_TC_TCX;
+	return f->choice_err;
 }
 
 int gp_loader_uses_clsact(const struct gp_loader *l)

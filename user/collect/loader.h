@@ -4,7 +4,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "grayprobe.h"
 #include "collect/iface.h"
@@ -69,15 +68,64 @@ int gp_loader_stats(struct gp_loader *l, uint64_t out[GP_STAT_MAX]);
 enum gp_connect_hook gp_loader_connect_hook(const struct gp_loader *l);
 enum gp_state_hook gp_loader_state_hook(const struct gp_loader *l);
 
-/* 0, or -EPERM after saying which capabilities are missing. */
-int gp_check_privileges(void);
+/*
+ * The TC program alone, attached nowhere, for BPF_PROG_TEST_RUN: replay,
+ * tests/tools/tcfuzz and bench/tcrun. Zeros keep the object's sizes.
+ */
+struct gp_tc_only_opts {
+	unsigned ringbuf_kb;	/* gp_events */
+	unsigned flows_max;	/* gp_flows */
+	int adopt_midstream;	/* track flows whose SYN was never seen */
+	gp_event_fn on_event;
+	void *ctx;
+};
+/* Logs nothing; on failure *stage says which step: "open", "load" or "ring buffer". */
+int gp_loader_open_tc_only(struct gp_loader **out, const struct gp_tc_only_opts *o,
+			   const char **stage);
 
-/* `grayprobe check`: print what works here; 0 when run can work. */
+/* One frame through a sched_cls program with BPF_PROG_TEST_RUN. */
+struct gp_test_run {
+	const void *frame;
+	size_t len;
+	unsigned repeat;	/* runs; 0 is one */
+	uint32_t retval;	/* out: the program's verdict */
+	uint32_t duration_ns;	/* out: the kernel's mean time per run */
+};
+int gp_test_run(int prog_fd, struct gp_test_run *r);	/* 0 or -errno */
+/* gp_tc's program and its flow table, for the test and bench tools. */
+int gp_loader_tc_fd(const struct gp_loader *l);
+int gp_loader_flows_fd(const struct gp_loader *l);
+
+/* `grayprobe check`'s question: the hooks as run would get them. */
 struct gp_check_want {
-	enum gp_connect_hook connect_hook;	/* AUTO or forced, as run would get them */
+	enum gp_connect_hook connect_hook;	/* AUTO or forced */
 	enum gp_state_hook state_hook;
 	enum gp_tc_mode tc_mode;
 };
-int gp_check(FILE *out, const struct gp_check_want *want);
+
+#define GP_CHECK_DESC_MAX	256
+#define GP_CHECK_HOOKS		5	/* fentry kprobe tp_btf raw_tp tracepoint */
+
+struct gp_check_row {
+	const char *name;
+	int err;			/* 0 or a negative errno */
+	const char *stage;		/* "open", "load" or "attach" when a hook's err */
+	char desc[GP_CHECK_DESC_MAX];	/* what works, or why not */
+};
+
+/* What works here, found by really loading; user/cmd/check.c prints it. */
+struct gp_check_facts {
+	struct gp_check_row btf, ringbuf;
+	int probed;			/* the rest is filled: BTF and a ring buffer are there */
+	struct gp_check_row hooks[GP_CHECK_HOOKS], tc, tcx;
+	int choice_err;			/* 0: connect and state are run's pair */
+	enum gp_connect_hook connect;
+	enum gp_state_hook state;
+	const char *failed;		/* the forced hook that does not work; NULL: no state hook */
+	int failed_connect;		/* failed is a connect hook */
+	enum gp_tc_mode tc_mode;	/* TCX or CLSACT: how run would hook the classifier */
+};
+/* Fills f (privileges are the caller's); 0 when run can work, else a negative errno. */
+int gp_loader_check(struct gp_check_facts *f, const struct gp_check_want *want);
 
 #endif

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef GP_CHECK_H
+#define GP_CHECK_H
+
+#include <stdio.h>
+
+#include "collect/loader.h"
+
+/* The check table from the loader's facts. */
+void gp_check_render(FILE *out, const struct gp_check_facts *f);
+
+/* `grayprobe check`: print what works here; the exit status, 0 when run can work. */
+int gp_cmd_check(FILE *out, const struct gp_check_want *want);
+
+#endif
