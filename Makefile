@@ -59,12 +59,16 @@ CORE_SRCS := user/pipeline/hist.c user/pipeline/agg.c user/export/prom.c user/ex
 	user/pipeline/event.c user/cmd/opts.c user/util/log.c user/collect/caps.c \
 	user/pipeline/classify.c user/util/htab.c user/pipeline/tagger.c user/pipeline/rules.c \
 	user/input/pktsplit.c user/collect/iface.c user/collect/hooks.c user/util/parse.c user/top/topmodel.c user/top/toptext.c
-APP_SRCS  := user/cmd/main.c user/cmd/check.c user/collect/loader.c user/collect/tc.c user/cmd/engine.c \
-	user/top/topui.c user/export/web.c
+APP_SRCS  := user/cmd/main.c user/cmd/check.c user/cmd/engine.c user/top/topui.c user/export/web.c
+# The collect layer's libbpf half: the agent, tests/tools/tcfuzz and
+# bench/tcrun link it (after it, libgrayprobe.a, then libbpf).
+COLLECT_SRCS := user/collect/loader.c user/collect/tc.c
 # Capture reading for `replay`: only the main binary and its test link libpcap.
 PCAP_SRCS := user/input/pcapin.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUT)/%.o)
 APP_OBJS  := $(APP_SRCS:user/%.c=$(OUT)/%.o)
+COLLECT_OBJS := $(COLLECT_SRCS:user/%.c=$(OUT)/%.o)
+COLLECT_LIBS := $(OUT)/libgrayprobe-collect.a $(OUT)/libgrayprobe.a
 PCAP_OBJS := $(PCAP_SRCS:user/%.c=$(OUT)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
@@ -158,7 +162,11 @@ $(OUT)/libgrayprobe.a: $(CORE_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUT)/grayprobe: $(APP_OBJS) $(PCAP_OBJS) $(OUT)/libgrayprobe.a
+$(OUT)/libgrayprobe-collect.a: $(COLLECT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUT)/grayprobe: $(APP_OBJS) $(PCAP_OBJS) $(COLLECT_LIBS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -lpcap $(NCURSES_LIBS) $(MHD_LIBS) -lpthread -o $@
 
@@ -176,13 +184,14 @@ $(OUT)/tests/%: tests/tools/%.c | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
 
-# Root-only test tools: tcfuzz loads grayprobe's own object through its
-# skeleton and checks gp_tc (BPF_PROG_TEST_RUN) against a reference parser.
+# Root-only test tools: tcfuzz loads grayprobe's own object as replay does
+# (the collect library) and checks gp_tc (BPF_PROG_TEST_RUN) against a
+# reference parser.
 ROOT_TOOL_BINS := $(OUT)/tests/tcfuzz
 
-$(OUT)/tests/tcfuzz: tests/tools/tcfuzz.c $(OUT)/grayprobe.skel.h $(OUT)/libgrayprobe.a | $(OUT)/tests
+$(OUT)/tests/tcfuzz: tests/tools/tcfuzz.c $(COLLECT_LIBS) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser -MMD -MP $< $(OUT)/libgrayprobe.a $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(COLLECT_LIBS) $(LDFLAGS) $(LIBBPF_LIBS) -o $@
 
 # `make soak`: connection churn and SIGHUP rule reloads against a running
 # agent for SOAK_SECONDS (default 600); fails if its RSS, open fds or BPF map
@@ -278,10 +287,10 @@ $(OUT)/bench/connloop $(OUT)/bench/startup: $(OUT)/bench/%: bench/%.c | $(OUT)/b
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LDFLAGS) -o $@
 
-# tcrun loads grayprobe's own object through its skeleton.
-$(OUT)/bench/tcrun: bench/tcrun.c $(OUT)/grayprobe.skel.h | $(OUT)/bench
+# tcrun loads grayprobe's own object through the collect library.
+$(OUT)/bench/tcrun: bench/tcrun.c $(COLLECT_LIBS) | $(OUT)/bench
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(COLLECT_LIBS) $(LDFLAGS) $(LIBBPF_LIBS) -o $@
 
 $(OUT)/bench/ringprod.bpf.o: bench/ringprod.bpf.c | $(OUT)/bench
 	$(call msg,BPF,$@)

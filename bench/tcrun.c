@@ -40,7 +40,7 @@
 #include <bpf/libbpf.h>
 
 #include "grayprobe.h"
-#include "grayprobe.skel.h"
+#include "collect/loader.h"
 
 #define FRAME_MAX	3584
 
@@ -243,13 +243,14 @@ static const char http_req[] =
 
 static int run(int fd, size_t len, unsigned repeat, uint32_t *ns)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len, .repeat = repeat);
+	struct gp_test_run r = { .frame = frame, .len = len, .repeat = repeat };
+	int err = gp_test_run(fd, &r);
 
-	if (bpf_prog_test_run_opts(fd, &o)) {
-		fprintf(stderr, "tcrun: test run: %s\n", strerror(errno));
+	if (err) {
+		fprintf(stderr, "tcrun: test run: %s\n", strerror(-err));
 		return -1;
 	}
-	*ns = o.duration;
+	*ns = r.duration_ns;
 	return 0;
 }
 
@@ -305,7 +306,7 @@ static struct flow4 new_flow(void)
 }
 
 /* Median ns of a first-payload record over nflows new flows. */
-static int first_payload(int fd, struct ring_buffer *rb, const uint8_t *data, size_t dlen,
+static int first_payload(int fd, struct gp_loader *l, const uint8_t *data, size_t dlen,
 			 unsigned nflows, unsigned every, uint32_t *out)
 {
 	uint32_t *v = calloc(nflows, sizeof(*v)), ns;
@@ -323,11 +324,11 @@ static int first_payload(int fd, struct ring_buffer *rb, const uint8_t *data, si
 		len = tcp4(&f, 1, f.cisn + 1, f.sisn + 1, 0x18, data, dlen);
 		if (run(fd, len, 1, &v[i]))
 			goto fail;
-		if (rb && (i + 1) % every == 0)
-			ring_buffer__consume(rb);
+		if (l && (i + 1) % every == 0)
+			gp_loader_drain(l);
 	}
-	if (rb)
-		ring_buffer__consume(rb);
+	if (l)
+		gp_loader_drain(l);
 	qsort(v, nflows, sizeof(*v), cmp_u32);
 	*out = v[nflows / 2];
 	free(v);
@@ -342,14 +343,15 @@ int main(int argc, char **argv)
 	unsigned rounds = 5, repeat = 1000000, nflows = 2000, every = 1, r, k;
 	const char *cases = "midflow,nontcp,hello,http";
 	int only_b = 0;
-	struct grayprobe_bpf *skel;
-	struct ring_buffer *rb;
-	struct bpf_program *p;
+	struct gp_tc_only_opts lo = { .on_event = drop_record };
+	struct gp_loader *l;
+	const char *stage;
+	uint64_t stats[GP_STAT_MAX];
 	uint8_t hello[2200];
 	size_t hello_len, len;
 	struct flow4 mid;
 	uint32_t ns;
-	int opt, fd[2];
+	int opt, fd[2], err;
 
 	while ((opt = getopt(argc, argv, "R:n:f:c:C:B")) != -1) {
 		switch (opt) {
@@ -381,23 +383,16 @@ int main(int argc, char **argv)
 		return 2;
 	hello_len = client_hello(hello);
 
-	skel = grayprobe_bpf__open();
-	if (!skel) {
-		fprintf(stderr, "tcrun: open: %s\n", strerror(errno));
+	/* Flows from their SYN only, the object's table sizes: as the agent runs it. */
+	err = gp_loader_open_tc_only(&l, &lo, &stage);
+	if (err) {
+		fprintf(stderr, "tcrun: %s: %s\n", stage, strerror(-err));
 		return 1;
 	}
-	bpf_object__for_each_program(p, skel->obj)
-		bpf_program__set_autoload(p, p == skel->progs.gp_tc);
-	bpf_map__set_max_entries(skel->maps.gp_starts, 1);
-	if (grayprobe_bpf__load(skel)) {
-		fprintf(stderr, "tcrun: load: %s\n", strerror(errno));
-		return 1;
-	}
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.gp_events), drop_record, NULL, NULL);
 	fd[0] = empty_prog();
-	fd[1] = bpf_program__fd(skel->progs.gp_tc);
-	if (!rb || fd[0] < 0) {
-		fprintf(stderr, "tcrun: ring buffer or empty program: %s\n", strerror(errno));
+	fd[1] = gp_loader_tc_fd(l);
+	if (fd[0] < 0) {
+		fprintf(stderr, "tcrun: empty program: %s\n", strerror(errno));
 		return 1;
 	}
 
@@ -411,7 +406,7 @@ int main(int argc, char **argv)
 	run(fd[1], len, 1, &ns);
 	len = tcp4(&mid, 1, mid.cisn + 1, mid.sisn + 1, 0x18, http_req, sizeof(http_req) - 1);
 	run(fd[1], len, 1, &ns);
-	ring_buffer__consume(rb);
+	gp_loader_drain(l);
 
 	for (r = 0; r < rounds; r++) {
 		for (k = only_b; k < 2; k++) {
@@ -432,12 +427,12 @@ int main(int argc, char **argv)
 				printf("tc_nontcp %s %u\n", var[k], ns);
 			}
 			if (want(cases, "hello")) {
-				if (first_payload(fd[k], k ? rb : NULL, hello, hello_len, nflows, every, &ns))
+				if (first_payload(fd[k], k ? l : NULL, hello, hello_len, nflows, every, &ns))
 					return 1;
 				printf("tc_hello %s %u\n", var[k], ns);
 			}
 			if (want(cases, "http")) {
-				if (first_payload(fd[k], k ? rb : NULL, (const uint8_t *)http_req,
+				if (first_payload(fd[k], k ? l : NULL, (const uint8_t *)http_req,
 						  sizeof(http_req) - 1, nflows, every, &ns))
 					return 1;
 				printf("tc_http %s %u\n", var[k], ns);
@@ -445,27 +440,15 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
-	{
-		/* Nothing was lost or skipped, or the figures are not of the paths named. */
-		int ncpu = libbpf_num_possible_cpus(), sfd = bpf_map__fd(skel->maps.gp_stats);
-		uint64_t vals[ncpu > 0 ? ncpu : 1], sum;
-		__u32 key;
-		int i;
-
-		for (key = 0; key < GP_STAT_MAX; key++) {
-			sum = 0;
-			if (!bpf_map_lookup_elem(sfd, &key, vals))
-				for (i = 0; i < ncpu; i++)
-					sum += vals[i];
-			if (sum)
-				fprintf(stderr, "tcrun: warning: gp_stats[%u] = %llu\n", key,
-					(unsigned long long)sum);
-		}
-	}
+	/* Nothing was lost or skipped, or the figures are not of the paths named. */
+	if (!gp_loader_stats(l, stats))
+		for (k = 0; k < GP_STAT_MAX; k++)
+			if (stats[k])
+				fprintf(stderr, "tcrun: warning: gp_stats[%u] = %llu\n", k,
+					(unsigned long long)stats[k]);
 	fprintf(stderr, "tcrun: hello frame %zu bytes (record %zu), http frame %zu bytes\n",
 		hello_len + 66, hello_len, sizeof(http_req) - 1 + 66);
-	ring_buffer__free(rb);
 	close(fd[0]);
-	grayprobe_bpf__destroy(skel);
+	gp_loader_close(l);
 	return 0;
 }

@@ -52,11 +52,10 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "pipeline/event.h"
 #include "grayprobe.h"
-#include "grayprobe.skel.h"
+#include "collect/loader.h"
 
 /*
  * BPF_PROG_TEST_RUN copies a frame into one page after NET_SKB_PAD of
@@ -972,72 +971,48 @@ static int on_event(void *ctx, void *data, size_t size)
 }
 
 struct bpf {
-	struct grayprobe_bpf *skel;
-	struct ring_buffer *rb;
-	int prog_fd, flows_fd, stats_fd, ncpu;
-	uint64_t *vals;
+	struct gp_loader *l;
+	int prog_fd, flows_fd;
 };
 
 static int bpf_open(struct bpf *b)
 {
-	struct bpf_program *p;
+	/*
+	 * The TC program alone, as `grayprobe replay` loads it. A frame leaves
+	 * at most one flow, removed before the next; a small table keeps the
+	 * per-frame walks (get_next_key scans every bucket) cheap.
+	 */
+	struct gp_tc_only_opts o = { .flows_max = 1024, .adopt_midstream = 1, .on_event = on_event };
+	const char *stage;
 	int err;
 
-	b->skel = grayprobe_bpf__open();
-	if (!b->skel)
-		return -errno;
-	/* The TC program alone, as `grayprobe replay` loads it. */
-	bpf_object__for_each_program(p, b->skel->obj)
-		bpf_program__set_autoload(p, p == b->skel->progs.gp_tc);
-	bpf_map__set_max_entries(b->skel->maps.gp_starts, 1);
-	/*
-	 * A frame leaves at most one flow, removed before the next; a small
-	 * table keeps the per-frame walks (get_next_key scans every bucket) cheap.
-	 */
-	bpf_map__set_max_entries(b->skel->maps.gp_flows, 1024);
-	b->skel->rodata->adopt_midstream = 1;
-	err = grayprobe_bpf__load(b->skel);
+	err = gp_loader_open_tc_only(&b->l, &o, &stage);
 	if (err)
 		return err;
-	b->prog_fd = bpf_program__fd(b->skel->progs.gp_tc);
-	b->flows_fd = bpf_map__fd(b->skel->maps.gp_flows);
-	b->stats_fd = bpf_map__fd(b->skel->maps.gp_stats);
-	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.gp_events), on_event, NULL, NULL);
-	if (!b->rb)
-		return -errno;
-	b->ncpu = libbpf_num_possible_cpus();
-	if (b->ncpu <= 0)
-		return -EINVAL;
-	b->vals = calloc(b->ncpu, sizeof(*b->vals));
-	return b->vals ? 0 : -ENOMEM;
+	b->prog_fd = gp_loader_tc_fd(b->l);
+	b->flows_fd = gp_loader_flows_fd(b->l);
+	return 0;
 }
 
 static void bpf_close(struct bpf *b)
 {
-	ring_buffer__free(b->rb);
-	grayprobe_bpf__destroy(b->skel);
-	free(b->vals);
+	gp_loader_close(b->l);
 }
 
 static uint64_t stat_get(struct bpf *b, uint32_t idx)
 {
-	uint64_t s = 0;
-	int i;
+	uint64_t s;
 
-	if (bpf_map_lookup_elem(b->stats_fd, &idx, b->vals))
-		return UINT64_MAX;
-	for (i = 0; i < b->ncpu; i++)
-		s += b->vals[i];
-	return s;
+	return gp_loader_stat(b->l, idx, &s) ? UINT64_MAX : s;
 }
 
 static int test_run(struct bpf *b, const void *frame, size_t len, uint32_t *retval)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len, .repeat = 1);
-	int err = bpf_prog_test_run_opts(b->prog_fd, &o);
+	struct gp_test_run r = { .frame = frame, .len = len, .repeat = 1 };
+	int err = gp_test_run(b->prog_fd, &r);
 
-	*retval = o.retval;
-	return err ? -errno : 0;
+	*retval = r.retval;
+	return err;
 }
 
 /* ---- checking --------------------------------------------------------------------- */
@@ -1196,7 +1171,7 @@ static int compare(struct bpf *b, const uint8_t *f, size_t len, struct totals *t
 		t->einval_l3++;
 	else
 		t->einval_other++;
-	ring_buffer__consume(b->rb);
+	gp_loader_drain(b->l);
 	after = stat_get(b, GP_STAT_PKT_MALFORMED);
 	if (rc != x->rc)
 		return fail("BPF_PROG_TEST_RUN returned %d (%s), expected %d", rc,
@@ -1309,7 +1284,7 @@ static int probe(struct bpf *b, int verbose)
 		       kernel_rejects_short_l3 ? "refused (EINVAL)" : "run", frame_max);
 	/* Leave nothing behind. */
 	ngot = 0;
-	ring_buffer__consume(b->rb);
+	gp_loader_drain(b->l);
 	return 0;
 }
 

@@ -819,28 +819,34 @@ int gp_loader_drain(struct gp_loader *l)
 	return ring_buffer__consume(l->rb);
 }
 
-int gp_loader_stats(struct gp_loader *l, uint64_t out[GP_STAT_MAX])
+int gp_loader_stat(struct gp_loader *l, unsigned key, uint64_t *sum)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.gp_stats);
 	uint64_t *vals;
-	__u32 key;
+	__u32 k = key;
 	int i, err = 0;
 
+	*sum = 0;
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (key = 0; key < GP_STAT_MAX; key++) {
-		out[key] = 0;
-		if (bpf_map_lookup_elem(fd, &key, vals)) {
-			err = -errno;
-			break;
-		}
-		for (i = 0; i < ncpu; i++)
-			out[key] += vals[i];
-	}
+	if (bpf_map_lookup_elem(fd, &k, vals))
+		err = -errno;
+	for (i = 0; !err && i < ncpu; i++)
+		*sum += vals[i];
 	free(vals);
+	return err;
+}
+
+int gp_loader_stats(struct gp_loader *l, uint64_t out[GP_STAT_MAX])
+{
+	unsigned key;
+	int err = 0;
+
+	for (key = 0; key < GP_STAT_MAX && !err; key++)
+		err = gp_loader_stat(l, key, &out[key]);
 	return err;
 }
 

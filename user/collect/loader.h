@@ -65,6 +65,8 @@ int gp_loader_poll(struct gp_loader *l, int timeout_ms);	/* events handled or -e
 int gp_loader_drain(struct gp_loader *l);
 /* Kernel-side counters summed over CPUs, indexed by enum gp_stat. */
 int gp_loader_stats(struct gp_loader *l, uint64_t out[GP_STAT_MAX]);
+/* One of them; 0 or a negative errno. */
+int gp_loader_stat(struct gp_loader *l, unsigned key, uint64_t *sum);
 enum gp_connect_hook gp_loader_connect_hook(const struct gp_loader *l);
 enum gp_state_hook gp_loader_state_hook(const struct gp_loader *l);
 
