@@ -40,7 +40,9 @@ void gp_loader_close(struct gp_loader *l);	/* NULL-safe; detaches all */
 
 /*
  * Replay: only the TC program, attached nowhere, adopting flows whose SYN
- * the capture lacks. Packets go in through gp_loader_test_run().
+ * the capture lacks. Packets go in through gp_loader_test_run(). Replay's
+ * one capability check (gp_caps_require(1)) and BTF check are made here;
+ * every failure is logged.
  */
 int gp_loader_open_replay(struct gp_loader **out, unsigned ringbuf_kb, gp_event_fn on_event,
 			  void *ctx);
