@@ -4,14 +4,14 @@
 #   tests/fuzz/run.sh [SECONDS] [NAME...]
 # Corpora live in $OUT/fuzz/corpus-NAME, seeded from ../shared/corpus/pcap
 # (the captures themselves for fuzz_pcap; their TLS ClientHellos and HTTP
-# requests, as tshark reassembles them, for fuzz_classify and fuzz_tagger).
+# requests, as tshark reassembles them, for fuzz_payload and fuzz_tagger).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-build}
 SECS=${1:-60}
 shift 2>/dev/null
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(event classify rules pcap tagger)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(event payload rules pcap tagger)
 PCAPS=../shared/corpus/pcap
 
 seed() {	# seed NAME DIR
@@ -19,7 +19,7 @@ seed() {	# seed NAME DIR
 	case $1 in
 	pcap)
 		[ -d "$PCAPS" ] && cp -n "$PCAPS"/*.pcap "$2"/ 2>/dev/null ;;
-	classify|tagger)
+	payload|tagger)
 		[ -d "$PCAPS" ] && command -v tshark >/dev/null || return 0
 		for f in "$PCAPS"/*.pcap; do
 			tshark -r "$f" -o tcp.desegment_tcp_streams:TRUE \

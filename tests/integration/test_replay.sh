@@ -203,7 +203,7 @@ t_replay_malformed_tls() {
 	flow_is len-rec-past len-rec-past '$tls + {frame: 4, sni: "recpast.example.com", bytes_classified: 355}'
 	flow_is len-rec-over len-rec-over "$u"' + {frame: 4, bytes_classified: 355}'
 	flow_is len-past-fin len-past-fin "$u"' + {frame: 5, bytes_classified: 300}'
-	# RFC 7301: a zero-length name makes the hello malformed (classify.c).
+	# RFC 7301: a zero-length name makes the hello malformed (payload.c).
 	flow_is alpn-empty alpn-empty "$u"' + {frame: 4, bytes_classified: 345}'
 	# 16 payload records per flow (GP_CAPTURE_SEGS_MAX): 16 x 20 bytes, then FIN.
 	flow_is tiny-segs tiny-segs "$u"' + {frame: 22, bytes_classified: 320}'

@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "pipeline/classify.h"
+#include "pipeline/payload.h"
 
 #ifndef GP_SRCDIR
 #error "GP_SRCDIR must name the project root"
@@ -307,10 +307,10 @@ static size_t reassemble(const struct half *h, uint8_t *out, size_t cap)
 	return len;
 }
 
-static enum gp_payload_kind classify_stream(const uint8_t *s, size_t n,
-					    struct gp_payload_info *out)
+static enum gp_payload_kind parse_stream(const uint8_t *s, size_t n,
+					 struct gp_payload_info *out)
 {
-	return gp_classify_payload(s, n, out);
+	return gp_payload_parse(s, n, out);
 }
 
 /*
@@ -357,7 +357,7 @@ static void finish_flow(struct flow *f)
 	for (i = 0; i < 2; i++) {
 		s[i] = xrealloc(NULL, STREAM_CAP);
 		n[i] = reassemble(&f->h[i], s[i], STREAM_CAP);
-		classify_stream(s[i], n[i], &in[i]);
+		parse_stream(s[i], n[i], &in[i]);
 		rank[i] = !f->h[i].n ? 0 : in[i].kind == GP_PL_UNKNOWN ? 1 :
 			  in[i].kind == GP_PL_NEED_MORE ? 2 : 3;
 	}
@@ -386,8 +386,8 @@ static void finish_flow(struct flow *f)
 	 */
 	if (f->info.kind == GP_PL_HTTP1 && !strcmp(f->info.http_method, "CONNECT") &&
 	    f->info.body_off) {
-		classify_stream(f->stream + f->info.body_off, f->slen - f->info.body_off,
-				&f->hello);
+		parse_stream(f->stream + f->info.body_off, f->slen - f->info.body_off,
+			     &f->hello);
 		f->in_tunnel = 1;
 	}
 	if (f->hello.kind == GP_PL_TLS) {
@@ -398,7 +398,7 @@ static void finish_flow(struct flow *f)
 		for (k = 1; k < n; k++) {
 			struct gp_payload_info *h = &f->later[f->n_later];
 
-			classify_stream(f->stream + base + offs[k], f->slen - base - offs[k], h);
+			parse_stream(f->stream + base + offs[k], f->slen - base - offs[k], h);
 			if (h->kind == GP_PL_TLS)
 				f->n_later++;
 		}

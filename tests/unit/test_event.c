@@ -282,22 +282,22 @@ static void test_addr_str_small_buffer(void **state)
 	assert_string_equal(buf, "");
 }
 
-static void test_classify(void **state)
+static void test_result_of(void **state)
 {
 	(void)state;
-	assert_int_equal(gp_classify(TCP_ESTABLISHED, 0), GP_RES_ESTABLISHED);
+	assert_int_equal(gp_result_of(TCP_ESTABLISHED, 0), GP_RES_ESTABLISHED);
 	/* A stale sk_err must not turn a success into a failure. */
-	assert_int_equal(gp_classify(TCP_ESTABLISHED, ECONNREFUSED), GP_RES_ESTABLISHED);
-	assert_int_equal(gp_classify(TCP_CLOSE, ECONNREFUSED), GP_RES_REFUSED);
-	assert_int_equal(gp_classify(TCP_CLOSE, ETIMEDOUT), GP_RES_TIMEOUT);
-	assert_int_equal(gp_classify(TCP_CLOSE, EHOSTUNREACH), GP_RES_UNREACHABLE);
-	assert_int_equal(gp_classify(TCP_CLOSE, ENETUNREACH), GP_RES_UNREACHABLE);
-	assert_int_equal(gp_classify(TCP_CLOSE, EHOSTDOWN), GP_RES_UNREACHABLE);
-	assert_int_equal(gp_classify(TCP_CLOSE, ENETDOWN), GP_RES_UNREACHABLE);
+	assert_int_equal(gp_result_of(TCP_ESTABLISHED, ECONNREFUSED), GP_RES_ESTABLISHED);
+	assert_int_equal(gp_result_of(TCP_CLOSE, ECONNREFUSED), GP_RES_REFUSED);
+	assert_int_equal(gp_result_of(TCP_CLOSE, ETIMEDOUT), GP_RES_TIMEOUT);
+	assert_int_equal(gp_result_of(TCP_CLOSE, EHOSTUNREACH), GP_RES_UNREACHABLE);
+	assert_int_equal(gp_result_of(TCP_CLOSE, ENETUNREACH), GP_RES_UNREACHABLE);
+	assert_int_equal(gp_result_of(TCP_CLOSE, EHOSTDOWN), GP_RES_UNREACHABLE);
+	assert_int_equal(gp_result_of(TCP_CLOSE, ENETDOWN), GP_RES_UNREACHABLE);
 	/* Closed while connecting with no error at all: the owner gave up. */
-	assert_int_equal(gp_classify(TCP_CLOSE, 0), GP_RES_ABANDONED);
-	assert_int_equal(gp_classify(TCP_CLOSE, EPIPE), GP_RES_OTHER);
-	assert_int_equal(gp_classify(TCP_CLOSE, -ECONNREFUSED), GP_RES_OTHER);
+	assert_int_equal(gp_result_of(TCP_CLOSE, 0), GP_RES_ABANDONED);
+	assert_int_equal(gp_result_of(TCP_CLOSE, EPIPE), GP_RES_OTHER);
+	assert_int_equal(gp_result_of(TCP_CLOSE, -ECONNREFUSED), GP_RES_OTHER);
 }
 
 static void test_result_names(void **state)
@@ -503,7 +503,7 @@ int main(void)
 		cmocka_unit_test(test_decode_comm_unterminated),
 		cmocka_unit_test(test_decode_comm_garbage_after_nul),
 		cmocka_unit_test(test_addr_str_small_buffer),
-		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_result_of),
 		cmocka_unit_test(test_result_names),
 		cmocka_unit_test(test_payload_decode_valid),
 		cmocka_unit_test(test_payload_decode_short),

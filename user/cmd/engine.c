@@ -555,7 +555,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
 		gp_connect_hook_name(gp_loader_connect_hook(r->loader)),
 		gp_state_hook_name(gp_loader_state_hook(r->loader)),
-		opts->netns ? opts->netns : "all", gp_engine_classifier(r),
+		opts->netns ? opts->netns : "all", gp_engine_tc_desc(r),
 		textfile ? "writing " : "no textfile", textfile ? textfile : "");
 	if (exporting(r)) {
 		export_metrics(r);
@@ -592,7 +592,7 @@ static void rescan_ifaces(struct gp_engine *r)
 	struct gp_ifaces *now = calloc(1, sizeof(*now));
 
 	if (now && !resolve_ifaces(r->opts, now, 0) && gp_loader_sync_ifaces(r->loader, now))
-		gp_info("classifier now on %s", gp_engine_classifier(r));
+		gp_info("classifier now on %s", gp_engine_tc_desc(r));
 	free(now);
 }
 
@@ -676,7 +676,7 @@ void gp_engine_close(struct gp_engine *r)
 	free(r);
 }
 
-const char *gp_engine_classifier(const struct gp_engine *r)
+const char *gp_engine_tc_desc(const struct gp_engine *r)
 {
 	if (r->opts->no_tc)
 		return "none (outcomes untagged)";

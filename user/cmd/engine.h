@@ -33,7 +33,7 @@ int gp_engine_snapshot(struct gp_engine *e, struct gp_snapshot *snap);
 /* Stopping: drain, decide every waiting outcome, write the textfile once more. */
 int gp_engine_finish(struct gp_engine *e);
 void gp_engine_close(struct gp_engine *e);			/* NULL-safe; detaches */
-const char *gp_engine_classifier(const struct gp_engine *e);	/* "lo/ingress(tcx)" */
+const char *gp_engine_tc_desc(const struct gp_engine *e);	/* "lo/ingress(tcx)" */
 uint64_t gp_engine_started_ns(const struct gp_engine *e);	/* CLOCK_MONOTONIC */
 
 /* Rules from --rule, then --rules, then the defaults; NULL after saying why. */

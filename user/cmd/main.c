@@ -195,7 +195,7 @@ static int cmd_top(const struct gp_opts *opts)
 		return err;
 	err = 1;
 	cfg.started_ns = gp_engine_started_ns(e);
-	cfg.classifier = gp_engine_classifier(e);
+	cfg.classifier = gp_engine_tc_desc(e);
 	if (gp_top_model_init(&m, &cfg)) {
 		gp_err("out of memory");
 		goto cleanup;

@@ -6,9 +6,11 @@
 
 #include "pipeline/agg.h"
 #include "pipeline/rules.h"
+#include "util/htab.h"
 
 /* A tag and when it was last used, in the caller's clock (gp_agg_retire's). */
 struct slot {
+	struct gp_hnode node;		/* in gp_agg.index; first: beside the key a lookup compares */
 	struct gp_tag_stats s;
 	uint64_t last_seen;
 	uint8_t touched;		/* used since the last gp_agg_retire */
@@ -25,8 +27,7 @@ struct gp_agg {
 	struct gp_agg_fold fold;	/* the last outcome folded */
 	size_t n, cap, max_cap;		/* tags in use, allocated, most there can be */
 	struct slot *tags;
-	size_t slots;			/* open-addressing index into tags, power of 2 */
-	uint32_t *index;		/* 0 = empty, else tag position + 1 */
+	struct gp_htab index;		/* tags[0, n), buckets for cap: adding never allocates */
 };
 
 /*
@@ -57,47 +58,17 @@ static int is_overflow(const struct gp_tag_stats *t)
 
 static uint32_t tag_hash(unsigned dir, const char *alpn, const char *gray)
 {
-	uint32_t h = 2166136261u ^ dir;	/* FNV-1a */
-	const char *s;
+	uint8_t d = (uint8_t)dir;
 
-	for (s = alpn; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	h = (h ^ 0xff) * 16777619u;	/* separator: ("a","bc") != ("ab","c") */
-	for (s = gray; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return gp_hash_str(gp_hash_str(gp_hash_more(GP_HASH_INIT, &d, 1), alpn), gray);
 }
 
-/*
- * The index for tags[0, n), with at least twice as many slots as cap: the
- * one there is when it is big enough (rebuilt in place, which cannot fail).
- */
-static int reindex(struct gp_agg *agg)
+/* A tag moves to a free place (growing, compacting): its node goes with it. */
+static void move_tag(struct gp_agg *agg, struct slot *to, struct slot *from)
 {
-	size_t slots = agg->slots ? agg->slots : 16, i, j;
-	uint32_t *index = agg->index;
-
-	while (slots < 2 * agg->cap)
-		slots <<= 1;
-	if (slots != agg->slots) {
-		index = calloc(slots, sizeof(*index));
-		if (!index)
-			return -ENOMEM;
-		free(agg->index);
-		agg->index = index;
-		agg->slots = slots;
-	} else {
-		memset(index, 0, slots * sizeof(*index));
-	}
-	for (i = 0; i < agg->n; i++) {
-		const struct gp_tag_stats *t = &agg->tags[i].s;
-
-		for (j = tag_hash(t->dir, t->alpn, t->gray) & (slots - 1); index[j];
-		     j = (j + 1) & (slots - 1))
-			;
-		index[j] = (uint32_t)i + 1;
-	}
-	return 0;
+	gp_htab_del(&agg->index, &from->node);
+	*to = *from;
+	gp_htab_add(&agg->index, &to->node, to->node.hash);	/* one was taken out: no growth */
 }
 
 struct gp_agg *gp_agg_new(unsigned max_tags)
@@ -114,7 +85,8 @@ struct gp_agg *gp_agg_new(unsigned max_tags)
 	agg->cap = (size_t)GP_DIR_MAX * (max_tags + 1);
 	agg->max_cap = (size_t)GP_DIR_MAX * (max_tags + GP_PINNED_TAGS_MAX + 1);
 	agg->tags = calloc(agg->cap, sizeof(*agg->tags));
-	if (!agg->tags || reindex(agg)) {
+	if (!agg->tags || gp_htab_init(&agg->index, 16) ||
+	    gp_htab_reserve(&agg->index, agg->cap)) {
 		gp_agg_free(agg);
 		return NULL;
 	}
@@ -126,55 +98,52 @@ void gp_agg_free(struct gp_agg *agg)
 	if (!agg)
 		return;
 	free(agg->tags);
-	free(agg->index);
+	gp_htab_release(&agg->index);
 	free(agg);
 }
 
 /* Room for one more tag; 0 when out of memory or at max_cap. */
 static int room(struct gp_agg *agg)
 {
-	size_t old = agg->cap, cap = 2 * old < agg->max_cap ? 2 * old : agg->max_cap;
+	size_t cap = 2 * agg->cap < agg->max_cap ? 2 * agg->cap : agg->max_cap, i;
 	struct slot *tags;
 
 	if (agg->n < agg->cap)
 		return 1;
-	if (cap <= old)
+	if (cap <= agg->cap || gp_htab_reserve(&agg->index, cap))
 		return 0;
-	tags = realloc(agg->tags, cap * sizeof(*tags));
+	tags = malloc(cap * sizeof(*tags));
 	if (!tags)
 		return 0;
+	for (i = 0; i < agg->n; i++)
+		move_tag(agg, &tags[i], &agg->tags[i]);
+	free(agg->tags);
 	agg->tags = tags;
 	agg->cap = cap;
-	if (reindex(agg)) {
-		agg->cap = old;		/* the index there is still fits that */
-		return 0;
-	}
 	return 1;
 }
 
 static struct slot *lookup(struct gp_agg *agg, unsigned dir, const char *alpn, const char *gray,
 			   int create)
 {
-	size_t mask = agg->slots - 1, i = tag_hash(dir, alpn, gray) & mask;
+	uint32_t hash = tag_hash(dir, alpn, gray);
+	struct gp_hnode *x;
 	struct slot *t;
 
-	for (;; i = (i + 1) & mask) {
-		if (!agg->index[i])
-			break;
-		t = &agg->tags[agg->index[i] - 1];
-		if (t->s.dir == dir && !strcmp(t->s.alpn, alpn) && !strcmp(t->s.gray, gray))
+	for (x = gp_htab_chain(&agg->index, hash); x; x = x->next) {
+		t = gp_container_of(x, struct slot, node);
+		if (x->hash == hash && t->s.dir == dir && !strcmp(t->s.alpn, alpn) &&
+		    !strcmp(t->s.gray, gray))
 			return t;
 	}
-	if (!create)
+	if (!create || !room(agg))
 		return NULL;
-	if (agg->n == agg->cap)
-		return room(agg) ? lookup(agg, dir, alpn, gray, 1) : NULL;	/* a new index */
 	t = &agg->tags[agg->n++];
 	memset(t, 0, sizeof(*t));
 	t->s.dir = dir;
 	snprintf(t->s.alpn, sizeof(t->s.alpn), "%s", alpn);
 	snprintf(t->s.gray, sizeof(t->s.gray), "%s", gray);
-	agg->index[i] = (uint32_t)agg->n;
+	gp_htab_add(&agg->index, &t->node, hash);
 	return t;
 }
 
@@ -302,16 +271,15 @@ size_t gp_agg_retire(struct gp_agg *agg, uint64_t now_ns, uint64_t idle_ns)
 		if (idle_ns && !t->s.pinned && !is_overflow(&t->s) &&
 		    now_ns - t->last_seen >= idle_ns) {
 			agg->dynamic[t->s.dir]--;
+			gp_htab_del(&agg->index, &t->node);
 			continue;
 		}
 		if (kept != i)
-			agg->tags[kept] = *t;
+			move_tag(agg, &agg->tags[kept], t);
 		kept++;
 	}
 	agg->n = kept;
 	agg->retired += n0 - kept;
-	if (kept != n0)
-		reindex(agg);	/* the same slots, rebuilt in place: cannot fail */
 	return n0 - kept;
 }
 

@@ -29,7 +29,7 @@ const char *gp_direction_name(enum gp_direction d)
 	return d == GP_DIR_INBOUND ? "inbound" : "outbound";
 }
 
-enum gp_result gp_classify(unsigned new_state, int sk_err)
+enum gp_result gp_result_of(unsigned new_state, int sk_err)
 {
 	if (new_state == TCP_ESTABLISHED)
 		return GP_RES_ESTABLISHED;
@@ -94,7 +94,7 @@ int gp_conn_decode(const void *data, size_t len, struct gp_conn *out)
 	out->dport = e.dport;
 	out->sk_err = e.sk_err;
 	out->dir = e.direction;
-	out->result = gp_classify(e.new_state, e.sk_err);
+	out->result = gp_result_of(e.new_state, e.sk_err);
 	memcpy(out->comm, e.comm, GP_COMM_LEN);
 	out->comm[strnlen(out->comm, GP_COMM_LEN)] = '\0';
 	out->has_flow = !!(e.flags & GP_CONN_F_FLOW);

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/classify.h"
+#include "pipeline/payload.h"
 #include "grayprobe.h"
 
 enum gp_result {
@@ -48,7 +48,7 @@ struct gp_conn {
 
 const char *gp_result_name(enum gp_result r);
 const char *gp_direction_name(enum gp_direction d);
-enum gp_result gp_classify(unsigned new_state, int sk_err);
+enum gp_result gp_result_of(unsigned new_state, int sk_err);
 
 /*
  * Decode one ring-buffer record. Returns 0, or -EINVAL when the record is

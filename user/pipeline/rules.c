@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "pipeline/classify.h"
+#include "pipeline/payload.h"
 #include "util/parse.h"
 #include "pipeline/rules.h"
 

@@ -92,7 +92,7 @@ struct gp_flow_facts {
 	uint16_t sport, dport;		/* host order */
 	const char *alpn;		/* the alpn label, never NULL */
 	const char *sni;		/* "" if none */
-	const uint8_t *http_hdrs;	/* HTTP/1 header block (see gp_http1_header in classify.h) or NULL */
+	const uint8_t *http_hdrs;	/* HTTP/1 header block (see gp_http1_header in payload.h) or NULL */
 	size_t http_hdrs_len;
 };
 

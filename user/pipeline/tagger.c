@@ -429,7 +429,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	memset(inner, 0, sizeof(*inner));
 	memset(r, 0, sizeof(*r));
 	if (n)
-		gp_classify_payload(buf, n, info);
+		gp_payload_parse(buf, n, info);
 	else
 		info->kind = GP_PL_NEED_MORE;
 	show = info;
@@ -444,7 +444,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	}
 	if (info->kind == GP_PL_HTTP1 && !strcmp(info->http_method, "CONNECT") && info->body_off) {
 		if (n > info->body_off)
-			gp_classify_payload(buf + info->body_off, n - info->body_off, inner);
+			gp_payload_parse(buf + info->body_off, n - info->body_off, inner);
 		else
 			inner->kind = GP_PL_NEED_MORE;
 		if (inner->kind == GP_PL_NEED_MORE && !force && !full)

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/classify.h"
+#include "pipeline/payload.h"
 #include "pipeline/event.h"
 #include "grayprobe.h"
 #include "pipeline/rules.h"

@@ -4,17 +4,6 @@
 
 #include "util/htab.h"
 
-uint32_t gp_hash_bytes(const void *p, size_t n)
-{
-	const uint8_t *s = p;
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ s[i]) * 16777619u;
-	return h;
-}
-
 int gp_htab_init(struct gp_htab *h, size_t nb)
 {
 	h->b = calloc(nb, sizeof(*h->b));
@@ -30,18 +19,13 @@ void gp_htab_release(struct gp_htab *h)
 	h->nb = h->n = 0;
 }
 
-struct gp_hnode *gp_htab_chain(const struct gp_htab *h, uint32_t hash)
+static int resize(struct gp_htab *h, size_t nb)
 {
-	return h->b[hash & (h->nb - 1)];
-}
-
-static void grow(struct gp_htab *h)
-{
-	size_t nb = h->nb * 2, i;
 	struct gp_hnode **b = calloc(nb, sizeof(*b)), *x, *next;
+	size_t i;
 
 	if (!b)
-		return;	/* longer chains, still correct */
+		return -ENOMEM;
 	for (i = 0; i < h->nb; i++)
 		for (x = h->b[i]; x; x = next) {
 			next = x->next;
@@ -51,6 +35,16 @@ static void grow(struct gp_htab *h)
 	free(h->b);
 	h->b = b;
 	h->nb = nb;
+	return 0;
+}
+
+int gp_htab_reserve(struct gp_htab *h, size_t n)
+{
+	size_t nb = h->nb;
+
+	while (nb < n)
+		nb *= 2;
+	return nb == h->nb ? 0 : resize(h, nb);
 }
 
 void gp_htab_add(struct gp_htab *h, struct gp_hnode *x, uint32_t hash)
@@ -58,7 +52,7 @@ void gp_htab_add(struct gp_htab *h, struct gp_hnode *x, uint32_t hash)
 	struct gp_hnode **head;
 
 	if (h->n >= h->nb)
-		grow(h);
+		resize(h, h->nb * 2);	/* on failure: longer chains, still correct */
 	head = &h->b[hash & (h->nb - 1)];
 	x->hash = hash;
 	x->next = *head;

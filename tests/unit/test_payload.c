@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "pipeline/classify.h"
+#include "pipeline/payload.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -81,7 +81,7 @@ static void assert_info_sane(const struct gp_payload_info *i)
 }
 
 /* Classifies a heap copy of exactly len bytes. */
-static enum gp_payload_kind classify(const void *p, size_t len, struct gp_payload_info *out)
+static enum gp_payload_kind parse(const void *p, size_t len, struct gp_payload_info *out)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	enum gp_payload_kind k;
@@ -89,7 +89,7 @@ static enum gp_payload_kind classify(const void *p, size_t len, struct gp_payloa
 	assert_non_null(copy);
 	if (len)
 		memcpy(copy, p, len);
-	k = gp_classify_payload(len ? copy : NULL, len, out);
+	k = gp_payload_parse(len ? copy : NULL, len, out);
 	free(copy);
 	assert_int_equal(k, out->kind);
 	assert_info_sane(out);
@@ -299,7 +299,7 @@ static void expect_tls(const uint8_t *buf, size_t len, const char *alpn, const c
 {
 	struct gp_payload_info i;
 
-	assert_int_equal(classify(buf, len, &i), GP_PL_TLS);
+	assert_int_equal(parse(buf, len, &i), GP_PL_TLS);
 	assert_string_equal(i.alpn, alpn);
 	assert_string_equal(i.alpn_offered, offered);
 	assert_string_equal(i.sni, sni);
@@ -314,10 +314,10 @@ static void expect_prefixes(const uint8_t *buf, size_t len)
 	size_t p;
 
 	for (p = 0; p < len; p++) {
-		if (classify(buf, p, &i) != GP_PL_NEED_MORE)
+		if (parse(buf, p, &i) != GP_PL_NEED_MORE)
 			fail_msg("prefix %zu of %zu: kind %d", p, len, i.kind);
 	}
-	assert_int_equal(classify(buf, len, &i), GP_PL_TLS);
+	assert_int_equal(parse(buf, len, &i), GP_PL_TLS);
 }
 
 /* ---- TLS tests ---------------------------------------------------------- */
@@ -430,44 +430,44 @@ static void test_tls_record_layer(void **state)
 		expect_tls(rec, n, "h2", "h2,http/1.1", "www.example.com");
 	}
 	rec[2] = 5;
-	assert_int_equal(classify(rec, n, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(rec, 3, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, 3, &i), GP_PL_UNKNOWN);
 	rec[2] = 1, rec[1] = 2;
-	assert_int_equal(classify(rec, n, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(rec, 2, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, 2, &i), GP_PL_UNKNOWN);
 	rec[1] = 3;
 
 	/* Another content type, or another handshake message. */
 	memcpy(tmp, rec, n);
 	tmp[0] = 23;				/* application data */
-	assert_int_equal(classify(tmp, n, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(tmp, 1, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, 1, &i), GP_PL_UNKNOWN);
 	memcpy(tmp, rec, n);
 	tmp[5] = 2;				/* a ServerHello, from the wrong side */
-	assert_int_equal(classify(tmp, n, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(tmp, 6, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify("\x16\x03\x03\x00\x02\x02\x00", 7, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, 6, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse("\x16\x03\x03\x00\x02\x02\x00", 7, &i), GP_PL_UNKNOWN);
 
 	/* Zero-length and oversized records. */
-	assert_int_equal(classify("\x16\x03\x01\x00\x00", 5, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify("\x16\x03\x01\x40\x01\x01", 6, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify("\x16\x03\x01\x40\x00\x01", 6, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse("\x16\x03\x01\x00\x00", 5, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse("\x16\x03\x01\x40\x01\x01", 6, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse("\x16\x03\x01\x40\x00\x01", 6, &i), GP_PL_NEED_MORE);
 
 	/* A handshake that can never fit the bytes the kernel keeps. */
-	assert_int_equal(classify("\x16\x03\x01\x40\x00\x01\x00\x20\x00", 9, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify("\x16\x03\x01\x20\x00\x01\x00\x1f\xf7", 9, &i), GP_PL_NEED_MORE);
-	assert_int_equal(classify("\x16\x03\x01\x20\x00\x01\x00\x1f\xf8", 9, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse("\x16\x03\x01\x40\x00\x01\x00\x20\x00", 9, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse("\x16\x03\x01\x20\x00\x01\x00\x1f\xf7", 9, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse("\x16\x03\x01\x20\x00\x01\x00\x1f\xf8", 9, &i), GP_PL_UNKNOWN);
 
 	/* Fragments interleaved with another record type. */
 	build_hs(&b, &c);
 	n = wrap(b.b, b.n, two, tmp, sizeof(tmp));
 	tmp[105] = 21;				/* second record: an alert */
-	assert_int_equal(classify(tmp, n, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(tmp, 106, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(tmp, 105, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(tmp, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, 106, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, 105, &i), GP_PL_NEED_MORE);
 
 	/* SSLv2-compatible hellos are not recognised. */
-	assert_int_equal(classify("\x80\x2e\x01\x03\x01", 5, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse("\x80\x2e\x01\x03\x01", 5, &i), GP_PL_UNKNOWN);
 }
 
 static void test_tls_truncated_records(void **state)
@@ -482,22 +482,22 @@ static void test_tls_truncated_records(void **state)
 	(void)state;
 	/* A record cut by the end of data: a prefix, so more is needed. */
 	n = one_record(&c, &b, rec, sizeof(rec));
-	assert_int_equal(classify(rec, n - 1, &i), GP_PL_NEED_MORE);
-	assert_int_equal(classify(rec, 5, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(rec, n - 1, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(rec, 5, &i), GP_PL_NEED_MORE);
 
 	/* First record whole, second cut in its header or its body. */
 	build_hs(&b, &c);
 	n = wrap(b.b, b.n, two, rec, sizeof(rec));
-	assert_int_equal(classify(rec, 105, &i), GP_PL_NEED_MORE);
-	assert_int_equal(classify(rec, 107, &i), GP_PL_NEED_MORE);
-	assert_int_equal(classify(rec, 111, &i), GP_PL_NEED_MORE);
-	assert_int_equal(classify(rec, n, &i), GP_PL_TLS);
+	assert_int_equal(parse(rec, 105, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(rec, 107, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(rec, 111, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(rec, n, &i), GP_PL_TLS);
 
 	/* A record shorter than the hello it claims to end, then nothing. */
 	rec[3] = 0, rec[4] = 50;
-	assert_int_equal(classify(rec, 55, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(rec, 55, &i), GP_PL_NEED_MORE);
 	/* ... then a record header where hello bytes should be: inconsistent. */
-	assert_int_equal(classify(rec, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, n, &i), GP_PL_UNKNOWN);
 }
 
 /*
@@ -538,7 +538,7 @@ static void test_tls_corrupt_each_length(void **state)
 			memcpy(tmp, rec, n);
 			for (k = 0; k < w; k++)
 				tmp[at + k] = (uint8_t)(nv >> (8 * (w - 1 - k)));
-			if (classify(tmp, n, &i) != (b.len_opaque[f] ? GP_PL_TLS : GP_PL_UNKNOWN))
+			if (parse(tmp, n, &i) != (b.len_opaque[f] ? GP_PL_TLS : GP_PL_UNKNOWN))
 				fail_msg("length field %zu (offset %zu, %zu bytes) %zu -> %zu: kind %d",
 					 f, at, w, v, nv, i.kind);
 		}
@@ -551,12 +551,12 @@ static void test_tls_corrupt_each_length(void **state)
 	 */
 	memcpy(tmp, rec, n);
 	tmp[3] = (uint8_t)((n - 4) >> 8), tmp[4] = (uint8_t)(n - 4);
-	assert_int_equal(classify(tmp, n, &i), GP_PL_TLS);
+	assert_int_equal(parse(tmp, n, &i), GP_PL_TLS);
 	tmp[3] = (uint8_t)((n - 6) >> 8), tmp[4] = (uint8_t)(n - 6);
-	assert_int_equal(classify(tmp, n, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(tmp, n - 1, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(tmp, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, n - 1, &i), GP_PL_NEED_MORE);
 	tmp[3] = 0xff, tmp[4] = 0xff;
-	assert_int_equal(classify(tmp, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, n, &i), GP_PL_UNKNOWN);
 }
 
 static void test_tls_hello_fields(void **state)
@@ -574,24 +574,24 @@ static void test_tls_hello_fields(void **state)
 
 	memcpy(tmp, rec, n);
 	tmp[ver] = 2;
-	assert_int_equal(classify(tmp, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, n, &i), GP_PL_UNKNOWN);
 	/* Judged as soon as it is seen. */
-	assert_int_equal(classify(tmp, ver + 2, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(tmp, ver + 1, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(tmp, ver + 2, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, ver + 1, &i), GP_PL_NEED_MORE);
 
 	/* session_id longer than 32: caught even while the hello is incomplete. */
 	memcpy(tmp, rec, n);
 	tmp[sid] = 33;
-	assert_int_equal(classify(tmp, n, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(tmp, sid + 1, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, sid + 1, &i), GP_PL_UNKNOWN);
 
 	/* Odd cipher_suites length, no compression method. */
 	memcpy(tmp, rec, n);
 	tmp[sid + 1 + 32 + 1] |= 1;
-	assert_int_equal(classify(tmp, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, n, &i), GP_PL_UNKNOWN);
 	memcpy(tmp, rec, n);
 	tmp[sid + 1 + 32 + 2 + 8] = 0;
-	assert_int_equal(classify(tmp, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(tmp, n, &i), GP_PL_UNKNOWN);
 
 	/* A hello without extensions at all (pre-RFC 3546 clients). */
 	{
@@ -609,7 +609,7 @@ static void test_tls_hello_fields(void **state)
 	build_hs(&b, &c);
 	append_ext(&b, "\x00\x10\x00\x05\x00\x03\x02h2", 9);
 	n = wrap(b.b, b.n, NULL, rec, sizeof(rec));
-	assert_int_equal(classify(rec, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, n, &i), GP_PL_UNKNOWN);
 	/* The same extension alone is fine: the construction is right. */
 	c.has_alpn = 0;
 	build_hs(&b, &c);
@@ -648,14 +648,14 @@ static void test_tls_zero_length_alpn_name(void **state)
 	(void)state;
 	c.alpn = first, c.n_alpn = 2;
 	n = one_record(&c, &b, rec, sizeof(rec));
-	assert_int_equal(classify(rec, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, n, &i), GP_PL_UNKNOWN);
 	c.alpn = last;
 	n = one_record(&c, &b, rec, sizeof(rec));
-	assert_int_equal(classify(rec, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, n, &i), GP_PL_UNKNOWN);
 	/* An empty protocol list is malformed too. */
 	c.n_alpn = 0;
 	n = one_record(&c, &b, rec, sizeof(rec));
-	assert_int_equal(classify(rec, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, n, &i), GP_PL_UNKNOWN);
 }
 
 static void test_tls_255_byte_names(void **state)
@@ -676,7 +676,7 @@ static void test_tls_255_byte_names(void **state)
 	alpn[1] = (struct name){ high, 255 };
 	c.alpn = alpn, c.n_alpn = 2;
 	n = one_record(&c, &b, rec, sizeof(rec));
-	assert_int_equal(classify(rec, n, &i), GP_PL_TLS);
+	assert_int_equal(parse(rec, n, &i), GP_PL_TLS);
 	/* The tag is cut to GP_TAG_MAX; the offered list keeps what fits whole. */
 	assert_int_equal(strlen(i.alpn), GP_TAG_MAX);
 	assert_int_equal(strspn(i.alpn, "a"), GP_TAG_MAX);
@@ -687,7 +687,7 @@ static void test_tls_255_byte_names(void **state)
 	alpn[0] = (struct name){ high, 255 };
 	c.n_alpn = 1;
 	n = one_record(&c, &b, rec, sizeof(rec));
-	assert_int_equal(classify(rec, n, &i), GP_PL_TLS);
+	assert_int_equal(parse(rec, n, &i), GP_PL_TLS);
 	for (w = want, k = 0; k < 255; k++, w += 4)
 		memcpy(w, "\\xff", 4);
 	*w = '\0';
@@ -728,7 +728,7 @@ static void test_tls_alpn_offered_bound(void **state)
 		alpn[k] = (struct name){ two, 2 };
 	c.alpn = alpn, c.n_alpn = 300;
 	n = one_record(&c, &b, rec, sizeof(rec));
-	assert_int_equal(classify(rec, n, &i), GP_PL_TLS);
+	assert_int_equal(parse(rec, n, &i), GP_PL_TLS);
 	assert_int_equal(i.alpn_offered_truncated, 1);
 	len = strlen(i.alpn_offered);
 	assert_true(len <= GP_ALPN_OFFERED_MAX);
@@ -759,7 +759,7 @@ static void test_tls_sni(void **state)
 	longname[253] = '\x01';
 	c.sni = longname;
 	n = one_record(&c, &b, rec, sizeof(rec));
-	assert_int_equal(classify(rec, n, &i), GP_PL_TLS);
+	assert_int_equal(parse(rec, n, &i), GP_PL_TLS);
 	assert_int_equal(i.sni_truncated, 1);
 	len = strlen(i.sni);
 	assert_int_equal(len, 253);
@@ -768,7 +768,7 @@ static void test_tls_sni(void **state)
 	/* An empty host_name is malformed (RFC 6066: HostName<1..2^16-1>). */
 	c.sni = "";
 	n = one_record(&c, &b, rec, sizeof(rec));
-	assert_int_equal(classify(rec, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, n, &i), GP_PL_UNKNOWN);
 
 	/* The first host_name entry wins, after an entry of another type. */
 	{
@@ -803,15 +803,15 @@ static void test_tls_too_big_for_kernel_buffer(void **state)
 	build_hs(&b, &c);
 	n = wrap(b.b, b.n, NULL, rec, 3 * GP_FIRST_PAYLOAD_MAX);
 	assert_true(n < GP_FIRST_PAYLOAD_MAX);
-	assert_int_equal(classify(rec, n, &i), GP_PL_TLS);
+	assert_int_equal(parse(rec, n, &i), GP_PL_TLS);
 	for (k = 0; k < 1199; k++)
 		frags[k] = 8;
 	frags[k] = 0;
 	n = wrap(b.b, b.n, frags, rec, 3 * GP_FIRST_PAYLOAD_MAX);
 	assert_true(n > GP_FIRST_PAYLOAD_MAX);
-	assert_int_equal(classify(rec, GP_FIRST_PAYLOAD_MAX - 1, &i), GP_PL_NEED_MORE);
-	assert_int_equal(classify(rec, GP_FIRST_PAYLOAD_MAX, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(rec, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, GP_FIRST_PAYLOAD_MAX - 1, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(rec, GP_FIRST_PAYLOAD_MAX, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(rec, n, &i), GP_PL_UNKNOWN);
 	/* Small records of a small hello still work. */
 	c.big = 0;
 	build_hs(&b, &c);
@@ -833,7 +833,7 @@ static void test_http1_header_lookup(void **state)
 	char val[64];
 
 	(void)state;
-	assert_int_equal(classify(req, sizeof(req) - 1, &i), GP_PL_HTTP1);
+	assert_int_equal(parse(req, sizeof(req) - 1, &i), GP_PL_HTTP1);
 	assert_string_equal(i.http_method, "GET");
 	assert_int_equal(i.http_minor, 1);
 	assert_int_equal(i.hdr_off, 26);
@@ -863,7 +863,7 @@ static void test_http1_incomplete_last_line(void **state)
 	size_t n = sizeof(req) - 1;
 
 	(void)state;
-	assert_int_equal(classify(req, n, &i), GP_PL_HTTP1);
+	assert_int_equal(parse(req, n, &i), GP_PL_HTTP1);
 	assert_int_equal(i.hdr_len, strlen("Host: a\r\n"));
 	assert_int_equal(i.body_off, 0);
 	/* Not found while its line may still grow: "canary" could be "canary-2". */
@@ -926,18 +926,18 @@ static void test_http1_request_lines(void **state)
 	(void)state;
 	for (k = 0; k < sizeof(methods) / sizeof(methods[0]); k++) {
 		snprintf(line, sizeof(line), "%s /x HTTP/1.0\r\n", methods[k]);
-		assert_int_equal(classify(line, strlen(line), &i), GP_PL_HTTP1);
+		assert_int_equal(parse(line, strlen(line), &i), GP_PL_HTTP1);
 		assert_string_equal(i.http_method, methods[k]);
 		/* 1.0 and 1.1 share one tag. */
 		assert_string_equal(i.alpn, "http/1.1");
 		assert_int_equal(i.http_minor, 0);
 	}
-#define CL(s, want) assert_int_equal(classify(s, strlen(s), &i), want)
+#define CL(s, want) assert_int_equal(parse(s, strlen(s), &i), want)
 	CL("CONNECT a.example:443 HTTP/1.1\r\n", GP_PL_HTTP1);
 	CL("OPTIONS * HTTP/1.1\n", GP_PL_HTTP1);		/* bare LF */
 	CL("GET /caf\xc3\xa9 HTTP/1.1\r\n", GP_PL_HTTP1);
 	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		if (classify(bad[k], strlen(bad[k]), &i) != GP_PL_UNKNOWN)
+		if (parse(bad[k], strlen(bad[k]), &i) != GP_PL_UNKNOWN)
 			fail_msg("\"%s\": kind %d", bad[k], i.kind);
 	}
 }
@@ -951,12 +951,12 @@ static void test_http1_prefixes(void **state)
 
 	(void)state;
 	for (p = 0; p < line; p++)
-		if (classify(req, p, &i) != GP_PL_NEED_MORE)
+		if (parse(req, p, &i) != GP_PL_NEED_MORE)
 			fail_msg("prefix %zu: kind %d", p, i.kind);
 	for (p = line; p <= sizeof(req) - 1; p++)
-		assert_int_equal(classify(req, p, &i), GP_PL_HTTP1);
+		assert_int_equal(parse(req, p, &i), GP_PL_HTTP1);
 	for (p = 0; p < sizeof(starts) / sizeof(starts[0]); p++)
-		assert_int_equal(classify(starts[p], strlen(starts[p]), &i), GP_PL_NEED_MORE);
+		assert_int_equal(parse(starts[p], strlen(starts[p]), &i), GP_PL_NEED_MORE);
 }
 
 static void test_http1_too_long_for_kernel_buffer(void **state)
@@ -969,12 +969,12 @@ static void test_http1_too_long_for_kernel_buffer(void **state)
 	assert_non_null(req);
 	memset(req, 'a', n);
 	memcpy(req, "GET /", 5);
-	assert_int_equal(classify(req, GP_FIRST_PAYLOAD_MAX - 1, &i), GP_PL_NEED_MORE);
-	assert_int_equal(classify(req, GP_FIRST_PAYLOAD_MAX, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify(req, n, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(req, GP_FIRST_PAYLOAD_MAX - 1, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(req, GP_FIRST_PAYLOAD_MAX, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(req, n, &i), GP_PL_UNKNOWN);
 	/* A long but complete request line stays HTTP/1, headers cut at the cap. */
 	memcpy(req + 4000, " HTTP/1.1\r\nX: y\r\n", 17);
-	assert_int_equal(classify(req, n, &i), GP_PL_HTTP1);
+	assert_int_equal(parse(req, n, &i), GP_PL_HTTP1);
 	assert_int_equal(i.hdr_off, 4011);
 	assert_int_equal(i.hdr_len, 6);
 	free(req);
@@ -988,14 +988,14 @@ static void test_h2c_preface(void **state)
 
 	(void)state;
 	for (p = 0; p < 24; p++)
-		if (classify(pre, p, &i) != GP_PL_NEED_MORE)
+		if (parse(pre, p, &i) != GP_PL_NEED_MORE)
 			fail_msg("prefix %zu: kind %d", p, i.kind);
-	assert_int_equal(classify(pre, 24, &i), GP_PL_H2C);
+	assert_int_equal(parse(pre, 24, &i), GP_PL_H2C);
 	assert_string_equal(i.alpn, "h2c");
-	assert_int_equal(classify(pre, sizeof(pre) - 1, &i), GP_PL_H2C);
-	assert_int_equal(classify("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\r", 24, &i), GP_PL_UNKNOWN);
-	assert_int_equal(classify("PRI * HTTP/2.0\r\n\r\nS", 19, &i), GP_PL_NEED_MORE);
-	assert_int_equal(classify("PRI * HTTP/2.0\r\n\r\nX", 19, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(pre, sizeof(pre) - 1, &i), GP_PL_H2C);
+	assert_int_equal(parse("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\r", 24, &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse("PRI * HTTP/2.0\r\n\r\nS", 19, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse("PRI * HTTP/2.0\r\n\r\nX", 19, &i), GP_PL_UNKNOWN);
 }
 
 static void test_empty_and_random(void **state)
@@ -1005,17 +1005,17 @@ static void test_empty_and_random(void **state)
 	size_t k, j;
 
 	(void)state;
-	assert_int_equal(classify(NULL, 0, &i), GP_PL_NEED_MORE);
+	assert_int_equal(parse(NULL, 0, &i), GP_PL_NEED_MORE);
 	assert_string_equal(i.alpn, "");
 	memset(buf, 0, sizeof(buf));
-	assert_int_equal(classify(buf, sizeof(buf), &i), GP_PL_UNKNOWN);
+	assert_int_equal(parse(buf, sizeof(buf), &i), GP_PL_UNKNOWN);
 	assert_string_equal(i.alpn, "unknown");
 
 	rng_state = 0x9e3779b97f4a7c15ull;
 	for (k = 0; k < 20000; k++) {
 		for (j = 0; j < sizeof(buf); j++)
 			buf[j] = (uint8_t)rnd();
-		if (classify(buf, sizeof(buf), &i) != GP_PL_UNKNOWN)
+		if (parse(buf, sizeof(buf), &i) != GP_PL_UNKNOWN)
 			fail_msg("random buffer %zu: kind %d", k, i.kind);
 	}
 }
@@ -1144,13 +1144,13 @@ static void test_fuzz_client_hello(void **state)
 				break;
 			}
 		}
-		k = gp_classify_payload(buf, len, &full);
+		k = gp_payload_parse(buf, len, &full);
 		assert_int_equal(k, full.kind);
 		assert_info_sane(&full);
 		hits[k]++;
 
 		p = len ? rnd() % len : 0;
-		gp_classify_payload(buf, p, &part);
+		gp_payload_parse(buf, p, &part);
 		assert_info_sane(&part);
 		/* Bytes after a complete hello are not looked at: same answer. */
 		if (part.kind == GP_PL_UNKNOWN && k != GP_PL_UNKNOWN)
@@ -1195,10 +1195,10 @@ static void test_fuzz_http1(void **state)
 			else
 				len = rnd() % (len + 1);
 		}
-		gp_classify_payload(buf, len, &full);
+		gp_payload_parse(buf, len, &full);
 		assert_info_sane(&full);
 		p = len ? rnd() % len : 0;
-		gp_classify_payload(buf, p, &part);
+		gp_payload_parse(buf, p, &part);
 		if (part.kind == GP_PL_UNKNOWN)
 			assert_int_equal(full.kind, GP_PL_UNKNOWN);
 		else if (part.kind != GP_PL_NEED_MORE)
@@ -1215,7 +1215,7 @@ static void test_fuzz_http1(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest test_classify[] = {
+	const struct CMUnitTest test_payload[] = {
 		cmocka_unit_test(test_tls_grease_alpn_and_ext),
 		cmocka_unit_test(test_tls_alpn_after_big_key_share),
 		cmocka_unit_test(test_tls_split_records),
@@ -1245,5 +1245,5 @@ int main(void)
 		cmocka_unit_test(test_fuzz_http1),
 	};
 
-	return cmocka_run_group_tests(test_classify, NULL, NULL);
+	return cmocka_run_group_tests(test_payload, NULL, NULL);
 }

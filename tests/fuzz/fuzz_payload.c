@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/classify.h"
+#include "pipeline/payload.h"
 
 static void printable(const char *s, size_t max)
 {
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!info || !buf)
 		goto out;
 	memcpy(buf, data, size);
-	gp_classify_payload(buf, size, info);
+	gp_payload_parse(buf, size, info);
 	printable(info->alpn, GP_TAG_MAX);
 	printable(info->alpn_offered, GP_ALPN_OFFERED_MAX);
 	printable(info->sni, GP_SNI_MAX);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-#ifndef GP_CLASSIFY_H
-#define GP_CLASSIFY_H
+#ifndef GP_PAYLOAD_H
+#define GP_PAYLOAD_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -61,8 +61,8 @@ struct gp_payload_info {
 	size_t body_off;
 };
 
-enum gp_payload_kind gp_classify_payload(const uint8_t *buf, size_t len,
-					 struct gp_payload_info *out);
+enum gp_payload_kind gp_payload_parse(const uint8_t *buf, size_t len,
+				      struct gp_payload_info *out);
 
 /*
  * Looks a header up in an HTTP/1 header block (possibly incomplete: only

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <string.h>
 
-#include "pipeline/classify.h"
+#include "pipeline/payload.h"
 
 #define TLS_CT_HANDSHAKE	22
 #define TLS_HS_CLIENT_HELLO	1
@@ -253,8 +253,8 @@ static enum pr parse_client_hello(struct cur *c, struct ch_ctx *x)
  * data), then parses what arrived. Bytes after the ClientHello are not
  * looked at.
  */
-static enum gp_payload_kind classify_tls(const uint8_t *buf, size_t len,
-					 struct gp_payload_info *out)
+static enum gp_payload_kind parse_tls(const uint8_t *buf, size_t len,
+				      struct gp_payload_info *out)
 {
 	uint8_t hs[GP_FIRST_PAYLOAD_MAX];
 	size_t off = 0, have = 0, msg = 0;	/* msg: 4 + body, 0 until known */
@@ -330,8 +330,8 @@ static int http_method(const uint8_t *buf, size_t n, int whole)
  * accepted as line end (RFC 9112 2.2 allows it); the target is any run of
  * bytes but controls and SP (raw UTF-8 paths are seen in the wild).
  */
-static enum gp_payload_kind classify_http1(const uint8_t *buf, size_t len,
-					   struct gp_payload_info *out)
+static enum gp_payload_kind parse_http1(const uint8_t *buf, size_t len,
+					struct gp_payload_info *out)
 {
 	static const char ver[] = "HTTP/1.";
 	size_t i, start, k, p, q;
@@ -393,8 +393,8 @@ static enum gp_payload_kind classify_http1(const uint8_t *buf, size_t len,
 	return GP_PL_HTTP1;
 }
 
-enum gp_payload_kind gp_classify_payload(const uint8_t *buf, size_t len,
-					 struct gp_payload_info *out)
+enum gp_payload_kind gp_payload_parse(const uint8_t *buf, size_t len,
+				      struct gp_payload_info *out)
 {
 	enum gp_payload_kind k;
 	size_t n;
@@ -406,12 +406,12 @@ enum gp_payload_kind gp_classify_payload(const uint8_t *buf, size_t len,
 	if (!len)
 		k = GP_PL_NEED_MORE;
 	else if (buf[0] == TLS_CT_HANDSHAKE)
-		k = classify_tls(buf, len, out);
+		k = parse_tls(buf, len, out);
 	/* Before HTTP/1: "PRI * HTTP/2.0" is no HTTP/1 request. */
 	else if (!memcmp(buf, h2c_preface, n))
 		k = n < H2C_PREFACE_LEN ? GP_PL_NEED_MORE : GP_PL_H2C;
 	else
-		k = classify_http1(buf, len, out);
+		k = parse_http1(buf, len, out);
 	/* Undecided with all the bytes the kernel keeps: it never will be. */
 	if (k == GP_PL_NEED_MORE && len == GP_FIRST_PAYLOAD_MAX)
 		k = GP_PL_UNKNOWN;
