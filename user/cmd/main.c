@@ -20,8 +20,8 @@
 #include "cmd/opts.h"
 #include "input/pcapin.h"
 #include "input/pktsplit.h"
+#include "pipeline/pipeline.h"
 #include "pipeline/rules.h"
-#include "pipeline/tagger.h"
 #include "top/topmodel.h"
 #include "top/toptext.h"
 #include "top/topui.h"
@@ -79,8 +79,43 @@ static void hold_signals(int how)
 	sigprocmask(how, &set, NULL);
 }
 
+static struct gp_rule_sources rule_sources(const struct gp_opts *o)
+{
+	return (struct gp_rule_sources){
+		.flags = o->rule_flags, .n_flags = o->n_rule_flags, .file = o->rules_file,
+	};
+}
+
+/* The engine's settings, as run and top were asked. */
+static struct gp_engine_config engine_config(const struct gp_opts *o, const char *textfile)
+{
+	return (struct gp_engine_config){
+		.textfile = textfile,
+		.tell_first_write = o->cmd == GP_CMD_RUN,
+		.interval_s = o->interval,
+		.netns = o->netns,
+		.user = o->user,
+		.web_listen = o->web_listen,
+		.ifaces = o->ifaces,
+		.n_ifaces = o->n_ifaces,
+		.no_tc = o->no_tc,
+		.egress = o->egress,
+		.tc_mode = o->tc_mode,
+		.connect_hook = o->connect_hook,
+		.state_hook = o->state_hook,
+		.ringbuf_kb = o->ringbuf_kb,
+		.max_tags = o->max_tags,
+		.tag_idle_s = o->tag_idle_s,
+		.tag_wait_ms = o->tag_wait_ms,
+		.endpoint_memory_s = o->endpoint_memory_s,
+		.rules = rule_sources(o),
+	};
+}
+
 static int cmd_run(const struct gp_opts *opts)
 {
+	struct gp_engine_config cfg = engine_config(opts, opts->textfile ? opts->textfile :
+						    gp_default_textfile());
 	struct run_ctx r = { .events_json = opts->events_json };
 	struct gp_engine_ops ops = { .conn = run_conn, .ctx = &r };
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -89,7 +124,7 @@ static int cmd_run(const struct gp_opts *opts)
 
 	hold_signals(SIG_BLOCK);
 	catch_signals(&sa);
-	err = gp_engine_open(&e, opts, opts->textfile ? opts->textfile : gp_default_textfile(), &ops);
+	err = gp_engine_open(&e, &cfg, &ops);
 	hold_signals(SIG_UNBLOCK);
 	if (err)
 		return err;
@@ -145,6 +180,7 @@ static int top_once(struct gp_engine *e, struct gp_top_model *m, unsigned refres
 	/* Outcomes still waiting for their tag are counted too, with what is known. */
 	if (gp_engine_finish(e))
 		return 1;
+	gp_engine_sweep(e, gp_now_ns(CLOCK_MONOTONIC));
 	err = gp_engine_snapshot(e, &snap);
 	if (err) {
 		gp_err("taking a snapshot failed: %s", strerror(-err));
@@ -180,6 +216,7 @@ static int cmd_top(const struct gp_opts *opts)
 		.max_tags = opts->max_tags,
 	};
 	int once = opts->once || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO);
+	struct gp_engine_config ecfg = engine_config(opts, opts->textfile);
 	struct gp_engine *e = NULL;
 	int err;
 
@@ -188,7 +225,7 @@ static int cmd_top(const struct gp_opts *opts)
 	hold_signals(SIG_BLOCK);
 	/* Before ncurses starts: it leaves handlers that are already there alone. */
 	catch_signals(&sa);
-	err = gp_engine_open(&e, opts, opts->textfile, &ops);
+	err = gp_engine_open(&e, &ecfg, &ops);
 	hold_signals(SIG_UNBLOCK);
 	if (err)
 		return err;
@@ -214,9 +251,9 @@ cleanup:
 }
 
 struct replay_ctx {
-	struct gp_tagger *tagger;
+	struct gp_pipeline *pipe;
 	struct gp_loader *loader;
-	uint64_t frame, frame_ts, bad_records, flows, run_errors, too_big;
+	uint64_t frame, frame_ts, flows, run_errors, too_big;
 	int out_err;
 };
 
@@ -232,14 +269,9 @@ static void replay_flow(void *ctx, const struct gp_flow_result *res)
 static int replay_event(void *ctx, void *data, size_t size)
 {
 	struct replay_ctx *r = ctx;
-	struct gp_payload_event h;
-	const uint8_t *payload;
 
-	if (gp_payload_decode(data, size, &h, &payload)) {
-		r->bad_records++;
-		return 0;
-	}
-	gp_tagger_payload(r->tagger, &h, payload, r->frame_ts);
+	/* The capture's clock: a flow's wait runs on frame timestamps. A bad record is counted. */
+	gp_pipeline_record(r->pipe, data, size, r->frame_ts);
 	return 0;
 }
 
@@ -256,9 +288,12 @@ static int replay_piece(void *ctx, const uint8_t *frame, size_t len)
 static int cmd_replay(const struct gp_opts *opts)
 {
 	struct replay_ctx r = { 0 };
-	/* A capture has no sockets, so no outcomes: only flows. */
-	struct gp_tagger_ops ops = { .flow = replay_flow, .ctx = &r };
-	struct gp_tagger_config tcfg = { .tag_wait_ns = (uint64_t)opts->tag_wait_ms * 1000000u };
+	/* A capture has no sockets, so no outcomes: only flows, nothing aggregated. */
+	struct gp_pipeline_sinks sinks = { .flow = replay_flow, .ctx = &r };
+	struct gp_pipeline_config pcfg = {
+		.tagger.tag_wait_ns = (uint64_t)opts->tag_wait_ms * 1000000u,
+	};
+	struct gp_rule_sources src = rule_sources(opts);
 	struct gp_pcap_frame f;
 	struct gp_pcap_stats ps;
 	uint64_t kstats[GP_STAT_MAX];
@@ -267,7 +302,7 @@ static int cmd_replay(const struct gp_opts *opts)
 	char errbuf[512];
 	int err = 1, ret;
 
-	rules = gp_load_rules(opts, 0);
+	rules = gp_load_rules(&src, 0);
 	if (!rules)
 		return 2;
 	gp_print_rules(rules);
@@ -277,12 +312,11 @@ static int cmd_replay(const struct gp_opts *opts)
 		err = 2;
 		goto cleanup;
 	}
-	r.tagger = gp_tagger_new(&ops, &tcfg);
-	if (!r.tagger) {
+	if (gp_pipeline_new(&r.pipe, &pcfg, &sinks)) {
 		gp_err("out of memory");
 		goto cleanup;
 	}
-	gp_tagger_set_rules(r.tagger, rules);
+	gp_pipeline_set_rules(r.pipe, rules);
 	if (gp_loader_open_replay(&r.loader, GP_RINGBUF_KB_DEFAULT, replay_event, &r))
 		goto cleanup;
 
@@ -300,7 +334,7 @@ static int cmd_replay(const struct gp_opts *opts)
 		gp_err("%s", errbuf);
 		goto cleanup;
 	}
-	gp_tagger_flush(r.tagger);
+	gp_pipeline_flush(r.pipe);
 	if (r.out_err || fflush(stdout)) {
 		gp_err("writing to stdout failed: %s", strerror(errno ? errno : EIO));
 		goto cleanup;
@@ -315,11 +349,11 @@ static int cmd_replay(const struct gp_opts *opts)
 		(unsigned long long)r.flows, (unsigned long long)ps.truncated,
 		(unsigned long long)ps.unsupported, (unsigned long long)(ps.too_long + r.too_big),
 		(unsigned long long)kstats[GP_STAT_PKT_MALFORMED],
-		(unsigned long long)r.run_errors, (unsigned long long)r.bad_records);
+		(unsigned long long)r.run_errors, (unsigned long long)gp_pipeline_bad_records(r.pipe));
 	err = 0;
 cleanup:
 	gp_loader_close(r.loader);
-	gp_tagger_free(r.tagger);
+	gp_pipeline_free(r.pipe);
 	gp_pcap_close(pc);
 	gp_rules_free(rules);
 	return err;

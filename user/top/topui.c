@@ -313,6 +313,7 @@ static int refresh_model(struct view *v, struct gp_engine *e, uint64_t now)
 	struct gp_snapshot snap;
 	int err;
 
+	gp_engine_sweep(e, now);
 	err = gp_engine_snapshot(e, &snap);
 	if (err) {
 		gp_err("taking a snapshot failed: %s", strerror(-err));
