@@ -788,6 +788,11 @@ int gp_loader_drain(struct gp_loader *l)
 	return ring_buffer__consume(l->rb);
 }
 
+int gp_loader_events_fd(const struct gp_loader *l)
+{
+	return ring_buffer__epoll_fd(l->rb);
+}
+
 int gp_loader_stats(struct gp_loader *l, uint64_t out[GP_STAT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.gp_stats);
