@@ -30,6 +30,11 @@
 #define GP_IFACE_SCAN_NS	1000000000ull
 #define GP_RETIRE_PERIOD_NS	1000000000ull	/* how often idle tags are looked for */
 #define GP_FOLD_LOG_NS		(60 * 1000000000ull)	/* one cap warning a minute at most */
+/*
+ * Most records come without a wake-up (the loader's adaptive wake-ups), and
+ * outcomes waiting for tags must leave on time: the ring is read this often.
+ */
+#define GP_CONSUME_NS		(100 * 1000000ull)
 
 struct gp_engine {
 	struct gp_engine_config cfg;
@@ -39,7 +44,8 @@ struct gp_engine {
 	struct gp_pipeline *pipe;
 	struct gp_rules *rules;
 	uint64_t next_write, interval_ns, started_ns, next_iface_scan;
-	uint64_t next_retire;
+	uint64_t next_retire, next_consume;
+	uint64_t now;			/* the clock of the dispatch reading records */
 	uint64_t next_fold_log, folds_logged;
 	uint64_t bad_records_logged;
 	uint64_t textfile_errors;
@@ -71,7 +77,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	struct gp_engine *r = ctx;
 
 	/* A malformed record is counted and skipped. */
-	gp_pipeline_record(r->pipe, data, size, gp_now_ns(CLOCK_MONOTONIC));
+	gp_pipeline_record(r->pipe, data, size, r->now);
 	return r->cb_err ? -EIO : 0;	/* -EIO stops this poll */
 }
 
@@ -201,14 +207,14 @@ static void tell_first_write(struct gp_engine *r, const char *buf, size_t len)
 }
 
 /* Rendered once per interval; the textfile and the HTTP endpoint get the same bytes. */
-static void export_metrics(struct gp_engine *r)
+static void export_metrics(struct gp_engine *r, uint64_t now)
 {
 	struct gp_snapshot snap;
 	char *buf = NULL;
 	size_t len = 0;
 	int err;
 
-	gp_engine_sweep(r, gp_now_ns(CLOCK_MONOTONIC));
+	gp_engine_sweep(r, now);
 	err = gp_engine_snapshot(r, &snap);
 	if (!err) {
 		err = gp_prom_render_mem(&snap, &buf, &len);
@@ -470,6 +476,40 @@ static int open_pipeline(struct gp_engine *r)
 	return 0;
 }
 
+/* Loaded, attached, privileges dropped, the endpoint serving; 0 or -errno, said. */
+static int attach(struct gp_engine *r, struct gp_loader_opts *lo, const struct gp_ifaces *ifs)
+{
+	const struct gp_engine_config *cfg = &r->cfg;
+	int err;
+
+	lo->ifaces = ifs;
+	lo->classifier = !cfg->no_tc;
+	lo->egress = cfg->egress;
+	lo->tc_mode = cfg->tc_mode;
+	lo->connect_hook = cfg->connect_hook;
+	lo->state_hook = cfg->state_hook;
+	lo->ringbuf_kb = cfg->ringbuf_kb;
+	lo->on_event = on_event;
+	lo->ctx = r;
+	err = gp_loader_open(&r->loader, lo);
+	if (err)
+		return err;
+	/* The hook probes' skeletons are freed: give that heap back (~11 MB). */
+	malloc_trim(0);
+	err = drop_privileges(r);
+	if (!err && r->web)
+		err = web_start(r);
+	if (err)
+		return err;
+	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
+	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
+		gp_connect_hook_name(gp_loader_connect_hook(r->loader)),
+		gp_state_hook_name(gp_loader_state_hook(r->loader)),
+		cfg->netns ? cfg->netns : "all", gp_engine_classifier(r),
+		r->textfile ? "writing " : "no textfile", r->textfile ? r->textfile : "");
+	return 0;
+}
+
 int gp_engine_open(struct gp_engine **out, const struct gp_engine_config *cfg,
 		   const struct gp_engine_ops *ops)
 {
@@ -512,30 +552,10 @@ int gp_engine_open(struct gp_engine **out, const struct gp_engine_config *cfg,
 	if (cfg->web_listen && web_listen(r, &wa))
 		goto cleanup;
 
-	lo.ifaces = ifs;
-	lo.classifier = !cfg->no_tc;
-	lo.egress = cfg->egress;
-	lo.tc_mode = cfg->tc_mode;
-	lo.connect_hook = cfg->connect_hook;
-	lo.state_hook = cfg->state_hook;
-	lo.ringbuf_kb = cfg->ringbuf_kb;
-	lo.on_event = on_event;
-	lo.ctx = r;
-	if (gp_loader_open(&r->loader, &lo))
+	if (attach(r, &lo, ifs))
 		goto cleanup;
-
-	/* The hook probes' skeletons are freed: give that heap back (~11 MB). */
-	malloc_trim(0);
-	if (drop_privileges(r) || (r->web && web_start(r)))
-		goto cleanup;
-	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
-	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
-		gp_connect_hook_name(gp_loader_connect_hook(r->loader)),
-		gp_state_hook_name(gp_loader_state_hook(r->loader)),
-		cfg->netns ? cfg->netns : "all", gp_engine_classifier(r),
-		textfile ? "writing " : "no textfile", textfile ? textfile : "");
 	if (exporting(r)) {
-		export_metrics(r);
+		export_metrics(r, r->started_ns);
 		r->next_write = gp_now_ns(CLOCK_MONOTONIC) + r->interval_ns;
 	}
 	free(ifs);
@@ -589,27 +609,21 @@ static void log_folds(struct gp_engine *r, uint64_t now)
 	r->next_fold_log = now + GP_FOLD_LOG_NS;
 }
 
-int gp_engine_poll(struct gp_engine *r, int timeout_ms)
+int gp_engine_fd(const struct gp_engine *r)
 {
-	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
-	int ret;
+	return gp_loader_events_fd(r->loader);
+}
 
-	if (exporting(r)) {
-		int due = now >= r->next_write ? 0 : (int)((r->next_write - now) / 1000000u) + 1;
+uint64_t gp_engine_next_deadline_ns(const struct gp_engine *r)
+{
+	if (exporting(r) && r->next_write < r->next_consume)
+		return r->next_write;
+	return r->next_consume;
+}
 
-		if (due < timeout_ms)
-			timeout_ms = due;
-	}
-	/* Short polls while outcomes wait for tags, so they leave on time. */
-	ret = gp_loader_poll(r->loader, timeout_ms > 100 ? 100 : timeout_ms);
-	if (ret < 0 && ret != -EINTR) {
-		if (r->cb_err)
-			return -r->cb_err;
-		gp_err("ring buffer poll failed: %s", strerror(-ret));
-		return ret;
-	}
-	now = gp_now_ns(CLOCK_MONOTONIC);
-	gp_pipeline_expire(r->pipe, now);
+/* The periodic chores: tag caps said, idle tags retired, interfaces followed. */
+static void housekeep(struct gp_engine *r, uint64_t now)
+{
 	log_folds(r, now);
 	if (now >= r->next_retire) {
 		size_t n = gp_pipeline_retire(r->pipe, now);
@@ -622,8 +636,25 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 		rescan_ifaces(r);
 		r->next_iface_scan = now + GP_IFACE_SCAN_NS;
 	}
+}
+
+int gp_engine_dispatch(struct gp_engine *r, uint64_t now)
+{
+	int ret;
+
+	r->now = now;
+	ret = gp_loader_poll(r->loader, 0);
+	if (ret < 0 && ret != -EINTR) {
+		if (r->cb_err)
+			return -r->cb_err;
+		gp_err("ring buffer poll failed: %s", strerror(-ret));
+		return ret;
+	}
+	r->next_consume = now + GP_CONSUME_NS;
+	gp_pipeline_expire(r->pipe, now);
+	housekeep(r, now);
 	if (exporting(r) && now >= r->next_write) {
-		export_metrics(r);
+		export_metrics(r, now);
 		r->next_write += r->interval_ns;
 		if (r->next_write <= now)	/* fell behind: do not burst */
 			r->next_write = now + r->interval_ns;
@@ -634,10 +665,11 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 int gp_engine_finish(struct gp_engine *r)
 {
 	/* What the kernel already produced still counts, tagged with what is known. */
+	r->now = gp_now_ns(CLOCK_MONOTONIC);
 	gp_loader_drain(r->loader);
 	gp_pipeline_flush(r->pipe);
 	if (exporting(r))
-		export_metrics(r);
+		export_metrics(r, r->now);
 	return r->cb_err ? -r->cb_err : 0;
 }
 

@@ -57,8 +57,17 @@ struct gp_engine_ops {
  */
 int gp_engine_open(struct gp_engine **out, const struct gp_engine_config *cfg,
 		   const struct gp_engine_ops *ops);
-/* Waits up to timeout_ms for events, lets tag waits expire, rewrites the textfile when due. */
-int gp_engine_poll(struct gp_engine *e, int timeout_ms);	/* 0 or -errno */
+/*
+ * The caller's loop: wait until gp_engine_fd is readable (poll(2), beside
+ * its own fds) or gp_engine_next_deadline_ns (CLOCK_MONOTONIC) has come,
+ * whichever is first, then gp_engine_dispatch with the time. dispatch does
+ * what is due: reads the ring buffer, lets tag waits expire, retires idle
+ * tags, follows interfaces, rewrites the textfile and the endpoint. 0 or
+ * -errno (an ops.conn error, or the ring buffer failing, said).
+ */
+int gp_engine_fd(const struct gp_engine *e);
+uint64_t gp_engine_next_deadline_ns(const struct gp_engine *e);
+int gp_engine_dispatch(struct gp_engine *e, uint64_t now_ns);
 void gp_engine_reload_rules(struct gp_engine *e);		/* SIGHUP */
 /* Long-lived flows' bytes brought up to date, flows the kernel forgot forgotten. */
 void gp_engine_sweep(struct gp_engine *e, uint64_t now_ns);

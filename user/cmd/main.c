@@ -5,6 +5,8 @@
  * agg.c), showing in prom.c, json.c and, for top, topmodel.c, toptext.c and topui.c.
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,59 @@ static struct gp_engine_config engine_config(const struct gp_opts *o, const char
 	};
 }
 
+static int64_t rt_offset_ns(void)
+{
+	return (int64_t)(gp_now_ns(CLOCK_REALTIME) - gp_now_ns(CLOCK_MONOTONIC));
+}
+
+/*
+ * The one wait of every loop: until the engine's fd or *in_fd (-1: none) is
+ * readable, a signal comes, or the engine's deadline or until_ns, whichever
+ * is first. A hung-up *in_fd becomes -1, so it cannot spin the loop.
+ * Returns the time after.
+ */
+static uint64_t wait_engine(struct gp_engine *e, int *in_fd, uint64_t until_ns)
+{
+	struct pollfd fds[2] = {
+		{ .fd = gp_engine_fd(e), .events = POLLIN },
+		{ .fd = in_fd ? *in_fd : -1, .events = POLLIN },
+	};
+	uint64_t now = gp_now_ns(CLOCK_MONOTONIC), due = gp_engine_next_deadline_ns(e);
+	uint64_t ms;
+
+	if (until_ns < due)
+		due = until_ns;
+	ms = due > now ? (due - now) / 1000000u + 1 : 0;
+	if (poll(fds, 2, (int)(ms < INT_MAX ? ms : INT_MAX)) > 0 && in_fd &&
+	    (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL)))
+		*in_fd = -1;
+	return gp_now_ns(CLOCK_MONOTONIC);
+}
+
+/* Until a stop: events out as they are decided, SIGHUP reloads the rules. */
+static int run_loop(struct gp_engine *e, struct run_ctx *r)
+{
+	int ret;
+
+	while (!stop_signal) {
+		if (reload_rules) {
+			reload_rules = 0;
+			gp_engine_reload_rules(e);
+		}
+		r->rt_offset_ns = rt_offset_ns();
+		ret = gp_engine_dispatch(e, gp_now_ns(CLOCK_MONOTONIC));
+		if (!ret && r->events_json && fflush(stdout))
+			ret = -errno;
+		if (ret) {
+			if (r->events_json)
+				gp_err("writing events to stdout failed: %s", strerror(-ret));
+			return ret;
+		}
+		wait_engine(e, NULL, UINT64_MAX);
+	}
+	return 0;
+}
+
 static int cmd_run(const struct gp_opts *opts)
 {
 	struct gp_engine_config cfg = engine_config(opts, opts->textfile ? opts->textfile :
@@ -129,22 +184,8 @@ static int cmd_run(const struct gp_opts *opts)
 	if (err)
 		return err;
 	err = 1;
-
-	while (!stop_signal) {
-		if (reload_rules) {
-			reload_rules = 0;
-			gp_engine_reload_rules(e);
-		}
-		r.rt_offset_ns = (int64_t)(gp_now_ns(CLOCK_REALTIME) - gp_now_ns(CLOCK_MONOTONIC));
-		ret = gp_engine_poll(e, 1000);
-		if (!ret && opts->events_json && fflush(stdout))
-			ret = -errno;
-		if (ret) {
-			if (opts->events_json)
-				gp_err("writing events to stdout failed: %s", strerror(-ret));
-			goto cleanup;
-		}
-	}
+	if (run_loop(e, &r))
+		goto cleanup;
 	ret = gp_engine_finish(e);
 	if (!ret && opts->events_json && fflush(stdout))
 		ret = -errno;
@@ -165,29 +206,41 @@ static void on_top_signal(int sig)
 	stop_signal = sig;
 }
 
+/* Swept first, so long-lived flows' bytes are up to date; 0 or -errno, said. */
+static int take_snapshot(struct gp_engine *e, uint64_t now, struct gp_snapshot *snap)
+{
+	int err;
+
+	gp_engine_sweep(e, now);
+	err = gp_engine_snapshot(e, snap);
+	if (err)
+		gp_err("taking a snapshot failed: %s", strerror(-err));
+	return err;
+}
+
 /* --once, or no terminal: one period, then the table as text, like top -b -n 1. */
 static int top_once(struct gp_engine *e, struct gp_top_model *m, unsigned refresh_ms)
 {
-	uint64_t end = gp_engine_started_ns(e) + (uint64_t)refresh_ms * 1000000u, now;
+	uint64_t end = gp_engine_started_ns(e) + (uint64_t)refresh_ms * 1000000u;
+	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
 	struct gp_snapshot snap;
 	struct winsize ws;
 	unsigned width = 0;
 	int err;
 
-	while (!stop_signal && (now = gp_now_ns(CLOCK_MONOTONIC)) < end)
-		if (gp_engine_poll(e, (int)((end - now) / 1000000u) + 1))
+	while (!stop_signal && now < end) {
+		if (gp_engine_dispatch(e, now))
 			return 1;
+		now = wait_engine(e, NULL, end);
+	}
 	/* Outcomes still waiting for their tag are counted too, with what is known. */
 	if (gp_engine_finish(e))
 		return 1;
-	gp_engine_sweep(e, gp_now_ns(CLOCK_MONOTONIC));
-	err = gp_engine_snapshot(e, &snap);
-	if (err) {
-		gp_err("taking a snapshot failed: %s", strerror(-err));
+	now = gp_now_ns(CLOCK_MONOTONIC);
+	if (take_snapshot(e, now, &snap))
 		return 1;
-	}
-	m->rt_offset_ns = (int64_t)(gp_now_ns(CLOCK_REALTIME) - gp_now_ns(CLOCK_MONOTONIC));
-	err = gp_top_model_update(m, &snap, gp_now_ns(CLOCK_MONOTONIC));
+	m->rt_offset_ns = rt_offset_ns();
+	err = gp_top_model_update(m, &snap, now);
 	gp_snapshot_release(&snap);
 	if (err) {
 		gp_err("out of memory");
@@ -201,6 +254,56 @@ static int top_once(struct gp_engine *e, struct gp_top_model *m, unsigned refres
 		return 1;
 	}
 	return 0;
+}
+
+static int top_refresh(struct gp_engine *e, struct gp_top_ui *ui, uint64_t now)
+{
+	struct gp_snapshot snap;
+	int err = take_snapshot(e, now, &snap);
+
+	if (err)
+		return err;
+	ui->model->rt_offset_ns = rt_offset_ns();
+	err = gp_top_ui_draw(ui, &snap, now);
+	gp_snapshot_release(&snap);
+	return err;
+}
+
+/*
+ * The full screen until q or a stop: a new snapshot every refresh_ms unless
+ * paused, keys as they come, the engine's work in between.
+ */
+static int top_screen(struct gp_engine *e, struct gp_top_ui *ui, unsigned refresh_ms)
+{
+	uint64_t refresh_ns = (uint64_t)refresh_ms * 1000000u, now, next, until;
+	int in = STDIN_FILENO, err = 1;
+
+	if (gp_top_ui_open(ui))
+		return 1;
+	now = next = gp_now_ns(CLOCK_MONOTONIC);
+	while (!stop_signal) {
+		if (!ui->paused && now >= next) {
+			if (top_refresh(e, ui, now))
+				goto out;
+			next += refresh_ns;
+			if (next <= now)	/* fell behind, or was paused */
+				next = now + refresh_ns;
+		} else if (gp_top_ui_draw(ui, NULL, now)) {
+			goto out;
+		}
+		if (gp_engine_dispatch(e, now))
+			goto out;	/* the engine said why */
+		until = now + GP_TOP_UI_TICK_MS * 1000000ull;
+		if (!ui->paused && next < until)
+			until = next;
+		now = wait_engine(e, &in, until);
+		if (gp_top_ui_input(ui))
+			break;
+	}
+	err = 0;
+out:
+	gp_top_ui_close(ui);
+	return err;
 }
 
 static int cmd_top(const struct gp_opts *opts)
@@ -237,7 +340,7 @@ static int cmd_top(const struct gp_opts *opts)
 		goto cleanup;
 	}
 	if (once ? top_once(e, &m, opts->refresh_ms) :
-		   gp_top_ui_run(&ui, e, opts->refresh_ms, &stop_signal) || gp_engine_finish(e))
+		   top_screen(e, &ui, opts->refresh_ms) || gp_engine_finish(e))
 		goto cleanup;
 	if (stop_signal)
 		gp_info("stopped by %s; detached", strsignal(stop_signal));
@@ -285,6 +388,49 @@ static int replay_piece(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/* Each frame through the classifier, its records through the pipeline; 0 or 1. */
+static int replay_frames(struct replay_ctx *r, struct gp_pcap *pc)
+{
+	struct gp_pcap_frame f;
+	char errbuf[512];
+	int ret;
+
+	while ((ret = gp_pcap_next(pc, &f, errbuf, sizeof(errbuf))) == 1) {
+		r->frame = f.index;
+		r->frame_ts = f.ts_ns;
+		if (gp_frame_split(f.data, f.len, REPLAY_FRAME_MAX, replay_piece, r) == -EMSGSIZE)
+			r->too_big++;
+		/* Records in frame order, so a flow is decided at the frame that settles it. */
+		gp_loader_drain(r->loader);
+		if (r->out_err)
+			break;
+	}
+	if (ret < 0) {
+		gp_err("%s", errbuf);
+		return 1;
+	}
+	return 0;
+}
+
+static void replay_summary(const struct replay_ctx *r, const struct gp_pcap *pc, const char *file)
+{
+	uint64_t kstats[GP_STAT_MAX];
+	struct gp_pcap_stats ps;
+
+	gp_pcap_stats(pc, &ps);
+	if (gp_loader_stats(r->loader, kstats))
+		memset(kstats, 0, sizeof(kstats));
+	gp_info("%s: %llu frames (%s), %llu flows classified; skipped: %llu truncated, "
+		"%llu unsupported, %llu oversized, %llu malformed, %llu test-run errors, "
+		"%llu bad records",
+		file, (unsigned long long)ps.frames, gp_pcap_linktype(pc),
+		(unsigned long long)r->flows, (unsigned long long)ps.truncated,
+		(unsigned long long)ps.unsupported, (unsigned long long)(ps.too_long + r->too_big),
+		(unsigned long long)kstats[GP_STAT_PKT_MALFORMED],
+		(unsigned long long)r->run_errors,
+		(unsigned long long)gp_pipeline_bad_records(r->pipe));
+}
+
 static int cmd_replay(const struct gp_opts *opts)
 {
 	struct replay_ctx r = { 0 };
@@ -294,9 +440,6 @@ static int cmd_replay(const struct gp_opts *opts)
 		.tagger.tag_wait_ns = (uint64_t)opts->tag_wait_ms * 1000000u,
 	};
 	struct gp_rule_sources src = rule_sources(opts);
-	struct gp_pcap_frame f;
-	struct gp_pcap_stats ps;
-	uint64_t kstats[GP_STAT_MAX];
 	struct gp_rules *rules = NULL;
 	struct gp_pcap *pc = NULL;
 	char errbuf[512];
@@ -320,36 +463,14 @@ static int cmd_replay(const struct gp_opts *opts)
 	if (gp_loader_open_replay(&r.loader, GP_RINGBUF_KB_DEFAULT, replay_event, &r))
 		goto cleanup;
 
-	while ((ret = gp_pcap_next(pc, &f, errbuf, sizeof(errbuf))) == 1) {
-		r.frame = f.index;
-		r.frame_ts = f.ts_ns;
-		if (gp_frame_split(f.data, f.len, REPLAY_FRAME_MAX, replay_piece, &r) == -EMSGSIZE)
-			r.too_big++;
-		/* Records in frame order, so a flow is decided at the frame that settles it. */
-		gp_loader_drain(r.loader);
-		if (r.out_err)
-			break;
-	}
-	if (ret < 0) {
-		gp_err("%s", errbuf);
+	if (replay_frames(&r, pc))
 		goto cleanup;
-	}
 	gp_pipeline_flush(r.pipe);
 	if (r.out_err || fflush(stdout)) {
 		gp_err("writing to stdout failed: %s", strerror(errno ? errno : EIO));
 		goto cleanup;
 	}
-	gp_pcap_stats(pc, &ps);
-	if (gp_loader_stats(r.loader, kstats))
-		memset(kstats, 0, sizeof(kstats));
-	gp_info("%s: %llu frames (%s), %llu flows classified; skipped: %llu truncated, "
-		"%llu unsupported, %llu oversized, %llu malformed, %llu test-run errors, "
-		"%llu bad records",
-		opts->replay_file, (unsigned long long)ps.frames, gp_pcap_linktype(pc),
-		(unsigned long long)r.flows, (unsigned long long)ps.truncated,
-		(unsigned long long)ps.unsupported, (unsigned long long)(ps.too_long + r.too_big),
-		(unsigned long long)kstats[GP_STAT_PKT_MALFORMED],
-		(unsigned long long)r.run_errors, (unsigned long long)gp_pipeline_bad_records(r.pipe));
+	replay_summary(&r, pc, opts->replay_file);
 	err = 0;
 cleanup:
 	gp_loader_close(r.loader);
