@@ -484,11 +484,6 @@ static int attach(struct gp_engine *r, struct gp_loader_opts *lo, const struct g
 
 	lo->ifaces = ifs;
 	lo->classifier = !cfg->no_tc;
-	lo->egress = cfg->egress;
-	lo->tc_mode = cfg->tc_mode;
-	lo->connect_hook = cfg->connect_hook;
-	lo->state_hook = cfg->state_hook;
-	lo->ringbuf_kb = cfg->ringbuf_kb;
 	lo->on_event = on_event;
 	lo->ctx = r;
 	err = gp_loader_open(&r->loader, lo);
@@ -514,7 +509,7 @@ int gp_engine_open(struct gp_engine **out, const struct gp_engine_config *cfg,
 		   const struct gp_engine_ops *ops)
 {
 	const char *textfile = cfg->textfile;
-	struct gp_loader_opts lo = { 0 };
+	struct gp_loader_opts lo = cfg->load;
 	struct gp_ifaces *ifs = NULL;
 	struct gp_web_addr wa;
 	struct gp_engine *r;

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "collect/hooks.h"
+#include "collect/loader.h"
 #include "pipeline/agg.h"
 #include "pipeline/event.h"
 #include "pipeline/rules.h"
@@ -32,11 +32,8 @@ struct gp_engine_config {
 	const char *const *ifaces;
 	size_t n_ifaces;
 	int no_tc;			/* outcomes only, untagged */
-	int egress;
-	enum gp_tc_mode tc_mode;
-	enum gp_connect_hook connect_hook;
-	enum gp_state_hook state_hook;
-	unsigned ringbuf_kb;
+	/* Hooks, TC mode, egress, ring size; the engine sets the rest. */
+	struct gp_loader_opts load;
 	unsigned max_tags;
 	unsigned tag_idle_s;		/* 0: tags never retired */
 	unsigned tag_wait_ms;

@@ -101,17 +101,33 @@ static struct gp_engine_config engine_config(const struct gp_opts *o, const char
 		.ifaces = o->ifaces,
 		.n_ifaces = o->n_ifaces,
 		.no_tc = o->no_tc,
-		.egress = o->egress,
-		.tc_mode = o->tc_mode,
-		.connect_hook = o->connect_hook,
-		.state_hook = o->state_hook,
-		.ringbuf_kb = o->ringbuf_kb,
+		.load = {
+			.connect_hook = o->connect_hook, .state_hook = o->state_hook,
+			.tc_mode = o->tc_mode, .egress = o->egress, .ringbuf_kb = o->ringbuf_kb,
+		},
 		.max_tags = o->max_tags,
 		.tag_idle_s = o->tag_idle_s,
 		.tag_wait_ms = o->tag_wait_ms,
 		.endpoint_memory_s = o->endpoint_memory_s,
 		.rules = rule_sources(o),
 	};
+}
+
+/*
+ * Signals are held while starting and acted on once attached; the handlers
+ * go in before ncurses starts (top), which leaves ones already there alone.
+ * 0, 1 or 2, as gp_engine_open.
+ */
+static int open_engine(struct gp_engine **e, const struct gp_engine_config *cfg,
+		       const struct gp_engine_ops *ops, const struct sigaction *sa)
+{
+	int err;
+
+	hold_signals(SIG_BLOCK);
+	catch_signals(sa);
+	err = gp_engine_open(e, cfg, ops);
+	hold_signals(SIG_UNBLOCK);
+	return err;
 }
 
 static int64_t rt_offset_ns(void)
@@ -177,10 +193,7 @@ static int cmd_run(const struct gp_opts *opts)
 	struct gp_engine *e = NULL;
 	int err, ret;
 
-	hold_signals(SIG_BLOCK);
-	catch_signals(&sa);
-	err = gp_engine_open(&e, &cfg, &ops);
-	hold_signals(SIG_UNBLOCK);
+	err = open_engine(&e, &cfg, &ops, &sa);
 	if (err)
 		return err;
 	err = 1;
@@ -319,17 +332,13 @@ static int cmd_top(const struct gp_opts *opts)
 		.max_tags = opts->max_tags,
 	};
 	int once = opts->once || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO);
+	/* A textfile only when asked for: top is mostly run beside an agent that writes one. */
 	struct gp_engine_config ecfg = engine_config(opts, opts->textfile);
 	struct gp_engine *e = NULL;
 	int err;
 
 	memset(&m, 0, sizeof(m));
-	/* A textfile only when asked for: top is mostly run beside an agent that writes one. */
-	hold_signals(SIG_BLOCK);
-	/* Before ncurses starts: it leaves handlers that are already there alone. */
-	catch_signals(&sa);
-	err = gp_engine_open(&e, &ecfg, &ops);
-	hold_signals(SIG_UNBLOCK);
+	err = open_engine(&e, &ecfg, &ops, &sa);
 	if (err)
 		return err;
 	err = 1;

@@ -49,29 +49,23 @@ int gp_pipeline_new(struct gp_pipeline **out, const struct gp_pipeline_config *c
 {
 	struct gp_tagger_ops ops = { .conn = on_tagged, .bytes = on_bytes };
 	struct gp_pipeline *p = calloc(1, sizeof(*p));
-	int err = -ENOMEM;
 
 	*out = NULL;
 	if (!p)
-		return err;
+		return -ENOMEM;
 	p->cfg = *cfg;
 	if (sinks)
 		p->sinks = *sinks;
 	ops.flow = p->sinks.flow ? on_flow : NULL;
 	ops.ctx = p;
 	p->tagger = gp_tagger_new(&ops, &cfg->tagger);
-	if (!p->tagger)
-		goto cleanup;
-	if (cfg->aggregate) {
-		p->agg = gp_agg_new(cfg->max_tags);
-		if (!p->agg)
-			goto cleanup;
+	p->agg = cfg->aggregate ? gp_agg_new(cfg->max_tags) : NULL;
+	if (!p->tagger || (cfg->aggregate && !p->agg)) {
+		gp_pipeline_free(p);
+		return -ENOMEM;
 	}
 	*out = p;
 	return 0;
-cleanup:
-	gp_pipeline_free(p);
-	return err;
 }
 
 void gp_pipeline_free(struct gp_pipeline *p)
