@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE	/* strsignal */
 /*
- * grayprobe: the commands. Collecting lives in engine.c (loader.c, tagger.c,
- * agg.c), showing in prom.c, json.c and, for top, topmodel.c, toptext.c and topui.c.
+ * grayprobe: the commands, one loop each. Collecting lives in engine.c (loader.c,
+ * pipeline.c), showing in prom.c, json.c and, for top, topmodel.c, toptext.c and topui.c.
  */
 #include <errno.h>
 #include <limits.h>
