@@ -24,25 +24,29 @@
 #include "collect/loader.h"
 #include "util/log.h"
 #include "export/prom.h"
-#include "pipeline/tagger.h"
+#include "pipeline/pipeline.h"
 #include "export/web.h"
 
 #define GP_IFACE_SCAN_NS	1000000000ull
 #define GP_RETIRE_PERIOD_NS	1000000000ull	/* how often idle tags are looked for */
 #define GP_FOLD_LOG_NS		(60 * 1000000000ull)	/* one cap warning a minute at most */
+/*
+ * Most records come without a wake-up (the loader's adaptive wake-ups), and
+ * outcomes waiting for tags must leave on time: the ring is read this often.
+ */
+#define GP_CONSUME_NS		(100 * 1000000ull)
 
 struct gp_engine {
-	const struct gp_opts *opts;
+	struct gp_engine_config cfg;
 	struct gp_engine_ops ops;
 	const char *textfile;		/* NULL: none */
 	struct gp_loader *loader;
-	struct gp_agg *agg;
-	struct gp_tagger *tagger;
+	struct gp_pipeline *pipe;
 	struct gp_rules *rules;
 	uint64_t next_write, interval_ns, started_ns, next_iface_scan;
-	uint64_t next_retire, tag_idle_ns;
+	uint64_t next_retire, next_consume;
+	uint64_t now;			/* the clock of the dispatch reading records */
 	uint64_t next_fold_log, folds_logged;
-	uint64_t bad_records;
 	uint64_t bad_records_logged;
 	uint64_t textfile_errors;
 	int cb_err;			/* ops.conn failed */
@@ -59,69 +63,43 @@ uint64_t gp_now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
-/* A tagged outcome: counted, then handed on. */
-static void on_tagged(void *ctx, const struct gp_conn *c)
+/* A tagged outcome, already counted: handed on. */
+static void on_conn(void *ctx, const struct gp_conn *c)
 {
 	struct gp_engine *r = ctx;
 
-	gp_agg_record(r->agg, c);
 	if (r->ops.conn && !r->cb_err)
 		r->cb_err = r->ops.conn(r->ops.ctx, c);
-}
-
-static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray,
-		     unsigned gray_flags, uint64_t n)
-{
-	struct gp_engine *r = ctx;
-
-	gp_agg_add_bytes(r->agg, dir, alpn, gray, gray_flags, n);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct gp_engine *r = ctx;
-	struct gp_payload_event h;
-	const uint8_t *payload;
-	struct gp_conn c;
-	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
 
-	switch (gp_event_type(data, size)) {
-	case GP_EV_CONN:
-		if (gp_conn_decode(data, size, &c))
-			break;
-		gp_tagger_conn(r->tagger, &c, now);
-		return r->cb_err ? -EIO : 0;	/* -EIO stops this poll */
-	case GP_EV_PAYLOAD:
-	case GP_EV_FLOW_END:
-		if (gp_payload_decode(data, size, &h, &payload))
-			break;
-		gp_tagger_payload(r->tagger, &h, payload, now);
-		return r->cb_err ? -EIO : 0;
-	}
-	r->bad_records++;
-	return 0;
+	/* A malformed record is counted and skipped. */
+	gp_pipeline_record(r->pipe, data, size, r->now);
+	return r->cb_err ? -EIO : 0;	/* -EIO stops this poll */
 }
 
-static int sweep_flow(void *ctx, const struct gp_flow_key *k, const struct gp_flow_val *v)
+static int walk_flows(void *src, gp_pipeline_flow_fn fn, void *ctx)
 {
-	struct gp_engine *r = ctx;
-	struct gp_flow_tuple t;
+	struct gp_engine *r = src;
 
-	gp_flow_tuple_from_key(k, v, &t);
-	gp_tagger_flow_bytes(r->tagger, &t, v->isn, v->bytes);
-	return 0;
+	return gp_loader_flows(r->loader, fn, ctx);
 }
 
-/* Bytes of long-lived flows, and forgetting what the kernel forgot. */
-static void sweep_flows(struct gp_engine *r)
+void gp_engine_sweep(struct gp_engine *r, uint64_t now_ns)
 {
-	int err;
+	uint64_t bad = gp_pipeline_bad_records(r->pipe);
+	int err = gp_pipeline_sweep(r->pipe, now_ns);
 
-	gp_tagger_sweep_begin(r->tagger);
-	err = gp_loader_flows(r->loader, sweep_flow, r);
 	if (err)
 		gp_warn("reading the flow table failed: %s", strerror(-err));
-	gp_tagger_tick(r->tagger, gp_now_ns(CLOCK_MONOTONIC), !err);
+	if (bad != r->bad_records_logged) {
+		gp_warn("%llu malformed ring buffer records dropped so far",
+			(unsigned long long)bad);
+		r->bad_records_logged = bad;
+	}
 }
 
 /* Each line of a rules error list, as its own log line. */
@@ -137,7 +115,7 @@ static void log_rule_errors(char *err, int reload)
  * Rules from --rule flags, then --rules FILE, then the defaults. NULL after
  * logging every error; with reload set, each says the old rules stay.
  */
-struct gp_rules *gp_load_rules(const struct gp_opts *o, int reload)
+struct gp_rules *gp_load_rules(const struct gp_rule_sources *src, int reload)
 {
 	struct gp_rules_builder *b = gp_rules_builder_new();
 	struct gp_rules *rules;
@@ -150,12 +128,12 @@ struct gp_rules *gp_load_rules(const struct gp_opts *o, int reload)
 		gp_err("out of memory");
 		return NULL;
 	}
-	for (i = 0; i < o->n_rule_flags; i++)
-		if (gp_rules_add_line(b, o->rule_flags[i], "--rule", 0, err, sizeof(err))) {
+	for (i = 0; i < src->n_flags; i++)
+		if (gp_rules_add_line(b, src->flags[i], "--rule", 0, err, sizeof(err))) {
 			log_rule_errors(err, reload);
 			bad = 1;
 		}
-	if (o->rules_file && gp_rules_add_file(b, o->rules_file, err, sizeof(err))) {
+	if (src->file && gp_rules_add_file(b, src->file, err, sizeof(err))) {
 		log_rule_errors(err, reload);
 		bad = 1;
 	}
@@ -192,24 +170,16 @@ int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
 	uint64_t stats[GP_STAT_MAX] = { 0 };
 	int err;
 
-	memset(snap, 0, sizeof(*snap));
-	sweep_flows(r);
 	err = gp_loader_stats(r->loader, stats);
 	if (err)
 		gp_warn("reading kernel counters failed: %s", strerror(-err));
-	if (r->bad_records != r->bad_records_logged) {
-		gp_warn("%llu malformed ring buffer records dropped so far",
-			(unsigned long long)r->bad_records);
-		r->bad_records_logged = r->bad_records;
-	}
-	err = gp_agg_snapshot(r->agg, snap);
+	err = gp_pipeline_snapshot(r->pipe, snap);
 	if (err)
 		return err;
 	snap->version = GP_VERSION;
 	snap->connect_hook = gp_connect_hook_name(gp_loader_connect_hook(r->loader));
 	snap->state_hook = gp_state_hook_name(gp_loader_state_hook(r->loader));
 	snap->lost_ringbuf = stats[GP_STAT_LOST_RINGBUF];
-	snap->lost_malformed = r->bad_records;
 	snap->lost_track = stats[GP_STAT_LOST_TRACK];
 	snap->lost_payload = stats[GP_STAT_LOST_PAYLOAD];
 	snap->pkt_malformed = stats[GP_STAT_PKT_MALFORMED];
@@ -225,25 +195,26 @@ static int exporting(const struct gp_engine *r)
 /* Said once, so a first run shows where the numbers went and how to look. */
 static void tell_first_write(struct gp_engine *r, const char *buf, size_t len)
 {
-	const char *web = r->opts->web_listen;
+	const char *web = r->cfg.web_listen;
 
 	r->told = 1;
-	if (r->opts->cmd != GP_CMD_RUN)
+	if (!r->cfg.tell_first_write)
 		return;
 	gp_info("wrote %s (%zu series), every %us%s%s%s%s; look with: grayprobe top, "
 		"or grayprobe run --events json", r->textfile, gp_prom_series(buf, len),
-		r->opts->interval, web ? ", also on http://" : "", web && web[0] == ':' ? "localhost" : "",
+		r->cfg.interval_s, web ? ", also on http://" : "", web && web[0] == ':' ? "localhost" : "",
 		web ? web : "", web ? GP_WEB_PATH : "");
 }
 
 /* Rendered once per interval; the textfile and the HTTP endpoint get the same bytes. */
-static void export_metrics(struct gp_engine *r)
+static void export_metrics(struct gp_engine *r, uint64_t now)
 {
 	struct gp_snapshot snap;
 	char *buf = NULL;
 	size_t len = 0;
 	int err;
 
+	gp_engine_sweep(r, now);
 	err = gp_engine_snapshot(r, &snap);
 	if (!err) {
 		err = gp_prom_render_mem(&snap, &buf, &len);
@@ -255,7 +226,7 @@ static void export_metrics(struct gp_engine *r)
 		return;
 	}
 	if (r->web && gp_web_publish(r->web, buf, len))
-		gp_warn("metrics not published on %s: out of memory", r->opts->web_listen);
+		gp_warn("metrics not published on %s: out of memory", r->cfg.web_listen);
 	err = r->textfile ? gp_textfile_write_bytes(r->textfile, buf, len) : 0;
 	if (err) {
 		r->textfile_errors++;
@@ -361,7 +332,7 @@ static int web_listen(struct gp_engine *r, const struct gp_web_addr *a)
 	int err = gp_web_listen(&r->web, a, why, sizeof(why));
 
 	if (err)
-		gp_err("--web.listen-address %s: %s", r->opts->web_listen, why);
+		gp_err("--web.listen-address %s: %s", r->cfg.web_listen, why);
 	return err;
 }
 
@@ -372,7 +343,7 @@ static int web_start(struct gp_engine *r)
 	int err = gp_web_start(r->web, why, sizeof(why));
 
 	if (err)
-		gp_err("--web.listen-address %s: %s", r->opts->web_listen, why);
+		gp_err("--web.listen-address %s: %s", r->cfg.web_listen, why);
 	return err;
 }
 
@@ -382,7 +353,7 @@ static int is_pattern(const char *iface)
 }
 
 /* Without -i the default routes decide, and they can change too. */
-static int has_patterns(const struct gp_opts *o)
+static int has_patterns(const struct gp_engine_config *o)
 {
 	size_t i;
 
@@ -397,7 +368,7 @@ static int has_patterns(const struct gp_opts *o)
  * carrying a default route, plus lo. A pattern that matches nothing is an
  * error: a typo must not silently tag nothing.
  */
-static int resolve_ifaces(const struct gp_opts *o, struct gp_ifaces *out, int strict)
+static int resolve_ifaces(const struct gp_engine_config *o, struct gp_ifaces *out, int strict)
 {
 	struct if_nameindex *all = NULL, *ni;
 	const char *names[GP_IFACE_NAMES_MAX];
@@ -462,38 +433,90 @@ static int drop_privileges(struct gp_engine *r)
 	char why[256];
 	int err;
 
-	if (!r->opts->user) {
+	if (!r->cfg.user) {
 		err = gp_caps_limit(keep);
 		if (err)
 			gp_err("dropping capabilities: %s", strerror(-err));
 		return err;
 	}
-	err = gp_caps_become(r->opts->user, keep, why, sizeof(why));
+	err = gp_caps_become(r->cfg.user, keep, why, sizeof(why));
 	if (err) {
 		gp_err("%s", why);
 		return err;
 	}
-	if (r->textfile && !textfile_ok(r->textfile, r->opts->user))
+	if (r->textfile && !textfile_ok(r->textfile, r->cfg.user))
 		return -EACCES;
 	return 0;
 }
 
-int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const char *textfile,
+/* The pipeline's half of the engine: tagging, rules, aggregation. 0, 1 or 2. */
+static int open_pipeline(struct gp_engine *r)
+{
+	const struct gp_engine_config *c = &r->cfg;
+	struct gp_pipeline_sinks sinks = { .conn = on_conn, .ctx = r };
+	struct gp_pipeline_config pc = {
+		.tagger.tag_wait_ns = (uint64_t)c->tag_wait_ms * 1000000u,
+		.tagger.endpoint_memory_ns = (uint64_t)c->endpoint_memory_s * 1000000000u,
+		.aggregate = 1,
+		.max_tags = c->max_tags,
+		.tag_idle_ns = (uint64_t)c->tag_idle_s * 1000000000u,
+		.walk = walk_flows,
+		.walk_src = r,
+	};
+
+	r->rules = gp_load_rules(&c->rules, 0);
+	if (!r->rules)
+		return 2;
+	gp_print_rules(r->rules);
+	if (gp_pipeline_new(&r->pipe, &pc, &sinks)) {
+		gp_err("out of memory");
+		return 1;
+	}
+	gp_pipeline_set_rules(r->pipe, r->rules);
+	return 0;
+}
+
+/* Loaded, attached, privileges dropped, the endpoint serving; 0 or -errno, said. */
+static int attach(struct gp_engine *r, struct gp_loader_opts *lo, const struct gp_ifaces *ifs)
+{
+	const struct gp_engine_config *cfg = &r->cfg;
+	int err;
+
+	lo->ifaces = ifs;
+	lo->classifier = !cfg->no_tc;
+	lo->on_event = on_event;
+	lo->ctx = r;
+	err = gp_loader_open(&r->loader, lo);
+	if (err)
+		return err;
+	/* The hook probes' skeletons are freed: give that heap back (~11 MB). */
+	malloc_trim(0);
+	err = drop_privileges(r);
+	if (!err && r->web)
+		err = web_start(r);
+	if (err)
+		return err;
+	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
+	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
+		gp_connect_hook_name(gp_loader_connect_hook(r->loader)),
+		gp_state_hook_name(gp_loader_state_hook(r->loader)),
+		cfg->netns ? cfg->netns : "all", gp_engine_tc_desc(r),
+		r->textfile ? "writing " : "no textfile", r->textfile ? r->textfile : "");
+	return 0;
+}
+
+int gp_engine_open(struct gp_engine **out, const struct gp_engine_config *cfg,
 		   const struct gp_engine_ops *ops)
 {
-	struct gp_tagger_ops tops = { .conn = on_tagged, .bytes = on_bytes };
-	struct gp_tagger_config tcfg = {
-		.tag_wait_ns = (uint64_t)opts->tag_wait_ms * 1000000u,
-		.endpoint_memory_ns = (uint64_t)opts->endpoint_memory_s * 1000000000u,
-	};
-	struct gp_loader_opts lo = { 0 };
+	const char *textfile = cfg->textfile;
+	struct gp_loader_opts lo = cfg->load;
 	struct gp_ifaces *ifs = NULL;
 	struct gp_web_addr wa;
 	struct gp_engine *r;
 	int err = 1;
 
 	*out = NULL;
-	if (gp_caps_require(!opts->no_tc))
+	if (gp_caps_require(!cfg->no_tc))
 		return 1;
 	r = calloc(1, sizeof(*r));
 	ifs = calloc(1, sizeof(*ifs));
@@ -501,64 +524,33 @@ int gp_engine_open(struct gp_engine **out, const struct gp_opts *opts, const cha
 		gp_err("out of memory");
 		goto cleanup;
 	}
-	r->opts = opts;
+	r->cfg = *cfg;
 	r->ops = *ops;
 	r->textfile = textfile;
-	r->interval_ns = (uint64_t)opts->interval * 1000000000u;
-	r->tag_idle_ns = (uint64_t)opts->tag_idle_s * 1000000000u;
-	tops.ctx = r;
-	if ((opts->netns && netns_inode(opts->netns, &lo.netns_ino)) ||
-	    (opts->user && !user_known(opts->user)) ||
-	    (textfile && !textfile_ok_as(textfile, opts->user)) ||
-	    (opts->web_listen && !web_addr_ok(opts->web_listen, &wa)) ||
-	    resolve_ifaces(opts, ifs, 1)) {
+	r->interval_ns = (uint64_t)cfg->interval_s * 1000000000u;
+	if ((cfg->netns && netns_inode(cfg->netns, &lo.netns_ino)) ||
+	    (cfg->user && !user_known(cfg->user)) ||
+	    (textfile && !textfile_ok_as(textfile, cfg->user)) ||
+	    (cfg->web_listen && !web_addr_ok(cfg->web_listen, &wa)) ||
+	    resolve_ifaces(cfg, ifs, 1)) {
 		gp_log_usage_hint(stderr);
 		err = 2;
 		goto cleanup;
 	}
-	r->rescan = !opts->no_tc && has_patterns(opts);
-	r->rules = gp_load_rules(opts, 0);
-	if (!r->rules) {
-		err = 2;
+	r->rescan = !cfg->no_tc && has_patterns(cfg);
+	err = open_pipeline(r);
+	if (err)
 		goto cleanup;
-	}
-	gp_print_rules(r->rules);
-	r->agg = gp_agg_new(opts->max_tags);
-	r->tagger = gp_tagger_new(&tops, &tcfg);
-	if (!r->agg || !r->tagger) {
-		gp_err("out of memory");
-		goto cleanup;
-	}
-	gp_tagger_set_rules(r->tagger, r->rules);
+	err = 1;
 
 	/* Bound now: before the hooks (a port in use stops nothing attached) and before --user. */
-	if (opts->web_listen && web_listen(r, &wa))
+	if (cfg->web_listen && web_listen(r, &wa))
 		goto cleanup;
 
-	lo.ifaces = ifs;
-	lo.classifier = !opts->no_tc;
-	lo.egress = opts->egress;
-	lo.tc_mode = opts->tc_mode;
-	lo.connect_hook = opts->connect_hook;
-	lo.state_hook = opts->state_hook;
-	lo.ringbuf_kb = opts->ringbuf_kb;
-	lo.on_event = on_event;
-	lo.ctx = r;
-	if (gp_loader_open(&r->loader, &lo))
+	if (attach(r, &lo, ifs))
 		goto cleanup;
-
-	/* The hook probes' skeletons are freed: give that heap back (~11 MB). */
-	malloc_trim(0);
-	if (drop_privileges(r) || (r->web && web_start(r)))
-		goto cleanup;
-	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
-	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
-		gp_connect_hook_name(gp_loader_connect_hook(r->loader)),
-		gp_state_hook_name(gp_loader_state_hook(r->loader)),
-		opts->netns ? opts->netns : "all", gp_engine_tc_desc(r),
-		textfile ? "writing " : "no textfile", textfile ? textfile : "");
 	if (exporting(r)) {
-		export_metrics(r);
+		export_metrics(r, r->started_ns);
 		r->next_write = gp_now_ns(CLOCK_MONOTONIC) + r->interval_ns;
 	}
 	free(ifs);
@@ -572,11 +564,11 @@ cleanup:
 
 void gp_engine_reload_rules(struct gp_engine *r)
 {
-	struct gp_rules *nr = gp_load_rules(r->opts, 1);
+	struct gp_rules *nr = gp_load_rules(&r->cfg.rules, 1);
 
 	if (!nr)
 		return;
-	gp_tagger_set_rules(r->tagger, nr);
+	gp_pipeline_set_rules(r->pipe, nr);
 	gp_rules_free(r->rules);
 	r->rules = nr;
 	gp_info("SIGHUP: %zu gray rules loaded", gp_rules_count(nr));
@@ -591,7 +583,7 @@ static void rescan_ifaces(struct gp_engine *r)
 {
 	struct gp_ifaces *now = calloc(1, sizeof(*now));
 
-	if (now && !resolve_ifaces(r->opts, now, 0) && gp_loader_sync_ifaces(r->loader, now))
+	if (now && !resolve_ifaces(&r->cfg, now, 0) && gp_loader_sync_ifaces(r->loader, now))
 		gp_info("classifier now on %s", gp_engine_tc_desc(r));
 	free(now);
 }
@@ -601,7 +593,7 @@ static void log_folds(struct gp_engine *r, uint64_t now)
 {
 	struct gp_agg_fold f;
 
-	gp_agg_last_fold(r->agg, &f);
+	gp_pipeline_last_fold(r->pipe, &f);
 	if (f.count == r->folds_logged || now < r->next_fold_log)
 		return;
 	gp_warn("%s tag cap reached (--max-tags %u): alpn=\"%s\" gray=\"%s\" counted as "
@@ -612,30 +604,24 @@ static void log_folds(struct gp_engine *r, uint64_t now)
 	r->next_fold_log = now + GP_FOLD_LOG_NS;
 }
 
-int gp_engine_poll(struct gp_engine *r, int timeout_ms)
+int gp_engine_fd(const struct gp_engine *r)
 {
-	uint64_t now = gp_now_ns(CLOCK_MONOTONIC);
-	int ret;
+	return gp_loader_events_fd(r->loader);
+}
 
-	if (exporting(r)) {
-		int due = now >= r->next_write ? 0 : (int)((r->next_write - now) / 1000000u) + 1;
+uint64_t gp_engine_next_deadline_ns(const struct gp_engine *r)
+{
+	if (exporting(r) && r->next_write < r->next_consume)
+		return r->next_write;
+	return r->next_consume;
+}
 
-		if (due < timeout_ms)
-			timeout_ms = due;
-	}
-	/* Short polls while outcomes wait for tags, so they leave on time. */
-	ret = gp_loader_poll(r->loader, timeout_ms > 100 ? 100 : timeout_ms);
-	if (ret < 0 && ret != -EINTR) {
-		if (r->cb_err)
-			return -r->cb_err;
-		gp_err("ring buffer poll failed: %s", strerror(-ret));
-		return ret;
-	}
-	now = gp_now_ns(CLOCK_MONOTONIC);
-	gp_tagger_tick(r->tagger, now, 0);
+/* The periodic chores: tag caps said, idle tags retired, interfaces followed. */
+static void housekeep(struct gp_engine *r, uint64_t now)
+{
 	log_folds(r, now);
 	if (now >= r->next_retire) {
-		size_t n = gp_agg_retire(r->agg, now, r->tag_idle_ns);
+		size_t n = gp_pipeline_retire(r->pipe, now);
 
 		if (n)
 			gp_dbg("%zu tags unused for --tag-idle retired", n);
@@ -645,8 +631,25 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 		rescan_ifaces(r);
 		r->next_iface_scan = now + GP_IFACE_SCAN_NS;
 	}
+}
+
+int gp_engine_dispatch(struct gp_engine *r, uint64_t now)
+{
+	int ret;
+
+	r->now = now;
+	ret = gp_loader_poll(r->loader, 0);
+	if (ret < 0 && ret != -EINTR) {
+		if (r->cb_err)
+			return -r->cb_err;
+		gp_err("ring buffer poll failed: %s", strerror(-ret));
+		return ret;
+	}
+	r->next_consume = now + GP_CONSUME_NS;
+	gp_pipeline_expire(r->pipe, now);
+	housekeep(r, now);
 	if (exporting(r) && now >= r->next_write) {
-		export_metrics(r);
+		export_metrics(r, now);
 		r->next_write += r->interval_ns;
 		if (r->next_write <= now)	/* fell behind: do not burst */
 			r->next_write = now + r->interval_ns;
@@ -657,10 +660,11 @@ int gp_engine_poll(struct gp_engine *r, int timeout_ms)
 int gp_engine_finish(struct gp_engine *r)
 {
 	/* What the kernel already produced still counts, tagged with what is known. */
+	r->now = gp_now_ns(CLOCK_MONOTONIC);
 	gp_loader_drain(r->loader);
-	gp_tagger_flush(r->tagger);
+	gp_pipeline_flush(r->pipe);
 	if (exporting(r))
-		export_metrics(r);
+		export_metrics(r, r->now);
 	return r->cb_err ? -r->cb_err : 0;
 }
 
@@ -670,15 +674,14 @@ void gp_engine_close(struct gp_engine *r)
 		return;
 	gp_web_close(r->web);
 	gp_loader_close(r->loader);
-	gp_tagger_free(r->tagger);
+	gp_pipeline_free(r->pipe);
 	gp_rules_free(r->rules);
-	gp_agg_free(r->agg);
 	free(r);
 }
 
 const char *gp_engine_tc_desc(const struct gp_engine *r)
 {
-	if (r->opts->no_tc)
+	if (r->cfg.no_tc)
 		return "none (outcomes untagged)";
 	return gp_loader_tc_desc(r->loader)[0] ? gp_loader_tc_desc(r->loader) : "no interface yet";
 }

@@ -819,6 +819,11 @@ int gp_loader_drain(struct gp_loader *l)
 	return ring_buffer__consume(l->rb);
 }
 
+int gp_loader_events_fd(const struct gp_loader *l)
+{
+	return ring_buffer__epoll_fd(l->rb);
+}
+
 int gp_loader_stat(struct gp_loader *l, unsigned key, uint64_t *sum)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.gp_stats);

@@ -65,6 +65,8 @@ int gp_loader_uses_clsact(const struct gp_loader *l);
 
 int gp_loader_poll(struct gp_loader *l, int timeout_ms);	/* events handled or -errno */
 int gp_loader_drain(struct gp_loader *l);
+/* The ring buffer's epoll fd, to wait on beside others; gp_loader_poll(l, 0) reads it. */
+int gp_loader_events_fd(const struct gp_loader *l);
 /* Kernel-side counters summed over CPUs, indexed by enum gp_stat. */
 int gp_loader_stats(struct gp_loader *l, uint64_t out[GP_STAT_MAX]);
 /* One of them; 0 or a negative errno. */

@@ -17,13 +17,12 @@
 
 #define MIN_COLS	40
 #define MIN_LINES	8
-#define POLL_MS		50	/* events are read at least this often */
 #define MSG_NS		(5 * 1000000000ull)	/* a log line stays in the footer */
 
 enum { PAIR_ALERT = 1, PAIR_OK, PAIR_WARN };
 enum { W_HEAD, W_TABLE, W_VERDICT, W_RECENT, W_FOOT, W_MAX };
 
-struct view {
+struct gp_top_view {
 	struct gp_top_ui *ui;
 	struct gp_top_model *m;
 	WINDOW *win[W_MAX];
@@ -39,6 +38,8 @@ struct view {
 	size_t loglen, logseen;
 	char msg[256];
 	uint64_t msg_until;
+	SCREEN *scr;
+	int dirty;			/* something to redraw */
 };
 
 int gp_top_ui_conn(void *ctx, const struct gp_conn *c)
@@ -50,7 +51,7 @@ int gp_top_ui_conn(void *ctx, const struct gp_conn *c)
 	return 0;
 }
 
-static attr_t pair(const struct view *v, int p)
+static attr_t pair(const struct gp_top_view *v, int p)
 {
 	return v->colors ? COLOR_PAIR(p) : 0;
 }
@@ -64,7 +65,7 @@ static void put_line(WINDOW *w, int y, const char *s, attr_t a)
 	wattrset(w, A_NORMAL);
 }
 
-static void free_windows(struct view *v)
+static void free_windows(struct gp_top_view *v)
 {
 	int i;
 
@@ -81,7 +82,7 @@ static void free_windows(struct view *v)
  * 3 when short of room), the verdicts likewise (at least 2), the recent
  * pane the rest. Windows are remade only when a height changes.
  */
-static void geometry(struct view *v)
+static void geometry(struct gp_top_view *v)
 {
 	const struct gp_top_model *m = v->m;
 	int h[W_MAX] = { 2, 0, 0, 0, 1 }, avail = LINES - 3, y = 0, i, changed = 0;
@@ -125,7 +126,7 @@ static void geometry(struct view *v)
 	v->cols = COLS;
 }
 
-static void draw_header(struct view *v, const struct gp_top_layout *l)
+static void draw_header(struct gp_top_view *v, const struct gp_top_layout *l)
 {
 	WINDOW *w = v->win[W_HEAD];
 	char buf[GP_TOP_LINE_MAX];
@@ -146,7 +147,7 @@ static void draw_header(struct view *v, const struct gp_top_layout *l)
 	}
 }
 
-static void draw_table(struct view *v, const struct gp_top_layout *l)
+static void draw_table(struct gp_top_view *v, const struct gp_top_layout *l)
 {
 	const struct gp_top_model *m = v->m;
 	WINDOW *w = v->win[W_TABLE];
@@ -189,7 +190,7 @@ static void draw_table(struct view *v, const struct gp_top_layout *l)
 			 A_DIM);
 }
 
-static void draw_verdicts(struct view *v, const struct gp_top_layout *l)
+static void draw_verdicts(struct gp_top_view *v, const struct gp_top_layout *l)
 {
 	const struct gp_top_model *m = v->m;
 	WINDOW *w = v->win[W_VERDICT];
@@ -216,7 +217,7 @@ static void draw_verdicts(struct view *v, const struct gp_top_layout *l)
 			 A_DIM);
 }
 
-static void draw_recent(struct view *v, const struct gp_top_layout *l)
+static void draw_recent(struct gp_top_view *v, const struct gp_top_layout *l)
 {
 	const struct gp_top_model *m = v->m;
 	WINDOW *w = v->win[W_RECENT];
@@ -237,7 +238,7 @@ static void draw_recent(struct view *v, const struct gp_top_layout *l)
 	}
 }
 
-static void draw_footer(struct view *v, uint64_t now)
+static void draw_footer(struct gp_top_view *v, uint64_t now)
 {
 	static const char keys_long[] =
 		"q quit  space pause  / filter  sort: n dir a alpn g gray c conn f fail "
@@ -261,7 +262,7 @@ static void draw_footer(struct view *v, uint64_t now)
 	put_line(w, 0, COLS >= (int)sizeof(keys_long) ? keys_long : keys_short, A_REVERSE);
 }
 
-static void draw(struct view *v, uint64_t now)
+static void draw(struct gp_top_view *v, uint64_t now)
 {
 	struct gp_top_layout l;
 	int i;
@@ -289,7 +290,7 @@ static void draw(struct view *v, uint64_t now)
 }
 
 /* The newest complete log line, for the footer; 1 when there is one. */
-static int take_log(struct view *v, uint64_t now)
+static int take_log(struct gp_top_view *v, uint64_t now)
 {
 	char *end, *start;
 
@@ -308,26 +309,8 @@ static int take_log(struct view *v, uint64_t now)
 	return 1;
 }
 
-static int refresh_model(struct view *v, struct gp_engine *e, uint64_t now)
-{
-	struct gp_snapshot snap;
-	int err;
-
-	err = gp_engine_snapshot(e, &snap);
-	if (err) {
-		gp_err("taking a snapshot failed: %s", strerror(-err));
-		return err;
-	}
-	v->m->rt_offset_ns = (int64_t)(gp_now_ns(CLOCK_REALTIME) - gp_now_ns(CLOCK_MONOTONIC));
-	err = gp_top_model_update(v->m, &snap, now);
-	gp_snapshot_release(&snap);
-	if (err)
-		gp_err("updating the view failed: %s", strerror(-err));
-	return err;
-}
-
 /* The next shown column left (-1) or right (+1) of the sort column. */
-static enum gp_top_col next_col(const struct view *v, int step)
+static enum gp_top_col next_col(const struct gp_top_view *v, int step)
 {
 	struct gp_top_layout l;
 	int c = v->m->sort_col, i;
@@ -341,7 +324,7 @@ static enum gp_top_col next_col(const struct view *v, int step)
 	return c;
 }
 
-static void edit_key(struct view *v, int ch)
+static void edit_key(struct gp_top_view *v, int ch)
 {
 	size_t n = strlen(v->edit);
 
@@ -369,7 +352,7 @@ static void edit_key(struct view *v, int ch)
 }
 
 /* A key outside the prompt; 1 to quit. */
-static int key(struct view *v, int ch)
+static int key(struct gp_top_view *v, int ch)
 {
 	static const struct { int key; enum gp_top_col col; } sort_keys[] = {
 		{ 'n', GP_TOP_COL_DIR }, { 'a', GP_TOP_COL_ALPN }, { 'g', GP_TOP_COL_GRAY },
@@ -433,31 +416,23 @@ static int key(struct view *v, int ch)
 	return 0;
 }
 
-int gp_top_ui_run(struct gp_top_ui *ui, struct gp_engine *e, unsigned refresh_ms,
-		  volatile sig_atomic_t *stop)
+/* The terminal, as top wants it; 0 or -errno after saying why. */
+static int take_terminal(struct gp_top_view *v)
 {
-	struct view v = { .ui = ui, .m = ui->model };
-	uint64_t refresh_ns = (uint64_t)refresh_ms * 1000000u, now, next;
 	const char *nc = getenv("NO_COLOR");
-	SCREEN *scr = NULL;
-	int err = 1, ret, ch, dirty = 1, wait;
 
-	v.log = open_memstream(&v.logbuf, &v.loglen);
-	if (!v.log) {
-		gp_err("out of memory");
-		return 1;
-	}
 	/* newterm, not initscr: an unknown TERM is an error to report, not an exit. */
-	scr = newterm(NULL, stdout, stdin);
-	if (!scr) {
+	v->scr = newterm(NULL, stdout, stdin);
+	if (!v->scr) {
 		gp_err("cannot drive this terminal (TERM=%s); try --once", getenv("TERM") ?: "");
-		goto cleanup;
+		return -ENOTTY;
 	}
-	gp_log_set_stream(v.log);
+	gp_log_set_stream(v->log);
 	cbreak();		/* ^C stays a signal */
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);	/* the caller's loop waits, not getch */
 	set_escdelay(25);
 	curs_set(0);
 	/* https://no-color.org: set and not empty means no colour. */
@@ -467,58 +442,92 @@ int gp_top_ui_run(struct gp_top_ui *ui, struct gp_engine *e, unsigned refresh_ms
 		init_pair(PAIR_ALERT, COLOR_RED, -1);
 		init_pair(PAIR_OK, COLOR_GREEN, -1);
 		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
-		v.colors = 1;
+		v->colors = 1;
 	}
-	now = gp_now_ns(CLOCK_MONOTONIC);
-	if (refresh_model(&v, e, now))
+	return 0;
+}
+
+int gp_top_ui_open(struct gp_top_ui *ui)
+{
+	struct gp_top_view *v = calloc(1, sizeof(*v));
+	int err = -ENOMEM;
+
+	ui->view = v;
+	if (v)
+		v->log = open_memstream(&v->logbuf, &v->loglen);
+	if (!v || !v->log) {
+		gp_err("out of memory");
 		goto cleanup;
-	next = now + refresh_ns;
-	while (!*stop) {
-		now = gp_now_ns(CLOCK_MONOTONIC);
-		if (!ui->paused && now >= next) {
-			if (refresh_model(&v, e, now))
-				goto cleanup;
-			next += refresh_ns;
-			if (next <= now)	/* fell behind, or was paused */
-				next = now + refresh_ns;
-			dirty = 1;
-		}
-		if (take_log(&v, now))
-			dirty = 1;
-		if (v.msg[0] && now >= v.msg_until) {	/* back to the key help */
-			v.msg[0] = '\0';
-			dirty = 1;
-		}
-		if (dirty)
-			draw(&v, now);
-		dirty = 0;
-		ret = gp_engine_poll(e, 0);
-		if (ret)
-			goto cleanup;	/* the engine said why */
-		wait = POLL_MS;
-		if (!ui->paused && next > now && (next - now) / 1000000u < (uint64_t)wait)
-			wait = (int)((next - now) / 1000000u);
-		timeout(wait);
-		ch = getch();
-		if (ch == ERR)
-			continue;
-		dirty = 1;
-		if (v.editing)
-			edit_key(&v, ch);
-		else if (key(&v, ch))
-			break;
 	}
-	err = 0;
+	v->ui = ui;
+	v->m = ui->model;
+	v->dirty = 1;
+	err = take_terminal(v);
+	if (!err)
+		return 0;
 cleanup:
-	free_windows(&v);
-	if (scr) {
+	gp_top_ui_close(ui);
+	return err;
+}
+
+void gp_top_ui_close(struct gp_top_ui *ui)
+{
+	struct gp_top_view *v = ui->view;
+
+	if (!v)
+		return;
+	free_windows(v);
+	if (v->scr) {
 		endwin();
-		delscreen(scr);
+		delscreen(v->scr);
 	}
 	gp_log_set_stream(NULL);
-	fclose(v.log);
-	if (v.loglen)
-		fwrite(v.logbuf, 1, v.loglen, stderr);
-	free(v.logbuf);
-	return err;
+	if (v->log) {
+		fclose(v->log);
+		if (v->loglen)
+			fwrite(v->logbuf, 1, v->loglen, stderr);
+	}
+	free(v->logbuf);
+	free(v);
+	ui->view = NULL;
+}
+
+int gp_top_ui_input(struct gp_top_ui *ui)
+{
+	struct gp_top_view *v = ui->view;
+	int ch;
+
+	while ((ch = getch()) != ERR) {
+		v->dirty = 1;
+		if (v->editing)
+			edit_key(v, ch);
+		else if (key(v, ch))
+			return 1;
+	}
+	return 0;
+}
+
+int gp_top_ui_draw(struct gp_top_ui *ui, const struct gp_snapshot *snap, uint64_t now)
+{
+	struct gp_top_view *v = ui->view;
+	int err;
+
+	if (snap) {
+		err = gp_top_model_update(v->m, snap, now);
+		if (err) {
+			gp_err("updating the view failed: %s", strerror(-err));
+			return err;
+		}
+		v->dirty = 1;
+	}
+	if (take_log(v, now))
+		v->dirty = 1;
+	if (v->msg[0] && now >= v->msg_until) {	/* back to the key help */
+		v->msg[0] = '\0';
+		v->dirty = 1;
+	}
+	if (v->dirty)
+		draw(v, now);
+	v->dirty = 0;
+	return 0;
 }

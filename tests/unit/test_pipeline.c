@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The pipeline: raw ring buffer records in, tagged outcomes, flows and the
+ * aggregate out. Fed live-style (arrival clock, expiries as time passes) and
+ * replay-style (capture clock, flushed at the end) the same records give the
+ * same outcomes; a snapshot changes nothing; a sweep runs on the clock it is
+ * given. Addresses are from 198.18.0.0/15 only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "pipeline/pipeline.h"
+#include "unit.h"
+
+#define MS		1000000ull
+#define WAIT		(2000 * MS)
+#define T0		(86400ull * 1000 * MS)
+#define TCP_ESTABLISHED	1	/* tcp_states.h: the tracepoint ABI */
+#define REC_MAX		512
+#define OUT_MAX		16
+
+static const char http_req[] = "GET / HTTP/1.1\r\nHost: svc.example.com\r\nX-Gray: canary\r\n\r\n";
+
+struct rec {
+	uint8_t buf[REC_MAX];
+	size_t len;
+	uint64_t ts;
+};
+
+/* What one pipeline handed out. */
+struct sink {
+	struct gp_conn conns[OUT_MAX];
+	size_t n_conns;
+	struct gp_flow_result flows[OUT_MAX];
+	size_t n_flows;
+};
+
+static void on_conn(void *ctx, const struct gp_conn *c)
+{
+	struct sink *s = ctx;
+
+	assert_true(s->n_conns < OUT_MAX);
+	s->conns[s->n_conns++] = *c;
+}
+
+static void on_flow(void *ctx, const struct gp_flow_result *r)
+{
+	struct sink *s = ctx;
+
+	assert_true(s->n_flows < OUT_MAX);
+	s->flows[s->n_flows++] = *r;
+}
+
+static void addr4(uint8_t a[16], const char *s)
+{
+	memset(a, 0, 16);
+	assert_int_equal(inet_pton(AF_INET, s, a), 1);
+}
+
+/* 198.18.0.1:sport -> 198.19.0.2:dport, established, its SYN seen by TC. */
+static struct rec conn_rec(unsigned sport, unsigned dport, uint64_t ts)
+{
+	struct gp_conn_event e;
+	struct rec r = { .len = sizeof(e), .ts = ts };
+
+	memset(&e, 0, sizeof(e));
+	e.type = GP_EV_CONN;
+	e.pid = 4242;
+	e.ts_ns = ts;
+	e.latency_ns = 150000;
+	addr4(e.saddr, "198.18.0.1");
+	addr4(e.daddr, "198.19.0.2");
+	e.netns = 4026531840u;
+	e.sport = (uint16_t)sport;
+	e.dport = (uint16_t)dport;
+	e.family = AF_INET;
+	e.direction = GP_DIR_OUTBOUND;
+	e.new_state = TCP_ESTABLISHED;
+	memcpy(e.comm, "curl", 5);
+	e.flags = GP_CONN_F_FLOW;
+	e.flow_isn = 0x10000000u + sport;
+	memcpy(r.buf, &e, sizeof(e));
+	return r;
+}
+
+static struct rec payload_rec(unsigned sport, unsigned dport, const char *data, uint64_t ts)
+{
+	struct gp_payload_event h;
+	size_t n = strlen(data);
+	struct rec r = { .len = sizeof(h) + n, .ts = ts };
+
+	assert_true(r.len <= sizeof(r.buf));
+	memset(&h, 0, sizeof(h));
+	h.type = GP_EV_PAYLOAD;
+	h.ifindex = 1;
+	h.ts_ns = ts;
+	addr4(h.flow.saddr, "198.18.0.1");
+	addr4(h.flow.daddr, "198.19.0.2");
+	h.flow.sport = (uint16_t)sport;
+	h.flow.dport = (uint16_t)dport;
+	h.flow.family = AF_INET;
+	h.len = (uint32_t)n;
+	h.bytes = n;
+	h.isn = 0x10000000u + sport;
+	memcpy(r.buf, &h, sizeof(h));
+	memcpy(r.buf + sizeof(h), data, n);
+	return r;
+}
+
+/* Flow A carries a canary request; flow B's outcome has no payload and waits out. */
+static size_t two_flows(struct rec *r)
+{
+	r[0] = conn_rec(40001, 80, T0);
+	r[1] = payload_rec(40001, 80, http_req, T0 + MS);
+	r[2] = conn_rec(40002, 443, T0 + 2 * MS);
+	return 3;
+}
+
+static struct gp_rules *default_rules(void)
+{
+	struct gp_rules_builder *b = gp_rules_builder_new();
+	struct gp_rules *rules;
+
+	assert_non_null(b);
+	rules = gp_rules_build(b);
+	assert_non_null(rules);
+	return rules;
+}
+
+/* The flow table a sweep walks: one entry for flow A with total bytes. */
+struct table {
+	uint64_t bytes;
+	int fail;			/* the walk's -errno */
+	unsigned walks;
+};
+
+static int walk_table(void *src, gp_pipeline_flow_fn fn, void *ctx)
+{
+	struct table *t = src;
+	struct gp_flow_key k;
+	struct gp_flow_val v;
+
+	t->walks++;
+	if (t->fail)
+		return t->fail;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	addr4(k.addr[0], "198.18.0.1");
+	addr4(k.addr[1], "198.19.0.2");
+	k.port[0] = 40001;
+	k.port[1] = 80;
+	k.family = AF_INET;
+	v.client = 0;
+	v.isn = 0x10000000u + 40001;
+	v.bytes = t->bytes;
+	return fn(ctx, &k, &v);
+}
+
+static struct gp_pipeline *mk(int aggregate, struct sink *s, struct table *t,
+			      const struct gp_rules *rules)
+{
+	struct gp_pipeline_sinks sinks = { .conn = on_conn, .flow = on_flow, .ctx = s };
+	struct gp_pipeline_config cfg = {
+		.tagger.tag_wait_ns = WAIT,
+		.aggregate = aggregate,
+		.max_tags = 64,
+		.walk = t ? walk_table : NULL,
+		.walk_src = t,
+	};
+	struct gp_pipeline *p;
+
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(gp_pipeline_new(&p, &cfg, &sinks), 0);
+	gp_pipeline_set_rules(p, rules);
+	return p;
+}
+
+static void expect_same_conn(const struct gp_conn *a, const struct gp_conn *b)
+{
+	assert_int_equal(a->sport, b->sport);
+	assert_int_equal(a->dport, b->dport);
+	assert_int_equal(a->result, b->result);
+	assert_int_equal(a->latency_ns, b->latency_ns);
+	assert_string_equal(a->alpn, b->alpn);
+	assert_string_equal(a->gray, b->gray);
+	assert_string_equal(a->http_marker, b->http_marker);
+	assert_int_equal(a->gray_flags, b->gray_flags);
+}
+
+static void expect_same_flow(const struct gp_flow_result *a, const struct gp_flow_result *b)
+{
+	assert_memory_equal(&a->flow, &b->flow, sizeof(a->flow));
+	assert_string_equal(a->alpn, b->alpn);
+	assert_string_equal(a->gray, b->gray);
+	assert_string_equal(a->http_marker, b->http_marker);
+	assert_int_equal(a->kind, b->kind);
+	assert_int_equal(a->bytes_seen, b->bytes_seen);
+	assert_int_equal(a->first_ts_ns, b->first_ts_ns);
+}
+
+static void test_live_and_replay_give_the_same_outcomes(void **state)
+{
+	struct gp_rules *rules = default_rules();
+	struct sink live, replay;
+	struct gp_pipeline *pl = mk(1, &live, NULL, rules), *pr = mk(0, &replay, NULL, rules);
+	struct rec r[8];
+	size_t n = two_flows(r), i;
+	uint64_t now = T0;
+
+	(void)state;
+	/* Live: the arrival clock, expiries as time passes, a sweep now and then. */
+	for (i = 0; i < n; i++) {
+		now = r[i].ts + MS;
+		assert_int_equal(gp_pipeline_record(pl, r[i].buf, r[i].len, now), 0);
+		gp_pipeline_expire(pl, now);
+	}
+	gp_pipeline_sweep(pl, now + WAIT);
+	/* Replay: the capture's clock, then everything decided at the end. */
+	for (i = 0; i < n; i++)
+		assert_int_equal(gp_pipeline_record(pr, r[i].buf, r[i].len, r[i].ts), 0);
+	gp_pipeline_flush(pr);
+
+	assert_int_equal(live.n_conns, 2);
+	assert_int_equal(replay.n_conns, 2);
+	for (i = 0; i < live.n_conns; i++)
+		expect_same_conn(&live.conns[i], &replay.conns[i]);
+	assert_string_equal(live.conns[0].alpn, "http/1.1");
+	assert_string_equal(live.conns[0].gray, "canary");
+	assert_string_equal(live.conns[1].alpn, "none");
+	/* B's flow is decided too, at its wait's end or at the flush: with nothing seen. */
+	assert_int_equal(live.n_flows, 2);
+	assert_int_equal(replay.n_flows, 2);
+	for (i = 0; i < live.n_flows; i++)
+		expect_same_flow(&live.flows[i], &replay.flows[i]);
+	assert_int_equal(live.flows[0].kind, GP_PL_HTTP1);
+	gp_pipeline_free(pl);
+	gp_pipeline_free(pr);
+	gp_rules_free(rules);
+}
+
+static void expect_same_snapshot(const struct gp_snapshot *a, const struct gp_snapshot *b)
+{
+	assert_int_equal(a->events, b->events);
+	assert_int_equal(a->lost_malformed, b->lost_malformed);
+	assert_int_equal(a->n_tags, b->n_tags);
+	if (a->n_tags)
+		assert_memory_equal(a->tags, b->tags, a->n_tags * sizeof(*a->tags));
+}
+
+static void test_snapshot_changes_nothing(void **state)
+{
+	static const uint8_t junk[2] = { 1, 0 };
+	struct gp_rules *rules = default_rules();
+	struct table t = { .bytes = 5000 };
+	struct gp_snapshot s1, s2;
+	struct sink out;
+	struct gp_pipeline *p = mk(1, &out, &t, rules);
+	struct rec r[8];
+	size_t n = two_flows(r), i;
+
+	(void)state;
+	for (i = 0; i < n; i++)
+		assert_int_equal(gp_pipeline_record(p, r[i].buf, r[i].len, r[i].ts), 0);
+	assert_int_equal(gp_pipeline_record(p, junk, sizeof(junk), T0), -EBADMSG);
+	assert_int_equal(out.n_conns, 1);
+	/* Long past B's wait: only an explicit expire or sweep lets it leave. */
+	assert_int_equal(gp_pipeline_snapshot(p, &s1), 0);
+	assert_int_equal(gp_pipeline_snapshot(p, &s2), 0);
+	assert_int_equal(out.n_conns, 1);
+	assert_int_equal(t.walks, 0);
+	assert_int_equal(s1.events, 1);
+	assert_int_equal(s1.lost_malformed, 1);
+	expect_same_snapshot(&s1, &s2);
+	gp_snapshot_release(&s1);
+	gp_snapshot_release(&s2);
+	gp_pipeline_free(p);
+	gp_rules_free(rules);
+}
+
+/* Bytes counted for a tag in the aggregate now. */
+static uint64_t tag_bytes(const struct gp_pipeline *p, const char *alpn, const char *gray)
+{
+	struct gp_snapshot s;
+	uint64_t n = 0;
+	size_t i;
+
+	assert_int_equal(gp_pipeline_snapshot(p, &s), 0);
+	for (i = 0; i < s.n_tags; i++)
+		if (!strcmp(s.tags[i].alpn, alpn) && !strcmp(s.tags[i].gray, gray))
+			n += s.tags[i].bytes;
+	gp_snapshot_release(&s);
+	return n;
+}
+
+static void test_sweep_runs_on_the_callers_clock(void **state)
+{
+	struct gp_rules *rules = default_rules();
+	struct table t = { .bytes = 5000 };
+	struct sink out;
+	struct gp_pipeline *p = mk(1, &out, &t, rules);
+	struct rec r[8];
+	size_t n = two_flows(r), i;
+	uint64_t b_at = r[2].ts;
+
+	(void)state;
+	for (i = 0; i < n; i++)
+		assert_int_equal(gp_pipeline_record(p, r[i].buf, r[i].len, r[i].ts), 0);
+	/* Short of B's wait by the caller's clock: it stays, A's flow bytes come in. */
+	assert_int_equal(gp_pipeline_sweep(p, b_at + WAIT - MS), 0);
+	assert_int_equal(t.walks, 1);
+	assert_int_equal(out.n_conns, 1);
+	assert_int_equal(tag_bytes(p, "http/1.1", "canary"), 5000);
+	/* A failed walk still lets waits expire, and says why. */
+	t.fail = -EIO;
+	assert_int_equal(gp_pipeline_sweep(p, b_at + WAIT + MS), -EIO);
+	assert_int_equal(out.n_conns, 2);
+	assert_string_equal(out.conns[1].alpn, "none");
+	assert_int_equal(out.conns[1].sport, 40002);
+	assert_int_equal(tag_bytes(p, "http/1.1", "canary"), 5000);
+	gp_pipeline_free(p);
+	gp_rules_free(rules);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_live_and_replay_give_the_same_outcomes),
+		cmocka_unit_test(test_snapshot_changes_nothing),
+		cmocka_unit_test(test_sweep_runs_on_the_callers_clock),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
