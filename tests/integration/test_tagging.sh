@@ -313,6 +313,14 @@ t_hello_chromium_pq() {
 	nginx_tls_b pq-ok
 	capture_start "$NSB" "$IFB" "tcp port 443"
 	agent_in_b
+	# Chromium fails a load with ERR_NETWORK_CHANGED when an address changes
+	# meanwhile: wait until A's link-local address has finished DAD.
+	local _i
+	for _i in $(seq 200); do
+		[ -z "$(ip -n "$NSA" addr show tentative)" ] && break
+		sleep 0.1
+	done
+	[ -z "$(ip -n "$NSA" addr show tentative)" ] || fail "addresses in $NSA still tentative after 20 s"
 	# HOME and the profile in $T: Chromium writes nothing elsewhere.
 	mkdir "$T/chrome"
 	HOME=$T/chrome timeout -k 2 20 ip netns exec "$NSA" chromium --headless --no-sandbox --disable-gpu \
