@@ -638,8 +638,9 @@ int gp_engine_dispatch(struct gp_engine *r, uint64_t now)
 	int ret;
 
 	r->now = now;
-	ret = gp_loader_poll(r->loader, 0);
-	if (ret < 0 && ret != -EINTR) {
+	/* The caller waited on gp_engine_fd already: what is there, read it. */
+	ret = gp_loader_drain(r->loader);
+	if (ret < 0) {
 		if (r->cb_err)
 			return -r->cb_err;
 		gp_err("ring buffer poll failed: %s", strerror(-ret));

@@ -801,19 +801,6 @@ void gp_loader_close(struct gp_loader *l)
 	free(l);
 }
 
-int gp_loader_poll(struct gp_loader *l, int timeout_ms)
-{
-	int n = ring_buffer__poll(l->rb, timeout_ms), more;
-
-	/* Records are submitted without a wake-up (see rb_flags()): epoll may not see them. */
-	if (n < 0 && n != -EINTR)
-		return n;
-	more = ring_buffer__consume(l->rb);
-	if (more < 0)
-		return more;
-	return (n > 0 ? n : 0) + more;
-}
-
 int gp_loader_drain(struct gp_loader *l)
 {
 	return ring_buffer__consume(l->rb);

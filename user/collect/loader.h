@@ -63,9 +63,13 @@ int gp_loader_sync_ifaces(struct gp_loader *l, const struct gp_ifaces *want);
 /* Some hook is a clsact filter: removing it at exit needs CAP_NET_ADMIN. */
 int gp_loader_uses_clsact(const struct gp_loader *l);
 
-int gp_loader_poll(struct gp_loader *l, int timeout_ms);	/* events handled or -errno */
+/* Records waiting in the ring buffer, handled now: their count or -errno. */
 int gp_loader_drain(struct gp_loader *l);
-/* The ring buffer's epoll fd, to wait on beside others; gp_loader_poll(l, 0) reads it. */
+/*
+ * The ring buffer's epoll fd, to wait on beside others; gp_loader_drain()
+ * reads it. Most records are submitted without a wake-up (see rb_flags()),
+ * so a caller drains on a timer too, not only when the fd is readable.
+ */
 int gp_loader_events_fd(const struct gp_loader *l);
 /* Kernel-side counters summed over CPUs, indexed by enum gp_stat. */
 int gp_loader_stats(struct gp_loader *l, uint64_t out[GP_STAT_MAX]);
