@@ -49,6 +49,7 @@ enum gp_event_type {
 	GP_EV_CONN = 1,		/* struct gp_conn_event */
 	GP_EV_PAYLOAD = 2,	/* struct gp_payload_event + len bytes */
 	GP_EV_FLOW_END = 3,	/* struct gp_payload_event, len 0: FIN or RST seen */
+	GP_EV_L7 = 4,		/* struct gp_l7_event + len bytes */
 };
 
 /* gp_conn_event.flags */
@@ -66,6 +67,7 @@ enum gp_stat {
 	GP_STAT_LOST_TRACK = 1,		/* connect start table full */
 	GP_STAT_LOST_PAYLOAD = 2,	/* payload record did not fit the ring buffer */
 	GP_STAT_PKT_MALFORMED = 3,	/* TC: headers cut short or inconsistent */
+	GP_STAT_L7_LOST = 4,		/* an HTTP record did not fit the ring buffer */
 	GP_STAT_MAX,
 };
 
@@ -157,6 +159,84 @@ struct gp_flow_val {
 	__u32 _pad2;
 };
 
+/*
+ * HTTP at TC. Per flow and direction the classifier knows where the next
+ * HTTP/2 frame header or HTTP/1 message head starts and forwards only
+ * those units: HTTP/1 heads (request/status line and headers, through the
+ * blank line) and the HTTP/2 frames that carry or change header state
+ * (HEADERS, CONTINUATION, PUSH_PROMISE, SETTINGS, RST_STREAM, GOAWAY).
+ * Bodies and DATA payloads are skipped by arithmetic, never copied.
+ */
+/* Longest HTTP/1 message head forwarded; a longer one loses the direction. */
+#define GP_L7_HEAD_MAX		4096
+/* Longest HTTP/2 frame forwarded whole: the default SETTINGS_MAX_FRAME_SIZE + header. */
+#define GP_L7_FRAME_MAX		(16384 + 9)
+/* GOAWAY: only its fixed part (last stream id, error code) is forwarded. */
+#define GP_L7_GOAWAY_FWD	(9 + 8)
+
+enum gp_l7_proto {
+	GP_L7P_NONE = 0,	/* not (or no longer) HTTP: nothing forwarded */
+	GP_L7P_H1 = 1,
+	GP_L7P_H2 = 2,
+};
+
+enum gp_l7_kind {
+	/*
+	 * Bytes [off, off + len) of the unit (an HTTP/1 head or an HTTP/2
+	 * frame) that starts at unit_off in direction dir. A unit split
+	 * across segments comes in several records, in stream order;
+	 * GP_L7_F_LAST marks the one that completes it.
+	 */
+	GP_L7_UNIT = 1,
+	/*
+	 * A message's last byte was seen at ts_ns: the HTTP/1 body's end
+	 * (Content-Length reached, last chunk and trailers, or a message
+	 * without body), no bytes; or an HTTP/2 DATA frame with END_STREAM,
+	 * carrying its 9-byte frame header (the stream id).
+	 */
+	GP_L7_END = 2,
+	/*
+	 * Direction dir can no longer be followed from off on (reason: enum
+	 * gp_l7_lost): nothing more comes for it. Its HPACK state and message
+	 * boundaries are unknown from there.
+	 */
+	GP_L7_LOST = 3,
+};
+
+/* gp_l7_event.flags */
+#define GP_L7_F_LAST	0x1	/* this record completes its unit */
+#define GP_L7_F_TRUNC	0x2	/* the unit was longer than what is forwarded of it */
+
+enum gp_l7_lost {
+	GP_L7_LOST_GAP = 1,		/* bytes past those walked: a segment missed or reordered */
+	GP_L7_LOST_RINGBUF = 2,		/* a record of this direction did not fit the ring */
+	GP_L7_LOST_MIDSTREAM = 3,	/* the flow was joined after its start */
+	GP_L7_LOST_MALFORMED = 4,	/* framing that does not parse, or past our limits */
+	GP_L7_LOST_MAX,
+};
+
+/*
+ * One HTTP unit (or its end, or a loss) of a flow, in direction dir
+ * (0: client -> server, 1: server -> client). Offsets count from each
+ * direction's first byte after its SYN.
+ */
+struct gp_l7_event {
+	__u32 type;		/* GP_EV_L7 */
+	__u32 ifindex;		/* interface the packet was seen on */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	struct gp_flow_tuple flow;	/* client -> server */
+	__u32 isn;		/* client ISN: a new one means a new connection on the 4-tuple */
+	__u32 unit_off;		/* where the unit starts */
+	__u32 off;		/* where the bytes carried start */
+	__u32 len;		/* bytes that follow */
+	__u8 dir;		/* 0 client -> server, 1 server -> client */
+	__u8 kind;		/* enum gp_l7_kind */
+	__u8 proto;		/* enum gp_l7_proto */
+	__u8 flags;		/* GP_L7_F_* */
+	__u32 reason;		/* GP_L7_LOST: enum gp_l7_lost; else 0 */
+	/* len bytes of data follow */
+};
+
 #define GP_ASSERT_OFF(t, f, o) _Static_assert(__builtin_offsetof(t, f) == (o), #t "." #f " moved")
 _Static_assert(sizeof(struct gp_conn_event) == 96, "gp_conn_event size changed");
 GP_ASSERT_OFF(struct gp_conn_event, type, 0);
@@ -200,5 +280,18 @@ GP_ASSERT_OFF(struct gp_flow_val, segs, 24);
 GP_ASSERT_OFF(struct gp_flow_val, client, 26);
 GP_ASSERT_OFF(struct gp_flow_val, ended, 27);
 GP_ASSERT_OFF(struct gp_flow_val, inbound_done, 28);
+_Static_assert(sizeof(struct gp_l7_event) == 80, "gp_l7_event size changed");
+GP_ASSERT_OFF(struct gp_l7_event, ifindex, 4);
+GP_ASSERT_OFF(struct gp_l7_event, ts_ns, 8);
+GP_ASSERT_OFF(struct gp_l7_event, flow, 16);
+GP_ASSERT_OFF(struct gp_l7_event, isn, 56);
+GP_ASSERT_OFF(struct gp_l7_event, unit_off, 60);
+GP_ASSERT_OFF(struct gp_l7_event, off, 64);
+GP_ASSERT_OFF(struct gp_l7_event, len, 68);
+GP_ASSERT_OFF(struct gp_l7_event, dir, 72);
+GP_ASSERT_OFF(struct gp_l7_event, kind, 73);
+GP_ASSERT_OFF(struct gp_l7_event, proto, 74);
+GP_ASSERT_OFF(struct gp_l7_event, flags, 75);
+GP_ASSERT_OFF(struct gp_l7_event, reason, 76);
 
 #endif /* GRAYPROBE_H */

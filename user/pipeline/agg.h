@@ -16,6 +16,8 @@
 #define GP_PINNED_ALPNS		8	/* ALPN labels a pinned tag may have (agg.c) */
 #define GP_TAG_IDLE_DEFAULT_S	600	/* --tag-idle */
 #define GP_TAG_IDLE_MAX_S	(7 * 86400)
+/* Reasons of grayprobe_requests_undecoded_total: enum gp_http_lost (decode/http.h). */
+#define GP_REQ_UNDECODED_MAX	16
 
 /* Everything grayprobe knows about one (direction, alpn, gray). */
 struct gp_tag_stats {
@@ -27,6 +29,42 @@ struct gp_tag_stats {
 	uint64_t results[GP_RES_MAX];
 	uint64_t bytes;			/* TCP payload bytes of the tag's flows */
 	uint8_t pinned;			/* never retired, outside --max-tags (see below) */
+};
+
+/*
+ * Request outcomes: the `code` label of grayprobe_http_requests_total. A
+ * status class, reset (stream or connection reset, or closed, before a
+ * response), or none (no response within --request-timeout).
+ */
+enum gp_req_code {
+	GP_CODE_1XX, GP_CODE_2XX, GP_CODE_3XX, GP_CODE_4XX, GP_CODE_5XX,
+	GP_CODE_RESET, GP_CODE_NONE, GP_CODE_MAX,
+};
+/* gRPC status codes 0 (OK) .. 16 (UNAUTHENTICATED); reset/none as for HTTP. */
+#define GP_GRPC_STATUS_N	17
+enum gp_grpc_slot {
+	GP_GRPC_RESET = GP_GRPC_STATUS_N,	/* the call's stream reset, no status */
+	GP_GRPC_NONE,				/* no status within --request-timeout */
+	GP_GRPC_SLOTS,
+};
+const char *gp_req_code_name(unsigned code);		/* "2xx", "reset", "none" */
+const char *gp_grpc_slot_name(unsigned slot);		/* "OK", "UNAVAILABLE", "reset", "none" */
+
+/*
+ * Everything known about the requests of one (direction, alpn, gray), or
+ * with grpc set, of the gRPC calls of one (direction, gray): alpn is then
+ * "". Latency is request's first byte -> its response's first byte.
+ */
+struct gp_req_stats {
+	uint8_t dir;			/* enum gp_direction */
+	uint8_t grpc;
+	uint8_t pinned;
+	char alpn[GP_TAG_MAX + 1];
+	char gray[GP_TAG_MAX + 1];
+	uint64_t codes[GP_CODE_MAX];		/* !grpc */
+	uint64_t grpc_status[GP_GRPC_SLOTS];	/* grpc */
+	uint64_t buckets[GP_HIST_SLOTS];	/* requests that got a response */
+	uint64_t sum_ns;
 };
 
 struct gp_agg;
@@ -90,6 +128,12 @@ struct gp_snapshot {
 	uint64_t textfile_errors;	/* failed textfile rewrites so far */
 	size_t n_tags;
 	struct gp_tag_stats *tags;
+	/* Requests: sorted by (dir, grpc, alpn, gray); same --max-tags cap and overflow. */
+	size_t n_reqs;
+	struct gp_req_stats *reqs;
+	/* Requests counted under gray "unknown", by direction and GP_HTTP_LOST_* reason. */
+	uint64_t req_undecoded[GP_DIR_MAX][GP_REQ_UNDECODED_MAX];
+	uint64_t req_overflow;		/* requests folded into the overflow tag */
 };
 
 /* qsort order of struct gp_tag_stats: direction, then alpn, then gray. */
