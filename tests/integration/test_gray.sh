@@ -262,6 +262,32 @@ t_second_instance() {
 	expect_tag inbound http/1.1 both 1
 }
 
+# clsact on a host without /run/lock (minimal hosts, containers): the agent
+# makes the lock directory instead of refusing to attach.
+t_clsact_without_run_lock() {
+	need nginx nginx
+	need unshare util-linux
+	tag_pair 54
+	plain_nginx_b
+	rm -f "$T/gp.prom"
+	# A private mount namespace with an empty /run: nothing outside it changes.
+	ip netns exec "$NSB" unshare -m sh -c 'mount -t tmpfs gpnorun /run && exec "$@"' sh \
+		"$GP" run -i "$IFB" --tc-mode clsact --textfile "$T/gp.prom" --interval 1 --tag-wait 1 \
+		>"$T/events.json" 2>"$T/agent.err" &
+	AGENT=$!
+	PIDS+=($AGENT)
+	for _ in $(seq 100); do
+		[ -s "$T/gp.prom" ] && break
+		kill -0 "$AGENT" 2>/dev/null || fail "agent exited early: $(tail -n 3 "$T/agent.err")"
+		sleep 0.1
+	done
+	[ -s "$T/gp.prom" ] || fail "agent wrote no textfile within 10 s"
+	expect_eq "$(http_a -H 'X-Canary: nolock')" 200 "request"
+	wait_events 2
+	agent_stop
+	expect_tag inbound http/1.1 nolock 1
+}
+
 # A veth that appears while the agent runs and matches its -i pattern is
 # hooked within a second and its flows tagged; when it goes, the agent
 # notes it and goes on.

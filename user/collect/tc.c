@@ -148,6 +148,9 @@ int gp_tc_lock(int *fd_out, char *why, size_t len)
 	}
 	snprintf(path, sizeof(path), GP_TC_LOCK_DIR "/grayprobe-net-%lu.lock",
 		 (unsigned long)st.st_ino);
+	/* Minimal hosts and containers often lack /run/lock; root may make it (FHS: 1777). */
+	if (mkdir(GP_TC_LOCK_DIR, 01777) == 0)
+		chmod(GP_TC_LOCK_DIR, 01777);	/* the umask cut the sticky and world bits */
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		snprintf(why, len, "%s: %s", path, strerror(errno));
