@@ -69,6 +69,7 @@ struct gp_http_msg {
 	const char *authority;		/* :authority or Host, sanitized and cut, "" none */
 	const char *path;		/* sanitized and cut, "" none */
 	int end_stream;			/* the request has no body (H2 END_STREAM on HEADERS) */
+	int http10;			/* HTTP/1 request line says HTTP/1.0 (alpn "http/1.0") */
 	/*
 	 * Request and response: the header block as HTTP/1 lines
 	 * ("name: value\r\n", names lowercase for HTTP/2), for
