@@ -64,6 +64,27 @@ static const char *const pinned_alpns[GP_PINNED_ALPNS] = {
 	"h2", "http/1.1", "http/1.0", "h2c", "tls", "unknown", "none", GP_OVERFLOW_TAG,
 };
 
+const char *gp_req_code_name(unsigned code)
+{
+	static const char *const names[GP_CODE_MAX] = {
+		"1xx", "2xx", "3xx", "4xx", "5xx", "reset", "none",
+	};
+
+	return code < GP_CODE_MAX ? names[code] : "none";
+}
+
+const char *gp_grpc_slot_name(unsigned slot)
+{
+	static const char *const names[GP_GRPC_SLOTS] = {
+		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+		"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
+		"UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED", "reset", "none",
+	};
+
+	return slot < GP_GRPC_SLOTS ? names[slot] : "none";
+}
+
 static int pinned_alpn(const char *alpn)
 {
 	unsigned i;
