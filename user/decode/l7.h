@@ -34,10 +34,12 @@ struct gp_l7_ops {
 
 /* Connections followed at once; past it a new one is dropped and counted. */
 #define GP_L7_CONNS_MAX		GP_FLOW_MAX
+/* An ended connection is kept this long for records that raced its FIN. */
+#define GP_L7_END_GRACE_NS	2000000000ull
 
 struct gp_l7_stats {
 	uint64_t conns;			/* followed now */
-	uint64_t conns_dropped;		/* not followed: table full */
+	uint64_t conns_dropped;		/* records not followed: table full (per record) */
 	uint64_t bad_records;		/* records that contradict their unit */
 };
 
