@@ -357,6 +357,7 @@ void gp_h1_msg(const struct gp_h1_head *h, const uint8_t *buf, unsigned dir, uin
 	m->status = h->status;
 	m->interim = h->status >= 100 && h->status < 200 && h->status != 101;
 	m->grpc_status = -1;
+	m->http10 = h->request && !h->minor;
 	m->conn_close = h->conn_close;
 	m->end_stream = h->request && !h->chunked && h->content_length <= 0;
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "decode/http.h"
 #include "export/prom.h"
 
 /* n bytes of a label value escaped (2 bytes per byte at most) into out, NUL-terminated. */
@@ -277,11 +278,6 @@ static void render_req_counts(FILE *f, const struct gp_snapshot *s, int grpc)
 	}
 }
 
-/* GP_HTTP_LOST_* names (decode/http.h), the reason label. */
-static const char *const lost_names[] = {
-	NULL, "gap", "ringbuf", "midstream", "malformed", "hpack", "head", "truncated",
-};
-
 static void render_undecoded(FILE *f, const struct gp_snapshot *s)
 {
 	static const char name[] = "grayprobe_requests_undecoded_total";
@@ -292,9 +288,9 @@ static void render_undecoded(FILE *f, const struct gp_snapshot *s)
 	       "not be decoded, by why; direction=\"unknown\" reason=\"no_socket\": requests "
 	       "of flows no socket on this node owns, not counted elsewhere.");
 	for (d = 0; d < GP_DIR_MAX; d++)
-		for (r = 1; r < sizeof(lost_names) / sizeof(lost_names[0]); r++)
+		for (r = GP_HTTP_LOST_GAP; r < GP_HTTP_LOST_MAX; r++)
 			fprintf(f, "%s{direction=\"%s\",reason=\"%s\"} %" PRIu64 "\n", name,
-				gp_direction_name(d), lost_names[r], s->req_undecoded[d][r]);
+				gp_direction_name(d), gp_http_lost_name(r), s->req_undecoded[d][r]);
 	fprintf(f, "%s{direction=\"unknown\",reason=\"no_socket\"} %" PRIu64 "\n", name,
 		s->req_unattributed);
 }

@@ -24,6 +24,7 @@ struct req {
 
 struct rconn {
 	struct gp_l7_conn *l7;
+	struct gp_dlink all;		/* the tracker's connections */
 	struct gp_dlist reqs;
 	unsigned dirs;			/* 1 << GP_DIR_*: socket outcomes claiming the flow */
 	uint8_t lost[2];		/* per message direction */
@@ -36,6 +37,7 @@ struct gp_req_tracker {
 	const struct gp_rules *rules;
 	struct gp_htab streams;		/* struct req of HTTP/2 */
 	struct gp_dlist age;
+	struct gp_dlist conns;		/* struct rconn */
 	struct gp_req_tracker_stats stats;
 };
 
@@ -81,15 +83,15 @@ void gp_req_free(struct gp_req_tracker *t)
 
 	if (!t)
 		return;
-	/* Connections are the reassembler's: only their requests (and our part) go. */
-	while ((q = age_first(t))) {
-		struct rconn *rc = q->rc;
-
+	while ((q = age_first(t)))
 		req_drop(t, q);
-		if (!rc->reqs.head) {
-			rc->l7->user = NULL;
-			free(rc);
-		}
+	/* Connections are the reassembler's: only our part of them goes. */
+	while (t->conns.head) {
+		struct rconn *rc = gp_container_of(t->conns.head, struct rconn, all);
+
+		gp_dlist_del(&t->conns, &rc->all);
+		rc->l7->user = NULL;
+		free(rc);
 	}
 	gp_htab_release(&t->streams);
 	free(t);
@@ -172,8 +174,9 @@ static void emit(struct gp_req_tracker *t, struct rconn *rc, struct gp_request *
 
 	if (!t->ops.done)
 		return;
-	if (!rc->dirs && t->ops.dirs)
-		rc->dirs = t->ops.dirs(t->ops.ctx, &rc->l7->flow, rc->l7->isn);
+	/* Asked each time: an outcome may come late, and the flow be forgotten later. */
+	if (t->ops.dirs)
+		rc->dirs |= t->ops.dirs(t->ops.ctx, &rc->l7->flow, rc->l7->isn);
 	if (!rc->dirs) {
 		r->dir = GP_DIR_MAX;
 		t->ops.done(t->ops.ctx, r);
@@ -204,8 +207,7 @@ static struct rconn *conn_get(struct gp_req_tracker *t, struct gp_l7_conn *c)
 	if (!rc)
 		return NULL;
 	rc->l7 = c;
-	if (t->ops.dirs)
-		rc->dirs = t->ops.dirs(t->ops.ctx, &c->flow, c->isn);
+	gp_dlist_append(&t->conns, &rc->all);
 	c->user = rc;
 	return rc;
 }
@@ -467,6 +469,7 @@ void gp_req_close(void *tracker, struct gp_l7_conn *c)
 		return;
 	while (rc->reqs.head)
 		finish(t, req_of(rc->reqs.head), END_RESET);
+	gp_dlist_del(&t->conns, &rc->all);
 	free(rc);
 	c->user = NULL;
 }

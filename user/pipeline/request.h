@@ -85,7 +85,8 @@ struct gp_req_tracker;
 
 /* NULL: ENOMEM. timeout_ns: how long a request waits for its response. */
 struct gp_req_tracker *gp_req_new(const struct gp_req_ops *ops, uint64_t timeout_ns);
-void gp_req_free(struct gp_req_tracker *t);	/* NULL-safe; emits nothing */
+/* NULL-safe; emits nothing, and leaves the connections' user slots NULL. */
+void gp_req_free(struct gp_req_tracker *t);
 /* Rules for requests seen from now on; the caller keeps r alive until replaced. */
 void gp_req_set_rules(struct gp_req_tracker *t, const struct gp_rules *r);
 /* struct gp_l7_ops's two callbacks (ctx: the tracker). */
