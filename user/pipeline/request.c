@@ -248,6 +248,16 @@ static void tag(const struct gp_req_tracker *t, struct gp_request *r, const stru
 	r->gray_flags = g.flags;
 }
 
+/* A gray grayprobe gives, not a client: bounded, so pinned like a rule's fixed label. */
+static void tag_unknown(struct gp_request *r, unsigned reason)
+{
+	snprintf(r->gray, sizeof(r->gray), "unknown");
+	r->marker[0] = '\0';
+	r->gray_flags = GP_GRAY_FIXED;
+	r->undecoded = 1;
+	r->reason = reason;
+}
+
 /* A request the tracker knows of but did not see (its direction lost): gray unknown. */
 static void emit_unseen(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
 {
@@ -255,9 +265,7 @@ static void emit_unseen(struct gp_req_tracker *t, struct rconn *rc, const struct
 
 	base_request(&r, rc, m);
 	r.stream = m->stream;
-	snprintf(r.gray, sizeof(r.gray), "unknown");
-	r.undecoded = 1;
-	r.reason = rc->reason[0];
+	tag_unknown(&r, rc->reason[0]);
 	r.status = m->status;
 	r.grpc = m->is_grpc;
 	r.grpc_status = m->grpc_status;
@@ -265,12 +273,12 @@ static void emit_unseen(struct gp_req_tracker *t, struct rconn *rc, const struct
 	emit(t, rc, &r);
 }
 
-/* Its response cannot be seen any more: counted undecoded, without a status. */
-static void finish_no_status(struct gp_req_tracker *t, struct req *q)
+/* Its response cannot be seen (reason): counted undecoded, without a status. */
+static void finish_no_status(struct gp_req_tracker *t, struct req *q, unsigned reason)
 {
 	q->r.undecoded = 1;
 	q->r.no_status = 1;
-	q->r.reason = q->rc->reason[1];
+	q->r.reason = reason;
 	finish(t, q, END_NONE);
 }
 
@@ -294,6 +302,8 @@ static void on_request(struct gp_req_tracker *t, struct rconn *rc, const struct 
 	snprintf(q->r.path, sizeof(q->r.path), "%s", m->path ? m->path : "");
 	q->r.grpc = m->is_grpc || hdr_has(m, "content-type", "application/grpc", 1);
 	tag(t, &q->r, m);
+	if (m->malformed)
+		tag_unknown(&q->r, GP_HTTP_LOST_MALFORMED);	/* its headers are not known */
 	gp_dlist_append(&rc->reqs, &q->cl);
 	gp_dlist_append(&t->age, &q->age);
 	t->stats.open++;
@@ -307,7 +317,7 @@ static void on_request(struct gp_req_tracker *t, struct rconn *rc, const struct 
 		q->upgrade = hdr_has(m, "upgrade", "h2c", 0);
 	}
 	if (rc->lost[1])
-		finish_no_status(t, q);
+		finish_no_status(t, q, rc->reason[1]);
 }
 
 /*
@@ -369,6 +379,10 @@ static void on_response(struct gp_req_tracker *t, struct rconn *rc, const struct
 			emit_unseen(t, rc, m);
 		return;
 	}
+	if (!m->status) {
+		finish_no_status(t, q, GP_HTTP_LOST_MALFORMED);	/* a head without a usable :status */
+		return;
+	}
 	answer(q, m);
 	if (m->status == 101)
 		finish(t, q, END_DONE);	/* no longer HTTP: no end will come */
@@ -419,7 +433,7 @@ static void on_lost(struct gp_req_tracker *t, struct rconn *rc, const struct gp_
 		if (q->answered)
 			finish(t, q, END_DONE);
 		else
-			finish_no_status(t, q);
+			finish_no_status(t, q, m->reason);
 	}
 }
 
