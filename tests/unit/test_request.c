@@ -462,6 +462,29 @@ static void test_lost_response_direction(void **state)
 	assert_string_equal(out[1].path, "/2");
 }
 
+/* A head that decodes but is malformed: its headers, or its status, are not known. */
+static void test_malformed_heads(void **state)
+{
+	struct gp_http_msg m = msg(GP_HTTP_REQUEST, GP_L7P_H2, 1, 0);
+
+	(void)state;
+	m.malformed = 1;
+	put_msg(&m);
+	resp(GP_L7P_H2, 1, 2, 200);
+	end(GP_L7P_H2, 1, 2);
+	req(GP_L7P_H2, 3, 3, "GET", "/", "x-canary: one\r\n");
+	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 3, 4);
+	m.malformed = 1;
+	put_msg(&m);
+	assert_int_equal(n_out, 2);
+	assert_string_equal(out[0].gray, "unknown");
+	assert_true(out[0].undecoded && !out[0].no_status);
+	assert_int_equal(out[0].reason, GP_HTTP_LOST_MALFORMED);
+	assert_int_equal(out[0].code, GP_CODE_2XX);
+	assert_string_equal(out[1].gray, "one");
+	assert_true(out[1].no_status);
+}
+
 /* Loopback: a request counts once per direction, like connections; none: unknown. */
 static void test_directions(void **state)
 {
@@ -608,6 +631,7 @@ int main(void)
 		T_(test_flush_none),
 		T_(test_lost_request_direction),
 		T_(test_lost_response_direction),
+		T_(test_malformed_heads),
 		T_(test_directions),
 		cmocka_unit_test(test_agg_max_tags_and_pinning),
 		cmocka_unit_test(test_agg_undecoded),
