@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Request-level signals end to end: nginx in B, curl in A, the agent in B
+# with TC on B's veth (ingress and egress: requests and responses). Each
+# request of a keep-alive HTTP/1.1 connection and each HTTP/2 stream gets
+# its own gray tag, status class and latency, once per socket direction.
+# shellcheck disable=SC2016  # jq programs, in single quotes on purpose
+source "$(dirname "$0")/lib.sh"
+
+req_series() {
+	echo "grayprobe_http_requests_total{direction=\"$1\",alpn=\"$2\",gray=\"$3\",code=\"$4\"}"
+}
+expect_reqs() { expect_eq "$(prom "$(req_series "$1" "$2" "$3" "$4")")" "$5" "$1 $2 $3 $4"; }
+
+# wait_requests N: until N request lines came (a request leaves with its response's end).
+wait_requests() {
+	local n
+	for _ in $(seq 80); do
+		n=$(jq -s '[.[] | select(.type == "request")] | length' "$T/events.json" 2>/dev/null)
+		[ -n "$n" ] && [ "$n" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "$n request lines, $1 expected: $(grep '"request"' "$T/events.json" | tail -n 3)"
+}
+
+req_nginx_b() {
+	nginx_start "$NSB" 8080 8081 <<-NGX
+		server {
+			listen $B4:8080; listen $B4:8081 http2;
+			location /ok { return 200 "ok\n"; }
+			location /missing { return 404 "missing\n"; }
+			location /fail { return 503 "fail\n"; }
+		}
+	NGX
+}
+
+# One keep-alive connection, three requests; the gray header on the second only.
+t_requests_h1_keepalive() {
+	need nginx nginx
+	need curl curl
+	tag_pair 61
+	req_nginx_b
+	agent_start_in "$NSB" -i "$IFB" --tag-wait 1 --events json
+	ip netns exec "$NSA" curl -sS --max-time 5 -o /dev/null "http://$B4:8080/ok" \
+		--next -o /dev/null -H 'X-Canary: one' "http://$B4:8080/missing" \
+		--next -o /dev/null "http://$B4:8080/fail" || fail "curl failed"
+	wait_requests 6
+	agent_stop
+	local d
+	for d in outbound inbound; do
+		expect_reqs $d http/1.1 stable 2xx 1
+		expect_reqs $d http/1.1 one 4xx 1
+		expect_reqs $d http/1.1 stable 5xx 1
+	done
+	expect_eq "$(jq -s '[.[] | select(.type == "request" and .gray == "one" and
+		.marker == "x-canary" and .path == "/missing" and .status == 404 and
+		.latency_ns > 0 and .method == "GET")] | length' "$T/events.json")" 2 "the gray request's lines"
+}
+
+# HTTP/2 prior knowledge: streams of one connection, each with its own status.
+t_requests_h2c_streams() {
+	need nginx nginx
+	need nghttp nghttp2-client
+	tag_pair 62
+	req_nginx_b
+	agent_start_in "$NSB" -i "$IFB" --tag-wait 1 --events json
+	# curl 7.88 fails a second URL on a prior-knowledge connection; nghttp does not.
+	ip netns exec "$NSA" nghttp -n -H 'x-canary: h2' "http://$B4:8081/ok" "http://$B4:8081/fail" \
+		|| fail "nghttp failed"
+	wait_requests 4
+	agent_stop
+	local d
+	for d in outbound inbound; do
+		expect_reqs $d h2c h2 2xx 1
+		expect_reqs $d h2c h2 5xx 1
+	done
+	expect_eq "$(jq -s '[.[] | select(.type == "request" and .stream == 15 and
+		.path == "/fail" and .status == 503)] | length' "$T/events.json")" 2 "the second stream's lines"
+}
+
+run_tests "$@"
