@@ -49,23 +49,6 @@ static unsigned on_dirs(void *ctx, const struct gp_flow_tuple *f, uint32_t isn)
 	return dirs_mask;
 }
 
-static struct gp_rules *build_rules(const char *text)
-{
-	struct gp_rules_builder *b = gp_rules_builder_new();
-	char err[512], *copy = strdup(text), *line, *save = NULL;
-	struct gp_rules *r;
-
-	assert_non_null(b);
-	assert_non_null(copy);
-	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (gp_rules_add_line(b, line, "--rule", 0, err, sizeof(err)))
-			fail_msg("'%s' refused: %s", line, err);
-	free(copy);
-	r = gp_rules_build(b);
-	assert_non_null(r);
-	return r;
-}
-
 static int setup(void **state)
 {
 	struct gp_req_ops ops = { .done = on_done, .dirs = on_dirs };
@@ -81,7 +64,7 @@ static int setup(void **state)
 	C.flow.dport = 80;
 	C.isn = 7;
 	T = gp_req_new(&ops, TIMEOUT);
-	R = build_rules("header x-pin ~ one = pinned");
+	R = rules_from("header x-pin ~ one = pinned");
 	gp_req_set_rules(T, R);
 	return T ? 0 : -1;
 }

@@ -427,63 +427,59 @@ int gp_req_cmp(const void *a, const void *b)
 	return r ? r : strcmp(x->gray, y->gray);
 }
 
-static int snap_tags(const struct tagset *ts, struct gp_tag_stats **out)
+/* A tag's stats in a snapshot: its key fields filled from the slot. */
+static void fill_tag(void *dst, const struct slot *t)
 {
-	struct gp_tag_stats *copy;
-	size_t i;
+	struct gp_tag_stats *c = dst;
 
-	*out = NULL;
-	if (!ts->n)
-		return 0;
-	copy = malloc(ts->n * sizeof(*copy));
-	if (!copy)
-		return -ENOMEM;
-	for (i = 0; i < ts->n; i++) {
-		const struct slot *t = &ts->tags[i];
-
-		copy[i] = t->s.conn;
-		copy[i].dir = t->dir;
-		copy[i].pinned = t->pinned;
-		memcpy(copy[i].alpn, t->alpn, sizeof(t->alpn));
-		memcpy(copy[i].gray, t->gray, sizeof(t->gray));
-	}
-	qsort(copy, ts->n, sizeof(*copy), gp_tag_cmp);
-	*out = copy;
-	return 0;
+	*c = t->s.conn;
+	c->dir = t->dir;
+	c->pinned = t->pinned;
+	memcpy(c->alpn, t->alpn, sizeof(t->alpn));
+	memcpy(c->gray, t->gray, sizeof(t->gray));
 }
 
-static int snap_reqs(const struct tagset *ts, struct gp_req_stats **out)
+static void fill_req(void *dst, const struct slot *t)
 {
-	struct gp_req_stats *copy;
+	struct gp_req_stats *c = dst;
+
+	*c = t->s.req;
+	c->dir = t->dir;
+	c->grpc = t->grpc;
+	c->pinned = t->pinned;
+	memcpy(c->alpn, t->alpn, sizeof(t->alpn));
+	memcpy(c->gray, t->gray, sizeof(t->gray));
+}
+
+/* A set's stats copied out (NULL when empty) and sorted; -ENOMEM. */
+static int snap_set(const struct tagset *ts, size_t size, void (*fill)(void *, const struct slot *),
+		    int (*cmp)(const void *, const void *), void **out)
+{
+	char *copy;
 	size_t i;
 
 	*out = NULL;
 	if (!ts->n)
 		return 0;
-	copy = malloc(ts->n * sizeof(*copy));
+	copy = malloc(ts->n * size);
 	if (!copy)
 		return -ENOMEM;
-	for (i = 0; i < ts->n; i++) {
-		const struct slot *t = &ts->tags[i];
-
-		copy[i] = t->s.req;
-		copy[i].dir = t->dir;
-		copy[i].grpc = t->grpc;
-		copy[i].pinned = t->pinned;
-		memcpy(copy[i].alpn, t->alpn, sizeof(t->alpn));
-		memcpy(copy[i].gray, t->gray, sizeof(t->gray));
-	}
-	qsort(copy, ts->n, sizeof(*copy), gp_req_cmp);
+	for (i = 0; i < ts->n; i++)
+		fill(copy + i * size, &ts->tags[i]);
+	qsort(copy, ts->n, size, cmp);
 	*out = copy;
 	return 0;
 }
 
 int gp_agg_snapshot(const struct gp_agg *agg, struct gp_snapshot *snap)
 {
-	int err = snap_tags(&agg->conns, &snap->tags);
+	void *tags, *reqs = NULL;
+	int err = snap_set(&agg->conns, sizeof(*snap->tags), fill_tag, gp_tag_cmp, &tags);
 
 	if (!err)
-		err = snap_reqs(&agg->reqs, &snap->reqs);
+		err = snap_set(&agg->reqs, sizeof(*snap->reqs), fill_req, gp_req_cmp, &reqs);
+	snap->tags = tags;
+	snap->reqs = reqs;
 	if (err) {
 		gp_snapshot_release(snap);
 		return err;
