@@ -11,7 +11,7 @@ OUT=${OUT:-build}
 SECS=${1:-60}
 shift 2>/dev/null
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(event payload rules pcap tagger)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(event payload rules pcap tagger request)
 PCAPS=../shared/corpus/pcap
 
 seed() {	# seed NAME DIR
