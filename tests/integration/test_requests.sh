@@ -9,6 +9,10 @@ source "$(dirname "$0")/lib.sh"
 req_series() {
 	echo "grayprobe_http_requests_total{direction=\"$1\",alpn=\"$2\",gray=\"$3\",code=\"$4\"}"
 }
+expect_grpc() {
+	local k="grayprobe_grpc_requests_total{direction=\"$1\",gray=\"$2\",status=\"$3\"}"
+	expect_eq "$(prom "$k")" "$4" "$1 gRPC $2 $3"
+}
 expect_reqs() { expect_eq "$(prom "$(req_series "$1" "$2" "$3" "$4")")" "$5" "$1 $2 $3 $4"; }
 
 # wait_requests N: until N request lines came (a request leaves with its response's end).
@@ -75,6 +79,57 @@ t_requests_h2c_streams() {
 	done
 	expect_eq "$(jq -s '[.[] | select(.type == "request" and .stream == 15 and
 		.path == "/fail" and .status == 503)] | length' "$T/events.json")" 2 "the second stream's lines"
+}
+
+# grpc_start NS ADDR PORT: a Python grpcio server (generic handlers, raw bytes)
+# whose /t.S/Ok answers OK, /t.S/Down UNAVAILABLE, /t.S/Late DEADLINE_EXCEEDED.
+grpc_start() {
+	cat >"$T/server.py" <<-'PY'
+		import sys, grpc
+		from concurrent import futures
+		def ok(req, ctx): return b"ok"
+		def down(req, ctx): ctx.abort(grpc.StatusCode.UNAVAILABLE, "down")
+		def late(req, ctx): ctx.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "late")
+		h = {n: grpc.unary_unary_rpc_method_handler(f) for n, f in
+		     (("Ok", ok), ("Down", down), ("Late", late))}
+		s = grpc.server(futures.ThreadPoolExecutor(2))
+		s.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("t.S", h),))
+		s.add_insecure_port(sys.argv[1])
+		s.start()
+		s.wait_for_termination()
+	PY
+	ip netns exec "$1" /usr/bin/python3 "$T/server.py" "$2:$3" >"$T/grpc.out" 2>&1 &
+	PIDS+=($!)
+	wait_port "$1" "$3" $! "$T/grpc.out"
+}
+
+# gRPC over h2c: each call's grpc-status, its own metadata's tag.
+t_requests_grpc_status() {
+	/usr/bin/python3 -c 'import grpc' 2>/dev/null || skip "python3-grpcio not installed"
+	tag_pair 65
+	grpc_start "$NSB" "$B4" 50051
+	agent_start_in "$NSB" -i "$IFB" --tag-wait 1 --events json
+	cat >"$T/client.py" <<-'PY'
+		import sys, grpc
+		ch = grpc.insecure_channel(sys.argv[1])
+		for m, md in (("Ok", [("x-canary", "grpc-one")]), ("Down", []), ("Down", []),
+		              ("Late", [("x-canary", "grpc-one")]), ("Ok", [])):
+		    try:
+		        ch.unary_unary("/t.S/" + m)(b"x", metadata=md, timeout=5)
+		    except grpc.RpcError as e:
+		        pass
+	PY
+	ip netns exec "$NSA" /usr/bin/python3 "$T/client.py" "$B4:50051" || fail "gRPC client failed"
+	wait_requests 10
+	agent_stop
+	local d
+	for d in outbound inbound; do
+		expect_grpc $d grpc-one OK 1
+		expect_grpc $d grpc-one DEADLINE_EXCEEDED 1
+		expect_grpc $d stable UNAVAILABLE 2
+		expect_grpc $d stable OK 1
+		expect_reqs $d h2c stable 2xx 3
+	done
 }
 
 run_tests "$@"
