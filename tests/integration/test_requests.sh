@@ -58,6 +58,10 @@ t_requests_h1_keepalive() {
 	expect_eq "$(jq -s '[.[] | select(.type == "request" and .gray == "one" and
 		.marker == "x-canary" and .path == "/missing" and .status == 404 and
 		.latency_ns > 0 and .method == "GET")] | length' "$T/events.json")" 2 "the gray request's lines"
+	if command -v promtool >/dev/null; then
+		promtool check metrics <"$T/gp.prom" >"$T/promtool.out" 2>&1 \
+			|| fail "promtool check metrics: $(head -n 3 "$T/promtool.out")"
+	fi
 }
 
 # HTTP/2 prior knowledge: streams of one connection, each with its own status.
@@ -79,6 +83,45 @@ t_requests_h2c_streams() {
 	done
 	expect_eq "$(jq -s '[.[] | select(.type == "request" and .stream == 15 and
 		.path == "/fail" and .status == 503)] | length' "$T/events.json")" 2 "the second stream's lines"
+}
+
+# A slow handler (200 ms): the request's latency is curl's time to first byte
+# less its connect, within 10 %.
+t_requests_latency_slow() {
+	need curl curl
+	tag_pair 66
+	cat >"$T/slow.py" <<-'PY'
+		import sys, time
+		from http.server import BaseHTTPRequestHandler, HTTPServer
+		class H(BaseHTTPRequestHandler):
+		    protocol_version = "HTTP/1.1"
+		    def do_GET(self):
+		        time.sleep(0.2)
+		        self.send_response(200)
+		        self.send_header("Content-Length", "3")
+		        self.end_headers()
+		        self.wfile.write(b"ok\n")
+		    def log_message(self, *a): pass
+		HTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+	PY
+	ip netns exec "$NSB" /usr/bin/python3 "$T/slow.py" "$B4" 8082 >"$T/slow.out" 2>&1 &
+	PIDS+=($!)
+	wait_port "$NSB" 8082 $! "$T/slow.out"
+	agent_start_in "$NSB" -i "$IFB" --tag-wait 1 --events json
+	local curl_ns ours
+	curl_ns=$(ip netns exec "$NSA" curl -sS --max-time 5 -o /dev/null \
+		-w '%{time_starttransfer} %{time_connect}' "http://$B4:8082/slow" |
+		awk '{ printf "%d", ($1 - $2) * 1e9 }') || fail "curl failed"
+	wait_requests 2
+	agent_stop
+	ours=$(jq -s '[.[] | select(.type == "request" and .direction == "outbound")][0].latency_ns' \
+		"$T/events.json")
+	echo "latency: grayprobe ${ours} ns, curl ${curl_ns} ns"
+	awk -v a="$ours" -v b="$curl_ns" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= b / 10) }' \
+		|| fail "latency ${ours} ns is not within 10 % of curl's ${curl_ns} ns"
+	expect_eq "$(prom 'grayprobe_http_request_duration_seconds_count{direction="inbound",alpn="http/1.1",gray="stable"}')" 1 "histogram count"
+	expect_eq "$(prom 'grayprobe_http_request_duration_seconds_bucket{direction="inbound",alpn="http/1.1",gray="stable",le="0.131072"}')" 0 "below 131 ms"
+	expect_eq "$(prom 'grayprobe_http_request_duration_seconds_bucket{direction="inbound",alpn="http/1.1",gray="stable",le="0.262144"}')" 1 "below 262 ms"
 }
 
 # grpc_start NS ADDR PORT: a Python grpcio server (generic handlers, raw bytes)
