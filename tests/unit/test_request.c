@@ -384,6 +384,38 @@ static void test_timeout_none(void **state)
 	assert_int_equal(out[1].stream, 1);
 }
 
+/* A gRPC stream that has its response head is not timed out: its trailers decide. */
+static void test_grpc_stream_outlives_timeout(void **state)
+{
+	struct gp_http_msg m;
+
+	(void)state;
+	req(GP_L7P_H2, 1, 0, "POST", "/pkg.Svc/Watch", grpc_hdrs);
+	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 1, 1);
+	m.status = 200;
+	m.is_grpc = 1;
+	put_msg(&m);
+	gp_req_expire(T, T0 + 10 * TIMEOUT);
+	assert_int_equal(n_out, 0);
+	m = msg(GP_HTTP_TRAILERS, GP_L7P_H2, 1, 600000);
+	m.grpc_status = 0;
+	put_msg(&m);
+	end(GP_L7P_H2, 1, 600000);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].grpc_slot, 0);
+	assert_int_equal(out[0].duration_ns, 600000 * MS);
+	/* Closed before its trailers: reset. */
+	req(GP_L7P_H2, 3, 600001, "POST", "/pkg.Svc/Watch", grpc_hdrs);
+	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 3, 600002);
+	m.status = 200;
+	m.is_grpc = 1;
+	put_msg(&m);
+	gp_req_close(T, &C);
+	assert_int_equal(n_out, 2);
+	assert_int_equal(out[1].grpc_slot, GP_GRPC_RESET);
+	assert_int_equal(out[1].code, GP_CODE_2XX);
+}
+
 /* Closed first: reset, unless the status came (the end was still due). */
 static void test_close_reset(void **state)
 {
@@ -610,6 +642,7 @@ int main(void)
 		T_(test_grpc_trailers_only_and_reset),
 		T_(test_h2_goaway),
 		T_(test_timeout_none),
+		T_(test_grpc_stream_outlives_timeout),
 		T_(test_close_reset),
 		T_(test_flush_none),
 		T_(test_lost_request_direction),

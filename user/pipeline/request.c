@@ -16,10 +16,10 @@ struct rconn;
 struct req {
 	struct gp_hnode h;		/* HTTP/2: in streams, by (connection, stream) */
 	struct gp_dlink cl;		/* its connection's requests, in request order */
-	struct gp_dlink age;		/* every open request, by start */
+	struct gp_dlink age;		/* in age by start, or in streaming */
 	struct rconn *rc;
 	struct gp_request r;
-	uint8_t h2, answered, upgrade;
+	uint8_t h2, answered, upgrade, streaming;
 };
 
 struct rconn {
@@ -37,6 +37,11 @@ struct gp_req_tracker {
 	const struct gp_rules *rules;
 	struct gp_htab streams;		/* struct req of HTTP/2 */
 	struct gp_dlist age;
+	/*
+	 * gRPC calls that have their response head: a stream may last for
+	 * hours, so no timeout; they end with their trailers, a reset or close.
+	 */
+	struct gp_dlist streaming;
 	struct gp_dlist conns;		/* struct rconn */
 	struct gp_req_tracker_stats stats;
 };
@@ -56,9 +61,16 @@ struct gp_req_tracker *gp_req_new(const struct gp_req_ops *ops, uint64_t timeout
 	return t;
 }
 
+static struct req *first_of(const struct gp_dlist *l)
+{
+	return l->head ? gp_container_of(l->head, struct req, age) : NULL;
+}
+
 static struct req *age_first(const struct gp_req_tracker *t)
 {
-	return t->age.head ? gp_container_of(t->age.head, struct req, age) : NULL;
+	struct req *q = first_of(&t->age);
+
+	return q ? q : first_of(&t->streaming);
 }
 
 static struct req *req_of(struct gp_dlink *l)
@@ -72,7 +84,7 @@ static void req_drop(struct gp_req_tracker *t, struct req *q)
 	if (q->h2)
 		gp_htab_del(&t->streams, &q->h);
 	gp_dlist_del(&q->rc->reqs, &q->cl);
-	gp_dlist_del(&t->age, &q->age);
+	gp_dlist_del(q->streaming ? &t->streaming : &t->age, &q->age);
 	t->stats.open--;
 	free(q);
 }
@@ -384,6 +396,11 @@ static void on_response(struct gp_req_tracker *t, struct rconn *rc, const struct
 		return;
 	}
 	answer(q, m);
+	if (q->r.grpc) {
+		gp_dlist_del(&t->age, &q->age);
+		gp_dlist_append(&t->streaming, &q->age);
+		q->streaming = 1;
+	}
 	if (m->status == 101)
 		finish(t, q, END_DONE);	/* no longer HTTP: no end will come */
 }
@@ -492,7 +509,8 @@ void gp_req_expire(struct gp_req_tracker *t, uint64_t now_ns)
 {
 	struct req *q;
 
-	while ((q = age_first(t)) && now_ns >= q->r.ts_ns && now_ns - q->r.ts_ns >= t->timeout_ns)
+	while ((q = first_of(&t->age)) && now_ns >= q->r.ts_ns &&
+	       now_ns - q->r.ts_ns >= t->timeout_ns)
 		finish(t, q, END_NONE);
 }
 

@@ -24,7 +24,9 @@
  * - Ends: reset (RST_STREAM, GOAWAY above last stream, connection closed)
  *   or none (no response within the timeout) when no final status came; a
  *   request that has its status but not its end leaves with it, without
- *   a duration.
+ *   a duration, at the timeout (or reset, close). A gRPC call that has its
+ *   response head waits for its trailers without a timeout (streams last):
+ *   its reset or close is status "reset".
  * - Lost directions: responses that come for requests not seen (the
  *   request direction lost) are requests of gray "unknown"; requests whose
  *   response can no longer be seen (the response direction lost) have no
@@ -93,7 +95,7 @@ void gp_req_set_rules(struct gp_req_tracker *t, const struct gp_rules *r);
 void gp_req_msg(void *tracker, struct gp_l7_conn *c, const struct gp_http_msg *m);
 /* c is forgotten: its open requests end as reset (answered ones with their status). */
 void gp_req_close(void *tracker, struct gp_l7_conn *c);
-/* Requests older than the timeout at now_ns end as none. */
+/* Requests older than the timeout at now_ns end (none without a status); not answered gRPC calls. */
 void gp_req_expire(struct gp_req_tracker *t, uint64_t now_ns);
 /* Every open request ends now as none (end of replay, stop). */
 void gp_req_flush(struct gp_req_tracker *t);
