@@ -30,6 +30,7 @@ req_nginx_b() {
 	nginx_start "$NSB" 8080 8081 <<-NGX
 		server {
 			listen $B4:8080; listen $B4:8081 http2;
+			keepalive_requests 100000;
 			location /ok { return 200 "ok\n"; }
 			location /missing { return 404 "missing\n"; }
 			location /fail { return 503 "fail\n"; }
@@ -83,6 +84,38 @@ t_requests_h2c_streams() {
 	done
 	expect_eq "$(jq -s '[.[] | select(.type == "request" and .stream == 15 and
 		.path == "/fail" and .status == 503)] | length' "$T/events.json")" 2 "the second stream's lines"
+}
+
+# agent_cpu_ms: user + system CPU time the agent used so far, in ms.
+agent_cpu_ms() {
+	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$AGENT/stat"
+}
+
+# h2load: N requests over M streams on C connections, every one counted once
+# per direction (HPACK state across thousands of header blocks).
+t_requests_h2load_exact() {
+	need nginx nginx
+	need h2load nghttp2-client
+	tag_pair 67
+	req_nginx_b
+	agent_start_in "$NSB" -i "$IFB" --tag-wait 1 --events none
+	local n=20000 cpu0 cpu1 t0 t1 ok
+	cpu0=$(agent_cpu_ms) t0=$(date +%s%N)
+	ip netns exec "$NSA" h2load -n $n -c 4 -m 8 -H 'x-canary: load' "http://$B4:8081/ok" \
+		>"$T/h2load.out" 2>&1 || fail "h2load: $(tail -n 3 "$T/h2load.out")"
+	t1=$(date +%s%N)
+	ok=$(awk '/^status codes:/ { print $3 }' "$T/h2load.out")
+	expect_eq "$ok" $n "h2load's 2xx"
+	for _ in $(seq 50); do
+		[ "$(prom "$(req_series inbound h2c load 2xx)")" = $n ] && break
+		sleep 0.2
+	done
+	cpu1=$(agent_cpu_ms)	# all counted: the agent's whole share of the run
+	agent_stop
+	echo "h2load: $n requests in $(((t1 - t0) / 1000000)) ms, agent CPU $((cpu1 - cpu0)) ms"
+	expect_reqs outbound h2c load 2xx $n
+	expect_reqs inbound h2c load 2xx $n
+	expect_eq "$(prom 'grayprobe_requests_undecoded_total{direction="inbound",reason="ringbuf"}')" 0 "ringbuf losses"
 }
 
 # A slow handler (200 ms): the request's latency is curl's time to first byte
