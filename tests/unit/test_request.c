@@ -451,7 +451,10 @@ static void test_lost_request_direction(void **state)
 	resp(GP_L7P_H1, 0, 2, 200);
 	end(GP_L7P_H1, 0, 3);
 	resp(GP_L7P_H1, 0, 4, 503);
+	assert_int_equal(n_out, 1);
+	end(GP_L7P_H1, 0, 5);
 	assert_int_equal(n_out, 2);
+	assert_false(out[1].has_duration);
 	assert_string_equal(out[0].gray, "one");
 	assert_false(out[0].undecoded);
 	assert_string_equal(out[1].gray, "unknown");
@@ -460,6 +463,35 @@ static void test_lost_request_direction(void **state)
 	assert_int_equal(out[1].reason, GP_HTTP_LOST_GAP);
 	assert_int_equal(out[1].code, GP_CODE_5XX);
 	assert_false(out[1].has_latency);
+}
+
+/* HTTP/2, requests lost (HPACK state gone): a gRPC call's status still comes from its trailers. */
+static void test_lost_request_direction_h2_grpc(void **state)
+{
+	struct gp_http_msg m;
+
+	(void)state;
+	m = msg(GP_HTTP_LOST, GP_L7P_H2, 0, 0);
+	m.dir = 0;
+	m.reason = GP_HTTP_LOST_MIDSTREAM;
+	put_msg(&m);
+	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 7, 1);
+	m.status = 200;
+	m.is_grpc = 1;
+	put_msg(&m);
+	m = msg(GP_HTTP_TRAILERS, GP_L7P_H2, 7, 2);
+	m.grpc_status = 14;
+	put_msg(&m);
+	assert_int_equal(n_out, 0);
+	end(GP_L7P_H2, 7, 2);
+	assert_int_equal(n_out, 1);
+	assert_string_equal(out[0].gray, "unknown");
+	assert_true(out[0].gray_flags & GP_GRAY_FIXED);
+	assert_int_equal(out[0].reason, GP_HTTP_LOST_MIDSTREAM);
+	assert_true(out[0].grpc);
+	assert_int_equal(out[0].grpc_slot, 14);
+	assert_int_equal(out[0].stream, 7);
+	assert_false(out[0].has_latency);
 }
 
 /* Responses lost: no status can come; counted undecoded, never as none or reset. */
@@ -646,6 +678,7 @@ int main(void)
 		T_(test_close_reset),
 		T_(test_flush_none),
 		T_(test_lost_request_direction),
+		T_(test_lost_request_direction_h2_grpc),
 		T_(test_lost_response_direction),
 		T_(test_malformed_heads),
 		T_(test_directions),

@@ -20,6 +20,7 @@ struct req {
 	struct rconn *rc;
 	struct gp_request r;
 	uint8_t h2, answered, upgrade, streaming;
+	uint8_t unseen;			/* known from its response only: no start */
 };
 
 struct rconn {
@@ -270,21 +271,6 @@ static void tag_unknown(struct gp_request *r, unsigned reason)
 	r->reason = reason;
 }
 
-/* A request the tracker knows of but did not see (its direction lost): gray unknown. */
-static void emit_unseen(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
-{
-	struct gp_request r;
-
-	base_request(&r, rc, m);
-	r.stream = m->stream;
-	tag_unknown(&r, rc->reason[0]);
-	r.status = m->status;
-	r.grpc = m->is_grpc;
-	r.grpc_status = m->grpc_status;
-	classify(&r, END_DONE);
-	emit(t, rc, &r);
-}
-
 /* Its response cannot be seen (reason): counted undecoded, without a status. */
 static void finish_no_status(struct gp_req_tracker *t, struct req *q, unsigned reason)
 {
@@ -294,28 +280,19 @@ static void finish_no_status(struct gp_req_tracker *t, struct req *q, unsigned r
 	finish(t, q, END_NONE);
 }
 
-static void on_request(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
+/* A new open request of rc, first seen at m; NULL when it is not followed (counted). */
+static struct req *req_open(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
 {
-	struct req *q, *old;
+	struct req *q = NULL, *old;
 
-	if (t->stats.open >= GP_REQ_OPEN_MAX) {
-		t->stats.dropped++;
-		return;
-	}
-	q = calloc(1, sizeof(*q));
+	if (t->stats.open < GP_REQ_OPEN_MAX)
+		q = calloc(1, sizeof(*q));
 	if (!q) {
 		t->stats.dropped++;
-		return;
+		return NULL;
 	}
 	q->rc = rc;
 	base_request(&q->r, rc, m);
-	snprintf(q->r.method, sizeof(q->r.method), "%s", m->method ? m->method : "");
-	snprintf(q->r.authority, sizeof(q->r.authority), "%s", m->authority ? m->authority : "");
-	snprintf(q->r.path, sizeof(q->r.path), "%s", m->path ? m->path : "");
-	q->r.grpc = m->is_grpc || hdr_has(m, "content-type", "application/grpc", 1);
-	tag(t, &q->r, m);
-	if (m->malformed)
-		tag_unknown(&q->r, GP_HTTP_LOST_MALFORMED);	/* its headers are not known */
 	gp_dlist_append(&rc->reqs, &q->cl);
 	gp_dlist_append(&t->age, &q->age);
 	t->stats.open++;
@@ -325,11 +302,42 @@ static void on_request(struct gp_req_tracker *t, struct rconn *rc, const struct 
 		if (old)
 			finish(t, old, END_RESET);
 		stream_add(t, q, m->stream);
-	} else {
-		q->upgrade = hdr_has(m, "upgrade", "h2c", 0);
 	}
+	return q;
+}
+
+static void on_request(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
+{
+	struct req *q = req_open(t, rc, m);
+
+	if (!q)
+		return;
+	snprintf(q->r.method, sizeof(q->r.method), "%s", m->method ? m->method : "");
+	snprintf(q->r.authority, sizeof(q->r.authority), "%s", m->authority ? m->authority : "");
+	snprintf(q->r.path, sizeof(q->r.path), "%s", m->path ? m->path : "");
+	q->r.grpc = m->is_grpc || hdr_has(m, "content-type", "application/grpc", 1);
+	tag(t, &q->r, m);
+	if (m->malformed)
+		tag_unknown(&q->r, GP_HTTP_LOST_MALFORMED);	/* its headers are not known */
+	if (m->proto != GP_L7P_H2)
+		q->upgrade = hdr_has(m, "upgrade", "h2c", 0);
 	if (rc->lost[1])
 		finish_no_status(t, q, rc->reason[1]);
+}
+
+/*
+ * A response to a request not seen (its direction lost): a request of gray
+ * unknown, followed like the others to its trailers and end.
+ */
+static struct req *unseen(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
+{
+	struct req *q = rc->lost[0] ? req_open(t, rc, m) : NULL;
+
+	if (q) {
+		tag_unknown(&q->r, rc->reason[0]);
+		q->unseen = 1;
+	}
+	return q;
 }
 
 /*
@@ -386,16 +394,14 @@ static void on_response(struct gp_req_tracker *t, struct rconn *rc, const struct
 		if (q && q->answered)
 			return;
 	}
-	if (!q) {
-		if (rc->lost[0])
-			emit_unseen(t, rc, m);
+	if (!q && !(q = unseen(t, rc, m)))
 		return;
-	}
 	if (!m->status) {
 		finish_no_status(t, q, GP_HTTP_LOST_MALFORMED);	/* a head without a usable :status */
 		return;
 	}
 	answer(q, m);
+	q->r.has_latency &= !q->unseen;
 	if (q->r.grpc) {
 		gp_dlist_del(&t->age, &q->age);
 		gp_dlist_append(&t->streaming, &q->age);
@@ -411,7 +417,7 @@ static void on_end(struct gp_req_tracker *t, struct rconn *rc, const struct gp_h
 
 	if (!q)
 		return;
-	if (q->answered && m->ts_ns >= q->r.ts_ns) {
+	if (q->answered && !q->unseen && m->ts_ns >= q->r.ts_ns) {
 		q->r.has_duration = 1;
 		q->r.duration_ns = m->ts_ns - q->r.ts_ns;
 	}
