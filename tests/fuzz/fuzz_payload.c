@@ -8,17 +8,7 @@
 #include <string.h>
 
 #include "pipeline/payload.h"
-
-static void printable(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-
-	if (n > max)
-		abort();
-	for (; *s; s++)
-		if (*s < 0x20 || *s > 0x7e)
-			abort();
-}
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -30,17 +20,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	memcpy(buf, data, size);
 	gp_payload_parse(buf, size, info);
-	printable(info->alpn, GP_TAG_MAX);
-	printable(info->alpn_offered, GP_ALPN_OFFERED_MAX);
-	printable(info->sni, GP_SNI_MAX);
+	fuzz_printable(info->alpn, GP_TAG_MAX);
+	fuzz_printable(info->alpn_offered, GP_ALPN_OFFERED_MAX);
+	fuzz_printable(info->sni, GP_SNI_MAX);
 	if (info->kind == GP_PL_HTTP1) {
 		if (info->hdr_off + info->hdr_len > size || info->body_off > size)
 			abort();
 		if (gp_http1_header(buf + info->hdr_off, info->hdr_len, "x-gray", val, sizeof(val)))
-			printable(val, GP_TAG_MAX);
+			fuzz_printable(val, GP_TAG_MAX);
 	}
 	if (gp_http1_header(buf, size, "x-traffic-tag", val, sizeof(val)))
-		printable(val, GP_TAG_MAX);
+		fuzz_printable(val, GP_TAG_MAX);
 out:
 	free(info);
 	free(buf);
