@@ -146,8 +146,9 @@ static void deliver(struct conn *c, unsigned dir, const uint8_t *buf, size_t len
 		return;
 	}
 	if (!own) {
-		memcpy(c->t->scratch, buf, len);
 		own = c->t->scratch;
+		if (len)
+			memcpy(own, buf, len);
 	}
 	h1_unit(c, dir, own, len, d->ts);
 }
@@ -190,7 +191,8 @@ static int unit_rec(struct conn *c, const struct gp_l7_event *h, const uint8_t *
 			lose(c, h->dir, d->h2, GP_HTTP_LOST_MALFORMED, h->ts_ns);
 			return -ENOMEM;
 		}
-		memcpy(d->buf + d->have, data, h->len);
+		if (h->len)
+			memcpy(d->buf + d->have, data, h->len);
 	}
 	d->have += h->len;
 	if (!last)
