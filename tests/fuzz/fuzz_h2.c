@@ -11,21 +11,11 @@
 #include <string.h>
 
 #include "decode/h2.h"
+#include "fuzz.h"
 
 struct seen {
 	int lost[2];
 };
-
-static void printable(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-
-	if (n > max)
-		abort();
-	for (; *s; s++)
-		if (*s < 0x20 || *s > 0x7e)
-			abort();
-}
 
 /* "name: value\r\n" lines, CR and LF only as their ends. */
 static void lines_ok(const uint8_t *p, size_t n)
