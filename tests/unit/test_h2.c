@@ -662,6 +662,18 @@ static void test_framing_errors(void **state)
 	assert_int_equal(nev, 2);
 	gp_h2_conn_free(c);
 	gp_h2_conn_free(NULL);
+
+	/* A block joined past GP_H2_BLOCK_MAX. */
+	c = conn();
+	memset(b.b, 0x82, sizeof(b.b));
+	b.n = sizeof(b.b);
+	assert_int_equal(send(c, 0, HEADERS, 0, 1, &b, 1), 0);
+	for (size_t i = 1; i < GP_H2_BLOCK_MAX / sizeof(b.b); i++)
+		assert_int_equal(send(c, 0, CONT, 0, 1, &b, 1), 0);
+	assert_int_equal(send(c, 0, CONT, EH, 1, &b, 2), -EBADMSG);
+	assert_int_equal(nev, 1);
+	assert_int_equal(evs[0].m.reason, GP_HTTP_LOST_TRUNCATED);
+	gp_h2_conn_free(c);
 }
 
 /* ---- real captures ------------------------------------------------------ */
