@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* What the harnesses check alike; include after <stdlib.h> and <string.h>. */
+/* Checks shared by the fuzz harnesses: a failed one aborts, which libFuzzer reports. */
 #ifndef GP_FUZZ_H
 #define GP_FUZZ_H
 
-/* s is a label: at most max bytes, printable ASCII only (else a crash libFuzzer keeps). */
-static inline void fuzz_printable(const char *s, size_t max)
+#include <stdlib.h>
+#include <string.h>
+
+/* A label: NUL within max bytes, printable ASCII only. */
+static inline void printable(const char *s, size_t max)
 {
 	size_t n = strnlen(s, max + 1);
 

@@ -24,11 +24,11 @@ static void check_head(const struct gp_h1_head *h, const uint8_t *buf, size_t n)
 		abort();
 	if (h->chunked && h->content_length != -1)
 		abort();
-	fuzz_printable(h->method, GP_HTTP_METHOD_LEN);
-	fuzz_printable(h->authority, GP_HTTP_AUTHORITY_LEN);
-	fuzz_printable(h->path, GP_HTTP_PATH_LEN);
+	printable(h->method, GP_HTTP_METHOD_LEN);
+	printable(h->authority, GP_HTTP_AUTHORITY_LEN);
+	printable(h->path, GP_HTTP_PATH_LEN);
 	if (gp_http1_header(buf + h->hdr_off, h->hdr_len, "x-gray", val, sizeof(val)))
-		fuzz_printable(val, GP_TAG_MAX);
+		printable(val, GP_TAG_MAX);
 	gp_h1_msg(h, buf, h->request ? 0 : 1, 1, &m);
 	if (m.hdrs != buf + h->hdr_off || m.ev != (h->request ? GP_HTTP_REQUEST : GP_HTTP_RESPONSE))
 		abort();

@@ -45,9 +45,9 @@ static void on_msg(void *ctx, struct gp_l7_conn *c, const struct gp_http_msg *m)
 		t->lost[m->dir] = 1;
 	}
 	if (m->ev == GP_HTTP_REQUEST) {
-		fuzz_printable(m->method, GP_HTTP_METHOD_LEN);
-		fuzz_printable(m->authority, GP_HTTP_AUTHORITY_LEN);
-		fuzz_printable(m->path, GP_HTTP_PATH_LEN);
+		printable(m->method, GP_HTTP_METHOD_LEN);
+		printable(m->authority, GP_HTTP_AUTHORITY_LEN);
+		printable(m->path, GP_HTTP_PATH_LEN);
 	}
 	if (m->ev == GP_HTTP_RESPONSE && !m->malformed && (m->status < 100 || m->status > 599))
 		abort();

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/payload.h"
 #include "fuzz.h"
+#include "pipeline/payload.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,17 +20,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	memcpy(buf, data, size);
 	gp_payload_parse(buf, size, info);
-	fuzz_printable(info->alpn, GP_TAG_MAX);
-	fuzz_printable(info->alpn_offered, GP_ALPN_OFFERED_MAX);
-	fuzz_printable(info->sni, GP_SNI_MAX);
+	printable(info->alpn, GP_TAG_MAX);
+	printable(info->alpn_offered, GP_ALPN_OFFERED_MAX);
+	printable(info->sni, GP_SNI_MAX);
 	if (info->kind == GP_PL_HTTP1) {
 		if (info->hdr_off + info->hdr_len > size || info->body_off > size)
 			abort();
 		if (gp_http1_header(buf + info->hdr_off, info->hdr_len, "x-gray", val, sizeof(val)))
-			fuzz_printable(val, GP_TAG_MAX);
+			printable(val, GP_TAG_MAX);
 	}
 	if (gp_http1_header(buf, size, "x-traffic-tag", val, sizeof(val)))
-		fuzz_printable(val, GP_TAG_MAX);
+		printable(val, GP_TAG_MAX);
 out:
 	free(info);
 	free(buf);
