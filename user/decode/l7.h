@@ -62,7 +62,9 @@ void gp_l7_free(struct gp_l7 *t);	/* NULL-safe; calls close for each connection 
 /*
  * One GP_EV_L7 record (header copied out, data its len bytes). 0; -EINVAL
  * for a record that contradicts its unit or direction (counted in
- * bad_records; its direction is lost); -ENOMEM (the direction is lost).
+ * bad_records; its direction is lost); -ENOBUFS when the units being
+ * received, all connections together, would hold more than 32 MiB, or
+ * -ENOMEM (the direction is lost: GP_HTTP_LOST_TRUNCATED or _MALFORMED).
  */
 int gp_l7_record(struct gp_l7 *t, const struct gp_l7_event *h, const uint8_t *data);
 /*
