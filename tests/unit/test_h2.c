@@ -445,6 +445,13 @@ static void test_reset_goaway(void **state)
 	assert_int_equal(send(c, 1, RST, 0, 0, &b, 5), -EBADMSG);
 	assert_int_equal(nev, 5);
 	gp_h2_conn_free(c);
+	/* Cut short (the kernel forwarded less): nothing read past it. */
+	c = conn();
+	assert_int_equal(send_part(c, 0, RST, 0, 1, b.b, 4, 2, 6), -EBADMSG);
+	assert_int_equal(send_part(c, 1, GOAWAY, 0, 0, ga, sizeof(ga), 7, 7), -EBADMSG);
+	assert_int_equal(nev, 2);
+	assert_int_equal(evs[1].m.reason, GP_HTTP_LOST_MALFORMED);
+	gp_h2_conn_free(c);
 }
 
 static void settings(struct buf *b, uint16_t id, uint32_t v)
@@ -655,6 +662,241 @@ static void test_framing_errors(void **state)
 	assert_int_equal(nev, 2);
 	gp_h2_conn_free(c);
 	gp_h2_conn_free(NULL);
+
+	/* A block joined past GP_H2_BLOCK_MAX. */
+	c = conn();
+	memset(b.b, 0x82, sizeof(b.b));
+	b.n = sizeof(b.b);
+	assert_int_equal(send(c, 0, HEADERS, 0, 1, &b, 1), 0);
+	for (size_t i = 1; i < GP_H2_BLOCK_MAX / sizeof(b.b); i++)
+		assert_int_equal(send(c, 0, CONT, 0, 1, &b, 1), 0);
+	assert_int_equal(send(c, 0, CONT, EH, 1, &b, 2), -EBADMSG);
+	assert_int_equal(nev, 1);
+	assert_int_equal(evs[0].m.reason, GP_HTTP_LOST_TRUNCATED);
+	gp_h2_conn_free(c);
+}
+
+/* ---- real captures ------------------------------------------------------ */
+
+/*
+ * Both directions of h2c connections to nginx 1.22 (listen ... http2) over
+ * loopback, recorded by a relay: `nghttp -n -H 'x-gray: one'` for
+ * /index.html (200), /missing (404) and /err (503), and
+ * `curl --http2-prior-knowledge -H 'x-canary: two'` for /index.html.
+ * And python3-grpcio 1.51 (client and server, Huffman and the dynamic
+ * table in both directions): unary calls with metadata x-gray: grpc-one
+ * answering OK, UNAVAILABLE (trailers-only), DEADLINE_EXCEEDED after
+ * initial metadata, and OK again.
+ */
+static const char grpc_c2s[] =
+	"505249202a20485454502f322e300d0a0d0a534d0d0a0d0a000024040000000000000200"
+	"0000000003000000000004003fffff0005003fffff000600002000fe0300000001000004"
+	"080000000000003f00000000000401000000000000ea01040000000140053a706174680b"
+	"2f67702e4563686f2f4f6b400a3a617574686f726974790f3132372e302e302e313a3138"
+	"3438318386400c636f6e74656e742d74797065106170706c69636174696f6e2f67727063"
+	"4002746508747261696c6572734014677270632d6163636570742d656e636f64696e6717"
+	"6964656e746974792c206465666c6174652c20677a6970400c677270632d74696d656f75"
+	"74023553400a757365722d6167656e7430677270632d707974686f6e2f312e35312e3120"
+	"677270632d632f32392e302e3020286c696e75783b20636874747032290006782d677261"
+	"7908677270632d6f6e650000040800000000010000000500000900010000000100000000"
+	"0470696e6700000408000000000000000005000008060100000000000000000000000000"
+	"000408000000000000000009000008060000000000000000000000000000004101040000"
+	"000340053a706174680d2f67702e4563686f2f446f776ec48386c3c2c1400c677270632d"
+	"74696d656f757405353031306dc00006782d6772617908677270632d6f6e650000040800"
+	"0000000300000005000009000100000003000000000470696e6700000408000000000000"
+	"00000500002e01040000000540053a706174680d2f67702e4563686f2f4c617465c68386"
+	"c5c4c3bfc10006782d6772617908677270632d6f6e650000040800000000050000000500"
+	"0009000100000005000000000470696e6700001a010400000007c7c68386c5c4c3bfc100"
+	"06782d6772617908677270632d6f6e650000040800000000070000000500000900010000"
+	"0007000000000470696e6700000408000000000000000005";
+static const char grpc_s2c[] =
+	"0000180400000000000004003fffff0005003fffff000600002000fe0300000001000004"
+	"080000000000003f00000000000401000000000000080600000000000000000000000000"
+	"00004e01040000000188400c636f6e74656e742d74797065106170706c69636174696f6e"
+	"2f677270634014677270632d6163636570742d656e636f64696e67176964656e74697479"
+	"2c206465666c6174652c20677a697000000e0000000000010000000009706f6e673a7069"
+	"6e6700000f010500000001400b677270632d737461747573013000000408000000000000"
+	"000009000008060100000000000000000000000000002c01050000000388c0400b677270"
+	"632d737461747573023134000c677270632d6d6573736167650b63616e61727920646f77"
+	"6e0000040800000000000000000900001101040000000588c1c00007782d737461676504"
+	"6c6174650000040800000000000000000900000500000000000500000000000000260105"
+	"00000005400b677270632d7374617475730134000c677270632d6d65737361676508746f"
+	"6f20736c6f7700000301040000000788c2c100000e0000000000070000000009706f6e67"
+	"3a70696e67000001010500000007c000000408000000000000000009";
+static const char nghttp_c2s[] =
+	"505249202a20485454502f322e300d0a0d0a534d0d0a0d0a00000c040000000000000300"
+	"00006400040000ffff00000502000000000300000000c800000502000000000500000000"
+	"640000050200000000070000000000000005020000000009000000070000000502000000"
+	"000b000000030000003101250000000d0000000b0f828586418b089d5c0b8170dc0bcd3c"
+	"1f53032a2f2a907a8aaa69d29ac4c0576c4b834085f2b4d60fd7823d4500001401250000"
+	"000f0000000b0f82048662932106aa6f86c1c090bfbe0000110125000000110000000b0f"
+	"82048360b65986c1c090bfbe0000080700000000000000000000000000";
+static const char nghttp_s2c[] =
+	"000012040000000000000300000080000400010000000500ffffff000004080000000000"
+	"7fff000000000004010000000000006801040000000d887689aa6355e580ae212e1f6196"
+	"df3dbf4a01952f948a08027140b97196ee32da98b46f5f87497ca589d34d1f5c01366c96"
+	"df3dbf4a01952f948a08027140b97196ee09b53168df00832a47378afe5c8c217c6d48b3"
+	"9fcf008919085ad2b583aa62a3848fd24a8f00000600010000000d68656c6c6f0a000032"
+	"01040000000f8d7689aa6355e580ae212e1f6196df3dbf4a01952f948a08027140b97196"
+	"ee32da98b46f5f87497ca589d34d1f5c0331353300009900010000000f3c68746d6c3e0d"
+	"0a3c686561643e3c7469746c653e343034204e6f7420466f756e643c2f7469746c653e3c"
+	"2f686561643e0d0a3c626f64793e0d0a3c63656e7465723e3c68313e343034204e6f7420"
+	"466f756e643c2f68313e3c2f63656e7465723e0d0a3c68723e3c63656e7465723e6e6769"
+	"6e782f312e32322e313c2f63656e7465723e0d0a3c2f626f64793e0d0a3c2f68746d6c3e"
+	"0d0a00003401040000001148033530337689aa6355e580ae212e1f6196df3dbf4a01952f"
+	"948a08027140b97196ee32da98b46f5f87497ca58ae819aa5c0135000005000100000011"
+	"646f776e0a";
+static const char curl_c2s[] =
+	"505249202a20485454502f322e300d0a0d0a534d0d0a0d0a000012040000000000000300"
+	"00006400040200000000020000000000000408000000000001ff000100002b0105000000"
+	"01828586418b089d5c0b8170dc0bcd3c1f7a8825b650c3abbcf2e153032a2f2a4086f2b1"
+	"0750ecf50374776f000000040100000000";
+static const char curl_s2c[] =
+	"000012040000000000000300000080000400010000000500ffffff000004080000000000"
+	"7fff0000000000040100000000000068010400000001887689aa6355e580ae212e1f6196"
+	"df3dbf4a01952f948a08027140b97196ee32da98b46f5f87497ca589d34d1f5c01366c96"
+	"df3dbf4a01952f948a08027140b97196ee09b53168df00832a47378afe5c8c217c6d48b3"
+	"9fcf008919085ad2b583aa62a3848fd24a8f00000600010000000168656c6c6f0a";
+
+static size_t unhex(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	unsigned v;
+
+	for (; s[0] && s[1]; s += 2) {
+		assert_true(n < cap);
+		assert_int_equal(sscanf(s, "%2x", &v), 1);
+		out[n++] = (uint8_t)v;
+	}
+	return n;
+}
+
+/* One direction's bytes as the kernel forwards them: DATA as its header, GOAWAY's fixed part. */
+static void feed(struct gp_h2_conn *c, unsigned dir, const char *hex)
+{
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	uint8_t b[2048];
+	size_t n = unhex(hex, b, sizeof(b)), i = 0, plen, fwd;
+
+	if (dir == 0) {
+		assert_memory_equal(b, preface, 24);
+		i = 24;
+	}
+	while (i < n) {
+		assert_true(n - i >= 9);
+		plen = (size_t)b[i] << 16 | (size_t)b[i + 1] << 8 | b[i + 2];
+		assert_true(n - i - 9 >= plen);
+		fwd = b[i + 3] == DATA ? 0 : b[i + 3] == GOAWAY ? 8 : plen;
+		assert_int_equal(send_part(c, dir, b[i + 3], b[i + 4],
+					   (uint32_t)b[i + 5] << 24 | (uint32_t)b[i + 6] << 16 |
+					   (uint32_t)b[i + 7] << 8 | b[i + 8],
+					   b + i + 9, plen, fwd, i), 0);
+		i += 9 + plen;
+	}
+}
+
+static void test_nghttp_nginx(void **state)
+{
+	struct gp_h2_conn *c = conn();
+	static const char *const paths[] = { "/index.html", "/missing", "/err" };
+	static const int status[] = { 200, 404, 503 };
+	char val[32];
+	size_t i;
+
+	(void)state;
+	feed(c, 0, nghttp_c2s);
+	feed(c, 1, nghttp_s2c);
+	/* Three requests, nghttp's GOAWAY as it leaves, three responses. */
+	assert_int_equal(nev, 10);
+	assert_int_equal(evs[3].m.ev, GP_HTTP_GOAWAY);
+	assert_int_equal(evs[3].m.dir, 0);
+	assert_int_equal(evs[3].m.error_code, 0);
+	for (i = 0; i < 3; i++) {
+		const struct ev *q = &evs[i], *r = &evs[4 + 2 * i], *e = &evs[5 + 2 * i];
+
+		assert_int_equal(q->m.ev, GP_HTTP_REQUEST);
+		assert_int_equal(q->m.stream, 13 + 2 * i);
+		assert_int_equal(q->m.end_stream, 1);
+		assert_int_equal(q->m.malformed, 0);
+		assert_string_equal(q->method, "GET");
+		assert_string_equal(q->authority, "127.0.0.1:18481");
+		assert_string_equal(q->path, paths[i]);
+		assert_int_equal(gp_http1_header((const uint8_t *)q->hdrs, strlen(q->hdrs), "x-gray",
+						 val, sizeof(val)), 1);
+		assert_string_equal(val, "one");
+		assert_int_equal(r->m.ev, GP_HTTP_RESPONSE);
+		assert_int_equal(r->m.stream, 13 + 2 * i);
+		assert_int_equal(r->m.status, status[i]);
+		assert_int_equal(gp_http1_header((const uint8_t *)r->hdrs, strlen(r->hdrs), "server",
+						 val, sizeof(val)), 1);
+		assert_string_equal(val, "nginx/1.22.1");
+		assert_int_equal(e->m.ev, GP_HTTP_RESPONSE_END);
+		assert_int_equal(e->m.stream, 13 + 2 * i);
+	}
+	gp_h2_conn_free(c);
+}
+
+static void test_curl_nginx(void **state)
+{
+	struct gp_h2_conn *c = conn();
+	char val[32];
+
+	(void)state;
+	feed(c, 0, curl_c2s);
+	feed(c, 1, curl_s2c);
+	assert_int_equal(nev, 3);
+	assert_int_equal(evs[0].m.ev, GP_HTTP_REQUEST);
+	assert_int_equal(evs[0].m.stream, 1);
+	assert_string_equal(evs[0].path, "/index.html");
+	assert_int_equal(gp_http1_header((const uint8_t *)evs[0].hdrs, strlen(evs[0].hdrs),
+					 "x-canary", val, sizeof(val)), 1);
+	assert_string_equal(val, "two");
+	assert_int_equal(evs[1].m.ev, GP_HTTP_RESPONSE);
+	assert_int_equal(evs[1].m.status, 200);
+	assert_int_equal(evs[2].m.ev, GP_HTTP_RESPONSE_END);
+	gp_h2_conn_free(c);
+}
+
+static void test_grpcio(void **state)
+{
+	struct gp_h2_conn *c = conn();
+	static const char *const paths[] = { "/gp.Echo/Ok", "/gp.Echo/Down", "/gp.Echo/Late",
+					     "/gp.Echo/Ok" };
+	/* Per stream: grpc-status of the response head (trailers-only), of the trailers. */
+	static const int head_grpc[] = { -1, 14, -1, -1 }, trailer_grpc[] = { 0, -1, 4, 0 };
+	const struct ev *e = evs + 4;
+	char val[32];
+	size_t i;
+
+	(void)state;
+	feed(c, 0, grpc_c2s);
+	feed(c, 1, grpc_s2c);
+	assert_int_equal(nev, 15);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(evs[i].m.ev, GP_HTTP_REQUEST);
+		assert_int_equal(evs[i].m.stream, 1 + 2 * i);
+		assert_int_equal(evs[i].m.end_stream, 0);
+		assert_string_equal(evs[i].method, "POST");
+		assert_string_equal(evs[i].path, paths[i]);
+		assert_int_equal(gp_http1_header((const uint8_t *)evs[i].hdrs, strlen(evs[i].hdrs),
+						 "x-gray", val, sizeof(val)), 1);
+		assert_string_equal(val, "grpc-one");
+		assert_int_equal(e->m.ev, GP_HTTP_RESPONSE);
+		assert_int_equal(e->m.stream, 1 + 2 * i);
+		assert_int_equal(e->m.status, 200);
+		assert_int_equal(e->m.is_grpc, 1);
+		assert_int_equal(e->m.grpc_status, head_grpc[i]);
+		e++;
+		if (trailer_grpc[i] >= 0) {
+			assert_int_equal(e->m.ev, GP_HTTP_TRAILERS);
+			assert_int_equal(e->m.grpc_status, trailer_grpc[i]);
+			e++;
+		}
+		assert_int_equal(e->m.ev, GP_HTTP_RESPONSE_END);
+		assert_int_equal(e->m.stream, 1 + 2 * i);
+		e++;
+	}
+	gp_h2_conn_free(c);
 }
 
 int main(void)
@@ -671,6 +913,9 @@ int main(void)
 		cmocka_unit_test(test_push_promise),
 		cmocka_unit_test(test_malformed_heads),
 		cmocka_unit_test(test_framing_errors),
+		cmocka_unit_test(test_nghttp_nginx),
+		cmocka_unit_test(test_curl_nginx),
+		cmocka_unit_test(test_grpcio),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -422,6 +422,49 @@ static void test_huffman_errors(void **state)
 	gp_hpack_free(h);
 }
 
+/* Packs codes MSB first, padding with ones: a Huffman string. */
+static size_t huff_pack(const uint32_t (*codes)[2], size_t n, uint8_t *out)
+{
+	uint64_t acc = 0;
+	unsigned nb = 0;
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		acc = acc << codes[i][1] | codes[i][0];
+		nb += codes[i][1];
+		while (nb >= 8) {
+			out[o++] = (uint8_t)(acc >> (nb - 8));
+			nb -= 8;
+		}
+	}
+	if (nb)
+		out[o++] = (uint8_t)(acc << (8 - nb) | ((1u << (8 - nb)) - 1));
+	return o;
+}
+
+/* Codes of every length class, from RFC 7541 Appendix B, long ones included. */
+static void test_huffman_long_codes(void **state)
+{
+	static const uint32_t codes[][2] = {
+		{ 0x1ff8, 13 }, { 0x7fffd8, 23 }, { 0x3ffffffc, 30 }, { 0xfffffe2, 28 },
+		{ 0x3ffffffd, 30 }, { 0x3ffffffe, 30 }, { 0x14, 6 }, { 0x3f8, 10 },
+		{ 0x7fa, 11 }, { 0xffa, 12 }, { 0x3ffc, 14 }, { 0x7ffc, 15 }, { 0x7fff0, 19 },
+		{ 0xffffffc, 28 }, { 0xfffe6, 20 }, { 0x1fffdc, 21 }, { 0x3fffd2, 22 },
+		{ 0xffffea, 24 }, { 0x1ffffec, 25 }, { 0x3ffffe0, 26 }, { 0x7ffffde, 27 },
+		{ 0x3ffffee, 26 }, { 0x7fffff0, 27 }, { 0x0, 5 }, { 0x5c, 7 }, { 0xf8, 8 },
+		{ 0x7b, 7 }, { 0xfd, 8 },
+	};
+	static const uint8_t want[] = { 0, 1, 10, 2, 13, 22, ' ', '!', '\'', '#', '^', '<',
+					'\\', 127, 128, 153, 129, 9, 199, 192, 203, 255, 254,
+					'0', ':', '&', 'z', 'Z' };
+	uint8_t enc[128], out[64];
+	size_t n = huff_pack(codes, sizeof(codes) / sizeof(codes[0]), enc);
+
+	(void)state;
+	assert_int_equal(gp_hpack_huffman(enc, n, out, sizeof(out)), sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+}
+
 /* Past the block's output bounds, fields are dropped but the table stays right. */
 static void test_truncated_block(void **state)
 {
@@ -479,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_eviction_of_referenced_name),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_huffman_errors),
+		cmocka_unit_test(test_huffman_long_codes),
 		cmocka_unit_test(test_truncated_block),
 	};
 

@@ -45,7 +45,7 @@ struct h2call {
 static struct {
 	struct ev ev[EV_MAX];
 	int n;
-	int closes, closes_user;
+	int closes, closes_user, truncated;
 	struct h2call h2[EV_MAX];
 	int n_h2, h2_new, h2_free, h2_fail;
 } g;
@@ -106,6 +106,7 @@ static void on_msg(void *ctx, struct gp_l7_conn *c, const struct gp_http_msg *m)
 	(void)ctx;
 	if (!c->user)
 		c->user = &g;	/* the consumer's: must come back as set */
+	g.truncated += m->ev == GP_HTTP_LOST && m->reason == GP_HTTP_LOST_TRUNCATED;
 	if (g.n == EV_MAX)
 		return;		/* logged no further */
 	g.n++;
@@ -540,6 +541,29 @@ static void test_table_full(void **state)
 	assert_int_equal(g.closes, GP_L7_CONNS_MAX);
 }
 
+/* Units left unfinished on many connections hold 32 MiB at most, together. */
+static void test_partial_budget(void **state)
+{
+	static char head[4000];
+	struct gp_l7 *t = *state;
+	struct gp_l7_event h = hdr(0, GP_L7_UNIT, GP_L7P_H1, 0, 0, sizeof(head), 0, 1);
+	const uint32_t fit = (32u << 20) / sizeof(head);
+	uint32_t i;
+
+	for (i = 0; i < fit + 10; i++) {
+		h.isn = i;
+		assert_int_equal(gp_l7_record(t, &h, (const uint8_t *)head), i < fit ? 0 : -ENOBUFS);
+	}
+	assert_int_equal(g.truncated, 10);
+	/* A connection that goes frees its share for another. */
+	gp_l7_expire(t, 100, 50);
+	assert_int_equal(stats(t).conns, 0);
+	h.isn = 12345678;
+	assert_int_equal(gp_l7_record(t, &h, (const uint8_t *)head), 0);
+	assert_int_equal(g.truncated, 10);
+	assert_int_equal(stats(t).bad_records, 0);
+}
+
 /* Upgrade: h2c, 101, then HTTP/2 frames in both directions, to the HTTP/2 decoder. */
 static void test_h2c_upgrade(void **state)
 {
@@ -669,6 +693,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_head_after_flow_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2c_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_routing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_decoder_fails, setup, teardown),

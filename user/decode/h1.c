@@ -11,12 +11,12 @@ struct span {
 	size_t s, e;
 };
 
-/* RFC 9110 5.6.2 tchar. */
+/* RFC 9110 5.6.2 tchar: "!#$%&'*+-.^_`|~", digits, letters; a bit per ASCII byte. */
 static int tchar(uint8_t c)
 {
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		return 1;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	static const uint64_t set[2] = { 0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull };
+
+	return c < 128 && (set[c >> 6] >> (c & 63) & 1);
 }
 
 static int span_is(const uint8_t *buf, struct span x, const char *lit)
@@ -26,10 +26,7 @@ static int span_is(const uint8_t *buf, struct span x, const char *lit)
 	return x.e - x.s == n && !strncasecmp((const char *)buf + x.s, lit, n);
 }
 
-/*
- * The line at p: its bytes in *ln (CR of CRLF excluded), the next line's
- * start in *next. -EAGAIN without LF, -EBADMSG for a CR not before LF.
- */
+/* The line at p: its bytes in *ln (CR of CRLF excluded), the next line's start in *next. */
 static int line_at(const uint8_t *buf, size_t len, size_t p, struct span *ln, size_t *next)
 {
 	const uint8_t *nl = memchr(buf + p, '\n', len - p);
@@ -41,10 +38,14 @@ static int line_at(const uint8_t *buf, size_t len, size_t p, struct span *ln, si
 	*next = e + 1;
 	if (e > p && buf[e - 1] == '\r')
 		e--;
-	if (memchr(buf + p, '\r', e - p))
-		return -EBADMSG;
 	*ln = (struct span){ p, e };
 	return 0;
+}
+
+/* No bare CR (RFC 9112 2.2) and no NUL (RFC 9110 5.5) in a line. */
+static int line_ok(const uint8_t *buf, struct span ln)
+{
+	return !memchr(buf + ln.s, '\r', ln.e - ln.s) && !memchr(buf + ln.s, '\0', ln.e - ln.s);
 }
 
 /*
@@ -66,6 +67,8 @@ static int unfold(uint8_t *buf, size_t len, size_t p, size_t *end, size_t *total
 			*total = next;
 			return 0;
 		}
+		if (!line_ok(buf, ln))
+			return -EBADMSG;
 		if (buf[p] == ' ' || buf[p] == '\t') {
 			if (first)
 				return -EBADMSG;
@@ -280,14 +283,13 @@ static int fields(const uint8_t *buf, size_t p, size_t end, struct gp_h1_head *h
 	int err;
 
 	for (; p < end; p = next) {
-		line_at(buf, end, p, &ln, &next);	/* unfold() checked every line */
+		if (line_at(buf, end, p, &ln, &next))
+			return -EBADMSG;	/* never: unfold() found and checked every line */
 		for (n.s = n.e = ln.s; n.e < ln.e && tchar(buf[n.e]); n.e++)
 			;
 		if (n.e == n.s || n.e == ln.e || buf[n.e] != ':')
 			return -EBADMSG;
 		v = (struct span){ n.e + 1, ln.e };
-		if (memchr(buf + v.s, '\0', v.e - v.s))
-			return -EBADMSG;
 		while (v.s < v.e && (buf[v.s] == ' ' || buf[v.s] == '\t'))
 			v.s++;
 		while (v.e > v.s && (buf[v.e - 1] == ' ' || buf[v.e - 1] == '\t'))
@@ -325,6 +327,8 @@ ssize_t gp_h1_parse(uint8_t *buf, size_t len, struct gp_h1_head *out)
 	err = unfold(buf, len, next, &end, &total);
 	if (err)
 		return err;
+	if (!line_ok(buf, ln))
+		return -EBADMSG;
 	if (ln.e - ln.s >= 5 && !memcmp(buf + ln.s, "HTTP/", 5))
 		err = status_line(buf, ln, out);
 	else

@@ -489,7 +489,7 @@ int gp_h2_frame(struct gp_h2_conn *c, unsigned dir, const uint8_t *frame, size_t
 		return lose(c, dir, GP_HTTP_LOST_TRUNCATED, ts_ns);
 	switch (type) {
 	case F_DATA:
-		if (dir == 1 && (flags & FL_END_STREAM))
+		if (dir == 1 && sid && (flags & FL_END_STREAM))
 			emit_simple(c, GP_HTTP_RESPONSE_END, 1, sid, ts_ns, 0, 0);
 		return 0;
 	case F_HEADERS:
@@ -500,7 +500,7 @@ int gp_h2_frame(struct gp_h2_conn *c, unsigned dir, const uint8_t *frame, size_t
 	case F_SETTINGS:
 		return on_settings(c, dir, flags, sid, p, n, plen, ts_ns);
 	case F_RST_STREAM:
-		if (!sid || plen != 4)
+		if (!sid || plen != 4 || n != 4)
 			return lose(c, dir, GP_HTTP_LOST_MALFORMED, ts_ns);
 		emit_simple(c, GP_HTTP_RESET, dir, sid, ts_ns, be32(p), 0);
 		return 0;

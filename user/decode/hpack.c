@@ -357,7 +357,8 @@ static int arena_room(struct gp_hpack *h, size_t len)
 	size_t cap;
 	uint8_t *a;
 
-	if (len <= h->arena_cap - h->used)
+	/* Allocated even for nothing: fields always point into it. */
+	if (h->arena && len <= h->arena_cap - h->used)
 		return 0;
 	if (len > GP_HPACK_OUT_MAX - h->used)
 		return -ENOSPC;

@@ -9,6 +9,13 @@
 #include "util/dlist.h"
 #include "util/htab.h"
 
+/*
+ * Bytes held by units still being received, all connections together: a
+ * peer that leaves many units unfinished costs no more (4 KiB heads or
+ * 16 KiB frames on every connection would be gigabytes).
+ */
+#define PARTIAL_BYTES_MAX	(32u << 20)
+
 struct key {
 	struct gp_flow_tuple flow;	/* _pad zeroed */
 	uint32_t isn;
@@ -17,7 +24,7 @@ struct key {
 /* One direction of a connection. */
 struct dir {
 	uint8_t *buf;		/* the unit so far, when it spans records */
-	uint32_t have;		/* its bytes */
+	uint32_t have, cap;	/* its bytes, buf's size */
 	uint32_t unit_off;
 	uint32_t prev_off, prev_len;	/* the last unit completed */
 	uint64_t ts;		/* of the unit's first record */
@@ -48,6 +55,7 @@ struct gp_l7 {
 	struct gp_htab tab;
 	struct gp_dlist lru, ended;
 	uint64_t dropped, bad;
+	size_t partial_bytes;		/* the dirs' cap, summed */
 	uint8_t scratch[GP_L7_HEAD_MAX];	/* a one-record HTTP/1 head, parsed in place */
 };
 
@@ -77,10 +85,12 @@ static void emit_h1(struct conn *c, enum gp_http_ev ev, unsigned dir, uint64_t t
 	emit(c, &m);
 }
 
-static void drop_unit(struct dir *d)
+static void drop_unit(struct gp_l7 *t, struct dir *d)
 {
+	t->partial_bytes -= d->cap;
 	free(d->buf);
 	d->buf = NULL;
+	d->cap = 0;
 	d->have = 0;
 	d->partial = 0;
 }
@@ -100,7 +110,7 @@ static void lose(struct conn *c, unsigned dir, int h2, unsigned reason, uint64_t
 	if (d->dead)
 		return;
 	d->dead = 1;
-	drop_unit(d);
+	drop_unit(c->t, d);
 	if (!h2)
 		emit_h1(c, GP_HTTP_LOST, dir, ts, reason);
 	else if (h2_of(c))
@@ -146,8 +156,9 @@ static void deliver(struct conn *c, unsigned dir, const uint8_t *buf, size_t len
 		return;
 	}
 	if (!own) {
-		memcpy(c->t->scratch, buf, len);
 		own = c->t->scratch;
+		if (len)
+			memcpy(own, buf, len);
 	}
 	h1_unit(c, dir, own, len, d->ts);
 }
@@ -165,6 +176,26 @@ static int unit_fits(const struct dir *d, const struct gp_l7_event *h)
 		       !(d->started && (uint32_t)(h->unit_off - d->prev_off) < d->prev_len);
 	return h->unit_off == d->unit_off && h->off == d->unit_off + d->have &&
 	       h->proto == d->proto;
+}
+
+/* Room in d->buf for need bytes (need <= max): -ENOBUFS past PARTIAL_BYTES_MAX, -ENOMEM. */
+static int grow(struct gp_l7 *t, struct dir *d, size_t need, size_t max)
+{
+	size_t cap = d->cap ? 2 * (size_t)d->cap : 512;
+	uint8_t *b;
+
+	if (need <= d->cap)
+		return 0;
+	cap = cap < need ? need : cap > max ? max : cap;
+	if (t->partial_bytes - d->cap + cap > PARTIAL_BYTES_MAX)
+		return -ENOBUFS;
+	b = realloc(d->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	t->partial_bytes += cap - d->cap;
+	d->buf = b;
+	d->cap = (uint32_t)cap;
+	return 0;
 }
 
 static int unit_rec(struct conn *c, const struct gp_l7_event *h, const uint8_t *data)
@@ -186,11 +217,15 @@ static int unit_rec(struct conn *c, const struct gp_l7_event *h, const uint8_t *
 	d->h2 |= h->proto == GP_L7P_H2;
 	d->trunc |= !!(h->flags & GP_L7_F_TRUNC);
 	if (d->buf || !last) {
-		if (!d->buf && !(d->buf = malloc(max))) {
-			lose(c, h->dir, d->h2, GP_HTTP_LOST_MALFORMED, h->ts_ns);
-			return -ENOMEM;
+		int err = grow(c->t, d, d->have + h->len, max);
+
+		if (err) {
+			lose(c, h->dir, d->h2, err == -ENOBUFS ? GP_HTTP_LOST_TRUNCATED :
+			     GP_HTTP_LOST_MALFORMED, h->ts_ns);
+			return err;
 		}
-		memcpy(d->buf + d->have, data, h->len);
+		if (h->len)
+			memcpy(d->buf + d->have, data, h->len);
 	}
 	d->have += h->len;
 	if (!last)
@@ -199,7 +234,7 @@ static int unit_rec(struct conn *c, const struct gp_l7_event *h, const uint8_t *
 	d->prev_len = d->have;
 	d->started = 1;
 	deliver(c, h->dir, d->buf ? d->buf : data, d->have);
-	drop_unit(&c->d[h->dir]);
+	drop_unit(c->t, &c->d[h->dir]);
 	return 0;
 }
 
@@ -349,8 +384,8 @@ static void conn_close(struct gp_l7 *t, struct conn *c)
 	if (c->ended)
 		gp_dlist_del(&t->ended, &c->endl);
 	gp_h2_conn_free(c->h2);
-	drop_unit(&c->d[0]);
-	drop_unit(&c->d[1]);
+	drop_unit(t, &c->d[0]);
+	drop_unit(t, &c->d[1]);
 	free(c);
 }
 
