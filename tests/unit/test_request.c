@@ -129,6 +129,25 @@ static void end(unsigned proto, uint32_t stream, uint64_t ms)
 	put_msg(&m);
 }
 
+/* A gRPC response head (grpc_status >= 0: trailers-only), and trailers. */
+static void grpc_resp(uint32_t stream, uint64_t ms, int grpc_status)
+{
+	struct gp_http_msg m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, stream, ms);
+
+	m.status = 200;
+	m.is_grpc = 1;
+	m.grpc_status = grpc_status;
+	put_msg(&m);
+}
+
+static void grpc_trailers(uint32_t stream, uint64_t ms, int grpc_status)
+{
+	struct gp_http_msg m = msg(GP_HTTP_TRAILERS, GP_L7P_H2, stream, ms);
+
+	m.grpc_status = grpc_status;
+	put_msg(&m);
+}
+
 static void h1_req(uint64_t ms, const char *path, const char *hdrs)
 {
 	req(GP_L7P_H1, 0, ms, "GET", path, hdrs);
@@ -294,17 +313,10 @@ static const char grpc_hdrs[] = "content-type: application/grpc+proto\r\nx-canar
 
 static void test_grpc_trailers(void **state)
 {
-	struct gp_http_msg m;
-
 	(void)state;
 	req(GP_L7P_H2, 1, 0, "POST", "/pkg.Svc/Get", grpc_hdrs);
-	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 1, 2);
-	m.status = 200;
-	m.is_grpc = 1;
-	put_msg(&m);
-	m = msg(GP_HTTP_TRAILERS, GP_L7P_H2, 1, 4);
-	m.grpc_status = 14;
-	put_msg(&m);
+	grpc_resp(1, 2, -1);
+	grpc_trailers(1, 4, 14);
 	end(GP_L7P_H2, 1, 4);
 	assert_int_equal(n_out, 1);
 	assert_true(out[0].grpc);
@@ -323,11 +335,7 @@ static void test_grpc_trailers_only_and_reset(void **state)
 	req(GP_L7P_H2, 1, 0, "POST", "/pkg.Svc/A", grpc_hdrs);
 	req(GP_L7P_H2, 3, 0, "POST", "/pkg.Svc/B", grpc_hdrs);
 	req(GP_L7P_H2, 5, 0, "POST", "/pkg.Svc/C", grpc_hdrs);
-	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 1, 3);
-	m.status = 200;
-	m.is_grpc = 1;
-	m.grpc_status = 4;
-	put_msg(&m);
+	grpc_resp(1, 3, 4);
 	end(GP_L7P_H2, 1, 3);
 	m = msg(GP_HTTP_RESET, GP_L7P_H2, 3, 5);
 	m.error_code = 8;
@@ -387,29 +395,19 @@ static void test_timeout_none(void **state)
 /* A gRPC stream that has its response head is not timed out: its trailers decide. */
 static void test_grpc_stream_outlives_timeout(void **state)
 {
-	struct gp_http_msg m;
-
 	(void)state;
 	req(GP_L7P_H2, 1, 0, "POST", "/pkg.Svc/Watch", grpc_hdrs);
-	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 1, 1);
-	m.status = 200;
-	m.is_grpc = 1;
-	put_msg(&m);
+	grpc_resp(1, 1, -1);
 	gp_req_expire(T, T0 + 10 * TIMEOUT);
 	assert_int_equal(n_out, 0);
-	m = msg(GP_HTTP_TRAILERS, GP_L7P_H2, 1, 600000);
-	m.grpc_status = 0;
-	put_msg(&m);
+	grpc_trailers(1, 600000, 0);
 	end(GP_L7P_H2, 1, 600000);
 	assert_int_equal(n_out, 1);
 	assert_int_equal(out[0].grpc_slot, 0);
 	assert_int_equal(out[0].duration_ns, 600000 * MS);
 	/* Closed before its trailers: reset. */
 	req(GP_L7P_H2, 3, 600001, "POST", "/pkg.Svc/Watch", grpc_hdrs);
-	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 3, 600002);
-	m.status = 200;
-	m.is_grpc = 1;
-	put_msg(&m);
+	grpc_resp(3, 600002, -1);
 	gp_req_close(T, &C);
 	assert_int_equal(n_out, 2);
 	assert_int_equal(out[1].grpc_slot, GP_GRPC_RESET);
@@ -475,13 +473,8 @@ static void test_lost_request_direction_h2_grpc(void **state)
 	m.dir = 0;
 	m.reason = GP_HTTP_LOST_MIDSTREAM;
 	put_msg(&m);
-	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 7, 1);
-	m.status = 200;
-	m.is_grpc = 1;
-	put_msg(&m);
-	m = msg(GP_HTTP_TRAILERS, GP_L7P_H2, 7, 2);
-	m.grpc_status = 14;
-	put_msg(&m);
+	grpc_resp(7, 1, -1);
+	grpc_trailers(7, 2, 14);
 	assert_int_equal(n_out, 0);
 	end(GP_L7P_H2, 7, 2);
 	assert_int_equal(n_out, 1);
