@@ -65,6 +65,37 @@ t_requests_h1_keepalive() {
 	fi
 }
 
+# A raw pipelining client: three requests in one write, answered in order.
+t_requests_h1_pipelined() {
+	need nginx nginx
+	tag_pair 68
+	req_nginx_b
+	agent_start_in "$NSB" -i "$IFB" --tag-wait 1 --events json
+	ip netns exec "$NSA" /usr/bin/python3 - "$B4" <<-'PY' >"$T/pipe.out" 2>&1 || fail "client: $(tail -n 2 "$T/pipe.out")"
+		import socket, sys
+		s = socket.create_connection((sys.argv[1], 8080), timeout=5)
+		h = "Host: svc\r\n"
+		s.sendall(("GET /ok HTTP/1.1\r\n" + h + "\r\n"
+		           "GET /missing HTTP/1.1\r\n" + h + "X-Canary: pipe\r\n\r\n"
+		           "GET /fail HTTP/1.1\r\n" + h + "Connection: close\r\n\r\n").encode())
+		data = b""
+		while True:
+		    b = s.recv(65536)
+		    if not b:
+		        break
+		    data += b
+		assert data.count(b"HTTP/1.1 ") == 3, data
+	PY
+	wait_requests 6
+	agent_stop
+	local d
+	for d in outbound inbound; do
+		expect_reqs $d http/1.1 stable 2xx 1
+		expect_reqs $d http/1.1 pipe 4xx 1
+		expect_reqs $d http/1.1 stable 5xx 1
+	done
+}
+
 # HTTP/2 prior knowledge: streams of one connection, each with its own status.
 t_requests_h2c_streams() {
 	need nginx nginx
