@@ -147,6 +147,7 @@ static void test_defaults(void **state)
 	assert_int_equal(p.o.ringbuf_kb, 1024);
 	assert_int_equal(p.o.max_tags, 64);
 	assert_int_equal(p.o.tag_idle_s, 600);
+	assert_int_equal(p.o.request_timeout_s, 30);
 	assert_int_equal(p.o.verbose, 0);
 	/* TC classifier and tagging: default-route interfaces, ingress, wait 2 s. */
 	assert_int_equal(p.o.n_ifaces, 0);
@@ -695,6 +696,27 @@ static void test_tag_idle(void **state)
 	    "replay", "--tag-idle", "1m", "x.pcap");
 }
 
+static void test_request_timeout(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	PARSE(&p, "run", "--request-timeout", "45s");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.request_timeout_s, 45);
+	PARSE(&p, "top", "--request-timeout=1h");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.request_timeout_s, 3600);
+	PARSE(&p, "run", "--request-timeout", "1");
+	assert_int_equal(p.o.request_timeout_s, 1);
+	BAD("--request-timeout: '0' is below 1s", "run", "--request-timeout", "0");
+	BAD("--request-timeout: '3601' is not a duration such as 600, 90s, 10m, 1h or 0, "
+	    "at most 3600s", "run", "--request-timeout", "3601");
+	BAD("--request-timeout: '5ms' is not a duration", "run", "--request-timeout", "5ms");
+	BAD("replay takes only --rules, --rule, -v and the capture file, not '--request-timeout'",
+	    "replay", "--request-timeout", "1m", "x.pcap");
+}
+
 static void test_parse_seconds_ms(void **state)
 {
 	unsigned v;
@@ -1084,6 +1106,7 @@ int main(void)
 		T(test_endpoint_memory),
 		T(test_bad_endpoint_memory),
 		T(test_tag_idle),
+		T(test_request_timeout),
 		T(test_parse_seconds_ms),
 		T(test_rule_flags),
 		T(test_rule_flags_limit),

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "pipeline/agg.h"
+#include "pipeline/request.h"
 #include "grayprobe.h"
 #include "util/log.h"
 #include "cmd/opts.h"
@@ -41,7 +42,7 @@ enum {
 	OPT_TEXTFILE = 256, OPT_INTERVAL, OPT_EVENTS, OPT_NETNS, OPT_CONNECT_HOOK,
 	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_TC_MODE,
 	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER, OPT_ONCE, OPT_P99_DELTA, OPT_FAIL_DELTA,
-	OPT_RECENT, OPT_WEB_LISTEN, OPT_ENDPOINT_MEMORY, OPT_TAG_IDLE,
+	OPT_RECENT, OPT_WEB_LISTEN, OPT_ENDPOINT_MEMORY, OPT_TAG_IDLE, OPT_REQUEST_TIMEOUT,
 };
 
 /* How a number is kept: a whole number, or milli-units of up to 3 decimals. */
@@ -186,6 +187,11 @@ static const struct opt_def opt_defs[] = {
 	  .min = 0, .max = GP_TAG_IDLE_MAX_S, .def = GP_TAG_IDLE_DEFAULT_S,
 	  .help = "a header-valued tag without traffic this long is dropped, e.g.\n"
 		  "90s, 10m, 1h; 0 never (default {def}s, at most {max}s)" },
+	{ "request-timeout", OPT_REQUEST_TIMEOUT, "DURATION", ON_ENGINE, parse_duration,
+	  F(request_timeout_s), V_UINT, .min = 1, .max = GP_REQ_TIMEOUT_MAX_S,
+	  .def = GP_REQ_TIMEOUT_DEFAULT_S,
+	  .help = "an HTTP request without a response this long is counted as\n"
+		  "code=\"none\": 30s, 1m; {min}s..{max}s (default {def}s)" },
 	{ "user", OPT_USER, "NAME", ON_ENGINE, parse_path, F(user), .what = "user name",
 	  .help = "once attached, run as NAME (its textfile directory must be\n"
 		  "writable by NAME); root or not, every capability is dropped\n"
@@ -300,6 +306,8 @@ static int parse_duration(const struct opt_def *d, struct gp_opts *o, const char
 	if (gp_parse_duration_s(arg, (unsigned)d->max, field(d, o)))
 		return bad(err, "%s: '%s' is not a duration such as 600, 90s, 10m, 1h or 0, "
 			   "at most " NUM_FMT "s", opt_name(d, n), arg, d->max);
+	if (*(unsigned *)field(d, o) < d->min)
+		return bad(err, "%s: '%s' is below " NUM_FMT "s", opt_name(d, n), arg, d->min);
 	return 0;
 }
 

@@ -40,6 +40,7 @@ struct gp_opts {
 	unsigned ringbuf_kb;
 	unsigned max_tags;
 	unsigned tag_idle_s;		/* --tag-idle: dynamic tags unused this long go; 0 never */
+	unsigned request_timeout_s;	/* --request-timeout: a request without response is "none" */
 	int verbose;
 	/* TC classifier: -i names or fnmatch patterns (none given: default route + lo). */
 	const char *ifaces[GP_IFACES_MAX];
