@@ -621,6 +621,14 @@ static void test_malformed_heads(void **state)
 	assert_int_equal(send(c, 0, HEADERS, EH, 17, &b, 10), 0);
 	assert_string_equal(evs[8].authority, "example.org");
 	assert_string_equal(evs[8].hdrs, "host: example.org\r\n");
+	/* Cookie crumbs join into one line, as HTTP/1 has it. */
+	b.n = 0;
+	put(&b, "\x82\x86\x84", 3);
+	lit(&b, 0x00, "cookie", "a=1");
+	lit(&b, 0x00, "x-gray", "c");
+	lit(&b, 0x00, "cookie", "gray=canary");
+	assert_int_equal(send(c, 0, HEADERS, EH, 19, &b, 11), 0);
+	assert_string_equal(evs[9].hdrs, "x-gray: c\r\ncookie: a=1; gray=canary\r\n");
 	gp_h2_conn_free(c);
 }
 

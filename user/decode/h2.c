@@ -196,6 +196,31 @@ static int lines_room(struct h2_dir *d, const struct gp_hpack_block *b)
 	return 0;
 }
 
+/*
+ * RFC 9113 8.2.3: cookie crumbs become one "cookie: a; b" line, as in
+ * HTTP/1, at out (room for them as separate lines suffices). Its length.
+ */
+static size_t join_cookies(const struct gp_hpack_block *b, uint8_t *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < b->n; i++) {
+		const struct gp_hpack_field *f = &b->f[i];
+
+		if (!eq(b->base + f->name_off, f->name_len, "cookie"))
+			continue;
+		memcpy(out + o, o ? "; " : "cookie: ", o ? 2 : 8);
+		o += o ? 2 : 8;
+		memcpy(out + o, b->base + f->value_off, f->value_len);
+		o += f->value_len;
+	}
+	if (o) {
+		memcpy(out + o, "\r\n", 2);
+		o += 2;
+	}
+	return o;
+}
+
 /* Picks the pseudo-headers and the few fields events carry; the rest become lines. */
 static int classify(struct h2_dir *d, const struct gp_hpack_block *b, struct h2_head *hd)
 {
@@ -227,13 +252,15 @@ static int classify(struct h2_dir *d, const struct gp_hpack_block *b, struct h2_
 			pick(&hd->ctype, &hd->ctype_len, v, vl, &hd->malformed);
 		else if (eq(n, nl, "grpc-status") && !hd->grpc)
 			pick(&hd->grpc, &hd->grpc_len, v, vl, &hd->malformed);
+		else if (eq(n, nl, "cookie"))
+			continue;	/* joined below */
 		memcpy(d->lines + o, n, nl);
 		memcpy(d->lines + o + nl, ": ", 2);
 		memcpy(d->lines + o + nl + 2, v, vl);
 		memcpy(d->lines + o + nl + 2 + vl, "\r\n", 2);
 		o += nl + vl + 4;
 	}
-	hd->lines_len = o;
+	hd->lines_len = o + join_cookies(b, d->lines + o);
 	hd->request |= hd->method || hd->path || hd->authority;
 	return 0;
 }
