@@ -19,7 +19,8 @@ canary_pair() {
 	nft_input "$NSB" "tcp dport 8443 tcp flags & (syn | ack) == syn numgen inc mod 2 == 0 drop"
 	echo "dport 8443-8444 = canary" >"$T/rules"
 	# Only A's sockets: the host's own connections must not join the stable rows.
-	TOP_ARGS=(-i "$IFB" --netns "/run/netns/$NSA" --rules "$T/rules" --tag-wait 1)
+	# --min-samples 1: three slow canary connections are the point here.
+	TOP_ARGS=(-i "$IFB" --netns "/run/netns/$NSA" --rules "$T/rules" --tag-wait 1 --min-samples 1)
 }
 
 curl_a() {
