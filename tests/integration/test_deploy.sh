@@ -356,6 +356,22 @@ t_prometheus_rules() {
 	cmp -s "$RULES_YML" "$T/mut/grayprobe.rules.yml" && fail "abandoned mutation did not apply"
 	promtool test rules "$T/mut/grayprobe.rules.test.yml" >/dev/null 2>&1 \
 		&& fail "the rules tests pass with abandoned attempts left out of the failures"
+	# Requests: each mutation of an error set or a threshold fails the tests.
+	rules_mutant 's/code=~"5xx|reset|none"/code=~"5xx|none"/' "resets left out of the request errors"
+	rules_mutant 's/status!="OK"/status="UNAVAILABLE"/' "only UNAVAILABLE as a gRPC error"
+	rules_mutant 's/p99_ratio_to_stable_5m > 1.08/p99_ratio_to_stable_5m > 100/' "request p99 alerts at 100 times"
+	rules_mutant 's/ratio_minus_stable_5m < -0.02/ratio_minus_stable_5m < -0.5/' "success alerts at -50 points"
+	rules_mutant 's/requests:rate5m >= 0.1/requests:rate5m >= 0/' "no traffic floor on success alerts"
+	rules_mutant 's/gray!~"stable|unknown"/gray!="stable"/' "unknown grays compared with stable"
+	return 0
+}
+
+# rules_mutant SED WHAT: the rules with SED applied must fail their tests.
+rules_mutant() {
+	sed "$1" "$RULES_YML" >"$T/mut/grayprobe.rules.yml"
+	cmp -s "$RULES_YML" "$T/mut/grayprobe.rules.yml" && fail "mutation '$1' did not apply"
+	promtool test rules "$T/mut/grayprobe.rules.test.yml" >/dev/null 2>&1 \
+		&& fail "the rules tests pass with $2"
 	return 0
 }
 
