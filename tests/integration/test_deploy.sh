@@ -375,6 +375,113 @@ rules_mutant() {
 	return 0
 }
 
+# The Flagger MetricTemplates and Argo Rollouts AnalysisTemplates: well-formed
+# YAML of their kinds, every query (placeholders filled in) an optional unit
+# factor times one series the rules record, selected by direction and gray;
+# valid PromQL (promtool checks them as rules); evaluated by promtool on the
+# rules tests' input series, each equals the factor times the value the rules
+# tests expect, and every Argo successCondition fails the canary worse than
+# stable and passes the one like stable.
+FLAGGER=$PWD/deploy/flagger/metric-template.yaml
+ARGO=$PWD/deploy/argo/analysis-template.yaml
+t_canary_templates() {
+	need_py
+	command -v promtool >/dev/null || skip "promtool not installed (Debian prometheus)"
+	rules_records >"$T/records"
+	"$PY" - "$FLAGGER" "$ARGO" "$T/records" "$PWD/deploy/prometheus/grayprobe.rules.test.yml" \
+		"$T" 2>"$T/tpl.err" <<-'PY' || fail "templates: $(tail -n 5 "$T/tpl.err")"
+		import re, sys, yaml
+		flagger, argo, records, rules_test, out = sys.argv[1:]
+		recorded = set(open(records).read().split())
+		errs, queries = [], []   # queries: (where, proto, query with placeholders filled)
+		def fill(q, pat, vals, where):
+		    def sub(m):
+		        if m.group(1) not in vals: errs.append("%s: unknown placeholder %s" % (where, m.group(0)))
+		        return vals.get(m.group(1), "")
+		    q = re.sub(pat, sub, q).strip()
+		    if "{{" in q: errs.append("%s: placeholder left: %s" % (where, q))
+		    return q
+		def proto_of(name): return "grpc" if "grpc" in name else "http"
+		def dir_of(proto): return "inbound" if proto == "grpc" else "outbound"  # the rules tests' canaries
+		docs = [d for d in yaml.safe_load_all(open(flagger)) if d]
+		if len(docs) < 4: errs.append("flagger: %d templates" % len(docs))
+		for d in docs:
+		    n = d["metadata"]["name"]
+		    if d.get("apiVersion") != "flagger.app/v1beta1" or d.get("kind") != "MetricTemplate":
+		        errs.append("flagger %s: not a flagger.app/v1beta1 MetricTemplate" % n)
+		    if d["spec"]["provider"]["type"] != "prometheus" or not d["spec"]["provider"].get("address"):
+		        errs.append("flagger %s: provider" % n)
+		    p = proto_of(n)
+		    queries.append(("flagger " + n, p, fill(d["spec"]["query"], r"\{\{\s*variables\.([\w-]+)\s*\}\}",
+		                                         {"gray": "canary", "direction": dir_of(p)}, n)))
+		docs = [d for d in yaml.safe_load_all(open(argo)) if d]
+		if len(docs) < 2: errs.append("argo: %d templates" % len(docs))
+		conds = {}
+		for d in docs:
+		    n = d["metadata"]["name"]
+		    if d.get("apiVersion") != "argoproj.io/v1alpha1" or d.get("kind") != "AnalysisTemplate":
+		        errs.append("argo %s: not an argoproj.io/v1alpha1 AnalysisTemplate" % n)
+		    args = {a["name"]: a.get("value") for a in d["spec"]["args"]}
+		    p = proto_of(n)
+		    vals = dict(args, gray="canary", direction=dir_of(p))
+		    for m in d["spec"]["metrics"]:
+		        where = "argo %s/%s" % (n, m["name"])
+		        prom = m["provider"]["prometheus"]
+		        fill(prom["address"], r"\{\{\s*args\.([\w-]+)\s*\}\}", vals, where)
+		        queries.append((where, p, fill(prom["query"], r"\{\{\s*args\.([\w-]+)\s*\}\}", vals, where)))
+		        conds[where] = m["successCondition"]
+		# Each query: [FACTOR *] RECORDED{direction="...", gray="canary"}.
+		shape = re.compile(r'^(?:(\d+) \* )?([a-z_]+:[a-z0-9_]+:[a-z0-9_]+)\{direction="(\w+)", gray="canary"\}$')
+		parsed = []
+		for where, p, q in queries:
+		    m = shape.match(q)
+		    if not m:
+		        errs.append("%s: not a recorded series times a unit: %s" % (where, q)); continue
+		    if m.group(2) not in recorded: errs.append("%s: %s is not recorded by the rules" % (where, m.group(2)))
+		    if "_%s_" % p not in m.group(2): errs.append("%s: %s is not a %s series" % (where, m.group(2), p))
+		    parsed.append((where, q, float(m.group(1) or 1), m.group(2), m.group(3)))
+		# The rules tests' expected values of those series, per group.
+		groups = {g["name"]: g for g in yaml.safe_load(open(rules_test))["tests"]}
+		bad, good = "requests of a canary worse than stable", "requests of a canary like stable, and a failing gray below the traffic floor"
+		def expected(group, rec, direction):
+		    for t in groups[group].get("promql_expr_test", []):
+		        for s in t.get("exp_samples", []):
+		            if s["labels"].startswith(rec + "{") and 'gray="canary"' in s["labels"] and 'direction="%s"' % direction in s["labels"]:
+		                return float(s["value"])
+		    return None
+		rules, tests = [], []
+		for i, (where, q, k, rec, direction) in enumerate(parsed):
+		    name = "grayprobe_template_%d:query:check" % i
+		    rules.append({"record": name, "expr": q})
+		    for g in (bad, good):
+		        v = expected(g, rec, direction)
+		        if v is None: continue
+		        tests.append((g, {"expr": name, "eval_time": "15m", "exp_samples": [{"labels": "%s{direction=\"%s\",gray=\"canary\"}" % (name, direction), "value": k * v}]}))
+		        if where in conds:
+		            ok = eval(conds[where], {"__builtins__": {}}, {"result": [v]})
+		            if ok != (g == good):
+		                errs.append("%s: successCondition %s is %s on %s (result %s)" % (where, conds[where], ok, g, v))
+		    if expected(bad, rec, direction) is None: errs.append("%s: the rules tests do not check %s" % (where, rec))
+		yaml.safe_dump({"groups": [{"name": "templates", "rules": rules}]}, open(out + "/templates.rules.yml", "w"))
+		suite = {"rule_files": [out + "/grayprobe.rules.yml", out + "/templates.rules.yml"], "evaluation_interval": "1m", "tests": []}
+		for g in (bad, good):
+		    suite["tests"].append({"name": g, "interval": "1m", "input_series": groups[g]["input_series"],
+		                           "promql_expr_test": [t for gg, t in tests if gg == g]})
+		yaml.safe_dump(suite, open(out + "/templates.test.yml", "w"))
+		print(len(parsed), len(tests), file=open(out + "/counts", "w"))
+		if errs:
+		    print("; ".join(errs), file=sys.stderr)
+		    sys.exit(1)
+	PY
+	read -r nq nt <"$T/counts"
+	[ "$nq" -ge 12 ] && [ "$nt" -ge 16 ] || fail "only $nq queries, $nt evaluations: extraction broken?"
+	cp "$RULES_YML" "$T/grayprobe.rules.yml"
+	promtool check rules "$T/templates.rules.yml" >"$T/tcheck.log" 2>&1 \
+		|| fail "template queries are not valid PromQL: $(tail -n 5 "$T/tcheck.log")"
+	promtool test rules "$T/templates.test.yml" >"$T/ttest.log" 2>&1 \
+		|| fail "template queries evaluate wrong: $(head -n 20 "$T/ttest.log")"
+}
+
 # Metric names referenced by PromQL (rules' expr, dashboard targets and
 # variables), one a line: grayprobe_*, node_*, and recorded names (a:b:c).
 promql_names() {	# reads expressions on stdin
