@@ -439,6 +439,10 @@ t_canary_templates() {
 		        errs.append("%s: not a recorded series times a unit: %s" % (where, q)); continue
 		    if m.group(2) not in recorded: errs.append("%s: %s is not recorded by the rules" % (where, m.group(2)))
 		    if "_%s_" % p not in m.group(2): errs.append("%s: %s is not a %s series" % (where, m.group(2), p))
+		    # Flagger's units as its builtin checks have them: percent, milliseconds; Argo's raw.
+		    unit = 1 if where.startswith("argo") or m.group(2).endswith("p99_ratio_to_stable_5m") else \
+		        1000 if m.group(2).endswith(":p99_5m") else 100
+		    if float(m.group(1) or 1) != unit: errs.append("%s: unit %s, not %s" % (where, m.group(1) or 1, unit))
 		    parsed.append((where, q, float(m.group(1) or 1), m.group(2), m.group(3)))
 		# The rules tests' expected values of those series, per group.
 		groups = {g["name"]: g for g in yaml.safe_load(open(rules_test))["tests"]}
