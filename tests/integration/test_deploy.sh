@@ -375,6 +375,27 @@ rules_mutant() {
 	return 0
 }
 
+# Every dashboard query, its variables filled in as Grafana would, is valid
+# PromQL (promtool checks them as recording rules).
+t_dashboard_promql() {
+	need_py
+	command -v promtool >/dev/null || skip "promtool not installed (Debian prometheus)"
+	dashboard_exprs | "$PY" -c 'import sys, yaml
+subs = {"$__rate_interval": "1m", "$__interval": "1m", "$instance": ".*", "$direction": ".*",
+        "$alpn": ".*", "$gray": ".*"}
+rules = []
+for i, e in enumerate(l.strip() for l in sys.stdin):
+    if not e or e.startswith("label_values("): continue
+    for k, v in subs.items(): e = e.replace(k, v)
+    if "$" in e: sys.exit("unfilled variable in " + e)
+    rules.append({"record": "grayprobe_dashboard_%d:query:check" % i, "expr": e})
+if len(rules) < 20: sys.exit("only %d dashboard queries" % len(rules))
+yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, sys.stdout)' \
+		>"$T/dash.rules.yml" 2>"$T/dash.err" || fail "dashboard queries: $(cat "$T/dash.err")"
+	promtool check rules "$T/dash.rules.yml" >"$T/dcheck.log" 2>&1 \
+		|| fail "dashboard queries are not valid PromQL: $(tail -n 5 "$T/dcheck.log")"
+}
+
 # The Flagger MetricTemplates and Argo Rollouts AnalysisTemplates: well-formed
 # YAML of their kinds, every query (placeholders filled in) an optional unit
 # factor times one series the rules record, selected by direction and gray;
