@@ -621,18 +621,6 @@ static void test_verdict_abandoned_fails(void **state)
 	gp_top_model_free(&m);
 }
 
-static struct gp_req_stats req(unsigned dir, int grpc, const char *alpn, const char *gray)
-{
-	struct gp_req_stats r;
-
-	memset(&r, 0, sizeof(r));
-	r.dir = dir;
-	r.grpc = grpc;
-	snprintf(r.alpn, sizeof(r.alpn), "%s", alpn);
-	snprintf(r.gray, sizeof(r.gray), "%s", gray);
-	return r;
-}
-
 /* n HTTP requests answered with code in bucket b (reset and none get no response). */
 static void answer(struct gp_req_stats *r, unsigned code, unsigned b, uint64_t n)
 {
@@ -686,7 +674,7 @@ static const struct gp_top_req_row *req_row(const struct gp_top_model *m, int gr
 /* Errors: 5xx, reset and none of HTTP (not 4xx); every gRPC status but OK. */
 static void test_req_errors(void **state)
 {
-	struct gp_req_stats r = req(GP_DIR_OUTBOUND, 0, "h2c", "stable");
+	struct gp_req_stats r = make_req(GP_DIR_OUTBOUND, 0, "h2c", "stable");
 	uint64_t total;
 
 	(void)state;
@@ -699,7 +687,7 @@ static void test_req_errors(void **state)
 	answer(&r, GP_CODE_NONE, 3, 1);
 	assert_int_equal(gp_top_req_errors(&r, &total), 5);
 	assert_int_equal(total, 100);
-	r = req(GP_DIR_INBOUND, 1, "", "canary");
+	r = make_req(GP_DIR_INBOUND, 1, "", "canary");
 	grpc_answer(&r, 0, 3, 40);	/* OK */
 	grpc_answer(&r, 14, 3, 6);	/* UNAVAILABLE */
 	grpc_answer(&r, 4, 3, 2);	/* DEADLINE_EXCEEDED */
@@ -721,15 +709,15 @@ static void test_req_rows(void **state)
 
 	(void)state;
 	model(&m, 0);
-	q[0] = req(GP_DIR_OUTBOUND, 1, "", "canary");
+	q[0] = make_req(GP_DIR_OUTBOUND, 1, "", "canary");
 	grpc_answer(&q[0], 0, 10, 40);
 	grpc_answer(&q[0], 14, 10, 8);
 	grpc_answer(&q[0], GP_GRPC_RESET, 0, 2);
-	q[1] = req(GP_DIR_OUTBOUND, 0, "http/1.1", "stable");	/* out of order: sorted */
+	q[1] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "stable");	/* out of order: sorted */
 	answer(&q[1], GP_CODE_2XX, 10, 95);
 	answer(&q[1], GP_CODE_4XX, 10, 3);
 	answer(&q[1], GP_CODE_NONE, 0, 2);
-	q[2] = req(GP_DIR_INBOUND, 0, "h2c", "stable");
+	q[2] = make_req(GP_DIR_INBOUND, 0, "h2c", "stable");
 	update_reqs(&m, NULL, 0, q, 3, T0 + SEC);
 	assert_int_equal(m.n_reqs, 3);
 	assert_int_equal(m.reqs[0].grpc, 0);
@@ -795,10 +783,10 @@ static void test_req_verdict_min_samples(void **state)
 	t[2].results[GP_RES_REFUSED] = 30;
 	t[3] = tag(GP_DIR_OUTBOUND, "none", "stable");
 	est(&t[3], 3, 30);
-	q[0] = req(GP_DIR_OUTBOUND, 0, "http/1.1", "canary");
+	q[0] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "canary");
 	answer(&q[0], GP_CODE_2XX, 20, 9);
 	answer(&q[0], GP_CODE_5XX, 20, 1);
-	q[1] = req(GP_DIR_OUTBOUND, 0, "http/1.1", "stable");
+	q[1] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "stable");
 	answer(&q[1], GP_CODE_2XX, 20, 99);
 	answer(&q[1], GP_CODE_5XX, 20, 1);
 	update_reqs(&m, t, 4, q, 2, T0 + SEC);
@@ -863,11 +851,11 @@ static void test_req_verdict_default_thresholds(void **state)
 	 * 1675 in (0, 1us], 25 in (1, 1.25us]: rank 1683 is 8/25 into the
 	 * second bucket, p99 1080 ns: +8 %. Errors 3 % against 1 %.
 	 */
-	q[0] = req(GP_DIR_INBOUND, 0, "h2c", "canary");
+	q[0] = make_req(GP_DIR_INBOUND, 0, "h2c", "canary");
 	answer(&q[0], GP_CODE_2XX, 0, 1624);
 	answer(&q[0], GP_CODE_5XX, 0, 51);
 	answer(&q[0], GP_CODE_2XX, 1, 25);
-	q[1] = req(GP_DIR_INBOUND, 0, "h2c", "stable");
+	q[1] = make_req(GP_DIR_INBOUND, 0, "h2c", "stable");
 	answer(&q[1], GP_CODE_2XX, 0, 98);
 	answer(&q[1], GP_CODE_5XX, 0, 1);
 	answer(&q[1], GP_CODE_2XX, 40, 1);
@@ -899,15 +887,15 @@ static void test_req_verdict_grpc(void **state)
 
 	(void)state;
 	model_defaults(&m);
-	q[0] = req(GP_DIR_OUTBOUND, 0, "h2c", "stable");
+	q[0] = make_req(GP_DIR_OUTBOUND, 0, "h2c", "stable");
 	answer(&q[0], GP_CODE_2XX, 10, 100);
-	q[1] = req(GP_DIR_OUTBOUND, 0, "h2c", GP_TOP_GRAY_UNKNOWN);
+	q[1] = make_req(GP_DIR_OUTBOUND, 0, "h2c", GP_TOP_GRAY_UNKNOWN);
 	answer(&q[1], GP_CODE_2XX, 10, 100);
-	q[2] = req(GP_DIR_OUTBOUND, 1, "", "canary");
+	q[2] = make_req(GP_DIR_OUTBOUND, 1, "", "canary");
 	grpc_answer(&q[2], 0, 10, 45);
 	grpc_answer(&q[2], 14, 10, 4);	/* UNAVAILABLE */
 	grpc_answer(&q[2], GP_GRPC_NONE, 0, 1);
-	q[3] = req(GP_DIR_OUTBOUND, 1, "", "stable");
+	q[3] = make_req(GP_DIR_OUTBOUND, 1, "", "stable");
 	grpc_answer(&q[3], 0, 10, 50);
 	update_reqs(&m, NULL, 0, q, 4, T0 + SEC);
 	assert_int_equal(m.n_verdicts, 1);

@@ -56,18 +56,6 @@ static struct gp_conn conn(enum gp_direction dir, int family, const char *src, u
 	return c;
 }
 
-static struct gp_req_stats req(unsigned dir, int grpc, const char *alpn, const char *gray)
-{
-	struct gp_req_stats r;
-
-	memset(&r, 0, sizeof(r));
-	r.dir = dir;
-	r.grpc = grpc;
-	snprintf(r.alpn, sizeof(r.alpn), "%s", alpn);
-	snprintf(r.gray, sizeof(r.gray), "%s", gray);
-	return r;
-}
-
 /* n responses that took about ns. */
 static void answered(struct gp_req_stats *r, uint64_t ns, uint64_t n)
 {
@@ -81,23 +69,23 @@ static void answered(struct gp_req_stats *r, uint64_t ns, uint64_t n)
  */
 static void scenario_reqs(struct gp_req_stats *q, struct gp_snapshot *s)
 {
-	q[0] = req(GP_DIR_OUTBOUND, 0, "http/1.1", "stable");
+	q[0] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "stable");
 	q[0].codes[GP_CODE_2XX] = 396;
 	q[0].codes[GP_CODE_5XX] = 4;
 	answered(&q[0], 1900000, 396);
 	answered(&q[0], 2400000, 4);
-	q[1] = req(GP_DIR_OUTBOUND, 0, "http/1.1", "canary");
+	q[1] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "canary");
 	q[1].codes[GP_CODE_2XX] = 36;
 	q[1].codes[GP_CODE_5XX] = 3;
 	q[1].codes[GP_CODE_RESET] = 1;
 	answered(&q[1], 152000000, 39);
-	q[2] = req(GP_DIR_OUTBOUND, 0, "http/1.1", "unknown");
+	q[2] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "unknown");
 	q[2].codes[GP_CODE_2XX] = 2;
 	answered(&q[2], 1900000, 2);
-	q[3] = req(GP_DIR_OUTBOUND, 1, "", "stable");
+	q[3] = make_req(GP_DIR_OUTBOUND, 1, "", "stable");
 	q[3].grpc_status[0] = 100;
 	answered(&q[3], 800000, 100);
-	q[4] = req(GP_DIR_OUTBOUND, 1, "", "canary");
+	q[4] = make_req(GP_DIR_OUTBOUND, 1, "", "canary");
 	q[4].grpc_status[0] = 27;
 	q[4].grpc_status[14] = 3;	/* UNAVAILABLE */
 	answered(&q[4], 800000, 30);

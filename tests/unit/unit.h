@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/agg.h"
 #include "pipeline/event.h"
 
 /* A FILE * into memory, so renderers are tested without touching disk. */
@@ -47,6 +48,20 @@ static inline struct gp_conn make_conn(enum gp_direction dir, const char *alpn,
 	snprintf(c.alpn, sizeof(c.alpn), "%s", alpn);
 	snprintf(c.gray, sizeof(c.gray), "%s", gray);
 	return c;
+}
+
+/* Request stats of one tag, all counts 0; grpc with alpn "". */
+static inline struct gp_req_stats make_req(unsigned dir, int grpc, const char *alpn,
+					   const char *gray)
+{
+	struct gp_req_stats r;
+
+	memset(&r, 0, sizeof(r));
+	r.dir = dir;
+	r.grpc = grpc;
+	snprintf(r.alpn, sizeof(r.alpn), "%s", alpn);
+	snprintf(r.gray, sizeof(r.gray), "%s", gray);
+	return r;
 }
 
 /* A whole file, NUL-terminated; its length in *len unless len is NULL. */

@@ -269,19 +269,30 @@ void gp_top_fmt_header(char *buf, const struct gp_top_layout *l, const struct gp
 }
 
 /* The shown columns from a to b: first column's x, past the last one's end. */
-static int span(const struct gp_top_layout *l, int a, int b, unsigned *x0, unsigned *x1)
+static int cols_span(const int *show, const unsigned *x, const unsigned *w, int a, int b,
+		     unsigned *x0, unsigned *x1)
 {
 	int c, any = 0;
 
 	for (c = a; c <= b; c++) {
-		if (!l->show[c])
+		if (!show[c])
 			continue;
 		if (!any)
-			*x0 = l->x[c];
-		*x1 = l->x[c] + l->w[c];
+			*x0 = x[c];
+		*x1 = x[c] + w[c];
 		any = 1;
 	}
 	return any;
+}
+
+static int span(const struct gp_top_layout *l, int a, int b, unsigned *x0, unsigned *x1)
+{
+	return cols_span(l->show, l->x, l->w, a, b, x0, x1);
+}
+
+static int req_span(const struct gp_top_layout *l, int a, int b, unsigned *x0, unsigned *x1)
+{
+	return cols_span(l->rshow, l->rx, l->rw, a, b, x0, x1);
 }
 
 /* The first label that fits [x0, x1) centred in dashes, else one that fits bare. */
@@ -371,21 +382,6 @@ void gp_top_fmt_row(char *buf, const struct gp_top_layout *l, const struct gp_to
 			 c == GP_TOP_COL_ALPN ? r->alpn : c == GP_TOP_COL_GRAY ? r->gray : v[c]);
 	}
 	line_end(&ln);
-}
-
-static unsigned req_span(const struct gp_top_layout *l, int a, int b, unsigned *x0, unsigned *x1)
-{
-	int c, any = 0;
-
-	for (c = a; c <= b; c++) {
-		if (!l->rshow[c])
-			continue;
-		if (!any)
-			*x0 = l->rx[c];
-		*x1 = l->rx[c] + l->rw[c];
-		any = 1;
-	}
-	return any;
 }
 
 void gp_top_fmt_req_groups(char *buf, const struct gp_top_layout *l, const struct gp_top_model *m)

@@ -206,20 +206,26 @@ static void draw_table(struct gp_top_view *v, const struct gp_top_layout *l)
 			 A_DIM);
 }
 
+/* A pane's first two lines, bold: its title (or group line) and its column names. */
+static void pane_heads(WINDOW *w, const char *title, const char *cols)
+{
+	werase(w);
+	put_line(w, 0, title, A_BOLD);
+	put_line(w, 1, cols, A_BOLD);
+}
+
 static void draw_reqs(struct gp_top_view *v, const struct gp_top_layout *l)
 {
 	const struct gp_top_model *m = v->m;
 	WINDOW *w = v->win[W_REQS];
-	char buf[GP_TOP_LINE_MAX];
+	char buf[GP_TOP_LINE_MAX], cols[GP_TOP_LINE_MAX];
 	size_t i;
 
 	if (!w)
 		return;
-	werase(w);
 	gp_top_fmt_req_groups(buf, l, m);
-	put_line(w, 0, buf, A_BOLD);
-	gp_top_fmt_req_columns(buf, l);
-	put_line(w, 1, buf, A_BOLD);
+	gp_top_fmt_req_columns(cols, l);
+	pane_heads(w, buf, cols);
 	for (i = 0; i < m->n_req_view && (int)i + 2 < v->h[W_REQS]; i++) {
 		const struct gp_top_req_row *r = &m->reqs[m->req_view[i]];
 
@@ -237,16 +243,14 @@ static void draw_verdicts(struct gp_top_view *v, const struct gp_top_layout *l)
 {
 	const struct gp_top_model *m = v->m;
 	WINDOW *w = v->win[W_VERDICT];
-	char buf[GP_TOP_LINE_MAX];
+	char buf[GP_TOP_LINE_MAX], cols[GP_TOP_LINE_MAX];
 	size_t i;
 
 	if (!w)
 		return;
-	werase(w);
 	gp_top_fmt_verdict_title(buf, l, m);
-	put_line(w, 0, buf, A_BOLD);
-	gp_top_fmt_verdict_columns(buf, l);
-	put_line(w, 1, buf, A_BOLD);
+	gp_top_fmt_verdict_columns(cols, l);
+	pane_heads(w, buf, cols);
 	for (i = 0; i < m->n_verdicts && (int)i + 2 < v->h[W_VERDICT]; i++) {
 		const struct gp_top_verdict *vd = &m->verdicts[i];
 		char word[16];
@@ -267,16 +271,14 @@ static void draw_recent(struct gp_top_view *v, const struct gp_top_layout *l)
 	const struct gp_top_model *m = v->m;
 	WINDOW *w = v->win[W_RECENT];
 	const struct gp_conn *c;
-	char buf[GP_TOP_LINE_MAX];
+	char buf[GP_TOP_LINE_MAX], cols[GP_TOP_LINE_MAX];
 	int i;
 
 	if (!w)
 		return;
-	werase(w);
 	gp_top_fmt_recent_title(buf, l, m);
-	put_line(w, 0, buf, A_BOLD);
-	gp_top_fmt_recent_columns(buf, l);
-	put_line(w, 1, buf, A_BOLD);
+	gp_top_fmt_recent_columns(cols, l);
+	pane_heads(w, buf, cols);
 	for (i = 0; i + 2 < v->h[W_RECENT] && (c = gp_top_model_recent(m, i)); i++) {
 		gp_top_fmt_recent(buf, l, m, c);
 		put_line(w, 2 + i, buf, c->result != GP_RES_ESTABLISHED ? pair(v, PAIR_WARN) : A_NORMAL);
