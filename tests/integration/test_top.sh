@@ -274,7 +274,7 @@ t_top_once_text() {
 
 # Requests in the text: 30 stable requests and 30 with x-gray: canary, 3 of
 # those answered 503, over HTTP/1.1 keep-alive: request rows for both grays,
-# the canary's 10.0 % errors, and a verdict by requests (FAIL!: 10 points
+# the canary's 10.0 % errors, and a verdict by requests (FAIL!: +10pp,
 # above stable's 0, with 30 samples a side, over the default minimum of 20).
 # Needs the request pipeline of issue 13: skipped in a tree whose exporter
 # has no request series.
@@ -302,7 +302,7 @@ t_top_once_requests() {
 		|| fail "no stable request row without errors: $(grep -E 'http/1\.1 +stable' "$T/screen")"
 	grep -qE '^(in|out) +http/1\.1 +canary +[0-9.]+ +10\.0% ' "$T/screen" \
 		|| fail "no canary request row at 10.0 %: $(grep -E 'http/1\.1 +canary' "$T/screen")"
-	grep -qE '^(in|out) +http/1\.1 +canary +(P99! )?FAIL! .*\+10\.0pp +req$' "$T/screen" \
+	grep -qE '^(in|out) +http/1\.1 +canary +(P99! )?FAIL! .*\+10pp +req$' "$T/screen" \
 		|| fail "no FAIL! verdict by requests: $(grep -E 'canary .* (req|conn)$' "$T/screen")"
 }
 

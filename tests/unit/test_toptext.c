@@ -463,7 +463,20 @@ static void test_verdict_lines(void **state)
 	v = *verdict_of(&m, "grpc", "canary");
 	assert_string_equal(gp_top_verdict_word(&v, word, sizeof(word)), "FAIL!");
 	gp_top_fmt_verdict(buf, &l, &m, &v);
-	assert_non_null(strstr(buf, " +10.0pp grpc"));
+	assert_non_null(strstr(buf, " +10pp grpc"));
+	/* Since start, the widest deltas still fit their 7 columns. */
+	v.p99_known = 1;
+	v.p99_window = v.fail_window = 0;
+	v.p99_delta_pct = 499.74;
+	v.fail_delta_pp = -99.96;
+	gp_top_fmt_verdict(buf, &l, &m, &v);
+	assert_non_null(strstr(buf, " +500%* "));
+	assert_non_null(strstr(buf, " -100pp* grpc"));
+	v.p99_delta_pct = -41.63;
+	v.fail_delta_pp = 9.94;
+	gp_top_fmt_verdict(buf, &l, &m, &v);
+	assert_non_null(strstr(buf, " -41.6%* "));
+	assert_non_null(strstr(buf, " +9.9pp* grpc"));
 	/* 4 refused canary connects against 5 stable ones: fewer than 20, no verdict. */
 	v = *verdict_of(&m, "none", "canary");
 	assert_int_equal(v.by, GP_TOP_BY_CONN);

@@ -514,13 +514,13 @@ const char *gp_top_verdict_word(const struct gp_top_verdict *v, char *buf, size_
 	return buf;
 }
 
-/* "+20.0%", "+1234%", past that a ratio: "x3420". */
+/* "+20.0%", "+499%", "+1234%", past that a ratio: "x3420"; 7 characters with the '*'. */
 static void fmt_pct_delta(char *buf, size_t len, double d, int since_start)
 {
 	const char *star = since_start ? "*" : "";
 	double ratio = 1 + d / 100;
 
-	if (d > -999.95 && d < 999.95)
+	if (d > -99.95 && d < 99.95)
 		snprintf(buf, len, "%+.1f%%%s", d, star);
 	else if (d < 9999.5)
 		snprintf(buf, len, "%+.0f%%%s", d, star);
@@ -553,7 +553,8 @@ void gp_top_fmt_verdict(char *buf, const struct gp_top_layout *l, const struct g
 	if (v->fail_known) {
 		snprintf(f[V_FAIL], sizeof(f[0]), "%.1f%%", v->gray_fail_pct);
 		snprintf(f[V_FAIL_ST], sizeof(f[0]), "%.1f%%", v->stable_fail_pct);
-		if (v->fail_delta_pp > -99.95 && v->fail_delta_pp < 99.95)
+		/* "+9.9pp*", "+10pp*", "+100pp*": 7 characters at most. */
+		if (v->fail_delta_pp > -9.95 && v->fail_delta_pp < 9.95)
 			snprintf(f[V_FAIL_D], sizeof(f[0]), "%+.1fpp%s", v->fail_delta_pp,
 				 v->fail_window ? "" : "*");
 		else

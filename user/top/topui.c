@@ -78,19 +78,23 @@ static void free_windows(struct gp_top_view *v)
 }
 
 /*
- * The panes between header and footer, in order, at least min lines each
- * while there is room, then up to want lines each in turn; the last one
- * shown (the recent pane, else the table) takes what is left.
+ * The panes between header and footer, at least min lines each while there
+ * is room, then up to want lines each, in turn: table, verdicts, requests,
+ * recent (verdicts matter more than request rows on a small screen); the
+ * last one shown (the recent pane, else the table) takes what is left.
  */
 static void fit(int h[W_MAX], const int want[W_MAX], const int min[W_MAX], int avail, int last)
 {
-	int i, left = avail, more;
+	static const int order[] = { W_TABLE, W_VERDICT, W_REQS, W_RECENT };
+	int i, p, left = avail, more;
 
-	for (i = W_TABLE; i <= W_RECENT; i++) {
+	for (p = 0; p < 4; p++) {
+		i = order[p];
 		h[i] = min[i] < left ? min[i] : left;
 		left -= h[i];
 	}
-	for (i = W_TABLE; i <= W_RECENT; i++) {
+	for (p = 0; p < 4; p++) {
+		i = order[p];
 		more = want[i] - h[i];
 		more = more < left ? more : left;
 		if (more > 0) {
