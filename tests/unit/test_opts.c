@@ -908,8 +908,9 @@ static void test_top(void **state)
 	assert_null(p.o.textfile);	/* top writes none unless asked */
 	assert_int_equal(p.o.refresh_ms, 1000);
 	assert_int_equal(p.o.once, 0);
-	assert_true(p.o.p99_delta == 20);
-	assert_true(p.o.fail_delta == 5);
+	assert_true(p.o.p99_delta == 8);
+	assert_true(p.o.fail_delta == 2);
+	assert_int_equal(p.o.min_samples, 20);
 	assert_int_equal(p.o.recent, 20);
 
 	PARSE(&p, "top", "-i", "veth*", "--egress", "--rules", "r", "--rule", "alpn h2 = x",
@@ -973,7 +974,8 @@ static void test_usage_documents_top(void **state)
 {
 	static const char *const words[] = {
 		"grayprobe top", "-d SECONDS", "--once", "--p99-delta PCT", "--fail-delta PP",
-		"--recent N", "PCT % above", "(default 20)", "(default 5)", "every result but established",
+		"--recent N", "PCT % above", "(default 8)", "(default 2)", "every result but established",
+		"--min-samples N", "5xx, reset, none", "gRPC: not",
 	};
 	char *buf = NULL;
 	size_t len = 0, i;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/agg.h"
 #include "pipeline/event.h"
 #include "pipeline/rules.h"
 
@@ -65,6 +66,20 @@ static inline struct gp_rules *rules_from(const char *text)
 	free(copy);
 	r = gp_rules_build(b);
 	assert_non_null(r);
+	return r;
+}
+
+/* Request stats of one tag, all counts 0; grpc with alpn "". */
+static inline struct gp_req_stats make_req(unsigned dir, int grpc, const char *alpn,
+					   const char *gray)
+{
+	struct gp_req_stats r;
+
+	memset(&r, 0, sizeof(r));
+	r.dir = dir;
+	r.grpc = grpc;
+	snprintf(r.alpn, sizeof(r.alpn), "%s", alpn);
+	snprintf(r.gray, sizeof(r.gray), "%s", gray);
 	return r;
 }
 

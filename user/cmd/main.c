@@ -339,6 +339,7 @@ static int cmd_top(const struct gp_opts *opts)
 	struct gp_top_config cfg = {
 		.p99_delta_pct = opts->p99_delta,
 		.fail_delta_pp = opts->fail_delta,
+		.min_samples = opts->min_samples,
 		.recent = opts->recent,
 		.max_tags = opts->max_tags,
 	};

@@ -42,7 +42,8 @@ enum {
 	OPT_TEXTFILE = 256, OPT_INTERVAL, OPT_EVENTS, OPT_NETNS, OPT_CONNECT_HOOK,
 	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_TC_MODE,
 	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER, OPT_ONCE, OPT_P99_DELTA, OPT_FAIL_DELTA,
-	OPT_RECENT, OPT_WEB_LISTEN, OPT_ENDPOINT_MEMORY, OPT_TAG_IDLE, OPT_REQUEST_TIMEOUT,
+	OPT_MIN_SAMPLES, OPT_RECENT, OPT_WEB_LISTEN, OPT_ENDPOINT_MEMORY, OPT_TAG_IDLE,
+	OPT_REQUEST_TIMEOUT,
 };
 
 /* How a number is kept: a whole number, or milli-units of up to 3 decimals. */
@@ -213,13 +214,20 @@ static const struct opt_def opt_defs[] = {
 	{ "p99-delta", OPT_P99_DELTA, "PCT", ON(GP_CMD_TOP), parse_number, F(p99_delta),
 	  V_MILLI_DBL, "percentage", .min = 0, .max = GP_P99_DELTA_MAX,
 	  .def = GP_TOP_P99_DELTA_DEFAULT,
-	  .help = "mark a gray tag whose p99 is more than PCT % above the stable tag's\n"
-		  "of the same direction and alpn, {min}..{max} (default {def})" },
+	  .help = "mark a gray tag whose p99 (request latency where it has requests,\n"
+		  "else connect latency) is more than PCT % above the stable tag's of\n"
+		  "the same direction and alpn, {min}..{max} (default {def})" },
 	{ "fail-delta", OPT_FAIL_DELTA, "PP", ON(GP_CMD_TOP), parse_number, F(fail_delta),
 	  V_MILLI_DBL, "number of percentage points", .min = 0, .max = GP_FAIL_DELTA_MAX,
 	  .def = GP_TOP_FAIL_DELTA_DEFAULT,
-	  .help = "mark it when its failure ratio (every result but established) is\n"
-		  "more than PP percentage points above stable's, {min}..{max} (default {def})" },
+	  .help = "mark it when its error rate (requests: 5xx, reset, none; gRPC: not\n"
+		  "OK; connections: every result but established) is more than PP\n"
+		  "percentage points above stable's, {min}..{max} (default {def})" },
+	{ "min-samples", OPT_MIN_SAMPLES, "N", ON(GP_CMD_TOP), parse_number, F(min_samples), V_UINT,
+	  "whole number", .min = 1, .max = GP_TOP_MIN_SAMPLES_MAX, .def = GP_TOP_MIN_SAMPLES_DEFAULT,
+	  .help = "judge p99 and errors over the window only when the gray and stable\n"
+		  "tags both have N samples in it, else since start, else show n<N;\n"
+		  "{min}..{max} (default {def})" },
 	{ "recent", OPT_RECENT, "N", ON(GP_CMD_TOP), parse_number, F(recent), V_UINT,
 	  "whole number", .min = 0, .max = GP_TOP_RECENT_MAX, .def = GP_TOP_RECENT_DEFAULT,
 	  .help = "latest outcomes kept for the recent pane, {min}..{max} (default {def})" },

@@ -60,7 +60,8 @@ struct gp_opts {
 	unsigned refresh_ms;		/* -d */
 	int once;			/* --once: print the table once, exit */
 	double p99_delta;		/* percent: gray p99 over stable's by more is marked */
-	double fail_delta;		/* percentage points, the same for failure ratios */
+	double fail_delta;		/* percentage points, the same for error rates */
+	unsigned min_samples;		/* per side before a verdict */
 	unsigned recent;		/* outcomes kept for the recent pane */
 };
 
