@@ -28,9 +28,9 @@ t_tls_alpn_curl_nginx() {
 	need openssl openssl
 	tag_pair 40
 	nginx_tls_b
-	agent_in_b
+	agent_in_b --ingress-only
 	tc_attached "$NSB" "$IFB" ingress || fail "no TC program on $IFB ingress"
-	tc_attached "$NSB" "$IFB" egress && fail "a TC program on $IFB egress without --egress"
+	tc_attached "$NSB" "$IFB" egress && fail "a TC program on $IFB egress with --ingress-only"
 	expect_eq "$(curl_a --http2 --resolve $NAME:443:$B4 https://$NAME/)" 2 "curl --http2: HTTP version"
 	expect_eq "$(curl_a --http1.1 --resolve $NAME:443:$B4 https://$NAME/)" 1.1 "curl --http1.1: HTTP version"
 	wait_events 4
