@@ -48,10 +48,10 @@ enum { RQ_PLAIN = 0, RQ_HEAD, RQ_CONNECT };
 #define FIFO_MAX	16
 
 #define H2_FRAMES_MAX	32	/* frame headers walked per segment */
-#define H1_STEPS_MAX	12	/* head, body and chunk steps per segment */
+#define H1_STEPS_MAX	32	/* head, body and chunk steps per segment */
 #define L7_REC_MAX	8192	/* bytes in one record; a longer unit takes several */
 #define H1_CHUNKLINE_MAX 64	/* a chunk-size line read per step */
-#define H1_SCAN_STEP	256	/* bytes per gp_h1_scan() call */
+#define H1_SCAN_STEP	64	/* bytes per gp_h1_scan() call */
 #define L7_AT_BUF	0xffffffff	/* l7_rec.at: the bytes are in the staging buffer already */
 
 /* What one packet is to a direction: stream bytes [s, e) of flow v. */
@@ -236,8 +236,8 @@ __noinline int gp_h1_scan(__u32 from, __u32 n)
 	return i;
 }
 
-/* gp_h1_scan() over the buffer's first n bytes; the bytes consumed. */
-static __always_inline __u32 h1_scan(__u32 n)
+/* gp_h1_scan() over the buffer's first n bytes; the bytes consumed. Global: verified once. */
+__noinline int gp_h1_scan_all(__u32 n)
 {
 	__u32 at = 0, i;
 	struct payload_buf *b;
@@ -351,6 +351,26 @@ static __always_inline int l7_unit_rec(struct __sk_buff *skb, struct l7_seg *g, 
 	return l7_emit(skb, g, &r);
 }
 
+/* The segment the staging buffer describes, for a global function: 0 or -1. */
+static __always_inline int l7_seg_load(struct l7_seg *g)
+{
+	struct payload_buf *b;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b)
+		return -1;
+	g->v = bpf_map_lookup_elem(&gp_flows, &b->seg.key);
+	if (!g->v)
+		return -1;
+	g->dir = b->seg.dir & 1;
+	g->d = &g->v->l7[g->dir];
+	g->s = b->seg.s;
+	g->e = b->seg.e;
+	g->poff = b->seg.poff;
+	return 0;
+}
+
 /* ---- HTTP/2 ------------------------------------------------------------------------ */
 
 /* Frame types whose bytes change header state or end streams. */
@@ -439,7 +459,7 @@ static __always_inline int h2_forward(struct __sk_buff *skb, struct l7_seg *g)
 }
 
 /* Walks the frame headers that start in the segment, from d->pos on. */
-static __noinline void h2_walk(struct __sk_buff *skb, struct l7_seg *g)
+static __always_inline void h2_walk(struct __sk_buff *skb, struct l7_seg *g)
 {
 	struct gp_l7_dir *d = g->d;
 	int i, h;
@@ -641,7 +661,9 @@ static __always_inline int h1_head(struct __sk_buff *skb, struct l7_seg *g, int 
 	if (L7_LOAD(skb, g->poff + (d->pos - g->s), b->data, n, GP_L7_HEAD_MAX - 1))
 		return -1;
 	b->scan = d->h1;
-	r = h1_scan(n);
+	r = gp_h1_scan_all(n);
+	if (r < 0 || r > GP_L7_HEAD_MAX)
+		return -1;
 	d->h1 = b->scan;
 	if (!trailer) {
 		struct l7_rec rec = {
@@ -675,7 +697,9 @@ static __always_inline int h1_chunk_line(struct __sk_buff *skb, struct l7_seg *g
 	if (!b || !n || L7_LOAD(skb, g->poff + (d->pos - g->s), b->data, n, 127))
 		return -1;
 	b->scan = d->h1;
-	r = h1_scan(n);
+	r = gp_h1_scan_all(n);
+	if (r < 0 || r > H1_CHUNKLINE_MAX)
+		return -1;
 	d->h1 = b->scan;
 	d->pos += r;
 	if (!(d->h1.sf & SF_DONE)) {
@@ -746,8 +770,18 @@ static __always_inline int h1_step(struct __sk_buff *skb, struct l7_seg *g)
 	return 0;
 }
 
+/* One step of the segment's HTTP/1 walk, global: verified once, not per step. */
+__noinline int gp_h1_step(struct __sk_buff *skb)
+{
+	struct l7_seg g;
+
+	if (l7_seg_load(&g) || g.d->mode != L7M_H1 || g.d->pos == g.e)
+		return -1;
+	return h1_step(skb, &g);
+}
+
 /* Walks the segment's messages; 1 when the rest of it is HTTP/2. */
-static __noinline int h1_walk(struct __sk_buff *skb, struct l7_seg *g)
+static __always_inline int h1_walk(struct __sk_buff *skb, struct l7_seg *g)
 {
 	struct gp_l7_dir *d = g->d;
 	int i, r;
@@ -755,13 +789,36 @@ static __noinline int h1_walk(struct __sk_buff *skb, struct l7_seg *g)
 	for (i = 0; i < H1_STEPS_MAX; i++) {
 		if (d->pos == g->e || d->mode != L7M_H1)
 			return 0;
-		r = h1_step(skb, g);
+		r = gp_h1_step(skb);
 		if (r)
 			return r > 0;
 	}
 	if (d->pos != g->e && d->mode == L7M_H1)
 		l7_lose(skb, g, d->pos, GP_L7_LOST_MALFORMED);
 	return 0;
+}
+
+/*
+ * The walkers as global functions, each verified once on its own: inlined
+ * into the decision code their loops cost the verifier half its 1M budget.
+ */
+__noinline int gp_h2_walk(struct __sk_buff *skb)
+{
+	struct l7_seg g;
+
+	if (!l7_seg_load(&g) && g.d->mode == L7M_H2)
+		h2_walk(skb, &g);
+	return 0;
+}
+
+/* 1 when the direction switched to HTTP/2 within the segment. */
+__noinline int gp_h1_walk(struct __sk_buff *skb)
+{
+	struct l7_seg g;
+
+	if (l7_seg_load(&g) || g.d->mode != L7M_H1)
+		return 0;
+	return h1_walk(skb, &g);
 }
 
 /* ---- deciding ------------------------------------------------------------------------ */
@@ -854,7 +911,8 @@ static __always_inline __u8 l7_decide(struct __sk_buff *skb, struct l7_seg *g)
 	return L7M_OFF;
 }
 
-static __always_inline void l7_slow(struct __sk_buff *skb, struct l7_seg *g)
+/* The checks before a walk: 1 when the segment is for the walker of d->mode. */
+static __always_inline int l7_slow(struct __sk_buff *skb, struct l7_seg *g)
 {
 	struct gp_l7_dir *d = g->d;
 	__u8 mode = d->mode;
@@ -862,55 +920,38 @@ static __always_inline void l7_slow(struct __sk_buff *skb, struct l7_seg *g)
 	switch (mode) {
 	case L7M_LOSTPEND:
 		l7_lose(skb, g, d->pos, d->reason);
-		return;
+		return 0;
 	case L7M_MID:
 		l7_midstream(skb, g);
-		return;
+		return 0;
 	case L7M_WAIT:
 		if (g->s)
-			return;	/* offset 0 missed or still to come */
+			return 0;	/* offset 0 missed or still to come */
 		mode = l7_decide(skb, g);
-		if (mode != L7M_H1 && mode != L7M_H2)
-			return;
-		break;
+		return mode == L7M_H1 || mode == L7M_H2;
 	case L7M_H1:
 	case L7M_H2:
 		if (!seq_before(d->pos, g->e))
-			return;	/* a retransmit: walked already */
+			return 0;	/* a retransmit: walked already */
 		if (seq_before(d->pos, g->s)) {
 			l7_lose(skb, g, d->pos, GP_L7_LOST_GAP);
-			return;
+			return 0;
 		}
-		break;
-	default:
-		return;
+		return 1;
 	}
-	if (d->mode == L7M_H1 && h1_walk(skb, g) <= 0)
-		return;
-	if (d->mode == L7M_H2)
-		h2_walk(skb, g);
+	return 0;
 }
 
-/* The slow path, verified once: the segment is described in the staging buffer. */
+/*
+ * The slow path, verified once: the segment is described in the staging
+ * buffer. 1 when a walker is to follow: the caller calls it, so that the
+ * call chain's stacks stay within the verifier's 512 bytes.
+ */
 __noinline int gp_l7_seg(struct __sk_buff *skb)
 {
-	struct payload_buf *b;
 	struct l7_seg g;
-	__u32 zero = 0;
 
-	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
-	if (!b)
-		return 0;
-	g.v = bpf_map_lookup_elem(&gp_flows, &b->seg.key);
-	if (!g.v)
-		return 0;
-	g.dir = b->seg.dir & 1;
-	g.d = &g.v->l7[g.dir];
-	g.s = b->seg.s;
-	g.e = b->seg.e;
-	g.poff = b->seg.poff;
-	l7_slow(skb, &g);
-	return 0;
+	return !l7_seg_load(&g) && l7_slow(skb, &g);
 }
 
 /*
@@ -962,7 +1003,13 @@ static __always_inline void l7_packet(struct __sk_buff *skb, const struct pkt *p
 	b->seg.e = e;
 	b->seg.poff = p->payload_off;
 	b->seg.dir = dir;
-	gp_l7_seg(skb);
+	/* The walkers find the direction's mode themselves (H1 may turn H2 midway). */
+	if (!gp_l7_seg(skb))
+		return;
+	if (d->mode == L7M_H1 && !gp_h1_walk(skb))
+		return;
+	if (d->mode == L7M_H2)
+		gp_h2_walk(skb);
 }
 
 #endif /* GP_L7_BPF_H */

@@ -6,6 +6,7 @@
  *   l7dump [-6] < SCRIPT          one flow per script, records on stdout
  *   l7dump --random N [-s SEED]   N random HTTP/1 and HTTP/2 flows, each
  *                                 checked against a reference cutter
+ *   l7dump --stats                the loaded program's size and verifier cost
  *
  * Script lines (C escapes \r \n \t \\ \xHH in TEXT):
  *   open [nosyn|nosynack]  handshake (SYN, SYN-ACK, ACK); nosyn sends none
@@ -33,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include <bpf/bpf.h>
 
 #include "grayprobe.h"
 #include "collect/loader.h"
@@ -378,13 +381,15 @@ int main(int argc, char **argv)
 	struct gp_tc_only_opts o = { .flows_max = 1024, .adopt_midstream = 1, .on_event = on_event };
 	const char *stage;
 	unsigned long n = 0, seed = 1;
-	int err, i;
+	int err, i, stats = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-6"))
 			S.v6 = 1;
 		else if (!strcmp(argv[i], "--random") && i + 1 < argc)
 			n = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--stats"))
+			stats = 1;
 		else if (!strcmp(argv[i], "-s") && i + 1 < argc)
 			seed = strtoul(argv[++i], NULL, 10);
 		else {
@@ -399,6 +404,17 @@ int main(int argc, char **argv)
 	}
 	S.prog_fd = gp_loader_tc_fd(S.l);
 	S.sport = 40001;
+	if (stats) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(S.prog_fd, &info, &len))
+			printf("gp_tc: %u insns (xlated %u bytes, jited %u bytes), verifier processed %u\n",
+			       info.xlated_prog_len / 8, info.xlated_prog_len, info.jited_prog_len,
+			       info.verified_insns);
+		gp_loader_close(S.l);
+		return 0;
+	}
 	err = n ? random_flows(n, seed) : run_script(stdin);
 	gp_loader_close(S.l);
 	return err;
