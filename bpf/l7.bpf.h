@@ -47,8 +47,9 @@ enum { LS_START = 0, LS_NAME, LS_SKIP, LS_CLV, LS_TEV, LS_FIRST, LS_HEX, LS_EXT 
 enum { RQ_PLAIN = 0, RQ_HEAD, RQ_CONNECT };
 #define FIFO_MAX	16
 
-#define H2_FRAMES_MAX	32	/* frame headers walked per segment */
-#define H1_STEPS_MAX	32	/* head, body and chunk steps per segment */
+#define H2_FRAMES_MAX	32	/* frame headers walked per gp_h2_walk() call */
+#define H2_WALKS	8	/* its calls per segment */
+#define H1_STEPS_MAX	128	/* head, body and chunk steps per segment */
 #define L7_REC_MAX	8192	/* bytes in one record; a longer unit takes several */
 #define H1_CHUNKLINE_MAX 64	/* a chunk-size line read per step */
 #define H1_SCAN_STEP	64	/* bytes per gp_h1_scan() call */
@@ -459,38 +460,42 @@ static __always_inline int h2_forward(struct __sk_buff *skb, struct l7_seg *g)
 }
 
 /* Walks the frame headers that start in the segment, from d->pos on. */
-static __always_inline void h2_walk(struct __sk_buff *skb, struct l7_seg *g)
+static __always_inline int h2_walk(struct __sk_buff *skb, struct l7_seg *g, int last)
 {
 	struct gp_l7_dir *d = g->d;
 	int i, h;
 
 	for (i = 0; i < H2_FRAMES_MAX; i++) {
 		if (h2_forward(skb, g) || d->pos == g->e)
-			return;
+			return 0;
 		if (seq_before(d->pos, d->fwd_end))
 			continue;	/* a unit longer than one record */
 		if (seq_before(d->pos, d->next))
 			d->pos = seq_min(d->next, g->e);
 		if (d->pos == g->e)
-			return;
+			return 0;
 		h = h2_header(skb, g, d->pos);
 		if (h < 0) {
 			l7_lose(skb, g, d->next, GP_L7_LOST_MALFORMED);
-			return;
+			return 0;
 		}
 		if (!h) {
 			d->pos = g->e;
-			return;
+			return 0;
 		}
 		h2_frame(d);
 	}
 	if (h2_forward(skb, g))
-		return;
+		return 0;
 	if (!seq_before(d->pos, d->fwd_end) && seq_before(d->pos, d->next))
 		d->pos = seq_min(d->next, g->e);
-	/* More frames than one segment's walk: the rest cannot be followed. */
-	if (d->pos != g->e)
-		l7_lose(skb, g, d->pos, GP_L7_LOST_MALFORMED);
+	if (d->pos == g->e)
+		return 0;
+	if (!last)
+		return 1;	/* called again for the rest */
+	/* More frames than a segment's walks: the rest cannot be followed. */
+	l7_lose(skb, g, d->pos, GP_L7_LOST_MALFORMED);
+	return 0;
 }
 
 static __always_inline void h2_start(struct gp_l7_dir *d, __u32 next)
@@ -677,7 +682,7 @@ static __always_inline int h1_head(struct __sk_buff *skb, struct l7_seg *g, int 
 	d->pos += r;
 	if (d->h1.sf & SF_DONE)
 		return 1;
-	if (d->pos - d->unit >= GP_L7_HEAD_MAX) {
+	if (!trailer && d->pos - d->unit >= GP_L7_HEAD_MAX) {
 		l7_lose(skb, g, d->unit, GP_L7_LOST_MALFORMED);
 		return -1;
 	}
@@ -703,10 +708,12 @@ static __always_inline int h1_chunk_line(struct __sk_buff *skb, struct l7_seg *g
 	d->h1 = b->scan;
 	d->pos += r;
 	if (!(d->h1.sf & SF_DONE)) {
-		if (++d->h1.col > 4) {	/* chunk extensions past what is worth following */
+		/* col counts the line's bytes here: extensions past what is worth following */
+		if (d->h1.col + r > H1_CHUNKLINE_MAX * 2) {
 			l7_lose(skb, g, d->pos, GP_L7_LOST_MALFORMED);
 			return -1;
 		}
+		d->h1.col += r;
 		return 0;
 	}
 	if (d->h1.sf & (SF_BAD | SF_BIG)) {
@@ -802,13 +809,14 @@ static __always_inline int h1_walk(struct __sk_buff *skb, struct l7_seg *g)
  * The walkers as global functions, each verified once on its own: inlined
  * into the decision code their loops cost the verifier half its 1M budget.
  */
-__noinline int gp_h2_walk(struct __sk_buff *skb)
+/* H2_FRAMES_MAX frame headers of the segment; 1 when more are left for another call. */
+__noinline int gp_h2_walk(struct __sk_buff *skb, int last)
 {
 	struct l7_seg g;
 
-	if (!l7_seg_load(&g) && g.d->mode == L7M_H2)
-		h2_walk(skb, &g);
-	return 0;
+	if (l7_seg_load(&g) || g.d->mode != L7M_H2)
+		return 0;
+	return h2_walk(skb, &g, last);
 }
 
 /* 1 when the direction switched to HTTP/2 within the segment. */
@@ -875,33 +883,57 @@ static __always_inline void l7_server_follow(struct __sk_buff *skb, struct l7_se
 		sd->mode = L7M_OFF;
 }
 
+/* a[0..n) is the HTTP/2 preface from byte from on (the preface may come in pieces). */
+static __always_inline int preface_match(const __u8 *a, __u32 n, __u32 from)
+{
+	__u32 i;
+
+	for (i = 0; i < 24; i++) {
+		if (i >= n)
+			break;
+		if (a[i] != lit_byte(LIT64("PRI * HT"), LIT64("TP/2.0\r\n"), LIT64("\r\nSM\r\n\r\n"),
+				     (from + i) & 31))
+			return 0;
+	}
+	return 1;
+}
+
 /* First bytes of a direction at its offset 0: HTTP/2, HTTP/1 or neither. */
 static __always_inline __u8 l7_decide(struct __sk_buff *skb, struct l7_seg *g)
 {
 	struct gp_l7_dir *d = g->d;
 	__u8 a[32] = {};
-	__u32 n = g->e - g->s;
+	__u32 n = g->e - g->s, m;
 
 	n = n < 24 ? n : 24;
 	if (!n || L7_LOAD(skb, g->poff, a, n, 31))
 		return L7M_WAIT;
-	d->pos = 0;
 	if (g->dir) {
+		d->pos = 0;
 		/* A server speaking first: only HTTP/2's SETTINGS on stream 0. */
 		if (n >= 9 && a[3] == 4 && !(a[5] | a[6] | a[7] | a[8])) {
 			h2_start(d, 0);
 			return L7M_H2;
 		}
+		if (n < 9)
+			return L7M_WAIT;	/* too short to tell: the client decides */
 		d->mode = L7M_OFF;
 		g->v->l7[0].mode = L7M_OFF;
 		return L7M_OFF;
 	}
-	if (n == 24 && h1_prefix(a, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24)) {
+	/* d->pos: bytes of the preface matched by earlier segments */
+	m = 24 - d->pos < n ? 24 - d->pos : n;
+	if (preface_match(a, m, d->pos)) {
+		if (d->pos + m < 24) {
+			d->pos += m;
+			return L7M_WAIT;
+		}
+		d->pos = g->s;
 		h2_start(d, 24);
 		l7_server_follow(skb, g, L7M_H2);
 		return L7M_H2;
 	}
-	if (h1_method(a, n)) {
+	if (!d->pos && h1_method(a, n)) {
 		h1_start(d, 0);
 		l7_server_follow(skb, g, L7M_H1);
 		return L7M_H1;
@@ -925,8 +957,8 @@ static __always_inline int l7_slow(struct __sk_buff *skb, struct l7_seg *g)
 		l7_midstream(skb, g);
 		return 0;
 	case L7M_WAIT:
-		if (g->s)
-			return 0;	/* offset 0 missed or still to come */
+		if (g->s != d->pos)
+			return 0;	/* offset 0 (or the preface's next byte) missed or still to come */
 		mode = l7_decide(skb, g);
 		return mode == L7M_H1 || mode == L7M_H2;
 	case L7M_H1:
@@ -966,6 +998,7 @@ static __always_inline void l7_packet(struct __sk_buff *skb, const struct pkt *p
 	struct gp_l7_dir *d = &v->l7[dir & 1];
 	struct payload_buf *b;
 	__u32 s, e, zero = 0;
+	int i;
 
 	if (d->mode == L7M_OFF || d->mode == L7M_NOISN || !held)
 		return;
@@ -1008,8 +1041,9 @@ static __always_inline void l7_packet(struct __sk_buff *skb, const struct pkt *p
 		return;
 	if (d->mode == L7M_H1 && !gp_h1_walk(skb))
 		return;
-	if (d->mode == L7M_H2)
-		gp_h2_walk(skb);
+	for (i = 0; i < H2_WALKS && d->mode == L7M_H2; i++)
+		if (!gp_h2_walk(skb, i == H2_WALKS - 1))
+			break;
 }
 
 #endif /* GP_L7_BPF_H */

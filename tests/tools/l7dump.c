@@ -4,8 +4,9 @@
  * BPF_PROG_TEST_RUN, printing the GP_EV_L7 records it emits.
  *
  *   l7dump [-6] < SCRIPT          one flow per script, records on stdout
- *   l7dump --random N [-s SEED]   N random HTTP/1 and HTTP/2 flows, each
- *                                 checked against a reference cutter
+ *   l7dump --random N [-s SEED] [-i FIRST]   N random HTTP/1 and HTTP/2
+ *                                 flows (from flow FIRST on: -i K -n 1 replays
+ *                                 flow K), each checked against a reference cutter
  *   l7dump --stats                the loaded program's size and verifier cost
  *
  * Script lines (C escapes \r \n \t \\ \xHH in TEXT):
@@ -266,7 +267,7 @@ static void print_rec(const struct rec *r)
 	printf("\"\n");
 }
 
-static __attribute__((unused)) void clear_recs(void)
+static void clear_recs(void)
 {
 	for (size_t i = 0; i < S.nrec; i++)
 		free(S.recs[i].data);
@@ -380,7 +381,7 @@ int main(int argc, char **argv)
 {
 	struct gp_tc_only_opts o = { .flows_max = 1024, .adopt_midstream = 1, .on_event = on_event };
 	const char *stage;
-	unsigned long n = 0, seed = 1;
+	unsigned long n = 0, seed = 1, first = 0;
 	int err, i, stats = 0;
 
 	for (i = 1; i < argc; i++) {
@@ -390,6 +391,8 @@ int main(int argc, char **argv)
 			n = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--stats"))
 			stats = 1;
+		else if (!strcmp(argv[i], "-i") && i + 1 < argc)
+			first = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "-s") && i + 1 < argc)
 			seed = strtoul(argv[++i], NULL, 10);
 		else {
@@ -415,7 +418,7 @@ int main(int argc, char **argv)
 		gp_loader_close(S.l);
 		return 0;
 	}
-	err = n ? random_flows(n, seed) : run_script(stdin);
+	err = n ? random_flows(n, seed, first) : run_script(stdin);
 	gp_loader_close(S.l);
 	return err;
 }
