@@ -3,7 +3,7 @@
  * Test tool (root): TCP streams through the TC classifier (gp_tc) with
  * BPF_PROG_TEST_RUN, printing the GP_EV_L7 records it emits.
  *
- *   l7dump [-6] < SCRIPT          one flow per script, records on stdout
+ *   l7dump [-6] [-r KB] < SCRIPT  one flow per script, records on stdout
  *   l7dump --random N [-s SEED] [-i FIRST]   N random HTTP/1 and HTTP/2
  *                                 flows (from flow FIRST on: -i K -n 1 replays
  *                                 flow K), each checked against a reference cutter
@@ -20,6 +20,9 @@
  *                          (the last repeats; default 1400)
  *   c.resend OFF LEN       send stream bytes [OFF, OFF+LEN) again
  *   c.skip N               the next N pending bytes are never sent (a gap)
+ *   nodrain / drain        stop reading the ring buffer / read it now and again
+ *                          after every segment (with -r KB, a small ring fills)
+ *   stats                  print the records so far, then l7_lost=GP_STAT_L7_LOST
  * Records print as
  *   dir=D kind=K unit=U off=O len=L flags=F reason=R proto=P data="..."
  * (data escaped in full up to 256 bytes, else fnv=HASH).
@@ -64,7 +67,7 @@ static struct {
 	struct dirbuf d[2];
 	struct rec *recs;
 	size_t nrec, cap;
-	int print;
+	int nodrain;
 } S;
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -142,7 +145,7 @@ static int send_seg(int dir, uint8_t flags, uint32_t seq, const uint8_t *data, s
 		fprintf(stderr, "l7dump: test_run failed\n");
 		return -1;
 	}
-	return gp_loader_drain(S.l) < 0 ? -1 : 0;
+	return S.nodrain || gp_loader_drain(S.l) >= 0 ? 0 : -1;
 }
 
 static int flow_open(const char *how)
@@ -312,6 +315,25 @@ static int script_line(char *line)
 
 	if (sscanf(line, "%31s %n", cmd, &off) < 1 || cmd[0] == '#')
 		return 0;
+	if (!strcmp(cmd, "nodrain")) {
+		S.nodrain = 1;
+		return 0;
+	}
+	if (!strcmp(cmd, "drain")) {
+		S.nodrain = 0;
+		return gp_loader_drain(S.l) < 0 ? -1 : 0;
+	}
+	if (!strcmp(cmd, "stats")) {
+		uint64_t v;
+
+		if (gp_loader_drain(S.l) < 0 || gp_loader_stat(S.l, GP_STAT_L7_LOST, &v))
+			return -1;
+		for (size_t i = 0; i < S.nrec; i++)
+			print_rec(&S.recs[i]);
+		clear_recs();
+		printf("l7_lost=%" PRIu64 "\n", v);
+		return 0;
+	}
 	if (!strcmp(cmd, "open")) {
 		sscanf(line + off, "%63s", rest);
 		return flow_open(rest);
@@ -389,6 +411,8 @@ int main(int argc, char **argv)
 			S.v6 = 1;
 		else if (!strcmp(argv[i], "--random") && i + 1 < argc)
 			n = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "-r") && i + 1 < argc)
+			o.ringbuf_kb = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--stats"))
 			stats = 1;
 		else if (!strcmp(argv[i], "-i") && i + 1 < argc)
