@@ -117,6 +117,24 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
+/* The flow's tuple, client -> server, from packet p sent by the server when reverse. */
+static __always_inline void flow_tuple(struct gp_flow_tuple *t, const struct pkt *p, int reverse)
+{
+	t->family = p->family;
+	t->_pad = 0;
+	if (reverse) {
+		__builtin_memcpy(t->saddr, p->daddr, 16);
+		__builtin_memcpy(t->daddr, p->saddr, 16);
+		t->sport = p->dport;
+		t->dport = p->sport;
+	} else {
+		__builtin_memcpy(t->saddr, p->saddr, 16);
+		__builtin_memcpy(t->daddr, p->daddr, 16);
+		t->sport = p->sport;
+		t->dport = p->dport;
+	}
+}
+
 #include "l7.bpf.h"
 
 /* 0 when (a, pa) sorts before (b, pb): the order gp_flow_key documents. */
@@ -390,19 +408,7 @@ static __always_inline void flow_record(struct __sk_buff *skb, const struct pkt 
 	b->hdr.type = type;
 	b->hdr.ifindex = skb->ifindex;
 	b->hdr.ts_ns = bpf_ktime_get_ns();
-	b->hdr.flow.family = p->family;
-	b->hdr.flow._pad = 0;
-	if (sender == v->client) {
-		__builtin_memcpy(b->hdr.flow.saddr, p->saddr, 16);
-		__builtin_memcpy(b->hdr.flow.daddr, p->daddr, 16);
-		b->hdr.flow.sport = p->sport;
-		b->hdr.flow.dport = p->dport;
-	} else {
-		__builtin_memcpy(b->hdr.flow.saddr, p->daddr, 16);
-		__builtin_memcpy(b->hdr.flow.daddr, p->saddr, 16);
-		b->hdr.flow.sport = p->dport;
-		b->hdr.flow.dport = p->sport;
-	}
+	flow_tuple(&b->hdr.flow, p, sender != v->client);
 	b->hdr.off = off;
 	b->hdr.bytes = v->bytes;
 	b->hdr.isn = v->isn;

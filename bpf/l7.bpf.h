@@ -1018,19 +1018,7 @@ static __always_inline void l7_packet(struct __sk_buff *skb, const struct pkt *p
 	if (!b)
 		return;
 	__builtin_memcpy(&b->seg.key, k, sizeof(*k));
-	b->seg.flow.family = p->family;
-	b->seg.flow._pad = 0;
-	if (dir) {
-		__builtin_memcpy(b->seg.flow.saddr, p->daddr, 16);
-		__builtin_memcpy(b->seg.flow.daddr, p->saddr, 16);
-		b->seg.flow.sport = p->dport;
-		b->seg.flow.dport = p->sport;
-	} else {
-		__builtin_memcpy(b->seg.flow.saddr, p->saddr, 16);
-		__builtin_memcpy(b->seg.flow.daddr, p->daddr, 16);
-		b->seg.flow.sport = p->sport;
-		b->seg.flow.dport = p->dport;
-	}
+	flow_tuple(&b->seg.flow, p, dir);
 	b->seg.isn = v->isn;
 	b->seg.s = s;
 	b->seg.e = e;
