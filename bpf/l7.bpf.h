@@ -603,12 +603,18 @@ static __always_inline int h1_request_done(struct __sk_buff *skb, struct l7_seg 
 		h2_start(d, d->unit + 24);
 		return 1;
 	}
-	if (v->nfifo >= FIFO_MAX) {
-		l7_lose(skb, g, d->pos, GP_L7_LOST_MALFORMED);
-		return -1;
+	/* Only responses that are followed need their request's kind. */
+	if (v->l7[1].mode == L7M_H1 && v->nfifo >= FIFO_MAX) {
+		struct l7_seg sg = *g;
+
+		/* more requests outstanding than kept: the responses' framing is unknown */
+		sg.d = &v->l7[1];
+		sg.dir = 1;
+		l7_lose(skb, &sg, sg.d->pos, GP_L7_LOST_MALFORMED);
+	} else if (v->l7[1].mode == L7M_H1) {
+		v->fifo |= h1_req_kind(d->h1.first) << ((v->nfifo & (FIFO_MAX - 1)) * 2);
+		v->nfifo++;
 	}
-	v->fifo |= h1_req_kind(d->h1.first) << ((v->nfifo & (FIFO_MAX - 1)) * 2);
-	v->nfifo++;
 	return h1_body(skb, g, 0);
 }
 

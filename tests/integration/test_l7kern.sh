@@ -213,6 +213,22 @@ t_l7_h1_upgrade_h2c() {
 	grep -q 'unit=114 .*proto=2 ' "$T/up.full" || fail "the server's HEADERS is not HTTP/2: $(grep unit=114 "$T/up.full")"
 }
 
+# 17 pipelined requests: one more than the kinds kept for their responses,
+# so the responses are lost (MALFORMED), never framed wrong; without the
+# server's direction (no SYN-ACK seen) the client's requests go on unbounded.
+t_l7_h1_fifo() {
+	local i reqs=""
+	for i in $(seq 17); do reqs+="GET /$(printf %02d $i) HTTP/1.1\\r\\n\\r\\n"; done
+	printf 'open\nc %s\nc.send\ns HTTP/1.1 200 OK\\r\\n\\r\\n\ns.send\n' "$reqs" | l7 fifo
+	# each request 20 bytes: the 17th at 320, then the server's direction at 0
+	expect_eq "$(wc -l <"$T/fifo")" 18 "records"
+	expect_eq "$(sed -n 17p "$T/fifo")" "$(r 0 UNIT 320 320 20 1 0)" "the 17th request"
+	expect_eq "$(sed -n 18p "$T/fifo")" "$(r 1 LOST 0 0 0 0 4)" "the responses"
+	printf 'open nosynack\nc %s%s\nc.send\n' "$reqs" "$reqs" | l7 nosa34
+	expect_eq "$(grep -c 'dir=0 kind=UNIT' "$T/nosa34")" 34 "requests without the server's direction"
+	expect_eq "$(head -n 1 "$T/nosa34")" "$(r 1 LOST 0 0 0 0 3)" "the server's direction"
+}
+
 # CONNECT + 200: a tunnel, nothing more either way.
 t_l7_h1_connect_tunnel() {
 	l7 tun <<-'EOF'
