@@ -8,6 +8,7 @@
  * bytes per flow and copies the client's first bytes (a ClientHello or a
  * request head, up to GP_FIRST_PAYLOAD_MAX) to user space, which reassembles
  * and classifies them. A passive open's SYN time there gives inbound latency.
+ * For HTTP flows it forwards request-level units both ways: bpf/l7.bpf.h.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -5,13 +5,22 @@
  * (struct gp_l7_event); bodies and DATA payloads are skipped by arithmetic.
  * Included by grayprobe.bpf.c after its maps.
  *
- * Verifier budget: the walkers are __noinline subprograms (each verified
- * once per call site, not inlined into every path of on_packet), and the
- * byte scanner of HTTP/1 heads is a global function, verified once on its
- * own: its 4 KiB loop inlined into the walker's message loop would cost
- * the verifier millions of instructions. A global function takes scalars
- * only on 5.10 (pointer arguments came with 5.12's e5069b9c23b3), so it
- * finds its bytes and state in the per-CPU staging buffer.
+ * Verifier budget: the slow path (gp_l7_seg), the walkers (gp_h2_walk,
+ * gp_h1_walk, gp_h1_step), the record writer (gp_l7_emit) and the HTTP/1
+ * byte scanner (gp_h1_scan, gp_h1_scan_all) are global functions, each
+ * verified once on its own instead of once per path that reaches it:
+ * inlined, the loops cost the verifier more than its 1M instructions. A
+ * global function takes scalars only on 5.10 (pointer arguments came with
+ * 5.12's e5069b9c23b3), so each finds the segment (flow key, offsets) and
+ * its state in the per-CPU staging buffer and looks the flow up again.
+ *
+ * Per direction: mode WAIT until its first payload at offset 0 decides
+ * (the client's: the h2 preface, possibly in pieces, or an HTTP/1 method
+ * and a space in its first segment; the server's: a SETTINGS frame at 0),
+ * then H2 or H1 until the stream ends, a gap (a segment past the walked
+ * point), a ring-buffer failure or framing past the limits here end it
+ * with one GP_L7_LOST. Retransmits and overlaps are walked from the walked
+ * point, so no unit is sent twice.
  */
 #ifndef GP_L7_BPF_H
 #define GP_L7_BPF_H
