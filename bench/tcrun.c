@@ -31,6 +31,8 @@
  *            following HTTP/2 costs such a segment.
  *   h2headers  a segment holding a HEADERS frame (300-byte block) and a
  *            DATA frame with END_STREAM: one unit and one end forwarded.
+ *   h1head   a segment holding one HTTP/1.1 request head (the http case's,
+ *            463 bytes) of a keep-alive flow: scanned byte by byte, forwarded.
  * The ring buffer is drained (outside any timing) every EVERY flows; with
  * the default 1 the consumer is always caught up, so each record takes the
  * wake-up path an idle agent's ring buffer takes.
@@ -415,6 +417,12 @@ static int h2_cases(int fd, struct gp_loader *l, const char *cases, unsigned n, 
 			return -1;
 		printf("tc_h2headers %s %u\n", var, ns);
 	}
+	if (want(cases, "h1head")) {
+		seq = open_flow(fd, &f, 80, http_req, sizeof(http_req) - 1, NULL, 0);
+		if (stream_segs(fd, l, &f, seq, (const uint8_t *)http_req, sizeof(http_req) - 1, n, &ns))
+			return -1;
+		printf("tc_h1head %s %u\n", var, ns);
+	}
 	return 0;
 }
 
@@ -454,7 +462,7 @@ fail:
 int main(int argc, char **argv)
 {
 	unsigned rounds = 5, repeat = 1000000, nflows = 2000, every = 1, r, k;
-	const char *cases = "midflow,nontcp,hello,http,h2data,tlsdata,h2headers";
+	const char *cases = "midflow,nontcp,hello,http,h2data,tlsdata,h2headers,h1head";
 	int only_b = 0;
 	struct gp_tc_only_opts lo = { .on_event = drop_record };
 	struct gp_loader *l;
