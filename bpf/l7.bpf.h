@@ -662,12 +662,36 @@ static __always_inline int h1_response_done(struct __sk_buff *skb, struct l7_seg
 	return h1_body(skb, g, 1);
 }
 
+/*
+ * The segment's next n bytes (1..GP_L7_HEAD_MAX) through the scanner, with
+ * the direction's scan state; left in the staging buffer. The bytes
+ * consumed, or -1.
+ */
+static __always_inline int h1_scan_seg(struct __sk_buff *skb, struct l7_seg *g, __u32 n)
+{
+	struct gp_l7_dir *d = g->d;
+	struct payload_buf *b;
+	__u32 zero = 0;
+	int r;
+
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b || !n || n > GP_L7_HEAD_MAX ||
+	    L7_LOAD(skb, g->poff + (d->pos - g->s), b->data, n, GP_L7_HEAD_MAX - 1))
+		return -1;
+	b->scan = d->h1;
+	r = gp_h1_scan_all(n);
+	if (r < 0 || r > (int)n)
+		return -1;
+	d->h1 = b->scan;
+	return r;
+}
+
 /* Part of a head (or trailer section) from the segment; 1 when it completed. */
 static __always_inline int h1_head(struct __sk_buff *skb, struct l7_seg *g, int trailer)
 {
 	struct gp_l7_dir *d = g->d;
-	struct payload_buf *b;
-	__u32 zero = 0, used = trailer ? 0 : d->pos - d->unit, n = g->e - d->pos, r;
+	__u32 used = trailer ? 0 : d->pos - d->unit, n = g->e - d->pos;
+	int r;
 
 	if (used >= GP_L7_HEAD_MAX) {
 		l7_lose(skb, g, d->unit, GP_L7_LOST_MALFORMED);
@@ -675,16 +699,9 @@ static __always_inline int h1_head(struct __sk_buff *skb, struct l7_seg *g, int 
 	}
 	if (n > GP_L7_HEAD_MAX - used)
 		n = GP_L7_HEAD_MAX - used;
-	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
-	if (!b || !n)
+	r = h1_scan_seg(skb, g, n);
+	if (r < 0)
 		return -1;
-	if (L7_LOAD(skb, g->poff + (d->pos - g->s), b->data, n, GP_L7_HEAD_MAX - 1))
-		return -1;
-	b->scan = d->h1;
-	r = gp_h1_scan_all(n);
-	if (r < 0 || r > GP_L7_HEAD_MAX)
-		return -1;
-	d->h1 = b->scan;
 	if (!trailer) {
 		struct l7_rec rec = {
 			.unit_off = d->unit, .off = d->pos, .n = r, .at = L7_AT_BUF,
@@ -708,19 +725,12 @@ static __always_inline int h1_head(struct __sk_buff *skb, struct l7_seg *g, int 
 static __always_inline int h1_chunk_line(struct __sk_buff *skb, struct l7_seg *g)
 {
 	struct gp_l7_dir *d = g->d;
-	struct payload_buf *b;
-	__u32 zero = 0, n = g->e - d->pos, r;
+	__u32 n = g->e - d->pos;
+	int r;
 
-	if (n > H1_CHUNKLINE_MAX)
-		n = H1_CHUNKLINE_MAX;
-	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
-	if (!b || !n || L7_LOAD(skb, g->poff + (d->pos - g->s), b->data, n, 127))
+	r = h1_scan_seg(skb, g, n < H1_CHUNKLINE_MAX ? n : H1_CHUNKLINE_MAX);
+	if (r < 0)
 		return -1;
-	b->scan = d->h1;
-	r = gp_h1_scan_all(n);
-	if (r < 0 || r > H1_CHUNKLINE_MAX)
-		return -1;
-	d->h1 = b->scan;
 	d->pos += r;
 	if (!(d->h1.sf & SF_DONE)) {
 		/* col counts the line's bytes here: extensions past what is worth following */
