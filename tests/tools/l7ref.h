@@ -2,7 +2,8 @@
 /*
  * l7dump's random differential: random HTTP/1 and HTTP/2 streams, cut into
  * units by this reference (it knows where every message and frame starts,
- * having written them), sent in random segmentations; the kernel's records,
+ * having written them), sent in random segmentations with retransmits and
+ * overlapping segments among them; the kernel's records,
  * reassembled per unit, must equal the reference's list exactly.
  * Included by l7dump.c only.
  */
@@ -281,6 +282,19 @@ static int send_some(int dir, int mode)
 
 	if (n > d->len - d->sent)
 		n = d->len - d->sent;
+	/* now and then a retransmit of bytes sent, or a segment overlapping them */
+	if (d->sent && !below(20)) {
+		size_t back = range(1, d->sent < 3000 ? d->sent : 3000);
+
+		if (below(2))
+			return send_range(dir, d->sent - back, back < n ? back : n);
+		if (back + n > SEG_MAX)
+			back = SEG_MAX - n;
+		if (send_range(dir, d->sent - back, back + n))
+			return -1;
+		d->sent += n;
+		return 0;
+	}
 	if (send_range(dir, d->sent, n))
 		return -1;
 	d->sent += n;
