@@ -5,7 +5,8 @@
 # the records with a list written by hand from the streams' layout (the
 # offsets are worked out in the comments), and a randomized differential
 # compares thousands of random HTTP/1 and HTTP/2 flows with a reference
-# cutter. L7_SEED=N picks another seed for it.
+# cutter. L7_SEED=N picks another seed for it. t_l7_live_nginx checks real
+# curl/nginx traffic between namespaces, hooked as the agent hooks it.
 source "$(dirname "$0")/lib.sh"
 
 L7DUMP=$PWD/$OUT/tests/l7dump
@@ -315,6 +316,62 @@ t_l7_ringbuf_full() {
 	$(r 0 LOST 1551 1551 0 0 2)
 	l7_lost=1
 	EOF
+}
+
+# live_start: l7dump hooks B's veth (ingress and egress, as the agent now
+# does by default); returns once attached. live_stop: its records in $T/live.
+live_start() {
+	ip netns exec "$NSB" "$L7DUMP" --live "$IFB" >"$T/live" 2>"$T/live.err" &
+	LIVE=$!
+	PIDS+=($LIVE)
+	for _ in $(seq 100); do
+		grep -q "^l7dump: attached" "$T/live.err" && return 0
+		kill -0 $LIVE 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "l7dump --live did not attach: $(tail -n 3 "$T/live.err")"
+}
+live_stop() {
+	kill -TERM $LIVE
+	wait $LIVE || fail "l7dump --live failed: $(tail -n 3 "$T/live.err")"
+	cat "$T/live"
+}
+
+# Real traffic between namespaces through nginx: HTTP/1.1 keep-alive (two
+# requests on one connection) and h2c with prior knowledge (curl, nghttp),
+# seen at B's veth ingress (requests) and egress (responses).
+t_l7_live_nginx() {
+	need nginx nginx
+	need curl curl
+	tag_pair 61
+	nginx_start "$NSB" 8080 8081 <<-NGX
+		server { listen $B4:8080; location / { return 200 "hello\n"; } location /nf { return 404; } }
+		server { listen $B4:8081 http2; location / { return 200 "ok\n"; } }
+	NGX
+	live_start
+	ip netns exec "$NSA" curl -sS --max-time 5 -o /dev/null http://$B4:8080/a http://$B4:8080/nf \
+		|| fail "curl HTTP/1.1"
+	ip netns exec "$NSA" curl -sS --max-time 5 -o /dev/null --http2-prior-knowledge http://$B4:8081/x \
+		|| fail "curl h2c"
+	live_stop
+	grep -q "reason=[1-9]" "$T/live" && fail "records lost: $(grep 'reason=[1-9]' "$T/live")"
+	local h1 h2
+	h1=$(grep 'proto=1' "$T/live" | head -n 1 | sed 's/ .*//')
+	[ -n "$h1" ] || fail "no HTTP/1 records"
+	# HTTP/1.1: two request heads, two response heads, two ends, on one connection.
+	expect_eq "$(grep -c "^$h1 dir=0 kind=UNIT unit=0 off=0 .* flags=1 .*data=\"GET /a HTTP/1.1" "$T/live")" 1 "first request head"
+	expect_eq "$(grep -c "^$h1 dir=0 kind=UNIT .* flags=1 .*data=\"GET /nf HTTP/1.1" "$T/live")" 1 "second request head"
+	expect_eq "$(grep -c "^$h1 dir=1 kind=UNIT unit=0 .*data=\"HTTP/1.1 200 OK" "$T/live")" 1 "first response head"
+	expect_eq "$(grep -c "^$h1 dir=1 kind=UNIT .*data=\"HTTP/1.1 404 Not Found" "$T/live")" 1 "second response head"
+	expect_eq "$(grep -c "^$h1 dir=1 kind=END " "$T/live")" 2 "response ends"
+	# h2c: SETTINGS both ways, the request's HEADERS (type 1), the response's HEADERS and its end.
+	h2=$(grep 'proto=2' "$T/live" | head -n 1 | sed 's/ .*//')
+	[ -n "$h2" ] || fail "no HTTP/2 records"
+	expect_eq "$(grep -c "^$h2 dir=0 kind=UNIT unit=24 off=24 " "$T/live")" 1 "the client's SETTINGS after the preface"
+	expect_eq "$(grep -cE "^$h2 dir=0 kind=UNIT .*data=\"(\\\\x[0-9a-f]{2}|[^\\\\]){3}\\\\x01" "$T/live")" 1 "the request's HEADERS"
+	expect_eq "$(grep -c "^$h2 dir=1 kind=UNIT unit=0 off=0 " "$T/live")" 1 "the server's SETTINGS"
+	expect_eq "$(grep -cE "^$h2 dir=1 kind=UNIT .*data=\"(\\\\x[0-9a-f]{2}|[^\\\\]){3}\\\\x01" "$T/live")" 1 "the response's HEADERS"
+	expect_eq "$(grep -c "^$h2 dir=1 kind=END " "$T/live")" 1 "the response's end"
 }
 
 # Random HTTP/1 and HTTP/2 flows in random segmentations against the

@@ -8,6 +8,9 @@
  *                                 flows (from flow FIRST on: -i K -n 1 replays
  *                                 flow K), each checked against a reference cutter
  *   l7dump --stats                the loaded program's size and verifier cost
+ *   l7dump --live IF              the agent's hooks on IF's ingress and egress:
+ *                                 real traffic; "l7dump: attached" on stderr once
+ *                                 hooked, the records on stdout at SIGTERM
  *
  * Script lines (C escapes \r \n \t \\ \xHH in TEXT):
  *   open [nosyn|nosynack]  handshake (SYN, SYN-ACK, ACK); nosyn sends none
@@ -33,11 +36,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -68,6 +73,7 @@ static struct {
 	struct rec *recs;
 	size_t nrec, cap;
 	int nodrain;
+	int live;		/* records name their flow's client port first */
 } S;
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -246,6 +252,8 @@ static void print_rec(const struct rec *r)
 {
 	const struct gp_l7_event *h = &r->h;
 
+	if (S.live)
+		printf("cport=%u ", h->flow.sport);
 	printf("dir=%u kind=%s unit=%u off=%u len=%u flags=%u reason=%u proto=%u", h->dir,
 	       kind_name(h->kind), h->unit_off, h->off, h->len, h->flags, h->reason, h->proto);
 	if (h->len > 256) {
@@ -395,6 +403,47 @@ static int run_script(FILE *in)
 	return 0;
 }
 
+/* ---- live ------------------------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int live(const char *ifname)
+{
+	struct gp_ifaces ifs = { .n = 0 };
+	struct gp_loader_opts o = {
+		.ringbuf_kb = GP_RINGBUF_KB_DEFAULT, .on_event = on_event, .ifaces = &ifs,
+		.classifier = 1, .egress = 1,
+	};
+	int err;
+
+	if (gp_ifaces_add(&ifs, ifname))
+		return 2;
+	S.live = 1;
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	err = gp_loader_open(&S.l, &o);
+	if (err) {
+		fprintf(stderr, "l7dump: hooking %s: %s\n", ifname, strerror(-err));
+		return 3;
+	}
+	fprintf(stderr, "l7dump: attached\n");
+	while (!stop) {
+		gp_loader_drain(S.l);
+		usleep(50000);
+	}
+	gp_loader_drain(S.l);
+	for (size_t i = 0; i < S.nrec; i++)
+		print_rec(&S.recs[i]);
+	gp_loader_close(S.l);
+	return 0;
+}
+
 /* ---- random differential ------------------------------------------------------------ */
 
 #include "l7ref.h"
@@ -413,6 +462,8 @@ int main(int argc, char **argv)
 			n = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "-r") && i + 1 < argc)
 			o.ringbuf_kb = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--live") && i + 1 < argc)
+			return live(argv[i + 1]);
 		else if (!strcmp(argv[i], "--stats"))
 			stats = 1;
 		else if (!strcmp(argv[i], "-i") && i + 1 < argc)
