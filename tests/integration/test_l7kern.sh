@@ -368,10 +368,33 @@ t_l7_live_nginx() {
 	h2=$(grep 'proto=2' "$T/live" | head -n 1 | sed 's/ .*//')
 	[ -n "$h2" ] || fail "no HTTP/2 records"
 	expect_eq "$(grep -c "^$h2 dir=0 kind=UNIT unit=24 off=24 " "$T/live")" 1 "the client's SETTINGS after the preface"
-	expect_eq "$(grep -cE "^$h2 dir=0 kind=UNIT .*data=\"(\\\\x[0-9a-f]{2}|[^\\\\]){3}\\\\x01" "$T/live")" 1 "the request's HEADERS"
+	expect_eq "$(grep -cE "^$h2 dir=0 kind=UNIT .*data=\"(\\\\x[0-9a-f]{2}|\\\\.|[^\\\\]){3}\\\\x01" "$T/live")" 1 "the request's HEADERS"
 	expect_eq "$(grep -c "^$h2 dir=1 kind=UNIT unit=0 off=0 " "$T/live")" 1 "the server's SETTINGS"
-	expect_eq "$(grep -cE "^$h2 dir=1 kind=UNIT .*data=\"(\\\\x[0-9a-f]{2}|[^\\\\]){3}\\\\x01" "$T/live")" 1 "the response's HEADERS"
+	expect_eq "$(grep -cE "^$h2 dir=1 kind=UNIT .*data=\"(\\\\x[0-9a-f]{2}|\\\\.|[^\\\\]){3}\\\\x01" "$T/live")" 1 "the response's HEADERS"
 	expect_eq "$(grep -c "^$h2 dir=1 kind=END " "$T/live")" 1 "the response's end"
+}
+
+# h2load: 200 requests over 2 connections, 10 streams at a time: every
+# request's HEADERS and every response's HEADERS and end, nothing lost.
+t_l7_live_h2load() {
+	need nginx nginx
+	need h2load nghttp2-client
+	tag_pair 62
+	nginx_start "$NSB" 8081 <<-NGX
+		server { listen $B4:8081 http2; location / { return 200 "ok\n"; } }
+	NGX
+	live_start
+	ip netns exec "$NSA" h2load -n 200 -c 2 -m 10 http://$B4:8081/ >"$T/h2load" 2>&1 \
+		|| fail "h2load: $(tail -n 3 "$T/h2load")"
+	grep -q "200 succeeded" "$T/h2load" || fail "h2load: $(grep requests: "$T/h2load")"
+	live_stop >/dev/null
+	grep -q "reason=[1-9]" "$T/live" && fail "records lost: $(grep -m3 'reason=[1-9]' "$T/live")"
+	# a byte of data: \xHH, an escape (\" \\ \r \n) or itself; the 4th is the frame type
+	local hdr='kind=UNIT .*data="(\\x[0-9a-f]{2}|\\.|[^\\]){3}\\x01'
+	expect_eq "$(grep -cE "dir=0 $hdr" "$T/live")" 200 "request HEADERS"
+	expect_eq "$(grep -cE "dir=1 $hdr" "$T/live")" 200 "response HEADERS"
+	expect_eq "$(grep -c "dir=1 kind=END " "$T/live")" 200 "response ends"
+	expect_eq "$(grep -o "cport=[0-9]*" "$T/live" | sort -u | wc -l)" 2 "connections"
 }
 
 # Random HTTP/1 and HTTP/2 flows in random segmentations against the
