@@ -56,8 +56,8 @@ enum { LS_START = 0, LS_NAME, LS_SKIP, LS_CLV, LS_TEV, LS_FIRST, LS_HEX, LS_EXT 
 enum { RQ_PLAIN = 0, RQ_HEAD, RQ_CONNECT };
 #define FIFO_MAX	16
 
-#define H2_FRAMES_MAX	32	/* frame headers walked per gp_h2_walk() call */
-#define H2_WALKS	8	/* its calls per segment */
+#define H2_FRAMES_MAX	16	/* frame headers walked per gp_h2_walk() call */
+#define H2_WALKS	16	/* its calls per segment */
 #define H1_STEPS_MAX	128	/* head, body and chunk steps per segment */
 #define L7_REC_MAX	8192	/* bytes in one record; a longer unit takes several */
 #define H1_CHUNKLINE_MAX 64	/* a chunk-size line read per step */
