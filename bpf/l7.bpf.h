@@ -183,9 +183,10 @@ static __always_inline int h1_byte(struct gp_l7_h1 *h, __u8 c)
 		break;
 	case LS_CLV:
 		if (c >= '0' && c <= '9') {
-			h->num = h->num * 10 + (c - '0');
+			/* past about 2^31: offsets compare as signed 32-bit distances */
 			if (h->num > 0x7fffffff / 10)
 				h->sf |= SF_BIG;
+			h->num = h->num * 10 + (c - '0');
 		} else if (c != ' ' && c != '\t') {
 			h->ls = LS_SKIP;
 		}
