@@ -188,9 +188,14 @@ $(OUT)/tests/%: tests/tools/%.c | $(OUT)/tests
 # Root-only test tools: tcfuzz loads grayprobe's own object as replay does
 # (the collect library) and checks gp_tc (BPF_PROG_TEST_RUN) against a
 # reference parser.
-ROOT_TOOL_BINS := $(OUT)/tests/tcfuzz
+ROOT_TOOL_BINS := $(OUT)/tests/tcfuzz $(OUT)/tests/l7dump
 
 $(OUT)/tests/tcfuzz: tests/tools/tcfuzz.c $(COLLECT_LIBS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(COLLECT_LIBS) $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+
+# l7dump: crafted TCP streams through gp_tc, printing its GP_EV_L7 records.
+$(OUT)/tests/l7dump: tests/tools/l7dump.c $(COLLECT_LIBS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(COLLECT_LIBS) $(LDFLAGS) $(LIBBPF_LIBS) -o $@
 

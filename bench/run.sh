@@ -218,6 +218,16 @@ bench_tc() {
 			"$(fmt "$(calc "$b / $a")")" "<= $goal ns net" "$(verdict "$b - $a <= $goal")" \
 			"bench/tcrun: kernel-reported topts.duration, median of $ROUNDS rounds; raw $b ns, empty-program floor $a ns, net $(calc "$b - $a") ns"
 	done
+	# HTTP at TC: a DATA segment of a known h2c flow against the same segment
+	# in a TLS flow (the path without the walker), both per-segment medians.
+	local t d h e
+	t=$(med tc_tlsdata gp_tc) d=$(med tc_h2data gp_tc) h=$(med tc_h2headers gp_tc) e=$(med tc_h2headers empty)
+	row "2. TC mid-stream HTTP/2 DATA segment, vs the same in TLS (ns/pkt)" "TLS flow" "$t" "h2c flow" \
+		"$d (+$(calc "$d - $t"))" "$(fmt "$(calc "$d / $t")")" "<= 40 ns more" "$(verdict "$d - $t <= 40")" \
+		"bench/tcrun h2data/tlsdata: median over $TC_FLOWS consecutive 1448 B segments, repeat 1 each"
+	row "2. TC HEADERS-bearing HTTP/2 segment (ns/pkt)" "empty prog" "$e" "gp_tc (net)" \
+		"$h ($(calc "$h - $e"))" "$(fmt "$(calc "$h / $e")")" "<= 1000 ns net" "$(verdict "$h - $e <= 1000")" \
+		"bench/tcrun h2headers: HEADERS (300 B block) + DATA with END_STREAM: one unit and one end record"
 	for m in hello http; do
 		row "2. TC first payload ($m), consumer behind: no wake-up (ns/pkt)" "-" "-" "gp_tc" \
 			"$(med "tc_${m}_nowake" gp_tc)" "-" "-" "-" "bench/tcrun -c 256: ring drained every 256 flows"

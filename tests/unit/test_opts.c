@@ -491,7 +491,14 @@ static void test_interface_and_tc_flags(void **state)
 	assert_string_equal(p.o.ifaces[3], "eth1");
 	assert_int_equal(p.o.no_tc, 0);
 	assert_int_equal(p.o.egress, 1);
+	assert_int_equal(p.o.ingress_only, 0);
 	assert_int_equal(p.o.tc_mode, GP_TC_CLSACT);
+
+	/* Egress is hooked by default; --ingress-only turns it off. */
+	PARSE(&p, "run", "-i", "eth0", "--ingress-only");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.ingress_only, 1);
+	assert_int_equal(p.o.egress, 0);
 
 	PARSE(&p, "run", "-i", "none");
 	assert_int_equal(p.rc, 0);
@@ -559,6 +566,8 @@ static void test_interface_none_is_alone(void **state)
 	BAD("-i none cannot be combined", "run", "-i", "eth0", "-i", "none");
 	BAD("-i none cannot be combined", "run", "-i", "none", "--egress");
 	BAD("-i none cannot be combined", "run", "--egress", "--interface=none");
+	BAD("-i none cannot be combined", "run", "-i", "none", "--ingress-only");
+	BAD("--egress and --ingress-only cannot be combined", "run", "--egress", "--ingress-only");
 }
 
 static void test_bad_tc_mode(void **state)

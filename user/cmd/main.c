@@ -113,7 +113,7 @@ static struct gp_engine_config engine_config(const struct gp_opts *o, const char
 		.no_tc = o->no_tc,
 		.load = {
 			.connect_hook = o->connect_hook, .state_hook = o->state_hook,
-			.tc_mode = o->tc_mode, .egress = o->egress, .ringbuf_kb = o->ringbuf_kb,
+			.tc_mode = o->tc_mode, .egress = !o->ingress_only, .ringbuf_kb = o->ringbuf_kb,
 		},
 		.max_tags = o->max_tags,
 		.tag_idle_s = o->tag_idle_s,

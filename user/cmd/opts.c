@@ -40,7 +40,7 @@ const char *gp_default_textfile(void)
 
 enum {
 	OPT_TEXTFILE = 256, OPT_INTERVAL, OPT_EVENTS, OPT_NETNS, OPT_CONNECT_HOOK,
-	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_TC_MODE,
+	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_INGRESS_ONLY, OPT_TC_MODE,
 	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER, OPT_ONCE, OPT_P99_DELTA, OPT_FAIL_DELTA,
 	OPT_MIN_SAMPLES, OPT_RECENT, OPT_WEB_LISTEN, OPT_ENDPOINT_MEMORY, OPT_TAG_IDLE,
 	OPT_REQUEST_TIMEOUT,
@@ -134,13 +134,16 @@ static const struct opt_def opt_defs[] = {
 	  .what = "json or none", .names = events_names,
 	  .help = "one JSON object per tagged connection outcome on stdout (default none)" },
 	{ "interface", 'i', "IF", ON_ENGINE, parse_iface, F(ifaces), .what = "interface name or pattern",
-	  .help = "classify TCP flows on IF's ingress; repeatable; fnmatch patterns\n"
-		  "such as 'veth*' allowed. Default: the interfaces of the default\n"
-		  "routes, plus lo. '-i none': no classifier, every alpn is \"none\".\n"
-		  "Pods' traffic is seen on their host-side veth's ingress; outbound\n"
-		  "TLS from host processes only on egress (--egress)." },
+	  .help = "classify TCP flows on IF's ingress and egress; repeatable; fnmatch\n"
+		  "patterns such as 'veth*' allowed. Default: the interfaces of the\n"
+		  "default routes, plus lo. '-i none': no classifier, every alpn is\n"
+		  "\"none\". Requests are matched to responses only where both\n"
+		  "directions of a flow are seen." },
 	{ "egress", OPT_EGRESS, NULL, ON_ENGINE, parse_switch, F(egress),
-	  .help = "also classify on the interfaces' egress" },
+	  .help = "classify on the interfaces' egress too (the default)" },
+	{ "ingress-only", OPT_INGRESS_ONLY, NULL, ON_ENGINE, parse_switch, F(ingress_only),
+	  .help = "classify on the interfaces' ingress only: no outbound TLS\n"
+		  "from host processes, no HTTP responses to their requests" },
 	{ "tc-mode", OPT_TC_MODE, "MODE", ON_HOOKS, parse_choice, F(tc_mode), .names = gp_tc_mode_names,
 	  .help = "auto|tcx|clsact (default auto: tcx links where the kernel has them,\n"
 		  "6.6+; else a clsact qdisc filter; other programs are left alone)" },
@@ -694,8 +697,10 @@ static int check_rest(struct gp_opts *o, int ac, char **av, int refused, const c
 		return bad(err, "unexpected argument '%s'", av[optind]);
 	if (refused)
 		return refuse(err, c, refused, as);
-	if (o->no_tc && (o->n_ifaces || o->egress))
-		return bad(err, "-i none cannot be combined with other -i or --egress");
+	if (o->no_tc && (o->n_ifaces || o->egress || o->ingress_only))
+		return bad(err, "-i none cannot be combined with other -i, --egress or --ingress-only");
+	if (o->egress && o->ingress_only)
+		return bad(err, "--egress and --ingress-only cannot be combined");
 	return 0;
 }
 

@@ -46,7 +46,8 @@ struct gp_opts {
 	const char *ifaces[GP_IFACES_MAX];
 	size_t n_ifaces;
 	int no_tc;			/* -i none: outcomes only, untagged */
-	int egress;
+	int egress;		/* --egress: the default, said explicitly */
+	int ingress_only;
 	enum gp_tc_mode tc_mode;
 	unsigned tag_wait_ms;
 	unsigned endpoint_memory_s;	/* failures take their endpoint's last tag; 0: off */
