@@ -316,25 +316,6 @@ static void test_snapshot_changes_nothing(void **state)
 	gp_rules_free(rules);
 }
 
-/* HTTP records from TC are not bad records (their consumer is the request tracker). */
-static void test_l7_records_not_bad(void **state)
-{
-	struct gp_rules *rules = default_rules();
-	struct table t = { .bytes = 0 };
-	struct sink out;
-	struct gp_pipeline *p = mk(1, &out, &t, rules);
-	uint8_t buf[sizeof(struct gp_l7_event) + 4] = { 0 };
-	struct gp_l7_event e = { .type = GP_EV_L7, .kind = GP_L7_UNIT, .len = 4 };
-
-	(void)state;
-	memcpy(buf, &e, sizeof(e));
-	assert_int_equal(gp_pipeline_record(p, buf, sizeof(buf), T0), 0);
-	assert_int_equal(gp_pipeline_record(p, buf, sizeof(e) - 1, T0), -EBADMSG);
-	assert_int_equal(gp_pipeline_bad_records(p), 1);
-	gp_pipeline_free(p);
-	gp_rules_free(rules);
-}
-
 /* Bytes counted for a tag in the aggregate now. */
 static uint64_t tag_bytes(const struct gp_pipeline *p, const char *alpn, const char *gray)
 {
@@ -473,7 +454,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_live_and_replay_give_the_same_outcomes),
 		cmocka_unit_test(test_snapshot_changes_nothing),
-		cmocka_unit_test(test_l7_records_not_bad),
 		cmocka_unit_test(test_sweep_runs_on_the_callers_clock),
 		cmocka_unit_test(test_requests_from_l7_records),
 	};

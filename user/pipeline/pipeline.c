@@ -161,11 +161,6 @@ int gp_pipeline_record(struct gp_pipeline *p, const void *data, size_t size, uin
 		if (l7_record(p, data, size, now_ns))
 			break;
 		return 0;
-	case GP_EV_L7:
-		/* Stopgap until the request tracker consumes them: not bad, just unused. */
-		if (size >= sizeof(struct gp_l7_event))
-			return 0;
-		break;
 	}
 	p->bad_records++;
 	return -EBADMSG;
