@@ -837,6 +837,47 @@ static void test_req_verdict_min_samples(void **state)
 	gp_top_model_free(&m);
 }
 
+/*
+ * Attempts that never became requests (refused) still fail a gray whose
+ * requests are fine: a connection verdict of failures only, no latency.
+ */
+static void test_req_verdict_keeps_conn_failures(void **state)
+{
+	struct gp_tag_stats t[2];
+	struct gp_req_stats q[2];
+	struct gp_top_model m;
+	const struct gp_top_verdict *v;
+
+	(void)state;
+	model_defaults(&m);
+	t[0] = tag(GP_DIR_OUTBOUND, "http/1.1", "canary");
+	est(&t[0], 90, 30);
+	t[0].results[GP_RES_REFUSED] = 30;
+	t[1] = tag(GP_DIR_OUTBOUND, "http/1.1", "stable");
+	est(&t[1], 10, 30);
+	q[0] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "canary");
+	answer(&q[0], GP_CODE_2XX, 20, 30);
+	q[1] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "stable");
+	answer(&q[1], GP_CODE_2XX, 20, 30);
+	update_reqs(&m, t, 2, q, 2, T0 + SEC);
+	assert_int_equal(m.n_verdicts, 2);
+	assert_int_equal(m.verdicts[0].by, GP_TOP_BY_HTTP);
+	assert_int_equal(m.verdicts[0].flags, 0);
+	v = &m.verdicts[1];
+	assert_int_equal(v->by, GP_TOP_BY_CONN);
+	assert_int_equal(v->flags, GP_TOP_FLAG_FAIL);
+	assert_near(v->gray_fail_pct, 50);
+	/* Its connect latency (bucket 90 against 10) is not what requests judge. */
+	assert_int_equal(v->p99_known, 0);
+
+	/* Without refusals the connection verdict goes, though connects stay slow. */
+	t[0].results[GP_RES_REFUSED] = 0;
+	update_reqs(&m, t, 2, q, 2, T0 + 2 * SEC);
+	assert_int_equal(m.n_verdicts, 1);
+	assert_int_equal(m.verdicts[0].by, GP_TOP_BY_HTTP);
+	gp_top_model_free(&m);
+}
+
 /* Default thresholds: +8 % p99 and +2 points of errors are fine, more is not. */
 static void test_req_verdict_default_thresholds(void **state)
 {
@@ -974,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_req_errors),
 		cmocka_unit_test(test_req_rows),
 		cmocka_unit_test(test_req_verdict_min_samples),
+		cmocka_unit_test(test_req_verdict_keeps_conn_failures),
 		cmocka_unit_test(test_req_verdict_default_thresholds),
 		cmocka_unit_test(test_req_verdict_grpc),
 		cmocka_unit_test(test_conn_verdict_min_samples),

@@ -471,6 +471,21 @@ static int judged_by_requests(const struct gp_top_model *m, const struct gp_top_
 	return q && req_stable(m, q);
 }
 
+/*
+ * Where requests decide, a gray's connections still speak for the attempts
+ * that never became a request (refused, timed out): the last verdict stays
+ * only as a failure verdict, without its connect-latency part.
+ */
+static void keep_conn_failures(struct gp_top_model *m)
+{
+	struct gp_top_verdict *v = &m->verdicts[m->n_verdicts - 1];
+
+	v->flags &= ~GP_TOP_FLAG_P99;
+	v->p99_known = 0;
+	if (!(v->flags & GP_TOP_FLAG_FAIL))
+		m->n_verdicts--;
+}
+
 static void count_tags(struct gp_top_model *m, const struct gp_tag_stats *tags,
 		       const struct gp_top_row *rows, size_t n)
 {
@@ -506,11 +521,11 @@ static void rebuild(struct gp_top_model *m)
 		if (!passes(m, r->dir, r->alpn, r->gray))
 			continue;
 		m->view[m->n_view++] = i;
-		if (!strcmp(r->gray, "stable") || judged_by_requests(m, r))
+		if (!strcmp(r->gray, "stable") || !(s = stable_of(m, r)))
 			continue;
-		s = stable_of(m, r);
-		if (s)
-			add_verdict(m, GP_TOP_BY_CONN, i, (size_t)(s - m->rows));
+		add_verdict(m, GP_TOP_BY_CONN, i, (size_t)(s - m->rows));
+		if (judged_by_requests(m, r))
+			keep_conn_failures(m);
 	}
 	if (m->n_view)	/* view is NULL without rows */
 		qsort_r(m->view, m->n_view, sizeof(*m->view), sort_cmp, m);
