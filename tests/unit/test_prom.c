@@ -128,6 +128,7 @@ static void basic_snapshot(struct gp_snapshot *s)
 	s->lost_track = UINT64_MAX;
 	s->lost_malformed = 2;
 	s->lost_payload = 7;
+	s->lost_l7 = 3;
 	s->pkt_malformed = 11;
 	s->textfile_errors = 2;
 	s->tags_retired = 5;
@@ -343,6 +344,11 @@ static const char empty_text[] =
 	"not deliver (ring buffer full); their flows may be tagged alpn=\"unknown\" or \"none\".\n"
 	"# TYPE grayprobe_payload_records_lost_total counter\n"
 	"grayprobe_payload_records_lost_total 0\n"
+	"# HELP grayprobe_http_records_lost_total HTTP records (heads, frames) the classifier "
+	"could not deliver (ring buffer full); their connection's direction is counted undecoded "
+	"from there (grayprobe_requests_undecoded_total{reason=\"ringbuf\"}).\n"
+	"# TYPE grayprobe_http_records_lost_total counter\n"
+	"grayprobe_http_records_lost_total 0\n"
 	"# HELP grayprobe_packets_malformed_total TCP/IP packets the classifier skipped because "
 	"their headers were cut short or inconsistent.\n"
 	"# TYPE grayprobe_packets_malformed_total counter\n"

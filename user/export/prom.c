@@ -333,6 +333,12 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 		"their flows may be tagged alpn=\"unknown\" or \"none\".",
 		s->lost_payload);
 
+	counter(f, "grayprobe_http_records_lost_total",
+		"HTTP records (heads, frames) the classifier could not deliver (ring buffer "
+		"full); their connection's direction is counted undecoded from there "
+		"(grayprobe_requests_undecoded_total{reason=\"ringbuf\"}).",
+		s->lost_l7);
+
 	counter(f, "grayprobe_packets_malformed_total",
 		"TCP/IP packets the classifier skipped because their headers were cut short "
 		"or inconsistent.",

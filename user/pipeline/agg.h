@@ -131,6 +131,7 @@ struct gp_snapshot {
 	uint64_t lost_track;
 	uint64_t lost_malformed;	/* records the loader could not decode */
 	uint64_t lost_payload;		/* payload records the ring buffer refused */
+	uint64_t lost_l7;		/* HTTP records the ring buffer refused */
 	uint64_t pkt_malformed;		/* packets the classifier skipped */
 	uint64_t tags_overflow;		/* outcomes folded into alpn "other" (struct gp_agg_fold) */
 	uint64_t tags_retired;		/* tags removed by gp_agg_retire */
