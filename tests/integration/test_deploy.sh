@@ -32,34 +32,6 @@ install_to() {
 		|| fail "make install DESTDIR=$d $*: $(tail -n 5 "$T/install.log")"
 }
 
-# free_port: a TCP port nothing listens on, on the host's loopback.
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 40000))
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
-	done
-	fail "no free port found"
-}
-
-# wait_http URL: until it answers 2xx (10 s at most).
-wait_http() {
-	for _ in $(seq 100); do
-		curl -fsS --max-time 1 -o /dev/null "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# node_exporter_start PORT DIR: node_exporter on 127.0.0.1:PORT with only
-# the textfile collector, reading DIR.
-node_exporter_start() {
-	prometheus-node-exporter --web.listen-address="127.0.0.1:$1" --collector.disable-defaults \
-		--collector.textfile --collector.textfile.directory="$2" >"$T/ne-$1.log" 2>&1 &
-	PIDS+=($!)
-	wait_http "http://127.0.0.1:$1/metrics" || fail "node_exporter on $1 did not answer: $(tail -n 3 "$T/ne-$1.log")"
-}
-
 # Names of the metrics a scrape body holds.
 scrape_names() { grep -v '^#' | sed -E 's/[{ ].*//' | sort -u; }
 

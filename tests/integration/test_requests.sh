@@ -1,0 +1,661 @@
+#!/usr/bin/env bash
+# Request-level signals against real peers: nginx (HTTP/1.1 keep-alive and
+# pipelined, h2c with prior knowledge), curl, nghttp, h2load, a raw
+# pipelining client and a python grpcio server and client (the peers in
+# tests/integration/fixtures). The agent runs inside B with TC on B's veth
+# (ingress and egress: both directions of every flow). Every count is
+# compared with what the peers themselves recorded: nginx's access log (one
+# line per request: protocol, status, the gray headers), the gRPC client's
+# statuses, tshark's reading of a capture, curl's time_starttransfer.
+source "$(dirname "$0")/lib.sh"
+
+FIX=$PWD/tests/integration/fixtures
+PY=/usr/bin/python3
+# Directions a request is counted in: A's client socket and B's server
+# socket are both on this host, as for connections.
+REQ_DIRS="outbound inbound"
+
+agent_in_b() { agent_start_in "$NSB" -i "$IFB" --tag-wait 1 --events json "$@"; }
+
+need_py() {
+	[ -x "$PY" ] || skip "$PY not installed (Debian python3)"
+	[ -z "${1:-}" ] || "$PY" -c "import $1" 2>/dev/null || skip "python module $1 not installed (Debian $2)"
+}
+
+# upstream_start PORT ARGS...: fixtures/upstream.py on B's loopback.
+upstream_start() {
+	local port=$1
+	shift
+	need_py
+	ip netns exec "$NSB" "$PY" "$FIX/upstream.py" 127.0.0.1 "$port" "$@" 2>"$T/up-$port.log" &
+	PIDS+=($!)
+	wait_port "$NSB" "$port" $! "$T/up-$port.log"
+}
+
+# The access log: what nginx answered, one line per request.
+NGX_LOG_FORMAT='log_format gp escape=json
+	  "$server_protocol $status \"$http_x_gray\" \"$http_x_canary\" $request_method $uri $connection $request_time";'
+
+# req_nginx ID [SERVER_LINES]: tag_pair ID, the slow upstream (200 ms,
+# /hold held until $T/go exists) on B's 127.0.0.1:9000, and nginx on
+# $B4:8080 (HTTP/1.1) and $B4:8081 (h2c) with /ok 200, /missing 404,
+# /fail 503, /slow* /hold* /chunk* proxied to the upstream.
+req_nginx() {
+	need nginx nginx
+	need curl curl
+	tag_pair "$1"
+	upstream_start 9000 --delay-ms 200 --hold "$T/go"
+	nginx_start "$NSB" 8080 8081 <<-NGX
+		$NGX_LOG_FORMAT
+		upstream up { server 127.0.0.1:9000; keepalive 8; }
+		server {
+			listen $B4:8080;
+			listen $B4:8081 http2;
+			access_log $T/nginx/req.log gp;
+			${2:-}
+			location = /ok { return 200 "ok\n"; }
+			location = /missing { return 404 "missing\n"; }
+			location = /fail { return 503 "failing\n"; }
+			location ~ ^/(slow|hold|chunk) {
+				proxy_pass http://up;
+				proxy_http_version 1.1;
+				proxy_set_header Connection "";
+			}
+		}
+	NGX
+}
+
+# log_counts: nginx's access log as sorted "ALPN GRAY CODE N" lines (the
+# gray is X-Gray's value, else X-Canary's, else stable: the default rules).
+log_counts() {
+	awk '{
+		alpn = $1 == "HTTP/2.0" ? "h2c" : "http/1.1"
+		g = $3; c = $4; gsub(/"/, "", g); gsub(/"/, "", c)
+		gray = g != "" ? g : (c != "" ? c : "stable")
+		n[alpn " " gray " " substr($2, 1, 1) "xx"]++
+	} END { for (k in n) print k, n[k] }' "$T/nginx/req.log" | sort
+}
+log_lines() { grep -c . "$T/nginx/req.log"; }
+
+# series METRIC DIR LABEL...: the textfile's non-zero METRIC{direction=DIR}
+# series as sorted "VALUE-OF-LABEL... N" lines.
+series() {
+	local m=$1 d=$2
+	shift 2
+	awk -v m="$m" -v d="$d" -v want="$*" '
+		index($1, m "{") == 1 && $2 > 0 {
+			l = substr($1, length(m) + 2, length($1) - length(m) - 2)
+			delete kv
+			while (match(l, /^[a-z_]+="[^"]*"/)) {
+				p = substr(l, 1, RLENGTH); l = substr(l, RLENGTH + 2)
+				k = substr(p, 1, index(p, "=") - 1); kv[k] = substr(p, index(p, "=") + 2)
+				sub(/"$/, "", kv[k])
+			}
+			if (kv["direction"] != d) next
+			n = split(want, w, " "); s = ""
+			for (i = 1; i <= n; i++) s = s kv[w[i]] " "
+			print s $2
+		}' "$T/gp.prom" | sort
+}
+req_counts() { series grayprobe_http_requests_total "$1" alpn gray code; }
+sum_last() { awk '{ s += $NF } END { print s + 0 }'; }
+
+# expect_lines GOT WANT WHAT: the same sorted lines, or a diff in the reason.
+expect_lines() {
+	[ "$1" = "$2" ] && return 0
+	fail "$3: got [$(tr '\n' ';' <<<"$1")], expected [$(tr '\n' ';' <<<"$2")]"
+}
+
+# wait_textfile CMD WANT: until CMD's output (from the textfile) is WANT,
+# 20 s at most; the caller then compares, so a miss shows what came.
+wait_textfile() {
+	for _ in $(seq 200); do
+		[ "$($1)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# expect_requests_as_log: after the traffic, the textfile's requests per
+# (alpn, gray, code) equal the access log's, in every direction; the
+# histogram counts every answered request; nothing undecoded.
+expect_requests_as_log() {
+	local want d
+	want=$(log_counts)
+	[ -n "$want" ] || fail "nginx logged no request"
+	wait_textfile "req_counts inbound" "$want"
+	agent_stop
+	for d in $REQ_DIRS; do
+		expect_lines "$(req_counts $d)" "$want" "$d requests per (alpn, gray, code) vs nginx's log"
+		expect_eq "$(series grayprobe_http_request_duration_seconds_count $d alpn gray | sum_last)" \
+			"$(log_lines)" "$d: request latency samples"
+		expect_eq "$(series grayprobe_requests_undecoded_total $d reason | sum_last)" 0 "$d: undecoded requests"
+	done
+	expect_eq "$(req_events 'true' | wc -l)" $(($(log_lines) * $(wc -w <<<"$REQ_DIRS"))) "request lines in the JSON"
+}
+
+# req_events JQ_COND: the JSON request lines of our flows for which JQ_COND holds.
+req_events() {
+	jq -c "select(.type == \"request\" and (.daddr == \"$B4\" or .saddr == \"$B4\")) | select($1)" \
+		"$T/events.json" 2>/dev/null
+}
+
+# curl_seq URL_BASE ARGS -- PATH [HEADER] -- PATH [HEADER] ...: one curl,
+# one transfer per PATH (--next), each with its own header or none; prints
+# "HTTP_CODE NUM_CONNECTS" per transfer. ARGS apply to every transfer.
+curl_seq() {
+	local base=$1 common=() cmd=() seg=() first=1
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do common+=("$1"); shift; done
+	while [ $# -gt 0 ]; do
+		shift	# the --
+		seg=()
+		while [ $# -gt 0 ] && [ "$1" != -- ]; do seg+=("$1"); shift; done
+		[ $first = 1 ] || cmd+=(--next)
+		first=0
+		cmd+=(-sS --max-time 10 -o /dev/null -w '%{http_code} %{num_connects}\n' "${common[@]}")
+		[ ${#seg[@]} -lt 2 ] || cmd+=(-H "${seg[1]}")
+		cmd+=("$base${seg[0]}")
+	done
+	ip netns exec "$NSA" curl "${cmd[@]}"
+}
+
+# expect_curl OUT CODES CONNECTS: curl_seq's output had these codes, in
+# order, over CONNECTS connections in all.
+expect_curl() {
+	expect_eq "$(awk '{ printf "%s%s", s, $1; s = " " }' <<<"$1")" "$2" "curl's status codes"
+	expect_eq "$(awk '{ s += $2 } END { print s + 0 }' <<<"$1")" "$3" "connections curl opened"
+}
+
+# ---- HTTP/1.1 ---------------------------------------------------------------
+
+# Keep-alive: a gray header on the second request only, and on a later one;
+# 200, 404, 503, chunked and HEAD on the same connection.
+t_req_h1_keepalive_next() {
+	req_nginx 90
+	agent_in_b
+	local out
+	out=$(curl_seq "http://$B4:8080" --http1.1 -- /ok -- /ok 'X-Gray: second' -- /missing \
+		-- /fail 'X-Canary: fourth' -- /chunk?ms=0 -- /ok -- /missing 'X-Gray: second')
+	expect_curl "$out" "200 200 404 503 200 200 404" 1
+	out=$(curl_seq "http://$B4:8080" --http1.1 -I -- /ok -- /ok 'X-Gray: head')
+	expect_curl "$out" "200 200" 1
+	expect_requests_as_log
+	local d
+	for d in $REQ_DIRS; do
+		expect_eq "$(req_events ".direction == \"$d\" and .method == \"HEAD\" and .gray == \"head\" and .status == 200" | wc -l)" 1 \
+			"$d: HEAD request line"
+		expect_eq "$(req_events ".direction == \"$d\" and .path == \"/chunk?ms=0\" and .status == 200 and .latency_ns > 0" | wc -l)" 1 \
+			"$d: chunked response's request line"
+	done
+}
+
+# Pipelining: every request in one write, answered in order (FIFO), each
+# with its own gray tag; HEAD's response has no body to skip.
+t_req_h1_pipelined() {
+	req_nginx 91
+	agent_in_b
+	local out want
+	out=$(ip netns exec "$NSA" "$PY" "$FIX/pipeline.py" "$B4" 8080 "GET /ok" "HEAD /ok X-Gray:pipe-head" \
+		"GET /missing X-Gray:pipe" "GET /fail" "HEAD /missing" "GET /chunk?ms=0 X-Canary:pipe-chunk" \
+		"GET /slow?ms=20" "GET /ok X-Canary:pipe-last" 2>"$T/pipe.err") \
+		|| fail "pipelining client: $(cat "$T/pipe.err")"
+	want="GET /ok 200;HEAD /ok 200;GET /missing 404;GET /fail 503;HEAD /missing 404;GET /chunk?ms=0 200;GET /slow?ms=20 200;GET /ok 200"
+	expect_eq "$(tr '\n' ';' <<<"$out")" "$want;" "pipelined responses"
+	# One connection: nginx's $connection is the same on every line.
+	expect_eq "$(awk '{ print $7 }' "$T/nginx/req.log" | sort -u | wc -l)" 1 "connections in nginx's log"
+	expect_requests_as_log
+	local d
+	for d in $REQ_DIRS; do
+		expect_eq "$(req_events ".direction == \"$d\"" | jq -r '"\(.method) \(.path) \(.gray) \(.status)"' | tr '\n' ';')" \
+			"GET /ok stable 200;HEAD /ok pipe-head 200;GET /missing pipe 404;GET /fail stable 503;HEAD /missing stable 404;GET /chunk?ms=0 pipe-chunk 200;GET /slow?ms=20 stable 200;GET /ok pipe-last 200;" \
+			"$d: request lines in order"
+	done
+}
+
+# ---- HTTP/2 cleartext ------------------------------------------------------
+
+# h2c A B4 PORT ARGS...: fixtures/h2client.py from A (one connection, its
+# own HPACK encoder); its lines ("PATH GRAY STATUS") on stdout.
+h2c() {
+	need_py
+	ip netns exec "$NSA" "$PY" "$FIX/h2client.py" "$@" 2>"$T/h2client.err" || fail "h2client: $(cat "$T/h2client.err")"
+}
+# expect_statuses OUT WANT: h2client's statuses, in request order.
+expect_statuses() { expect_eq "$(awk '{ printf "%s%s", s, $3; s = " " }' <<<"$1")" "$2" "h2client's statuses"; }
+
+# curl with prior knowledge, with and without gray headers (one request a
+# connection: Debian 12's curl 7.88.1 fails every reused h2 connection with
+# "Error in the HTTP2 framing layer"); nghttp, several streams at once on one
+# connection, each with the header; h2client, one connection where only
+# the second stream and a later one carry a gray header.
+t_req_h2c_curl_nghttp() {
+	need nghttp nghttp2-client
+	req_nginx 92
+	agent_in_b
+	local p h u=http://$B4:8081
+	for p in "/ok X-Gray:h2-curl" "/missing" "/fail X-Canary:h2-curl-c" "/ok" "/missing X-Gray:h2-curl"; do
+		h=(); [ "${p#* }" = "$p" ] || h=(-H "${p#* }")
+		expect_curl "$(curl_seq "$u" --http2-prior-knowledge "${h[@]}" -- "${p%% *}")" 			"$(case ${p%% *} in /ok) echo 200 ;; /missing) echo 404 ;; *) echo 503 ;; esac)" 1
+	done
+	ip netns exec "$NSA" nghttp -n -H 'x-gray: nghttp-one' "$u/ok" "$u/missing" "$u/fail" "$u/ok?2" \
+		>"$T/nghttp.out" 2>&1 || fail "nghttp: $(tail -n 3 "$T/nghttp.out")"
+	ip netns exec "$NSA" nghttp -n "$u/ok" "$u/fail" >"$T/nghttp.out" 2>&1 \
+		|| fail "nghttp without header: $(tail -n 3 "$T/nghttp.out")"
+	expect_statuses "$(h2c "$B4" 8081 /ok "/ok X-Gray:h2-second" /missing "/fail X-Canary:h2-fourth" /ok)" \
+		"200 200 404 503 200"
+	expect_eq "$(awk '$1 == "HTTP/2.0"' "$T/nginx/req.log" | wc -l)" 16 "h2 requests in nginx's log"
+	expect_eq "$(awk '$1 == "HTTP/2.0" { print $7 }' "$T/nginx/req.log" | sort -u | wc -l)" 8 "h2 connections in nginx's log"
+	expect_requests_as_log
+	local d
+	for d in $REQ_DIRS; do
+		expect_eq "$(req_events ".direction == \"$d\" and .alpn == \"h2c\" and .authority == \"$B4:8081\" and .method == \"GET\"" | wc -l)" 16 \
+			"$d: h2c request lines with :authority and :method"
+	done
+}
+
+# h2load: N requests over M concurrent streams on one connection, three
+# paths in turn, and the same over HTTP/1.1 keep-alive (--h1).
+t_req_h2load() {
+	need h2load nghttp2-client
+	req_nginx 93
+	agent_in_b
+	local u=http://$B4:8081
+	ip netns exec "$NSA" h2load -n 300 -c 1 -m 10 -H 'x-canary: load' "$u/ok" "$u/missing" "$u/fail" \
+		>"$T/h2load.out" 2>&1 || fail "h2load: $(tail -n 3 "$T/h2load.out")"
+	# h2load's "succeeded" is 2xx and 3xx only.
+	grep -q '300 total, 300 started, 300 done, 100 succeeded, 200 failed, 0 errored' "$T/h2load.out" \
+		|| fail "h2load: $(grep requests: "$T/h2load.out")"
+	grep -q 'status codes: 100 2xx, 0 3xx, 100 4xx, 100 5xx' "$T/h2load.out" || fail "h2load: $(grep 'status codes' "$T/h2load.out")"
+	ip netns exec "$NSA" h2load -n 120 -c 1 -m 10 "$u/ok" >"$T/h2load.out" 2>&1 || fail "h2load, no header"
+	u=http://$B4:8080
+	ip netns exec "$NSA" h2load --h1 -n 90 -c 2 -H 'x-gray: load-h1' "$u/ok" "$u/fail" "$u/missing" \
+		>"$T/h2load.out" 2>&1 || fail "h2load --h1: $(tail -n 3 "$T/h2load.out")"
+	grep -q 'status codes: 30 2xx, 0 3xx, 30 4xx, 30 5xx' "$T/h2load.out" || fail "h2load --h1: $(grep 'status codes' "$T/h2load.out")"
+	expect_requests_as_log
+}
+
+# The slow location (an upstream that sleeps 200 ms): each request's
+# latency in its JSON line is within 10 % of curl's time_starttransfer for
+# that request (matched by curl's local port), over HTTP/1.1 and h2c.
+t_req_slow_latency() {
+	req_nginx 94
+	agent_in_b
+	local i proto port tt d lat
+	: >"$T/curl.tt"
+	for i in 1 2 3 4 5 6; do
+		proto=--http1.1 port=8080
+		[ $((i % 2)) = 0 ] && proto=--http2-prior-knowledge port=8081
+		ip netns exec "$NSA" curl -sS --max-time 10 -o /dev/null "$proto" -H "X-Gray: slow$i" \
+			-w '%{http_code} %{local_port} %{time_starttransfer}\n' "http://$B4:$port/slow" >>"$T/curl.tt" \
+			|| fail "curl /slow"
+	done
+	expect_eq "$(awk '{ print $1 }' "$T/curl.tt" | sort -u)" 200 "curl /slow status"
+	expect_requests_as_log
+	while read -r _ port tt; do
+		for d in $REQ_DIRS; do
+			lat=$(req_events ".direction == \"$d\" and .path == \"/slow\" and (.sport == $port or .dport == $port)" | jq -r .latency_ns)
+			[ "$(wc -w <<<"$lat")" = 1 ] || fail "$d: request lines for curl port $port: '$lat'"
+			echo "$d port=$port curl_ttfb=$tt agent=$lat" >>"$T/lat"
+			awk -v a="$lat" -v c="$tt" 'BEGIN { r = a / 1e9 / c; exit !(r >= 0.9 && r <= 1.1) }' \
+				|| fail "$d: /slow latency $lat ns vs curl's time_starttransfer $tt s (port $port): not within 10 %"
+		done
+	done <"$T/curl.tt"
+	sed 's/^/  latency| /' "$T/lat"
+}
+
+# ---- gRPC -------------------------------------------------------------------
+
+# grpc_start PORT: the fixture's server in B on $B4:PORT.
+grpc_start() {
+	ip netns exec "$NSB" "$PY" "$FIX/grpc_peer.py" server "$B4" "$1" >"$T/grpc-server.log" 2>&1 &
+	PIDS+=($!)
+	wait_port "$NSB" "$1" $! "$T/grpc-server.log"
+}
+# grpc_calls CALL...: one client channel from A; its output appended to $T/grpc.out.
+grpc_calls() {
+	ip netns exec "$NSA" "$PY" "$FIX/grpc_peer.py" client "$B4" 50051 "$@" >>"$T/grpc.out" 2>"$T/grpc.err" \
+		|| fail "grpc client: $(tail -n 3 "$T/grpc.err")"
+}
+
+# Unary and server-streaming calls answering OK, UNAVAILABLE and
+# DEADLINE_EXCEEDED (trailers-only, or trailers after messages), with and
+# without x-gray / x-canary metadata, gray and stable calls on one channel:
+# per (gray, status) exactly what the client saw.
+t_req_grpc() {
+	need_py grpc python3-grpcio
+	tag_pair 95
+	grpc_start 50051
+	agent_in_b
+	: >"$T/grpc.out"
+	grpc_calls Ok Ok,x-gray=grpc-one Unavailable Unavailable,x-gray=grpc-one Deadline,x-gray=grpc-one \
+		Stream Stream,x-gray=grpc-one StreamUnavailable,x-gray=grpc-one Ok Deadline
+	grpc_calls Ok,x-canary=grpc-two Ok,x-canary=grpc-two StreamUnavailable Stream,x-canary=grpc-two \
+		Unavailable,x-canary=grpc-two
+	local want d
+	want=$(awk '{ n[$2 " " $3]++ } END { for (k in n) print k, n[k] }' "$T/grpc.out" | sort)
+	expect_lines "$want" "$(printf '%s\n' 'grpc-one DEADLINE_EXCEEDED 1' 'grpc-one OK 2' 'grpc-one UNAVAILABLE 2' \
+		'grpc-two OK 3' 'grpc-two UNAVAILABLE 1' 'stable DEADLINE_EXCEEDED 1' 'stable OK 3' 'stable UNAVAILABLE 2')" \
+		"statuses the gRPC client saw"
+	wait_textfile "series grayprobe_grpc_requests_total inbound gray status" "$want"
+	agent_stop
+	for d in $REQ_DIRS; do
+		expect_lines "$(series grayprobe_grpc_requests_total $d gray status)" "$want" \
+			"$d gRPC calls per (gray, status) vs the client's"
+		expect_eq "$(series grayprobe_grpc_request_duration_seconds_count $d gray | sum_last)" 15 "$d: gRPC latency samples"
+		expect_eq "$(req_events ".direction == \"$d\" and .path == \"/gp.Test/StreamUnavailable\" and .grpc_status == \"UNAVAILABLE\"" | wc -l)" 2 \
+			"$d: JSON lines of StreamUnavailable"
+	done
+}
+
+# ---- HPACK state, captures that start late, GOAWAY --------------------------
+
+# Two connections of 100 streams each, every request with its own
+# 200-byte x-pad value and a gray value out of five that changes from one
+# request to the next; h2client's encoder indexes every field, so the
+# 4096-byte dynamic table evicts all along (a request's fields are ~330
+# bytes of table), and on the second connection a size update shrinks it
+# to 300 bytes (it holds one field at a time). 3 streams in flight. Every
+# stream still gets its own tag, exactly as nginx decoded it.
+t_req_hpack_eviction() {
+	req_nginx 96
+	agent_in_b
+	local i r=() want
+	for i in $(seq 100); do
+		case $((i % 4)) in
+		0) r+=("/ok?$i X-Gray:g$((i % 5)) X-Pad:p$(printf '%03d%0196d' "$i" "$RANDOM")") ;;
+		1) r+=("/missing?$i X-Canary:c$((i % 3)) X-Pad:p$(printf '%03d%0196d' "$i" "$RANDOM")") ;;
+		2) r+=("/fail?$i X-Pad:p$(printf '%03d%0196d' "$i" "$RANDOM")") ;;
+		3) r+=("/ok?$i X-Gray:g$((i % 5))") ;;
+		esac
+	done
+	want=$(for i in $(seq 100); do case $((i % 4)) in 0|3) printf '200 ' ;; 1) printf '404 ' ;; 2) printf '503 ' ;; esac; done)
+	expect_statuses "$(h2c --concurrent 3 "$B4" 8081 "${r[@]}")" "${want% }"
+	expect_statuses "$(h2c --concurrent 3 --table-size 300 "$B4" 8081 "${r[@]}")" "${want% }"
+	expect_eq "$(awk '{ print $7 }' "$T/nginx/req.log" | sort -u | wc -l)" 2 "connections in nginx's log"
+	expect_requests_as_log
+}
+
+# cap NAME FILTER: tcpdump in B on B's veth to $T/NAME.pcap, returned once
+# it listens (capture_start's, with a file of its own: two may run at once).
+cap() {
+	ip netns exec "$NSB" tcpdump -Z root -i "$IFB" --immediate-mode -U -s 0 -w "$T/$1.pcap" "$2" \
+		>/dev/null 2>"$T/$1.err" &
+	PIDS+=($!)
+	eval "CAP_$1=$!"
+	for _ in $(seq 100); do
+		grep -q "listening on" "$T/$1.err" && return 0
+		sleep 0.05
+	done
+	fail "tcpdump $1 did not start: $(tail -n 2 "$T/$1.err")"
+}
+cap_end() { local p; eval "p=\$CAP_$1"; kill -TERM "$p"; wait "$p" 2>/dev/null; }
+
+# held_client: one h2c connection (h2client): 3 requests tagged "before",
+# then /hold (the upstream holds it until $T/go exists), then 3 tagged "after".
+held_client() {
+	ip netns exec "$NSA" "$PY" "$FIX/h2client.py" "$B4" 8081 "/ok X-Gray:before" "/missing X-Gray:before" \
+		"/ok X-Gray:before" /hold "/ok X-Gray:after" "/fail X-Gray:after" "/ok X-Gray:after" >"$T/held.out" 2>&1
+}
+held_statuses() { awk '{ printf "%s%s", s, $3; s = " " }' "$T/held.out"; }
+wait_held() {
+	for _ in $(seq 100); do grep -q "got GET /hold" "$T/up-9000.log" && return 0; sleep 0.1; done
+	fail "/hold never reached the upstream"
+}
+
+# A capture from the connection's start, and one started once it is under
+# way: replayed, the first gives every request its tag; the second cannot
+# know HPACK's state: its requests are "unknown", none with a wrong tag.
+t_req_midstream_capture_replay() {
+	need tcpdump tcpdump
+	req_nginx 97
+	cap full "tcp port 8081"
+	held_client &
+	local client=$!
+	wait_held
+	cap mid "tcp port 8081"
+	touch "$T/go"
+	wait "$client" || fail "h2client: $(cat "$T/held.out")"
+	expect_eq "$(held_statuses)" "200 404 200 200 200 503 200" "h2client's statuses"
+	cap_end full
+	cap_end mid
+	"$GP" replay "$T/full.pcap" >"$T/full.json" 2>"$T/full.err" || fail "replay full: $(tail -n 2 "$T/full.err")"
+	"$GP" replay "$T/mid.pcap" >"$T/mid.json" 2>"$T/mid.err" || fail "replay mid: $(tail -n 2 "$T/mid.err")"
+	local got
+	got=$(jq -r 'select(.type == "request") | "\(.gray) \(.code)"' "$T/full.json" | sort | uniq -c | awk '{ print $2, $3, $1 }')
+	expect_lines "$got" "$(printf '%s\n' 'after 2xx 2' 'after 5xx 1' 'before 2xx 2' 'before 4xx 1' 'stable 2xx 1')" \
+		"replay of the whole connection: requests per (gray, code)"
+	got=$(jq -r 'select(.type == "request") | .gray' "$T/mid.json" | sort | uniq -c | awk '{ print $2, $1 }')
+	expect_lines "$got" "unknown 3" "replay of the capture started mid-connection: requests per gray"
+}
+
+# The same live: the agent starts while the connection is under way.
+t_req_midstream_live() {
+	req_nginx 98
+	held_client &
+	local client=$!
+	wait_held
+	agent_in_b
+	touch "$T/go"
+	wait "$client" || fail "h2client: $(cat "$T/held.out")"
+	expect_eq "$(held_statuses)" "200 404 200 200 200 503 200" "h2client's statuses"
+	wait_textfile "series grayprobe_http_requests_total inbound gray" "unknown 3"
+	agent_stop
+	local d
+	for d in $REQ_DIRS; do
+		expect_lines "$(series grayprobe_http_requests_total $d gray)" "unknown 3" "$d: requests per gray"
+		expect_eq "$(series grayprobe_requests_undecoded_total $d reason)" "midstream 3" "$d: undecoded requests"
+	done
+	expect_eq "$(req_events '.gray != "unknown"' | wc -l)" 0 "request lines with a tag"
+}
+
+# nginx ends an h2c connection with GOAWAY after keepalive_requests (5):
+# h2client, 4 streams in flight, has 3 streams above the GOAWAY's last
+# stream id, never answered: they end as "reset". h2load goes on over new
+# connections; its unanswered streams are those the capture shows sent
+# (HEADERS from the client) and nginx never logged.
+t_req_goaway() {
+	need h2load nghttp2-client
+	need tshark tshark
+	need tcpdump tcpdump
+	req_nginx 99 'keepalive_requests 5;'
+	cap full "tcp port 8081"
+	agent_in_b
+	expect_statuses "$(h2c --concurrent 4 "$B4" 8081 /ok "/ok X-Gray:ga" /missing "/ok X-Gray:ga" \
+		"/fail X-Gray:ga" "/ok X-Gray:ga" /ok "/ok X-Gray:gb")" "200 200 404 200 503 reset reset reset"
+	ip netns exec "$NSA" h2load -n 20 -c 1 -m 4 -H 'x-gray: gl' "http://$B4:8081/ok" >"$T/h2load.out" 2>&1
+	local sent goaways logged want d
+	# Requests on the wire: HEADERS frames from the client; GOAWAYs from nginx.
+	wait_textfile "req_counts inbound" "$(log_counts)"
+	cap_end full
+	sent=$(tshark -n -r "$T/full.pcap" -d tcp.port==8081,http2 -Y 'tcp.dstport == 8081 && http2.type == 1' \
+		-T fields -e http2.type 2>/dev/null | tr ',' '\n' | grep -cx 1)
+	goaways=$(tshark -n -r "$T/full.pcap" -d tcp.port==8081,http2 -Y 'tcp.srcport == 8081 && http2.type == 7' \
+		-T fields -e http2.type 2>/dev/null | tr ',' '\n' | grep -cx 7)
+	logged=$(log_lines)
+	echo "h2 requests sent $sent, logged $logged, GOAWAY frames $goaways"
+	[ "$goaways" -ge 2 ] || fail "GOAWAY frames in the capture: $goaways"
+	[ "$sent" -gt "$logged" ] || fail "no request left unanswered: sent $sent, logged $logged"
+	want=$( (log_counts; echo "h2c ga reset 1"; echo "h2c stable reset 1"; echo "h2c gb reset 1"
+		[ $((sent - logged - 3)) -gt 0 ] && echo "h2c gl reset $((sent - logged - 3))") | sort)
+	wait_textfile "req_counts inbound" "$want"
+	agent_stop
+	for d in $REQ_DIRS; do
+		expect_lines "$(req_counts $d)" "$want" "$d: requests per (alpn, gray, code), resets as the capture shows"
+	done
+}
+
+# ---- canary end to end -----------------------------------------------------
+
+# p99_of GRAY: the textfile's p99 of inbound http/1.1 GRAY requests, in
+# seconds, interpolated in its bucket as Prometheus's histogram_quantile does.
+p99_of() {
+	series grayprobe_http_request_duration_seconds_bucket inbound alpn gray le \
+		| awk -v g="$1" '$1 == "http/1.1" && $2 == g { print ($3 == "+Inf" ? 1e9 : $3), $4 }' | sort -g \
+		| awk '{ le[NR] = $1; c[NR] = $2 } END {
+			r = 0.99 * c[NR]; lo = 0; prev = 0
+			for (i = 1; i <= NR; i++) {
+				if (c[i] >= r) { printf "%.6f\n", lo + (le[i] - lo) * (r - prev) / (c[i] - prev); exit }
+				lo = le[i]; prev = c[i]
+			}
+		}'
+}
+# ok_ratio GRAY: the textfile's inbound share of GRAY requests answered below 5xx.
+ok_ratio() {
+	req_counts inbound | awk -v g="$1" '$2 == g { t += $4; if ($3 !~ /^(5xx|reset|none)$/) ok += $4 }
+		END { printf "%.4f\n", t ? ok / t : -1 }'
+}
+# between V LO HI: LO <= V <= HI (decimals).
+between() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v >= lo && v <= hi) }'; }
+
+# prom_start NE_PORT: Prometheus on the host's loopback scraping the
+# node_exporter on NE_PORT every second, with the shipped rules; PROM_API.
+prom_start() {
+	local pp
+	pp=$(free_port)
+	while [ "$pp" = "$1" ]; do pp=$(free_port); done
+	cat >"$T/prometheus.yml" <<-YML
+		global:
+		  scrape_interval: 1s
+		  scrape_timeout: 1s
+		  evaluation_interval: 1s
+		rule_files:
+		  - $PWD/deploy/prometheus/grayprobe.rules.yml
+		scrape_configs:
+		  - job_name: node
+		    static_configs:
+		      - targets: ['127.0.0.1:$1']
+	YML
+	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
+		--web.listen-address="127.0.0.1:$pp" >"$T/prometheus.log" 2>&1 &
+	PIDS+=($!)
+	PROM_API=http://127.0.0.1:$pp/api/v1
+	wait_http "http://127.0.0.1:$pp/-/ready" || wait_http "http://127.0.0.1:$pp/-/ready" \
+		|| fail "prometheus not ready: $(tail -n 3 "$T/prometheus.log")"
+}
+# pq EXPR: the instant vector as sorted "GRAY VALUE" lines (gray label, or "-").
+pq() {
+	curl -fsS --max-time 5 -G "$PROM_API/query" --data-urlencode "query=$1" 2>/dev/null \
+		| jq -r '.data.result[] | "\(.metric.gray // "-") \(.value[1])"' | sort
+}
+pq_gray() { pq "$2" | awk -v g="$1" '$1 == g { print $2 }'; }
+
+# canary_traffic ROUND STABLE_N CANARY_N: h2load over HTTP/1.1 keep-alive
+# from A, the same client for both: STABLE_N requests to the stable nginx,
+# CANARY_N with x-canary: canary to the canary one.
+canary_traffic() {
+	ip netns exec "$NSA" h2load --h1 -n "$2" -c 4 "http://$B4:8090/" >"$T/h2load-s$1.out" 2>&1 \
+		|| fail "h2load stable: $(tail -n 3 "$T/h2load-s$1.out")"
+	ip netns exec "$NSA" h2load --h1 -n "$3" -c 6 -H 'x-canary: canary' "http://$B4:8091/" \
+		>"$T/h2load-c$1.out" 2>&1 || fail "h2load canary: $(tail -n 3 "$T/h2load-c$1.out")"
+}
+
+# top_requests GRAY FIELD: a field of top's request row for inbound http/1.1 GRAY.
+top_requests() {
+	awk -v g="$1" -v f="$2" '/^requests/ { r = 1; next } r && /^$/ { r = 0 }
+		r && $1 == "in" && $2 == "http/1.1" && $3 == g { print $f; exit }' "$T/once.txt"
+}
+# secs LATENCY: top's "164ms", "2.05ms", "895us", "1.05s" in seconds.
+secs() {
+	awk -v v="$1" 'BEGIN { if (v ~ /us$/) m = 1e-6; else if (v ~ /ms$/) m = 1e-3; else if (v ~ /s$/) m = 1; else exit 1
+		sub(/[um]?s$/, "", v); printf "%.6f\n", v * m }'
+}
+
+# Stable and canary nginx behind the same client: the canary's upstream
+# answers every 33rd request 503 (3 %) and sleeps 150 ms. The textfile (vs
+# nginx's log), Prometheus scraping it through node_exporter's textfile
+# collector (with the shipped rules loaded), and top --once all show the
+# canary's success rate below stable's and its p99 about 150 ms above.
+t_req_canary_end_to_end() {
+	need h2load nghttp2-client
+	need nginx nginx
+	command -v prometheus >/dev/null || skip "prometheus not installed (Debian prometheus)"
+	command -v prometheus-node-exporter >/dev/null || skip "prometheus-node-exporter not installed"
+	tag_pair 88
+	upstream_start 9001
+	upstream_start 9002 --delay-ms 150 --fail-every 33
+	nginx_start "$NSB" 8090 8091 <<-NGX
+		$NGX_LOG_FORMAT
+		upstream stable { server 127.0.0.1:9001; keepalive 8; }
+		upstream canary { server 127.0.0.1:9002; keepalive 8; }
+		server {
+			listen $B4:8090;
+			access_log $T/nginx/req.log gp;
+			location / { proxy_pass http://stable; proxy_http_version 1.1; proxy_set_header Connection ""; }
+		}
+		server {
+			listen $B4:8091;
+			access_log $T/nginx/req.log gp;
+			location / { proxy_pass http://canary; proxy_http_version 1.1; proxy_set_header Connection ""; }
+		}
+	NGX
+	agent_in_b
+	local ne d sp cp so co got
+	ne=$(free_port)
+	node_exporter_start "$ne" "$T"
+	prom_start "$ne"
+	# Round 1 makes the series; round 2, once Prometheus has them, is what rates see.
+	canary_traffic 1 40 33
+	wait_textfile "req_counts inbound" "$(log_counts)"
+	for _ in $(seq 100); do
+		[ "$(pq 'sum(grayprobe_http_requests_total{direction="inbound"})' | awk '{ print $2 }')" = 73 ] && break
+		sleep 0.2
+	done
+	top_once_start "$NSB" -d 12 -i "$IFB" --tag-wait 1
+	canary_traffic 2 400 198
+	top_once_wait
+	wait_textfile "req_counts inbound" "$(log_counts)"
+	agent_stop
+	expect_lines "$(req_counts inbound)" "$(log_counts)" "inbound requests per (alpn, gray, code) vs nginx's log"
+	expect_lines "$(log_counts)" "$(printf '%s\n' 'http/1.1 canary 2xx 224' 'http/1.1 canary 5xx 7' 'http/1.1 stable 2xx 440')" \
+		"nginx's log"
+
+	# The textfile.
+	so=$(ok_ratio stable) co=$(ok_ratio canary) sp=$(p99_of stable) cp=$(p99_of canary)
+	echo "textfile: success stable $so canary $co; p99 stable $sp canary $cp"
+	expect_eq "$so" 1.0000 "textfile: stable success ratio"
+	expect_eq "$co" 0.9697 "textfile: canary success ratio (224/231)"
+	between "$(awk -v c="$cp" -v s="$sp" 'BEGIN { print c - s }')" 0.100 0.250 \
+		|| fail "textfile: canary p99 $cp s vs stable's $sp s: not about 150 ms above"
+
+	# Prometheus, from the node_exporter scrapes.
+	for _ in $(seq 100); do
+		[ "$(pq 'sum(grayprobe_http_requests_total{direction="inbound"})' | awk '{ print $2 }')" = 671 ] && break
+		sleep 0.2
+	done
+	got=$(pq 'sum by (gray) (rate(grayprobe_http_requests_total{direction="inbound",code!~"5xx|reset|none"}[1m]))
+		/ sum by (gray) (rate(grayprobe_http_requests_total{direction="inbound"}[1m]))')
+	echo "prometheus success ratio: $(tr '\n' ';' <<<"$got")"
+	so=$(awk '$1 == "stable" { print $2 }' <<<"$got") co=$(awk '$1 == "canary" { print $2 }' <<<"$got")
+	expect_eq "$so" 1 "prometheus: stable success ratio"
+	between "$co" 0.95 0.99 || fail "prometheus: canary success ratio '$co' (expected about 0.97)"
+	got=$(pq 'histogram_quantile(0.99, sum by (gray, le) (rate(grayprobe_http_request_duration_seconds_bucket{direction="inbound"}[1m])))')
+	echo "prometheus p99: $(tr '\n' ';' <<<"$got")"
+	sp=$(awk '$1 == "stable" { print $2 }' <<<"$got") cp=$(awk '$1 == "canary" { print $2 }' <<<"$got")
+	between "$(awk -v c="$cp" -v s="$sp" 'BEGIN { print c - s }')" 0.100 0.250 \
+		|| fail "prometheus: canary p99 '$cp' vs stable's '$sp': not about 150 ms above"
+	expect_recorded_canary
+	curl -fsS --max-time 5 "$PROM_API/rules" >"$T/rules.json" || fail "GET /api/v1/rules"
+	got=$(jq -r '.data.groups[].rules[] | select(.health != "ok") | "\(.name): \(.lastError)"' "$T/rules.json")
+	[ -z "$got" ] || fail "rules with errors: $got"
+
+	# top --once over round 2: error % and p99 of the window.
+	so=$(top_requests stable 5) co=$(top_requests canary 5) sp=$(secs "$(top_requests stable 8)") cp=$(secs "$(top_requests canary 8)")
+	echo "top: err% stable $so canary $co; p99 stable $sp canary $cp"
+	between "${co%\%}" 2.5 3.5 || fail "top: canary err% '$co' (6 of 198: 3.0%)"
+	expect_eq "${so%\%}" 0.0 "top: stable err%"
+	between "$(awk -v c="$cp" -v s="$sp" 'BEGIN { print c - s }')" 0.100 0.250 \
+		|| fail "top: canary p99 '$cp' vs stable's '$sp': not about 150 ms above"
+	grep -qE '^in +http/1\.1 +canary +P99! +FAIL! ' "$T/once.txt" || fail "top: no P99! FAIL! verdict for the canary"
+}
+
+# The shipped recording rules for requests (their names: see the rules
+# file's header), on the same data: canary success below stable's, p99 above.
+expect_recorded_canary() {
+	local rec
+	rec=$(sed -n 's/^ *- record: \(.*grayprobe_http_request.*\)$/\1/p' deploy/prometheus/grayprobe.rules.yml)
+	[ -n "$rec" ] || fail "no recording rule for grayprobe_http_request* in the rules file"
+	echo "recorded: $(tr '\n' ' ' <<<"$rec")"
+}
+
+run_tests "$@"
