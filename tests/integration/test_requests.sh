@@ -38,12 +38,14 @@ NGX_LOG_FORMAT='log_format gp escape=json
 
 # req_nginx ID [SERVER_LINES]: tag_pair ID, the slow upstream (200 ms,
 # /hold held until $T/go exists) on B's 127.0.0.1:9000, and nginx on
-# $B4:8080 (HTTP/1.1) and $B4:8081 (h2c) with /ok 200, /missing 404,
-# /fail 503, /slow* /hold* /chunk* proxied to the upstream.
+# $B4:8080 (HTTP/1.1) and $B4:8081 (h2c), the same on $B6, with /ok 200, /missing 404,
+# /fail 503, /big a 300 kB file, /slow* /hold* /chunk* proxied to the
+# upstream (which reads request bodies: nginx answers Expect: 100-continue).
 req_nginx() {
 	need nginx nginx
 	need curl curl
 	tag_pair "$1"
+	head -c 300000 /dev/urandom >"$T/big.bin"
 	upstream_start 9000 --delay-ms 200 --hold "$T/go"
 	nginx_start "$NSB" 8080 8081 <<-NGX
 		$NGX_LOG_FORMAT
@@ -51,11 +53,14 @@ req_nginx() {
 		server {
 			listen $B4:8080;
 			listen $B4:8081 http2;
+			listen [$B6]:8080;
+			listen [$B6]:8081 http2;
 			access_log $T/nginx/req.log gp;
 			${2:-}
 			location = /ok { return 200 "ok\n"; }
 			location = /missing { return 404 "missing\n"; }
 			location = /fail { return 503 "failing\n"; }
+			location = /big { alias $T/big.bin; }
 			location ~ ^/(slow|hold|chunk) {
 				proxy_pass http://up;
 				proxy_http_version 1.1;
@@ -78,7 +83,7 @@ log_counts() {
 log_lines() { grep -c . "$T/nginx/req.log"; }
 
 # series METRIC DIR LABEL...: the textfile's non-zero METRIC{direction=DIR}
-# series as sorted "VALUE-OF-LABEL... N" lines.
+# series (DIR "*": every direction, summed) as sorted "VALUE-OF-LABEL... N" lines.
 series() {
 	local m=$1 d=$2
 	shift 2
@@ -91,11 +96,11 @@ series() {
 				k = substr(p, 1, index(p, "=") - 1); kv[k] = substr(p, index(p, "=") + 2)
 				sub(/"$/, "", kv[k])
 			}
-			if (kv["direction"] != d) next
+			if (d != "*" && kv["direction"] != d) next
 			n = split(want, w, " "); s = ""
 			for (i = 1; i <= n; i++) s = s kv[w[i]] " "
-			print s $2
-		}' "$T/gp.prom" | sort
+			sum[s] += $2
+		} END { for (s in sum) print s sum[s] }' "$T/gp.prom" | sort
 }
 req_counts() { series grayprobe_http_requests_total "$1" alpn gray code; }
 sum_last() { awk '{ s += $NF } END { print s + 0 }'; }
@@ -106,11 +111,13 @@ expect_lines() {
 	fail "$3: got [$(tr '\n' ';' <<<"$1")], expected [$(tr '\n' ';' <<<"$2")]"
 }
 
-# wait_textfile CMD WANT: until CMD's output (from the textfile) is WANT,
-# 20 s at most; the caller then compares, so a miss shows what came.
+# wait_textfile WANT CMD ARGS...: until CMD's output (from the textfile) is
+# WANT, 20 s at most; the caller then compares, so a miss shows what came.
 wait_textfile() {
+	local want=$1
+	shift
 	for _ in $(seq 200); do
-		[ "$($1)" = "$2" ] && return 0
+		[ "$("$@")" = "$want" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -123,7 +130,7 @@ expect_requests_as_log() {
 	local want d
 	want=$(log_counts)
 	[ -n "$want" ] || fail "nginx logged no request"
-	wait_textfile "req_counts inbound" "$want"
+	wait_textfile "$want" req_counts inbound
 	agent_stop
 	for d in $REQ_DIRS; do
 		expect_lines "$(req_counts $d)" "$want" "$d requests per (alpn, gray, code) vs nginx's log"
@@ -136,13 +143,14 @@ expect_requests_as_log() {
 
 # req_events JQ_COND: the JSON request lines of our flows for which JQ_COND holds.
 req_events() {
-	jq -c "select(.type == \"request\" and (.daddr == \"$B4\" or .saddr == \"$B4\")) | select($1)" \
+	jq -c "select(.type == \"request\" and (.daddr == \"$B4\" or .daddr == \"$B6\")) | select($1)" \
 		"$T/events.json" 2>/dev/null
 }
 
-# curl_seq URL_BASE ARGS -- PATH [HEADER] -- PATH [HEADER] ...: one curl,
-# one transfer per PATH (--next), each with its own header or none; prints
-# "HTTP_CODE NUM_CONNECTS" per transfer. ARGS apply to every transfer.
+# curl_seq URL_BASE ARGS -- PATH [HEADER [ARG...]] -- ...: one curl, one
+# transfer per PATH (--next), each with its own header (or none: "") and
+# curl arguments; prints "HTTP_CODE NUM_CONNECTS" per transfer. ARGS apply
+# to every transfer.
 curl_seq() {
 	local base=$1 common=() cmd=() seg=() first=1
 	shift
@@ -154,8 +162,8 @@ curl_seq() {
 		[ $first = 1 ] || cmd+=(--next)
 		first=0
 		cmd+=(-sS --max-time 10 -o /dev/null -w '%{http_code} %{num_connects}\n' "${common[@]}")
-		[ ${#seg[@]} -lt 2 ] || cmd+=(-H "${seg[1]}")
-		cmd+=("$base${seg[0]}")
+		[ -z "${seg[1]:-}" ] || cmd+=(-H "${seg[1]}")
+		cmd+=("${seg[@]:2}" "$base${seg[0]}")
 	done
 	ip netns exec "$NSA" curl "${cmd[@]}"
 }
@@ -169,17 +177,23 @@ expect_curl() {
 
 # ---- HTTP/1.1 ---------------------------------------------------------------
 
-# Keep-alive: a gray header on the second request only, and on a later one;
-# 200, 404, 503, chunked and HEAD on the same connection.
+# Keep-alive: a gray header on the second request only, and on later ones;
+# 200, 404, 503, a chunked body, a 300 kB body, a POST whose body follows a
+# 100 Continue, and HEAD, on the same connection.
 t_req_h1_keepalive_next() {
 	req_nginx 90
 	agent_in_b
 	local out
+	head -c 3000 /dev/zero >"$T/post.bin"
 	out=$(curl_seq "http://$B4:8080" --http1.1 -- /ok -- /ok 'X-Gray: second' -- /missing \
-		-- /fail 'X-Canary: fourth' -- /chunk?ms=0 -- /ok -- /missing 'X-Gray: second')
-	expect_curl "$out" "200 200 404 503 200 200 404" 1
+		-- /fail 'X-Canary: fourth' -- /chunk?ms=0 -- /ok -- /missing 'X-Gray: second' -- /big \
+		-- /slow?ms=0 'Expect: 100-continue' --data-binary "@$T/post.bin" -v -- /ok 'X-Gray: last' 2>"$T/curl.err")
+	expect_curl "$out" "200 200 404 503 200 200 404 200 200 200" 1
+	grep -q '^< HTTP/1.1 100 Continue' "$T/curl.err" || fail "no 100 Continue came: $(grep '^< HTTP' "$T/curl.err")"
 	out=$(curl_seq "http://$B4:8080" --http1.1 -I -- /ok -- /ok 'X-Gray: head')
 	expect_curl "$out" "200 200" 1
+	out=$(curl_seq "http://[$B6]:8080" --http1.1 -- /missing -- /ok 'X-Gray: second-v6' -- /fail)
+	expect_curl "$out" "404 200 503" 1
 	expect_requests_as_log
 	local d
 	for d in $REQ_DIRS; do
@@ -228,29 +242,37 @@ expect_statuses() { expect_eq "$(awk '{ printf "%s%s", s, $3; s = " " }' <<<"$1"
 # connection: Debian 12's curl 7.88.1 fails every reused h2 connection with
 # "Error in the HTTP2 framing layer"); nghttp, several streams at once on one
 # connection, each with the header; h2client, one connection where only
-# the second stream and a later one carry a gray header.
+# the second stream and later ones carry a gray header, one a 300 kB body.
 t_req_h2c_curl_nghttp() {
 	need nghttp nghttp2-client
 	req_nginx 92
 	agent_in_b
-	local p h u=http://$B4:8081
-	for p in "/ok X-Gray:h2-curl" "/missing" "/fail X-Canary:h2-curl-c" "/ok" "/missing X-Gray:h2-curl"; do
-		h=(); [ "${p#* }" = "$p" ] || h=(-H "${p#* }")
-		expect_curl "$(curl_seq "$u" --http2-prior-knowledge "${h[@]}" -- "${p%% *}")" 			"$(case ${p%% *} in /ok) echo 200 ;; /missing) echo 404 ;; *) echo 503 ;; esac)" 1
-	done
+	local u=http://$B4:8081 path code h
+	while read -r path code h; do
+		expect_curl "$(curl_seq "$u" --http2-prior-knowledge -- "$path" "$h")" "$code" 1
+	done <<-REQS
+		/ok 200 X-Gray: h2-curl
+		/missing 404
+		/fail 503 X-Canary: h2-curl-c
+		/ok 200
+		/missing 404 X-Gray: h2-curl
+	REQS
 	ip netns exec "$NSA" nghttp -n -H 'x-gray: nghttp-one' "$u/ok" "$u/missing" "$u/fail" "$u/ok?2" \
 		>"$T/nghttp.out" 2>&1 || fail "nghttp: $(tail -n 3 "$T/nghttp.out")"
 	ip netns exec "$NSA" nghttp -n "$u/ok" "$u/fail" >"$T/nghttp.out" 2>&1 \
 		|| fail "nghttp without header: $(tail -n 3 "$T/nghttp.out")"
-	expect_statuses "$(h2c "$B4" 8081 /ok "/ok X-Gray:h2-second" /missing "/fail X-Canary:h2-fourth" /ok)" \
-		"200 200 404 503 200"
-	expect_eq "$(awk '$1 == "HTTP/2.0"' "$T/nginx/req.log" | wc -l)" 16 "h2 requests in nginx's log"
-	expect_eq "$(awk '$1 == "HTTP/2.0" { print $7 }' "$T/nginx/req.log" | sort -u | wc -l)" 8 "h2 connections in nginx's log"
+	expect_statuses "$(h2c "$B4" 8081 /ok "/ok X-Gray:h2-second" /missing "/fail X-Canary:h2-fourth" \
+		"/big X-Gray:h2-big" /ok)" "200 200 404 503 200 200"
+	expect_statuses "$(h2c "$B6" 8081 /ok "/missing X-Gray:h2-v6")" "200 404"
+	expect_eq "$(awk '$1 == "HTTP/2.0"' "$T/nginx/req.log" | wc -l)" 19 "h2 requests in nginx's log"
+	expect_eq "$(awk '$1 == "HTTP/2.0" { print $7 }' "$T/nginx/req.log" | sort -u | wc -l)" 9 "h2 connections in nginx's log"
 	expect_requests_as_log
 	local d
 	for d in $REQ_DIRS; do
-		expect_eq "$(req_events ".direction == \"$d\" and .alpn == \"h2c\" and .authority == \"$B4:8081\" and .method == \"GET\"" | wc -l)" 16 \
+		expect_eq "$(req_events ".direction == \"$d\" and .alpn == \"h2c\" and .authority == \"$B4:8081\" and .method == \"GET\"" | wc -l)" 17 \
 			"$d: h2c request lines with :authority and :method"
+		expect_eq "$(req_events ".direction == \"$d\" and .family == \"ipv6\" and .authority == \"[$B6]:8081\" and .gray == \"h2-v6\" and .status == 404" | wc -l)" 1 \
+			"$d: the IPv6 h2c request line"
 	done
 }
 
@@ -337,7 +359,7 @@ t_req_grpc() {
 	expect_lines "$want" "$(printf '%s\n' 'grpc-one DEADLINE_EXCEEDED 1' 'grpc-one OK 2' 'grpc-one UNAVAILABLE 2' \
 		'grpc-two OK 3' 'grpc-two UNAVAILABLE 1' 'stable DEADLINE_EXCEEDED 1' 'stable OK 3' 'stable UNAVAILABLE 2')" \
 		"statuses the gRPC client saw"
-	wait_textfile "series grayprobe_grpc_requests_total inbound gray status" "$want"
+	wait_textfile "$want" series grayprobe_grpc_requests_total inbound gray status
 	agent_stop
 	for d in $REQ_DIRS; do
 		expect_lines "$(series grayprobe_grpc_requests_total $d gray status)" "$want" \
@@ -429,7 +451,8 @@ t_req_midstream_capture_replay() {
 	expect_lines "$got" "unknown 3" "replay of the capture started mid-connection: requests per gray"
 }
 
-# The same live: the agent starts while the connection is under way.
+# The same live: the agent starts while the connection is under way (its
+# sockets' outcomes came before: the direction may be unknown too).
 t_req_midstream_live() {
 	req_nginx 98
 	held_client &
@@ -439,13 +462,11 @@ t_req_midstream_live() {
 	touch "$T/go"
 	wait "$client" || fail "h2client: $(cat "$T/held.out")"
 	expect_eq "$(held_statuses)" "200 404 200 200 200 503 200" "h2client's statuses"
-	wait_textfile "series grayprobe_http_requests_total inbound gray" "unknown 3"
+	wait_textfile "unknown 3" series grayprobe_http_requests_total '*' gray
 	agent_stop
-	local d
-	for d in $REQ_DIRS; do
-		expect_lines "$(series grayprobe_http_requests_total $d gray)" "unknown 3" "$d: requests per gray"
-		expect_eq "$(series grayprobe_requests_undecoded_total $d reason)" "midstream 3" "$d: undecoded requests"
-	done
+	grep '^grayprobe_\(http_requests\|requests_undecoded\)_total' "$T/gp.prom"
+	expect_lines "$(series grayprobe_http_requests_total '*' gray)" "unknown 3" "requests per gray"
+	expect_eq "$(series grayprobe_requests_undecoded_total '*' reason)" "midstream 3" "undecoded requests"
 	expect_eq "$(req_events '.gray != "unknown"' | wc -l)" 0 "request lines with a tag"
 }
 
@@ -466,7 +487,7 @@ t_req_goaway() {
 	ip netns exec "$NSA" h2load -n 20 -c 1 -m 4 -H 'x-gray: gl' "http://$B4:8081/ok" >"$T/h2load.out" 2>&1
 	local sent goaways logged want d
 	# Requests on the wire: HEADERS frames from the client; GOAWAYs from nginx.
-	wait_textfile "req_counts inbound" "$(log_counts)"
+	wait_textfile "$(log_counts)" req_counts inbound
 	cap_end full
 	sent=$(tshark -n -r "$T/full.pcap" -d tcp.port==8081,http2 -Y 'tcp.dstport == 8081 && http2.type == 1' \
 		-T fields -e http2.type 2>/dev/null | tr ',' '\n' | grep -cx 1)
@@ -478,10 +499,43 @@ t_req_goaway() {
 	[ "$sent" -gt "$logged" ] || fail "no request left unanswered: sent $sent, logged $logged"
 	want=$( (log_counts; echo "h2c ga reset 1"; echo "h2c stable reset 1"; echo "h2c gb reset 1"
 		[ $((sent - logged - 3)) -gt 0 ] && echo "h2c gl reset $((sent - logged - 3))") | sort)
-	wait_textfile "req_counts inbound" "$want"
+	wait_textfile "$want" req_counts inbound
 	agent_stop
 	for d in $REQ_DIRS; do
 		expect_lines "$(req_counts $d)" "$want" "$d: requests per (alpn, gray, code), resets as the capture shows"
+	done
+}
+
+# --request-timeout 1: a request held longer ends as code "none" once the
+# second is up; its late response is not counted again, nor taken for the
+# next request's on the same connection (HTTP/1.1 FIFO, h2c by stream).
+t_req_timeout_none() {
+	req_nginx 87
+	agent_in_b --request-timeout 1
+	curl_seq "http://$B4:8080" --http1.1 -- /hold 'X-Gray: held' -- /ok 'X-Gray: after' >"$T/h1.out" 2>&1 &
+	local h1=$! h2 want
+	ip netns exec "$NSA" "$PY" "$FIX/h2client.py" "$B4" 8081 "/hold X-Gray:held2" "/ok X-Gray:after2" \
+		>"$T/h2.out" 2>&1 &
+	h2=$!
+	for _ in $(seq 100); do [ "$(grep -c "got GET /hold" "$T/up-9000.log")" = 2 ] && break; sleep 0.1; done
+	expect_eq "$(grep -c "got GET /hold" "$T/up-9000.log")" 2 "held requests at the upstream"
+	want=$(printf '%s\n' 'h2c held2 none 1' 'http/1.1 held none 1')
+	wait_textfile "$want" req_counts inbound
+	expect_lines "$(req_counts inbound)" "$want" "requests once the held ones timed out"
+	touch "$T/go"
+	wait "$h1" || fail "curl: $(cat "$T/h1.out")"
+	wait "$h2" || fail "h2client: $(cat "$T/h2.out")"
+	expect_curl "$(cat "$T/h1.out")" "200 200" 1
+	expect_statuses "$(cat "$T/h2.out")" "200 200"
+	expect_eq "$(log_lines)" 4 "requests nginx answered"
+	want=$(printf '%s\n' 'h2c after2 2xx 1' 'h2c held2 none 1' 'http/1.1 after 2xx 1' 'http/1.1 held none 1')
+	wait_textfile "$want" req_counts inbound
+	agent_stop
+	local d
+	for d in $REQ_DIRS; do
+		expect_lines "$(req_counts $d)" "$want" "$d: requests after the late responses"
+		expect_eq "$(series grayprobe_http_request_duration_seconds_count $d alpn gray | sum_last)" 2 \
+			"$d: latency samples (answered in time only)"
 	done
 }
 
@@ -596,7 +650,7 @@ t_req_canary_end_to_end() {
 	prom_start "$ne"
 	# Round 1 makes the series; round 2, once Prometheus has them, is what rates see.
 	canary_traffic 1 40 33
-	wait_textfile "req_counts inbound" "$(log_counts)"
+	wait_textfile "$(log_counts)" req_counts inbound
 	for _ in $(seq 100); do
 		[ "$(pq 'sum(grayprobe_http_requests_total{direction="inbound"})' | awk '{ print $2 }')" = 73 ] && break
 		sleep 0.2
@@ -604,7 +658,7 @@ t_req_canary_end_to_end() {
 	top_once_start "$NSB" -d 12 -i "$IFB" --tag-wait 1
 	canary_traffic 2 400 198
 	top_once_wait
-	wait_textfile "req_counts inbound" "$(log_counts)"
+	wait_textfile "$(log_counts)" req_counts inbound
 	agent_stop
 	expect_lines "$(req_counts inbound)" "$(log_counts)" "inbound requests per (alpn, gray, code) vs nginx's log"
 	expect_lines "$(log_counts)" "$(printf '%s\n' 'http/1.1 canary 2xx 224' 'http/1.1 canary 5xx 7' 'http/1.1 stable 2xx 440')" \
