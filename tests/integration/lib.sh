@@ -444,3 +444,26 @@ node_exporter_start() {
 	PIDS+=($!)
 	wait_http "http://127.0.0.1:$1/metrics" || fail "node_exporter on $1 did not answer: $(tail -n 3 "$T/ne-$1.log")"
 }
+
+# prometheus_start JOB RULES HOST:PORT...: Prometheus on a free port of the
+# host's loopback, scraping the targets as JOB every second and evaluating
+# RULES (a rules file, or "" for none) every second; its config checked by
+# promtool, its storage in $T. Returned once ready, its API's URL in PROM_API.
+prometheus_start() {
+	local job=$1 rules=$2 pp t targets=
+	shift 2
+	for t; do targets="$targets${targets:+, }'$t'"; done
+	pp=$(free_port)
+	{
+		printf 'global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n'
+		[ -z "$rules" ] || printf 'rule_files:\n  - %s\n' "$rules"
+		printf 'scrape_configs:\n  - job_name: %s\n    static_configs:\n      - targets: [%s]\n' "$job" "$targets"
+	} >"$T/prometheus.yml"
+	promtool check config "$T/prometheus.yml" >"$T/pcheck.log" 2>&1 || fail "promtool check config: $(tail -n 3 "$T/pcheck.log")"
+	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
+		--web.listen-address="127.0.0.1:$pp" >"$T/prometheus.log" 2>&1 &
+	PIDS+=($!)
+	PROM_API=http://127.0.0.1:$pp/api/v1
+	wait_http "http://127.0.0.1:$pp/-/ready" || wait_http "http://127.0.0.1:$pp/-/ready" \
+		|| fail "prometheus not ready: $(tail -n 3 "$T/prometheus.log")"
+}

@@ -138,7 +138,7 @@ expect_requests_as_log() {
 			"$(log_lines)" "$d: request latency samples"
 		expect_eq "$(series grayprobe_requests_undecoded_total $d reason | sum_last)" 0 "$d: undecoded requests"
 	done
-	expect_eq "$(req_events 'true' | wc -l)" $(($(log_lines) * $(wc -w <<<"$REQ_DIRS"))) "request lines in the JSON"
+	expect_req_lines $(($(log_lines) * $(wc -w <<<"$REQ_DIRS"))) true "request lines in the JSON"
 }
 
 # req_events JQ_COND: the JSON request lines of our flows for which JQ_COND holds.
@@ -146,6 +146,9 @@ req_events() {
 	jq -c "select(.type == \"request\" and (.daddr == \"$B4\" or .daddr == \"$B6\")) | select($1)" \
 		"$T/events.json" 2>/dev/null
 }
+
+# expect_req_lines N JQ_COND WHAT: N such request lines.
+expect_req_lines() { expect_eq "$(req_events "$2" | wc -l)" "$1" "$3"; }
 
 # curl_seq URL_BASE ARGS -- PATH [HEADER [ARG...]] -- ...: one curl, one
 # transfer per PATH (--next), each with its own header (or none: "") and
@@ -197,9 +200,9 @@ t_req_h1_keepalive_next() {
 	expect_requests_as_log
 	local d
 	for d in $REQ_DIRS; do
-		expect_eq "$(req_events ".direction == \"$d\" and .method == \"HEAD\" and .gray == \"head\" and .status == 200" | wc -l)" 1 \
+		expect_req_lines 1 ".direction == \"$d\" and .method == \"HEAD\" and .gray == \"head\" and .status == 200" \
 			"$d: HEAD request line"
-		expect_eq "$(req_events ".direction == \"$d\" and .path == \"/chunk?ms=0\" and .status == 200 and .latency_ns > 0" | wc -l)" 1 \
+		expect_req_lines 1 ".direction == \"$d\" and .path == \"/chunk?ms=0\" and .status == 200 and .latency_ns > 0" \
 			"$d: chunked response's request line"
 	done
 }
@@ -269,9 +272,9 @@ t_req_h2c_curl_nghttp() {
 	expect_requests_as_log
 	local d
 	for d in $REQ_DIRS; do
-		expect_eq "$(req_events ".direction == \"$d\" and .alpn == \"h2c\" and .authority == \"$B4:8081\" and .method == \"GET\"" | wc -l)" 17 \
+		expect_req_lines 17 ".direction == \"$d\" and .alpn == \"h2c\" and .authority == \"$B4:8081\" and .method == \"GET\"" \
 			"$d: h2c request lines with :authority and :method"
-		expect_eq "$(req_events ".direction == \"$d\" and .family == \"ipv6\" and .authority == \"[$B6]:8081\" and .gray == \"h2-v6\" and .status == 404" | wc -l)" 1 \
+		expect_req_lines 1 ".direction == \"$d\" and .family == \"ipv6\" and .authority == \"[$B6]:8081\" and .gray == \"h2-v6\" and .status == 404" \
 			"$d: the IPv6 h2c request line"
 	done
 }
@@ -365,7 +368,7 @@ t_req_grpc() {
 		expect_lines "$(series grayprobe_grpc_requests_total $d gray status)" "$want" \
 			"$d gRPC calls per (gray, status) vs the client's"
 		expect_eq "$(series grayprobe_grpc_request_duration_seconds_count $d gray | sum_last)" 15 "$d: gRPC latency samples"
-		expect_eq "$(req_events ".direction == \"$d\" and .path == \"/gp.Test/StreamUnavailable\" and .grpc_status == \"UNAVAILABLE\"" | wc -l)" 2 \
+		expect_req_lines 2 ".direction == \"$d\" and .path == \"/gp.Test/StreamUnavailable\" and .grpc_status == \"UNAVAILABLE\"" \
 			"$d: JSON lines of StreamUnavailable"
 	done
 }
@@ -467,7 +470,7 @@ t_req_midstream_live() {
 	grep '^grayprobe_\(http_requests\|requests_undecoded\)_total' "$T/gp.prom"
 	expect_lines "$(series grayprobe_http_requests_total '*' gray)" "unknown 3" "requests per gray"
 	expect_eq "$(series grayprobe_requests_undecoded_total '*' reason)" "midstream 3" "undecoded requests"
-	expect_eq "$(req_events '.gray != "unknown"' | wc -l)" 0 "request lines with a tag"
+	expect_req_lines 0 '.gray != "unknown"' "request lines with a tag"
 }
 
 # nginx ends an h2c connection with GOAWAY after keepalive_requests (5):
@@ -562,37 +565,11 @@ ok_ratio() {
 # between V LO HI: LO <= V <= HI (decimals).
 between() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v >= lo && v <= hi) }'; }
 
-# prom_start NE_PORT: Prometheus on the host's loopback scraping the
-# node_exporter on NE_PORT every second, with the shipped rules; PROM_API.
-prom_start() {
-	local pp
-	pp=$(free_port)
-	while [ "$pp" = "$1" ]; do pp=$(free_port); done
-	cat >"$T/prometheus.yml" <<-YML
-		global:
-		  scrape_interval: 1s
-		  scrape_timeout: 1s
-		  evaluation_interval: 1s
-		rule_files:
-		  - $PWD/deploy/prometheus/grayprobe.rules.yml
-		scrape_configs:
-		  - job_name: node
-		    static_configs:
-		      - targets: ['127.0.0.1:$1']
-	YML
-	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
-		--web.listen-address="127.0.0.1:$pp" >"$T/prometheus.log" 2>&1 &
-	PIDS+=($!)
-	PROM_API=http://127.0.0.1:$pp/api/v1
-	wait_http "http://127.0.0.1:$pp/-/ready" || wait_http "http://127.0.0.1:$pp/-/ready" \
-		|| fail "prometheus not ready: $(tail -n 3 "$T/prometheus.log")"
-}
 # pq EXPR: the instant vector as sorted "GRAY VALUE" lines (gray label, or "-").
 pq() {
 	curl -fsS --max-time 5 -G "$PROM_API/query" --data-urlencode "query=$1" 2>/dev/null \
 		| jq -r '.data.result[] | "\(.metric.gray // "-") \(.value[1])"' | sort
 }
-pq_gray() { pq "$2" | awk -v g="$1" '$1 == g { print $2 }'; }
 
 # canary_traffic ROUND STABLE_N CANARY_N: h2load over HTTP/1.1 keep-alive
 # from A, the same client for both: STABLE_N requests to the stable nginx,
@@ -647,7 +624,7 @@ t_req_canary_end_to_end() {
 	local ne d sp cp so co got
 	ne=$(free_port)
 	node_exporter_start "$ne" "$T"
-	prom_start "$ne"
+	prometheus_start node "$PWD/deploy/prometheus/grayprobe.rules.yml" "127.0.0.1:$ne"
 	# Round 1 makes the series; round 2, once Prometheus has them, is what rates see.
 	canary_traffic 1 40 33
 	wait_textfile "$(log_counts)" req_counts inbound
