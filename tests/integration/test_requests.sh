@@ -279,6 +279,43 @@ t_req_h2c_curl_nghttp() {
 	done
 }
 
+# Upgrade: h2c (fixtures/h2c_upgrade.py; nginx does not upgrade): curl
+# --http2 and nghttp -u upgrade with their first request, answered on
+# stream 1; nghttp's next URIs follow on streams of their own (after its
+# PRIORITY-only streams, which are no requests). A request without Upgrade
+# stays HTTP/1.1.
+t_req_h2c_upgrade() {
+	need nghttp nghttp2-client
+	need curl curl
+	need_py
+	tag_pair 86
+	ip netns exec "$NSB" "$PY" "$FIX/h2c_upgrade.py" "$B4" 8082 >"$T/upgrade.log" 2>&1 &
+	PIDS+=($!)
+	wait_port "$NSB" 8082 $! "$T/upgrade.log"
+	agent_in_b
+	local u=http://$B4:8082 want d
+	expect_eq "$(ip netns exec "$NSA" curl -sS --max-time 5 --http2 -o /dev/null -w '%{http_code} %{http_version}' \
+		-H 'X-Gray: up-curl' "$u/ok")" "200 2" "curl --http2 (upgrade)"
+	expect_eq "$(ip netns exec "$NSA" curl -sS --max-time 5 --http2 -o /dev/null -w '%{http_code} %{http_version}' \
+		"$u/missing")" "404 2" "curl --http2 (upgrade), no header"
+	ip netns exec "$NSA" nghttp -u -n -H 'x-gray: up-nghttp' "$u/fail" "$u/ok2" "$u/ok3" >"$T/nghttp.out" 2>&1 \
+		|| fail "nghttp -u: $(tail -n 3 "$T/nghttp.out")"
+	expect_eq "$(ip netns exec "$NSA" curl -sS --max-time 5 --http1.1 -o /dev/null -w '%{http_code} %{http_version}' \
+		-H 'X-Gray: up-h1' "$u/fail")" "503 1.1" "curl --http1.1"
+	for _ in $(seq 50); do [ "$(grep -c . "$T/upgrade.log")" -ge 6 ] && break; sleep 0.1; done
+	expect_eq "$(awk '{ print $1, $3 }' "$T/upgrade.log" | sort | uniq -c | awk '{ printf "%s %s %s;", $2, $3, $1 }')" \
+		"h2c 200 3;h2c 404 1;h2c 503 1;http/1.1 503 1;" "answers the server logged"
+	want=$(printf '%s\n' 'h2c stable 4xx 1' 'h2c up-curl 2xx 1' 'h2c up-nghttp 2xx 2' 'h2c up-nghttp 5xx 1' \
+		'http/1.1 up-h1 5xx 1')
+	wait_textfile "$want" req_counts inbound
+	agent_stop
+	for d in $REQ_DIRS; do
+		expect_lines "$(req_counts $d)" "$want" "$d: requests per (alpn, gray, code)"
+		expect_req_lines 1 ".direction == \"$d\" and .alpn == \"h2c\" and .path == \"/fail\" and .stream == 1 and .gray == \"up-nghttp\"" \
+			"$d: the upgrading request's line (stream 1)"
+	done
+}
+
 # h2load: N requests over M concurrent streams on one connection, three
 # paths in turn, and the same over HTTP/1.1 keep-alive (--h1).
 t_req_h2load() {
