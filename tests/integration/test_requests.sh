@@ -592,6 +592,107 @@ t_req_timeout_none() {
 	done
 }
 
+# --max-tags 4 and 12 streams each with a gray value of its own, on one
+# connection: at most 4 of them become tags (per direction), the rest are
+# counted under alpn="other" gray="other" and in
+# grayprobe_requests_overflow_total; stable (pinned) is outside the cap;
+# every request is counted once.
+t_req_cardinality_capped() {
+	req_nginx 85
+	agent_in_b --max-tags 4
+	local i r=(/ok /ok) d want
+	for i in $(seq 12); do r+=("/ok X-Gray:v$i"); done
+	r+=(/missing)
+	expect_eq "$(h2c "$B4" 8081 "${r[@]}" | awk '{ print $3 }' | sort | uniq -c | awk '{ printf "%s %s;", $2, $1 }')" \
+		"200 14;404 1;" "h2client's statuses"
+	# Streams come one after the other: v1..v4 take the 4 places.
+	want=$(printf '%s\n' 'h2c stable 2xx 2' 'h2c stable 4xx 1' 'h2c v1 2xx 1' 'h2c v2 2xx 1' 'h2c v3 2xx 1' \
+		'h2c v4 2xx 1' 'other other 2xx 8')
+	wait_textfile "$want" req_counts inbound
+	agent_stop
+	for d in $REQ_DIRS; do
+		note "textfile $d: $(req_counts $d | tr '\n' ';')"
+		expect_lines "$(req_counts $d)" "$want" "$d: requests per (alpn, gray, code)"
+	done
+	expect_eq "$(prom grayprobe_requests_overflow_total)" 16 "grayprobe_requests_overflow_total"
+	expect_eq "$(log_lines)" 15 "requests in nginx's log"
+}
+
+# wait_quiet: until three textfile writes in a row carry the same request
+# counts (the agent has nothing more to count), 30 s at most.
+wait_quiet() {
+	local last= same=0 now m
+	for _ in $(seq 300); do
+		m=$(stat -c %Y.%N "$T/gp.prom" 2>/dev/null) 
+		if [ "$m" != "${M_LAST:-}" ]; then
+			M_LAST=$m
+			now=$(grep -E '^grayprobe_(http_requests|requests_undecoded)_total' "$T/gp.prom" | md5sum)
+			[ "$now" = "$last" ] && same=$((same + 1)) || same=0
+			last=$now
+			[ "$same" -ge 2 ] && return 0
+		fi
+		sleep 0.1
+	done
+	fail "the request counts never settled"
+}
+
+# ring_burst ID: nginx, the agent with a 4 KiB ring buffer, and bursts of
+# h2c streams whose HPACK state builds on every earlier block (h2client
+# indexes each field: 900 streams, 20 at a time, a gray g0..g6 by path;
+# h2load repeats its own: 1800 streams, 50 at a time, gray hl; under
+# nginx's 1000 requests a connection): records are lost, HPACK state with
+# them. Returns once the agent stopped; RING_LOST: the undecoded counts.
+ring_burst() {
+	need h2load nghttp2-client
+	req_nginx "$1"
+	agent_in_b --ringbuf-kb 4
+	local i r=()
+	for i in $(seq 900); do r+=("/ok?$i X-Gray:g$((i % 7)) X-Pad:$(printf '%04d%096d' "$i" "$RANDOM")"); done
+	h2c --concurrent 20 "$B4" 8081 "${r[@]}" >"$T/h2c.out"
+	expect_eq "$(awk '$3 == 200' "$T/h2c.out" | wc -l)" 900 "h2client's 200s"
+	ip netns exec "$NSA" h2load -n 1800 -c 2 -m 50 -H 'x-gray: hl' -H "x-pad: $(printf '%0200d' 7)" \
+		"http://$B4:8081/ok" >"$T/h2load.out" 2>&1 || fail "h2load: $(tail -n 3 "$T/h2load.out")"
+	expect_eq "$(log_lines)" 2700 "requests nginx answered"
+	wait_quiet
+	agent_stop
+	RING_LOST=$(series grayprobe_requests_undecoded_total inbound reason | tr '\n' ';')
+	note "nginx answered $(log_lines); inbound requests: $(req_counts inbound | tr '\n' ';') undecoded: $RING_LOST" \
+		"JSON request lines inbound: $(req_events '.direction == "inbound"' | wc -l)"
+	[ -n "$RING_LOST" ] || fail "no request undecoded: the 4 KiB ring lost nothing, nothing was tested"
+}
+
+# Requests whose records were lost are "unknown" or undecoded, never
+# another request's tag: every request line with a tag has the tag its
+# client sent for that path, and no tag counts more requests than nginx
+# answered with it.
+t_req_ringbuf_loss_never_mistagged() {
+	local d wrong
+	ring_burst 80
+	for d in $REQ_DIRS; do
+		wrong=$(req_events ".direction == \"$d\" and .gray != \"unknown\"" \
+			| jq -r '"\(.path) \(.gray)"' | awk '
+				$1 ~ /^\/ok\?[0-9]+$/ { n = substr($1, 5); if ($2 != "g" (n % 7)) print }
+				$1 == "/ok" && $2 != "hl" { print }
+				$1 !~ /^\/ok/ { print }')
+		[ -z "$wrong" ] || fail "$d: request lines with another request's tag: $(head -n 5 <<<"$wrong" | tr '\n' ';')"
+		req_counts $d | awk '$2 != "unknown"' | while read -r alpn gray code n; do
+			[ "$n" -le "$(log_counts | awk -v k="$alpn $gray $code" '$1 " " $2 " " $3 == k { print $4 }')" ] \
+				|| fail "$d: $alpn $gray $code: $n requests, more than nginx answered"
+		done || exit 1
+	done
+}
+
+# The same bursts: every request nginx answered is still counted once, per
+# direction, as a request line (tagged, "unknown", or undecoded without a
+# status): none vanishes with the records that were lost.
+t_req_ringbuf_loss_all_counted() {
+	local d
+	ring_burst 79
+	for d in $REQ_DIRS; do
+		expect_req_lines 2700 ".direction == \"$d\"" "$d: request lines for nginx's 2700 answers (undecoded: $RING_LOST)"
+	done
+}
+
 # ---- canary end to end -----------------------------------------------------
 
 # p99_of GRAY: the textfile's p99 of inbound http/1.1 GRAY requests, in
