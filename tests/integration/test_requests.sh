@@ -326,7 +326,8 @@ t_req_h2c_upgrade() {
 }
 
 # h2load: N requests over M concurrent streams on one connection, three
-# paths in turn, and the same over HTTP/1.1 keep-alive (--h1).
+# paths in turn; two connections at once; and the same over HTTP/1.1
+# keep-alive (--h1).
 t_req_h2load() {
 	need h2load nghttp2-client
 	req_nginx 93
@@ -338,7 +339,7 @@ t_req_h2load() {
 	grep -q '300 total, 300 started, 300 done, 100 succeeded, 200 failed, 0 errored' "$T/h2load.out" \
 		|| fail "h2load: $(grep requests: "$T/h2load.out")"
 	grep -q 'status codes: 100 2xx, 0 3xx, 100 4xx, 100 5xx' "$T/h2load.out" || fail "h2load: $(grep 'status codes' "$T/h2load.out")"
-	ip netns exec "$NSA" h2load -n 120 -c 1 -m 10 "$u/ok" >"$T/h2load.out" 2>&1 || fail "h2load, no header"
+	ip netns exec "$NSA" h2load -n 120 -c 2 -m 10 "$u/ok" >"$T/h2load.out" 2>&1 || fail "h2load, no header"
 	u=http://$B4:8080
 	ip netns exec "$NSA" h2load --h1 -n 90 -c 2 -H 'x-gray: load-h1' "$u/ok" "$u/fail" "$u/missing" \
 		>"$T/h2load.out" 2>&1 || fail "h2load --h1: $(tail -n 3 "$T/h2load.out")"
@@ -691,6 +692,30 @@ t_req_ringbuf_loss_all_counted() {
 	for d in $REQ_DIRS; do
 		expect_req_lines 2700 ".direction == \"$d\"" "$d: request lines for nginx's 2700 answers (undecoded: $RING_LOST)"
 	done
+}
+
+# Connections that carry their first request only after --tag-wait (a
+# client pool that connects ahead): their outcomes are counted first (alpn
+# "none", nothing seen yet), and the requests that come later on them are
+# still counted, in both directions, each under its own tag.
+t_req_first_request_after_tag_wait() {
+	req_nginx 78
+	agent_in_b
+	ip netns exec "$NSA" "$PY" "$FIX/h2client.py" --after "$T/go" "$B4" 8081 /ok "/missing X-Gray:late-h2" \
+		>"$T/h2.out" 2>&1 &
+	local h2=$! h1 d
+	ip netns exec "$NSA" "$PY" "$FIX/pipeline.py" --after "$T/go" "$B4" 8080 "GET /ok X-Gray:late-h1" "GET /fail" \
+		>"$T/h1.out" 2>&1 &
+	h1=$!
+	# Both outcomes of both connections counted, with nothing to tag them by.
+	wait_textfile 2 prom "$(tag_hist inbound none stable)"
+	wait_textfile 2 prom "$(tag_hist outbound none stable)"
+	touch "$T/go"
+	wait "$h2" || fail "h2client: $(cat "$T/h2.out")"
+	wait "$h1" || fail "pipelining client: $(cat "$T/h1.out")"
+	expect_statuses "$(cat "$T/h2.out")" "200 404"
+	expect_eq "$(awk '{ printf "%s ", $3 }' "$T/h1.out")" "200 503 " "pipelined statuses"
+	expect_requests_as_log
 }
 
 # ---- canary end to end -----------------------------------------------------
