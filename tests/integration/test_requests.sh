@@ -81,7 +81,7 @@ req_nginx() {
 # gray is X-Gray's value, else X-Canary's, else stable: the default rules).
 log_counts() {
 	awk '{
-		alpn = $1 == "HTTP/2.0" ? "h2c" : "http/1.1"
+		alpn = $1 == "HTTP/2.0" ? "h2c" : tolower($1)
 		g = $3; c = $4; gsub(/"/, "", g); gsub(/"/, "", c)
 		gray = g != "" ? g : (c != "" ? c : "stable")
 		n[alpn " " gray " " substr($2, 1, 1) "xx"]++
@@ -191,7 +191,8 @@ expect_curl() {
 
 # Keep-alive: a gray header on the second request only, and on later ones;
 # 200, 404, 503, a chunked body, a 300 kB body, a POST whose body follows a
-# 100 Continue, and HEAD, on the same connection.
+# 100 Continue, and HEAD, on the same connection; IPv6; HTTP/1.0 (its own
+# alpn label, "http/1.0").
 t_req_h1_keepalive_next() {
 	req_nginx 90
 	agent_in_b
@@ -206,6 +207,9 @@ t_req_h1_keepalive_next() {
 	expect_curl "$out" "200 200" 1
 	out=$(curl_seq "http://[$B6]:8080" --http1.1 -- /missing -- /ok 'X-Gray: second-v6' -- /fail)
 	expect_curl "$out" "404 200 503" 1
+	# HTTP/1.0: a connection a request.
+	out=$(curl_seq "http://$B4:8080" --http1.0 -- /ok 'X-Gray: ten' -- /missing)
+	expect_curl "$out" "200 404" 2
 	expect_requests_as_log
 	local d
 	for d in $REQ_DIRS; do
