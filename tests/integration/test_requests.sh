@@ -508,6 +508,45 @@ t_req_midstream_capture_replay() {
 	expect_lines "$got" "unknown 4" "replay of the capture started mid-connection: requests per gray"
 }
 
+# Live and replayed alike: traffic of every kind, seen by the agent and
+# captured at the same veth; grayprobe replay of the capture gives the same
+# requests (method, path, gray, status, code) as the live agent's inbound
+# lines, and the same latencies within 1 ms.
+t_req_replay_matches_live() {
+	need tcpdump tcpdump
+	need h2load nghttp2-client
+	req_nginx 77
+	cap full "tcp port 8080 or tcp port 8081"
+	agent_in_b
+	local i r=() key='"\(.method) \(.path) \(.gray) \(.status) \(.code)"'
+	curl_seq "http://$B4:8080" --http1.1 -- /ok -- /missing 'X-Gray: rl' -- /chunk?ms=0 -- /fail 'X-Canary: rl-c' >/dev/null
+	ip netns exec "$NSA" "$PY" "$FIX/pipeline.py" "$B4" 8080 "GET /ok X-Gray:rp" "HEAD /missing" "GET /slow?ms=5" \
+		>/dev/null || fail "pipelining client"
+	for i in $(seq 40); do r+=("/ok?$i X-Gray:r$((i % 3)) X-Pad:$(printf '%04d%0150d' "$i" "$RANDOM")"); done
+	h2c --concurrent 4 "$B4" 8081 "${r[@]}" /missing /fail >/dev/null
+	ip netns exec "$NSA" h2load -n 60 -c 1 -m 6 -H 'x-gray: rh' "http://$B4:8081/ok" "http://$B4:8081/fail" \
+		>"$T/h2load.out" 2>&1 || fail "h2load"
+	wait_textfile "$(log_counts)" req_counts inbound
+	agent_stop
+	cap_end full
+	"$GP" replay "$T/full.pcap" >"$T/replay.json" 2>"$T/replay.err" || fail "replay: $(tail -n 2 "$T/replay.err")"
+	req_events '.direction == "inbound"' | jq -r "$key" | sort >"$T/live.keys"
+	jq -r "select(.type == \"request\") | $key" "$T/replay.json" | sort >"$T/replay.keys"
+	expect_eq "$(wc -l <"$T/live.keys")" "$(log_lines)" "live request lines"
+	cmp -s "$T/live.keys" "$T/replay.keys" \
+		|| fail "replay differs from live: $(diff "$T/live.keys" "$T/replay.keys" | head -n 6 | tr '\n' ';')"
+	# Latencies, request by request (flow and stream, or order in an HTTP/1 flow).
+	key='"\(.sport) \(.stream // 0) \(.path) \(.latency_ns)"'
+	req_events '.direction == "inbound"' | jq -r "$key" | sort -k1,1n -k2,2n -s >"$T/live.lat"
+	jq -r "select(.type == \"request\") | $key" "$T/replay.json" | sort -k1,1n -k2,2n -s >"$T/replay.lat"
+	paste "$T/live.lat" "$T/replay.lat" | awk '$1 != $5 || $2 != $6 || $3 != $7 { print "mismatch:", $0; bad = 1; exit }
+		{ d = $4 - $8; if (d < 0) d = -d; if (d > 1e6) { print "latency:", $0; bad = 1; exit }
+		  if (d > m) m = d }
+		END { if (!bad) print "largest live/replay latency difference", m, "ns"; exit bad }' >"$T/lat.cmp" \
+		|| fail "$(cat "$T/lat.cmp")"
+	note "$(cat "$T/lat.cmp") over $(wc -l <"$T/live.lat") requests"
+}
+
 # The same live: the agent starts while the connection is under way. Its
 # sockets' outcomes came before the agent: no direction is known, so the
 # same 4 requests are counted as requests of no socket of this node, none
