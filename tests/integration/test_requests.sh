@@ -396,7 +396,7 @@ grpc_calls() {
 # Unary and server-streaming calls answering OK, UNAVAILABLE and
 # DEADLINE_EXCEEDED (trailers-only, or trailers after messages), with and
 # without x-gray / x-canary metadata, gray and stable calls on one channel:
-# per (gray, status) exactly what the client saw.
+# per (gray, status) exactly what the client saw; as HTTP requests, all 2xx.
 t_req_grpc() {
 	need_py grpc python3-grpcio
 	tag_pair 95
@@ -420,6 +420,9 @@ t_req_grpc() {
 		expect_lines "$(series grayprobe_grpc_requests_total $d gray status)" "$want" \
 			"$d gRPC calls per (gray, status) vs the client's"
 		expect_eq "$(series grayprobe_grpc_request_duration_seconds_count $d gray | sum_last)" 15 "$d: gRPC latency samples"
+		# As HTTP requests too: each call's HTTP status is 200, whatever its grpc-status.
+		expect_lines "$(req_counts $d)" "$(printf '%s\n' 'h2c grpc-one 2xx 5' 'h2c grpc-two 2xx 4' 'h2c stable 2xx 6')" \
+			"$d: the calls as HTTP requests"
 		expect_req_lines 2 ".direction == \"$d\" and .path == \"/gp.Test/StreamUnavailable\" and .grpc_status == \"UNAVAILABLE\"" \
 			"$d: JSON lines of StreamUnavailable"
 	done
