@@ -78,13 +78,15 @@ req_nginx() {
 }
 
 # log_counts: nginx's access log as sorted "ALPN GRAY CODE N" lines (the
-# gray is X-Gray's value, else X-Canary's, else stable: the default rules).
+# gray is X-Gray's value, else X-Canary's, else stable: the default rules;
+# CODE the status class, "reset" for nginx's 499).
 log_counts() {
 	awk '{
 		alpn = $1 == "HTTP/2.0" ? "h2c" : tolower($1)
 		g = $3; c = $4; gsub(/"/, "", g); gsub(/"/, "", c)
 		gray = g != "" ? g : (c != "" ? c : "stable")
-		n[alpn " " gray " " substr($2, 1, 1) "xx"]++
+		# 499 (nginx: the client closed the request): a reset before any response.
+		n[alpn " " gray " " ($2 == 499 ? "reset" : substr($2, 1, 1) "xx")]++
 	} END { for (k in n) print k, n[k] }' "$T/nginx/req.log" | sort
 }
 log_lines() { grep -c . "$T/nginx/req.log"; }
@@ -132,7 +134,7 @@ wait_textfile() {
 
 # expect_requests_as_log: after the traffic, the textfile's requests per
 # (alpn, gray, code) equal the access log's, in every direction; the
-# histogram counts every answered request; nothing undecoded.
+# histogram counts every answered request (not nginx's 499s); nothing undecoded.
 expect_requests_as_log() {
 	local want d
 	want=$(log_counts)
@@ -144,7 +146,7 @@ expect_requests_as_log() {
 		note "textfile $d: $(req_counts $d | tr '\n' ';')"
 		expect_lines "$(req_counts $d)" "$want" "$d requests per (alpn, gray, code) vs nginx's log"
 		expect_eq "$(series grayprobe_http_request_duration_seconds_count $d alpn gray | sum_last)" \
-			"$(log_lines)" "$d: request latency samples"
+			"$(awk '$2 != 499' "$T/nginx/req.log" | wc -l)" "$d: request latency samples (answered requests)"
 		expect_eq "$(series grayprobe_requests_undecoded_total $d reason | sum_last)" 0 "$d: undecoded requests"
 	done
 	expect_req_lines $(($(log_lines) * $(wc -w <<<"$REQ_DIRS"))) true "request lines in the JSON"
@@ -637,6 +639,23 @@ t_req_timeout_none() {
 		expect_eq "$(series grayprobe_http_request_duration_seconds_count $d alpn gray | sum_last)" 2 \
 			"$d: latency samples (answered in time only)"
 	done
+}
+
+# Requests the client gives up on before any response: h2c RST_STREAM
+# (CANCEL) on a held stream, between answered streams of the same
+# connection; an HTTP/1.1 connection closed with its request held. nginx
+# logs both as 499; each is code "reset", the streams around it unharmed.
+t_req_client_reset() {
+	req_nginx 76
+	agent_in_b
+	expect_statuses "$(h2c "$B4" 8081 "/ok X-Gray:rs" "/hold X-Gray:rs !cancel" "/missing X-Gray:rs" /ok)" \
+		"200 cancelled 404 200"
+	ip netns exec "$NSA" "$PY" "$FIX/pipeline.py" --close "$B4" 8080 "GET /hold X-Gray:rc" \
+		|| fail "pipelining client"
+	for _ in $(seq 100); do [ "$(awk '$2 == 499' "$T/nginx/req.log" | wc -l)" = 2 ] && break; sleep 0.1; done
+	expect_eq "$(awk '$2 == 499' "$T/nginx/req.log" | wc -l)" 2 "499s in nginx's log"
+	touch "$T/go"
+	expect_requests_as_log
 }
 
 # --max-tags 4 and 12 streams each with a gray value of its own, on one
