@@ -687,9 +687,9 @@ t_req_cardinality_capped() {
 # wait_quiet: until three textfile writes in a row carry the same request
 # counts (the agent has nothing more to count), 30 s at most.
 wait_quiet() {
-	local last= same=0 now m
+	local last='' same=0 now m
 	for _ in $(seq 300); do
-		m=$(stat -c %Y.%N "$T/gp.prom" 2>/dev/null) 
+		m=$(stat -c %.9Y "$T/gp.prom" 2>/dev/null)
 		if [ "$m" != "${M_LAST:-}" ]; then
 			M_LAST=$m
 			now=$(grep -E '^grayprobe_(http_requests|requests_undecoded)_total' "$T/gp.prom" | md5sum)
@@ -925,26 +925,26 @@ t_req_canary_end_to_end() {
 # header), evaluated by that Prometheus on the same data: the canary's
 # success ratio about 3 points below stable's, its p99 about 150 ms above.
 expect_recorded_canary() {
-	local r=direction_gray:grayprobe_http_request sel='{direction="inbound"}' got so co sp cp
+	local rec=direction_gray:grayprobe_http_request sel='{direction="inbound"}' got so co sp cp
 	for _ in $(seq 100); do
-		[ "$(pq "${r}s_success:ratio_minus_stable_5m$sel" | wc -l)" = 1 ] \
-			&& [ "$(pq "${r}_duration_seconds:p99_ratio_to_stable_5m$sel" | wc -l)" = 1 ] && break
+		[ "$(pq "${rec}s_success:ratio_minus_stable_5m$sel" | wc -l)" = 1 ] \
+			&& [ "$(pq "${rec}_duration_seconds:p99_ratio_to_stable_5m$sel" | wc -l)" = 1 ] && break
 		sleep 0.2
 	done
-	got=$(pq "${r}s_success:ratio_rate5m$sel")
+	got=$(pq "${rec}s_success:ratio_rate5m$sel")
 	note "recorded success ratio: $(tr '\n' ';' <<<"$got")"
 	so=$(awk '$1 == "stable" { print $2 }' <<<"$got") co=$(awk '$1 == "canary" { print $2 }' <<<"$got")
 	expect_eq "$so" 1 "recorded: stable success ratio"
 	between "$co" 0.95 0.99 || fail "recorded: canary success ratio '$co' (expected about 0.97)"
-	got=$(pq "${r}s_success:ratio_minus_stable_5m$sel")
+	got=$(pq "${rec}s_success:ratio_minus_stable_5m$sel")
 	note "recorded success ratio minus stable's: $got"
 	between "$(awk '{ print $2 }' <<<"$got")" -0.05 -0.01 || fail "recorded: canary success minus stable's: '$got'"
-	got=$(pq "${r}_duration_seconds:p99_5m$sel")
+	got=$(pq "${rec}_duration_seconds:p99_5m$sel")
 	note "recorded p99: $(tr '\n' ';' <<<"$got")"
 	sp=$(awk '$1 == "stable" { print $2 }' <<<"$got") cp=$(awk '$1 == "canary" { print $2 }' <<<"$got")
 	between "$(awk -v c="$cp" -v s="$sp" 'BEGIN { print c - s }')" 0.100 0.250 \
 		|| fail "recorded: canary p99 '$cp' vs stable's '$sp': not about 150 ms above"
-	got=$(pq "${r}_duration_seconds:p99_ratio_to_stable_5m$sel")
+	got=$(pq "${rec}_duration_seconds:p99_ratio_to_stable_5m$sel")
 	note "recorded p99 ratio to stable: $got"
 	between "$(awk '{ print $2 }' <<<"$got")" 5 1000 || fail "recorded: canary p99 ratio to stable's: '$got'"
 }
