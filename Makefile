@@ -57,8 +57,9 @@ endif
 # cmd -> collect, input -> pipeline -> export, top -> util.
 CORE_SRCS := user/pipeline/hist.c user/pipeline/agg.c user/export/prom.c user/export/json.c \
 	user/pipeline/event.c user/cmd/opts.c user/util/log.c user/collect/caps.c \
-	user/pipeline/payload.c user/util/htab.c user/pipeline/tagger.c user/pipeline/rules.c user/pipeline/pipeline.c \
-	user/input/pktsplit.c user/collect/iface.c user/collect/hooks.c user/util/parse.c user/top/topmodel.c user/top/toptext.c
+	user/pipeline/payload.c user/util/htab.c user/pipeline/tagger.c user/pipeline/rules.c user/pipeline/request.c user/pipeline/pipeline.c \
+	user/input/pktsplit.c user/collect/iface.c user/collect/hooks.c user/util/parse.c user/top/topmodel.c user/top/toptext.c \
+	user/decode/http.c user/decode/h1.c user/decode/l7.c user/decode/hpack.c user/decode/h2.c
 APP_SRCS  := user/cmd/main.c user/cmd/check.c user/cmd/engine.c user/top/topui.c user/export/web.c
 # The collect layer's libbpf half: the agent, tests/tools/tcfuzz and
 # bench/tcrun link it (after it, libgrayprobe.a, then libbpf).
@@ -187,9 +188,14 @@ $(OUT)/tests/%: tests/tools/%.c | $(OUT)/tests
 # Root-only test tools: tcfuzz loads grayprobe's own object as replay does
 # (the collect library) and checks gp_tc (BPF_PROG_TEST_RUN) against a
 # reference parser.
-ROOT_TOOL_BINS := $(OUT)/tests/tcfuzz
+ROOT_TOOL_BINS := $(OUT)/tests/tcfuzz $(OUT)/tests/l7dump
 
 $(OUT)/tests/tcfuzz: tests/tools/tcfuzz.c $(COLLECT_LIBS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(COLLECT_LIBS) $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+
+# l7dump: crafted TCP streams through gp_tc, printing its GP_EV_L7 records.
+$(OUT)/tests/l7dump: tests/tools/l7dump.c $(COLLECT_LIBS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(COLLECT_LIBS) $(LDFLAGS) $(LIBBPF_LIBS) -o $@
 
@@ -207,7 +213,7 @@ soak: test-deps
 # ASan+UBSan. `make test` runs each for a few seconds, `make fuzz` for
 # FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES := event payload rules pcap tagger
+FUZZ_NAMES := event payload rules pcap tagger hpack h2 h1 l7 request
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(OUT)/fuzz/fuzz_%)
 FUZZ_OBJS  := $(CORE_SRCS:user/%.c=$(OUT)/fuzz/%.o) $(PCAP_SRCS:user/%.c=$(OUT)/fuzz/%.o)
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser \
@@ -269,7 +275,7 @@ install: $(OUT)/grayprobe
 
 # ---- Benchmarks (bench/, BENCHMARKS.md): `make bench`, QUICK=1 for a ~1 minute
 # smoke run. Not part of `make test`. Installs what it needs like `deps` does.
-DEB_BENCH := bpftrace iperf3 jq iproute2 util-linux
+DEB_BENCH := bpftrace iperf3 jq iproute2 util-linux nginx wrk nghttp2-client
 BENCH_BINS := $(OUT)/bench/connloop $(OUT)/bench/tcrun $(OUT)/bench/ringfeed \
 	$(OUT)/bench/startup $(OUT)/bench/textfile
 QUICK ?= 0

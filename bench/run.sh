@@ -3,7 +3,7 @@
 # Not a test: it measures, prints a table of medians and ratios, and writes
 # it to $OUT/bench/results.md (raw figures in $OUT/bench/raw.tsv).
 #
-#   bench/run.sh [SECTION...]   sections: conn tc iperf ring footprint textfile diag
+#   bench/run.sh [SECTION...]   sections: conn tc iperf ring footprint textfile diag http
 #
 # Variants alternate run by run (A B A B ...). Traffic stays on loopback or
 # on veth pairs between namespaces made here, on 198.18.0.0/15 only. The
@@ -28,11 +28,11 @@ done
 
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=3 CONNS=3000 TC_REPEAT=200000 TC_FLOWS=500 IPERF_T=1 IPERF_OMIT=0
-	RING_REPS=1 RING_STEP_MS=300 STORM_S=1 STORM_ROUNDS=2 RSS_CONNS=100000
+	RING_REPS=1 RING_STEP_MS=300 STORM_S=1 STORM_ROUNDS=2 RSS_CONNS=100000 HTTP_T=1 HTTP_N=5000
 	START_RUNS=3 TF_RUNS=30
 else
 	ROUNDS=7 CONNS=20000 TC_REPEAT=2000000 TC_FLOWS=2000 IPERF_T=4 IPERF_OMIT=1
-	RING_REPS=5 RING_STEP_MS=500 STORM_S=3 STORM_ROUNDS=5 RSS_CONNS=1000000
+	RING_REPS=5 RING_STEP_MS=500 STORM_S=3 STORM_ROUNDS=5 RSS_CONNS=1000000 HTTP_T=3 HTTP_N=50000
 	START_RUNS=7 TF_RUNS=200
 fi
 STORM_RATE=10000
@@ -218,6 +218,16 @@ bench_tc() {
 			"$(fmt "$(calc "$b / $a")")" "<= $goal ns net" "$(verdict "$b - $a <= $goal")" \
 			"bench/tcrun: kernel-reported topts.duration, median of $ROUNDS rounds; raw $b ns, empty-program floor $a ns, net $(calc "$b - $a") ns"
 	done
+	# HTTP at TC: a DATA segment of a known h2c flow against the same segment
+	# in a TLS flow (the path without the walker), both per-segment medians.
+	local t d h e
+	t=$(med tc_tlsdata gp_tc) d=$(med tc_h2data gp_tc) h=$(med tc_h2headers gp_tc) e=$(med tc_h2headers empty)
+	row "2. TC mid-stream HTTP/2 DATA segment, vs the same in TLS (ns/pkt)" "TLS flow" "$t" "h2c flow" \
+		"$d (+$(calc "$d - $t"))" "$(fmt "$(calc "$d / $t")")" "<= 40 ns more" "$(verdict "$d - $t <= 40")" \
+		"bench/tcrun h2data/tlsdata: median over $TC_FLOWS consecutive 1448 B segments, repeat 1 each"
+	row "2. TC HEADERS-bearing HTTP/2 segment (ns/pkt)" "empty prog" "$e" "gp_tc (net)" \
+		"$h ($(calc "$h - $e"))" "$(fmt "$(calc "$h / $e")")" "<= 1000 ns net" "$(verdict "$h - $e <= 1000")" \
+		"bench/tcrun h2headers: HEADERS (300 B block) + DATA with END_STREAM: one unit and one end record"
 	for m in hello http; do
 		row "2. TC first payload ($m), consumer behind: no wake-up (ns/pkt)" "-" "-" "gp_tc" \
 			"$(med "tc_${m}_nowake" gp_tc)" "-" "-" "-" "bench/tcrun -c 256: ring drained every 256 flows"
@@ -444,15 +454,101 @@ bench_diag() {
 	BPF_STATS_OLD=
 }
 
+# ---------------------------------------------------------------- 7
+# http_load VARIANT TOOL: one load run through the veth; prints requests/s.
+http_load() {
+	local out
+	case $2 in
+	wrk)
+		out=$(ip netns exec "$HTTP_NA" wrk -t 1 -c 8 -d "${HTTP_T}s" "http://198.18.2.2:8080/" 2>&1) \
+			|| die "wrk: $out"
+		awk '/^Requests\/sec:/ { print $2 }' <<<"$out" ;;
+	h2load)
+		out=$(ip netns exec "$HTTP_NA" h2load -n "$HTTP_N" -c 4 -m 16 "http://198.18.2.2:8081/" 2>&1) \
+			|| die "h2load: $out"
+		grep -q "succeeded, 0 failed," <<<"$out" || die "h2load: requests failed: $(grep '^requests:' <<<"$out")"
+		sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out" ;;
+	esac
+}
+http_veth() {
+	NSSEQ=$((NSSEQ + 1))
+	HTTP_NA=gpb$$hc$NSSEQ HTTP_NB=gpb$$hs$NSSEQ
+	ip netns add "$HTTP_NA" && NETNS+=("$HTTP_NA") || die "ip netns add"
+	ip netns add "$HTTP_NB" && NETNS+=("$HTTP_NB") || die "ip netns add"
+	ip link add gpb$$ha netns "$HTTP_NA" type veth peer name gpb$$hb netns "$HTTP_NB" || die "veth"
+	ip -n "$HTTP_NA" addr add 198.18.2.1/24 dev gpb$$ha
+	ip -n "$HTTP_NB" addr add 198.18.2.2/24 dev gpb$$hb
+	for n in "$HTTP_NA" "$HTTP_NB"; do ip -n "$n" link set lo up; done
+	ip -n "$HTTP_NA" link set gpb$$ha up
+	ip -n "$HTTP_NB" link set gpb$$hb up
+	mkdir -p "$TMP/nginx"
+	cat >"$TMP/nginx/nginx.conf" <<-CONF
+		daemon off; master_process off; worker_processes 1; pid $TMP/nginx/pid;
+		error_log $TMP/nginx/error.log; events { worker_connections 1024; }
+		http { access_log off; client_body_temp_path $TMP/nginx/b; proxy_temp_path $TMP/nginx/p;
+		fastcgi_temp_path $TMP/nginx/f; uwsgi_temp_path $TMP/nginx/u; scgi_temp_path $TMP/nginx/s;
+		keepalive_requests 1000000;
+		server { listen 198.18.2.2:8080; listen 198.18.2.2:8081 http2;
+		location / { return 200 "ok\n"; } } }
+	CONF
+	ip netns exec "$HTTP_NB" nginx -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" >/dev/null 2>&1 &
+	HTTP_NGINX=$!
+	PIDS+=("$HTTP_NGINX")
+	for _ in $(seq 100); do
+		ip netns exec "$HTTP_NB" ss -Hltn 'sport = :8081' | grep -q . && return 0
+		sleep 0.05
+	done
+	die "nginx did not listen"
+}
+bench_http() {
+	local r v tool rps c0 c1 t0 t1
+	log "7/7 HTTP throughput through veth: $ROUNDS rounds x {wrk, h2load} x {no program, grayprobe}"
+	for tool in wrk h2load nginx; do command -v $tool >/dev/null || die "$tool not installed"; done
+	http_veth
+	for r in $(seq "$ROUNDS"); do
+		for tool in wrk h2load; do
+			for v in none grayprobe; do
+				[ "$v" = grayprobe ] && agent_start "$HTTP_NB" -i gpb$$hb
+				c0=$( [ "$v" = grayprobe ] && schedns "$AGENT" || echo 0) t0=$(date +%s%N)
+				rps=$(http_load "$v" "$tool")
+				[ -n "$rps" ] || die "$tool printed no rate"
+				if [ "$v" = grayprobe ]; then
+					c1=$(schedns "$AGENT") t1=$(date +%s%N)
+					sleep 0.3	# records in flight reach the textfile at stop
+					agent_stop
+					HTTP_REQS=$(awk '/^grayprobe_http_requests_total\{direction="inbound"/ { s += $NF } END { printf "%.0f", s }' "$TMP/x.prom")
+					# % of one core per 10k requests/s
+					rec http_cpu "$tool" "$(calc "($c1 - $c0) / ($t1 - $t0) * 100 * 10000 / $rps")"
+				fi
+				rec "http_$tool" "$v" "$rps"
+				log "  round $r $tool $v: $(fmt "$rps") req/s${HTTP_REQS:+ (agent counted $HTTP_REQS inbound requests)}"
+				HTTP_REQS=
+			done
+		done
+	done
+	stop_pid "$HTTP_NGINX" TERM
+	delns "$HTTP_NA"
+	delns "$HTTP_NB"
+	local a b
+	for tool in wrk h2load; do
+		a=$(med "http_$tool" none) b=$(med "http_$tool" grayprobe)
+		row "7. $tool through veth (req/s)" "no program" "$(fmt "$a")" "grayprobe" "$(fmt "$b")" \
+			"$(fmt "$(calc "$b / $a")")" ">= 0.97x" "$(verdict "$b / $a >= 0.97")" \
+			"bench/run.sh http: nginx in a namespace, agent 'run -i VETH' (ingress+egress) beside it"
+		row "7. agent CPU per 10k requests/s, $tool (% of one core)" "-" "-" "agent" \
+			"$(fmt "$(med http_cpu "$tool")")" "-" "-" "-" "schedstat delta of the agent over the load run"
+	done
+}
+
 # ---------------------------------------------------------------- main
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(conn tc iperf ring footprint textfile diag)
+[ ${#sections[@]} -eq 0 ] && sections=(conn tc iperf ring footprint textfile diag http)
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for s in "${sections[@]}"; do
 	case $s in
-	conn | tc | iperf | ring | footprint | textfile | diag) "bench_$s" ;;
-	*) die "unknown section '$s' (conn tc iperf ring footprint textfile diag)" ;;
+	conn | tc | iperf | ring | footprint | textfile | diag | http) "bench_$s" ;;
+	*) die "unknown section '$s' (conn tc iperf ring footprint textfile diag http)" ;;
 	esac
 done
 

@@ -21,6 +21,18 @@
  *            flows gets its SYN, then the hello with repeat=1; the round's
  *            figure is the median over its flows.
  *   http     the same with a plaintext HTTP/1.1 request carrying X-Gray.
+ *   h2data   a 1448-byte segment inside a long HTTP/2 DATA frame of a known
+ *            h2c flow (both directions' handshake and prefaces seen): the
+ *            walker's arithmetic-only path. Each run is a new segment (a
+ *            repeated one would be a retransmit), so runs are repeat=1 and
+ *            the figure is the median over FLOWS consecutive segments.
+ *   tlsdata  the same segments in a TLS flow (not HTTP: the path without
+ *            the walker), measured the same way: h2data - tlsdata is what
+ *            following HTTP/2 costs such a segment.
+ *   h2headers  a segment holding a HEADERS frame (300-byte block) and a
+ *            DATA frame with END_STREAM: one unit and one end forwarded.
+ *   h1head   a segment holding one HTTP/1.1 request head (the http case's,
+ *            463 bytes) of a keep-alive flow: scanned byte by byte, forwarded.
  * The ring buffer is drained (outside any timing) every EVERY flows; with
  * the default 1 the consumer is always caught up, so each record takes the
  * wake-up path an idle agent's ring buffer takes.
@@ -305,6 +317,115 @@ static struct flow4 new_flow(void)
 	return f;
 }
 
+/*
+ * A flow past its handshake (SYN, SYN-ACK, ACK) and first payloads: c0 from
+ * the client, s0 from the server. Returns the client's next sequence number.
+ */
+static uint32_t open_flow(int fd, struct flow4 *f, uint16_t port, const void *c0, size_t c0len,
+			  const void *s0, size_t s0len)
+{
+	uint32_t ns;
+
+	*f = new_flow();
+	f->sport = port;
+	run(fd, tcp4(f, 1, f->cisn, 0, 0x02, NULL, 0), 1, &ns);
+	run(fd, tcp4(f, 0, f->sisn, f->cisn + 1, 0x12, NULL, 0), 1, &ns);
+	run(fd, tcp4(f, 1, f->cisn + 1, f->sisn + 1, 0x10, NULL, 0), 1, &ns);
+	run(fd, tcp4(f, 1, f->cisn + 1, f->sisn + 1, 0x18, c0, c0len), 1, &ns);
+	if (s0len)
+		run(fd, tcp4(f, 0, f->sisn + 1, f->cisn + 1 + c0len, 0x18, s0, s0len), 1, &ns);
+	return f->cisn + 1 + c0len;
+}
+
+/* Median ns over n consecutive client segments of seg bytes each, from sequence seq. */
+static int stream_segs(int fd, struct gp_loader *l, const struct flow4 *f, uint32_t seq,
+		       const uint8_t *seg, size_t seglen, unsigned n, uint32_t *out)
+{
+	uint32_t *v = calloc(n, sizeof(*v));
+	unsigned i;
+
+	if (!v)
+		return -1;
+	for (i = 0; i < n; i++, seq += seglen) {
+		if (run(fd, tcp4(f, 1, seq, f->sisn + 1, 0x10, seg, seglen), 1, &v[i])) {
+			free(v);
+			return -1;
+		}
+		if (l && (i + 1) % 64 == 0)
+			gp_loader_drain(l);
+	}
+	if (l)
+		gp_loader_drain(l);
+	qsort(v, n, sizeof(*v), cmp_u32);
+	*out = v[n / 2];
+	free(v);
+	return 0;
+}
+
+static size_t h2_frame(uint8_t *p, uint32_t len, uint8_t type, uint8_t flags, uint32_t stream)
+{
+	p[0] = len >> 16;
+	p[1] = len >> 8;
+	p[2] = len;
+	p[3] = type;
+	p[4] = flags;
+	p[5] = stream >> 24;
+	p[6] = stream >> 16;
+	p[7] = stream >> 8;
+	p[8] = stream;
+	return 9;
+}
+
+/* The HTTP/2 cases: median ns per segment of each kind, on variant fd. */
+static int h2_cases(int fd, struct gp_loader *l, const char *cases, unsigned n, const char *var)
+{
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	static uint8_t c0[64], s0[16], seg[1448], hs[400];
+	struct flow4 f;
+	uint32_t seq, ns;
+	size_t len, hl;
+
+	memcpy(c0, preface, 24);
+	len = 24 + h2_frame(c0 + 24, 0, 4, 0, 0);
+	h2_frame(s0, 0, 4, 0, 0);
+	if (want(cases, "h2data")) {
+		/* HEADERS, then a DATA frame of 16 MB: the segments land inside it */
+		memcpy(c0 + len, "\0\0\0\x01\x04\0\0\0\x01", 9);
+		h2_frame(c0 + len + 9, 0xffffff, 0, 0, 1);
+		seq = open_flow(fd, &f, 80, c0, len + 18, s0, 9);
+		if (stream_segs(fd, l, &f, seq, seg, sizeof(seg), n, &ns))
+			return -1;
+		printf("tc_h2data %s %u\n", var, ns);
+	}
+	if (want(cases, "tlsdata")) {
+		static const uint8_t tls[] = { 0x16, 3, 1, 0, 4, 1, 0, 0, 0 };
+
+		seq = open_flow(fd, &f, 443, tls, sizeof(tls), NULL, 0);
+		if (stream_segs(fd, l, &f, seq, seg, sizeof(seg), n, &ns))
+			return -1;
+		printf("tc_tlsdata %s %u\n", var, ns);
+	}
+	if (want(cases, "h2headers")) {
+		hl = h2_frame(hs, 300, 1, 4, 1);
+		memset(hs + hl, 0x82, 300);
+		hl += 300;
+		hl += h2_frame(hs + hl, 50, 0, 1, 1);
+		memset(hs + hl, 'x', 50);
+		hl += 50;
+		seq = open_flow(fd, &f, 80, c0, len, s0, 9);
+		if (stream_segs(fd, l, &f, seq, hs, hl, n, &ns))
+			return -1;
+		printf("tc_h2headers %s %u\n", var, ns);
+	}
+	if (want(cases, "h1head")) {
+		seq = open_flow(fd, &f, 80, http_req, sizeof(http_req) - 1, NULL, 0);
+		if (stream_segs(fd, l, &f, seq, (const uint8_t *)http_req, sizeof(http_req) - 1, n, &ns))
+			return -1;
+		printf("tc_h1head %s %u\n", var, ns);
+	}
+	return 0;
+}
+
 /* Median ns of a first-payload record over nflows new flows. */
 static int first_payload(int fd, struct gp_loader *l, const uint8_t *data, size_t dlen,
 			 unsigned nflows, unsigned every, uint32_t *out)
@@ -341,7 +462,7 @@ fail:
 int main(int argc, char **argv)
 {
 	unsigned rounds = 5, repeat = 1000000, nflows = 2000, every = 1, r, k;
-	const char *cases = "midflow,nontcp,hello,http";
+	const char *cases = "midflow,nontcp,hello,http,h2data,tlsdata,h2headers,h1head";
 	int only_b = 0;
 	struct gp_tc_only_opts lo = { .on_event = drop_record };
 	struct gp_loader *l;
@@ -437,6 +558,8 @@ int main(int argc, char **argv)
 					return 1;
 				printf("tc_http %s %u\n", var[k], ns);
 			}
+			if (h2_cases(fd[k], k ? l : NULL, cases, nflows, var[k]))
+				return 1;
 			fflush(stdout);
 		}
 	}

@@ -8,6 +8,7 @@
  * bytes per flow and copies the client's first bytes (a ClientHello or a
  * request head, up to GP_FIRST_PAYLOAD_MAX) to user space, which reassembles
  * and classifies them. A passive open's SYN time there gives inbound latency.
+ * For HTTP flows it forwards request-level units both ways: bpf/l7.bpf.h.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -69,8 +70,24 @@ struct {
  * mask (see flow_record), whose bound is the next power of two.
  */
 struct payload_buf {
-	struct gp_payload_event hdr;
+	union {
+		struct gp_payload_event hdr;
+		struct gp_l7_event l7;	/* same size: data follows either */
+	};
 	__u8 data[GP_FIRST_PAYLOAD_MAX * 2];
+	/*
+	 * The HTTP walkers' arguments and state: global functions take
+	 * scalars only (see bpf/l7.bpf.h).
+	 */
+	struct {
+		struct gp_flow_key key;
+		struct gp_flow_tuple flow;	/* client -> server */
+		__u32 isn, s, e, poff;
+		__u8 dir;
+		__u8 _pad[3];
+	} seg;
+	struct gp_l7_h1 scan;
+	struct gp_flow_val nv;	/* a new flow entry: see flow_new() */
 };
 
 /* Staging for variable-size records: bpf_ringbuf_reserve() wants a constant size. */
@@ -100,6 +117,26 @@ static __always_inline void stat_inc(__u32 idx)
 	if (v)
 		*v += 1;
 }
+
+/* The flow's tuple, client -> server, from packet p sent by the server when reverse. */
+static __always_inline void flow_tuple(struct gp_flow_tuple *t, const struct pkt *p, int reverse)
+{
+	t->family = p->family;
+	t->_pad = 0;
+	if (reverse) {
+		__builtin_memcpy(t->saddr, p->daddr, 16);
+		__builtin_memcpy(t->daddr, p->saddr, 16);
+		t->sport = p->dport;
+		t->dport = p->sport;
+	} else {
+		__builtin_memcpy(t->saddr, p->saddr, 16);
+		__builtin_memcpy(t->daddr, p->daddr, 16);
+		t->sport = p->sport;
+		t->dport = p->dport;
+	}
+}
+
+#include "l7.bpf.h"
 
 /* 0 when (a, pa) sorts before (b, pb): the order gp_flow_key documents. */
 static __always_inline int endpoint_after(const __u8 *a, __u16 pa, const __u8 *b, __u16 pb)
@@ -372,19 +409,7 @@ static __always_inline void flow_record(struct __sk_buff *skb, const struct pkt 
 	b->hdr.type = type;
 	b->hdr.ifindex = skb->ifindex;
 	b->hdr.ts_ns = bpf_ktime_get_ns();
-	b->hdr.flow.family = p->family;
-	b->hdr.flow._pad = 0;
-	if (sender == v->client) {
-		__builtin_memcpy(b->hdr.flow.saddr, p->saddr, 16);
-		__builtin_memcpy(b->hdr.flow.daddr, p->daddr, 16);
-		b->hdr.flow.sport = p->sport;
-		b->hdr.flow.dport = p->dport;
-	} else {
-		__builtin_memcpy(b->hdr.flow.saddr, p->daddr, 16);
-		__builtin_memcpy(b->hdr.flow.daddr, p->saddr, 16);
-		b->hdr.flow.sport = p->dport;
-		b->hdr.flow.dport = p->sport;
-	}
+	flow_tuple(&b->hdr.flow, p, sender != v->client);
 	b->hdr.off = off;
 	b->hdr.bytes = v->bytes;
 	b->hdr.isn = v->isn;
@@ -421,6 +446,34 @@ static __always_inline void flow_record(struct __sk_buff *skb, const struct pkt 
 		stat_inc(GP_STAT_LOST_PAYLOAD);
 }
 
+/*
+ * A flow entry, made in the staging buffer: 160 bytes on the stack would
+ * leave the HTTP walkers' calls too little of the 512 the verifier allows
+ * a call chain. syn_ts 0: adopted mid-stream.
+ */
+static __always_inline void flow_new(struct __sk_buff *skb, const struct gp_flow_key *k, __u32 isn,
+				     __u8 sender, __u64 syn_ts, __u64 how)
+{
+	struct payload_buf *b;
+	struct gp_flow_val *nv;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b)
+		return;
+	nv = &b->nv;
+	__builtin_memset(nv, 0, sizeof(*nv));
+	nv->syn_ts = syn_ts;
+	nv->isn = isn;
+	nv->cap = GP_FIRST_PAYLOAD_MAX;
+	nv->client = sender;
+	nv->ifindex = skb->ifindex;
+	nv->l7[0].isn = isn;
+	nv->l7[0].mode = syn_ts ? L7M_WAIT : L7M_MID;
+	nv->l7[1].mode = syn_ts ? L7M_NOISN : L7M_MID;
+	bpf_map_update_elem(&gp_flows, k, nv, how);
+}
+
 static __always_inline void on_packet(struct __sk_buff *skb, const struct pkt *p)
 {
 	struct gp_flow_key k;	/* every byte set by flow_key(): no memset per packet */
@@ -431,32 +484,25 @@ static __always_inline void on_packet(struct __sk_buff *skb, const struct pkt *p
 
 	v = bpf_map_lookup_elem(&gp_flows, &k);
 	if (syn && (!v || v->isn != p->seq || v->client != sender)) {
-		struct gp_flow_val nv = {};
-
 		/* A new connection (or a reused 4-tuple); a retransmitted SYN keeps its time. */
-		nv.syn_ts = bpf_ktime_get_ns();
-		nv.isn = p->seq;
-		nv.cap = GP_FIRST_PAYLOAD_MAX;
-		nv.client = sender;
-		nv.ifindex = skb->ifindex;
-		bpf_map_update_elem(&gp_flows, &k, &nv, BPF_ANY);
+		flow_new(skb, &k, p->seq, sender, bpf_ktime_get_ns(), BPF_ANY);
 		if (!p->payload_len)
 			return;
 		v = bpf_map_lookup_elem(&gp_flows, &k);
 	} else if (!v) {
-		struct gp_flow_val nv = {};
-
 		if (!adopt_midstream || !p->payload_len || (p->flags & TCP_FL_SYN))
 			return;
-		nv.isn = p->seq - 1;
-		nv.cap = GP_FIRST_PAYLOAD_MAX;
-		nv.client = sender;
-		nv.ifindex = skb->ifindex;
-		bpf_map_update_elem(&gp_flows, &k, &nv, BPF_NOEXIST);
+		flow_new(skb, &k, p->seq - 1, sender, 0, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&gp_flows, &k);
 	}
 	if (!v)
 		return;
+	/* The SYN-ACK gives the server direction its offsets. */
+	if ((p->flags & (TCP_FL_SYN | TCP_FL_ACK)) == (TCP_FL_SYN | TCP_FL_ACK) &&
+	    sender != v->client && v->l7[1].mode == L7M_NOISN) {
+		v->l7[1].isn = p->seq;
+		v->l7[1].mode = L7M_WAIT;
+	}
 
 	if (p->payload_len) {
 		/*
@@ -480,6 +526,7 @@ static __always_inline void on_packet(struct __sk_buff *skb, const struct pkt *p
 			if (n)
 				flow_record(skb, p, v, sender, GP_EV_PAYLOAD, off, n);
 		}
+		l7_packet(skb, p, &k, v, sender, held);
 	}
 	if ((p->flags & (TCP_FL_FIN | TCP_FL_RST)) && !v->ended) {
 		v->ended = 1;

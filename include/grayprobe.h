@@ -141,6 +141,36 @@ struct gp_flow_key {
 	__u16 _pad;
 };
 
+/*
+ * HTTP/1 head scanner state, kept across segments: where in a line the
+ * scanner is and what framing it has learned so far.
+ */
+struct gp_l7_h1 {
+	__u32 num;		/* Content-Length, or the chunk size being read */
+	__u8 ls;		/* line state */
+	__u8 k;			/* bytes of a header name (or "chunked") matched */
+	__u8 sf;		/* what was learned: GP-internal flags */
+	__u8 col;		/* bytes of the first line seen, up to sizeof(first) */
+	__u8 first[12];		/* the first line's start: method, or "HTTP/1.1 200" */
+};
+
+/* One direction of a flow as the TC program follows it; offsets are stream offsets. */
+struct gp_l7_dir {
+	__u32 isn;		/* this direction's initial sequence number */
+	__u32 pos;		/* bytes below this were walked */
+	__u32 next;		/* H2: next frame header; H1: end of the body part skipped */
+	__u32 fwd_end;		/* H2: end of what is forwarded of the current frame */
+	__u32 unit;		/* start of the unit being forwarded */
+	__u8 mode;		/* what the direction is doing (bpf/l7.bpf.h) */
+	__u8 sub;		/* H1: where in a message; H2: a record pending */
+	__u8 hlen;		/* H2: bytes of a split frame header held in hdr */
+	__u8 uflags;		/* GP_L7_F_TRUNC when the current unit is cut */
+	__u8 hdr[9];		/* H2: the current frame header */
+	__u8 reason;		/* LOST pending: enum gp_l7_lost */
+	__u8 _pad[2];
+	struct gp_l7_h1 h1;
+};
+
 struct gp_flow_val {
 	__u64 syn_ts;		/* CLOCK_MONOTONIC of the first SYN, 0 if adopted */
 	__u64 bytes;		/* TCP payload bytes, both directions */
@@ -157,6 +187,11 @@ struct gp_flow_val {
 	 */
 	__u32 ifindex;
 	__u32 _pad2;
+	/* Below: the TC program's own HTTP state (user space reads the fields above only). */
+	struct gp_l7_dir l7[2];	/* [0] client -> server, [1] server -> client */
+	__u32 fifo;		/* HTTP/1 requests awaiting a response: 2 bits each, oldest lowest */
+	__u8 nfifo;
+	__u8 _pad3[3];
 };
 
 /*
@@ -271,7 +306,12 @@ GP_ASSERT_OFF(struct gp_payload_event, bytes, 64);
 _Static_assert(sizeof(struct gp_flow_key) == 40, "gp_flow_key size changed");
 GP_ASSERT_OFF(struct gp_flow_key, port, 32);
 GP_ASSERT_OFF(struct gp_flow_key, family, 36);
-_Static_assert(sizeof(struct gp_flow_val) == 40, "gp_flow_val size changed");
+_Static_assert(sizeof(struct gp_l7_h1) == 20, "gp_l7_h1 size changed");
+_Static_assert(sizeof(struct gp_l7_dir) == 56, "gp_l7_dir size changed");
+GP_ASSERT_OFF(struct gp_l7_dir, h1, 36);
+_Static_assert(sizeof(struct gp_flow_val) == 160, "gp_flow_val size changed");
+GP_ASSERT_OFF(struct gp_flow_val, l7, 40);
+GP_ASSERT_OFF(struct gp_flow_val, fifo, 152);
 GP_ASSERT_OFF(struct gp_flow_val, ifindex, 32);
 GP_ASSERT_OFF(struct gp_flow_val, bytes, 8);
 GP_ASSERT_OFF(struct gp_flow_val, isn, 16);

@@ -7,18 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "pipeline/payload.h"
-
-static void printable(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-
-	if (n > max)
-		abort();
-	for (; *s; s++)
-		if (*s < 0x20 || *s > 0x7e)
-			abort();
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

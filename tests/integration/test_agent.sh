@@ -16,6 +16,25 @@ t_check_reports_every_hook() {
 	"$GP" check --tc-mode clsact | grep -qx 'classifier: clsact filters' || fail "--tc-mode clsact not reflected"
 }
 
+# check really attaches the classifier (tcx and clsact, on lo of a private
+# namespace it makes) and says what is missing when it cannot; the caller's
+# namespace is left as it was. Without CAP_SYS_ADMIN (no private namespace)
+# it says the attach was not tried instead of guessing.
+t_check_attaches_classifier() {
+	local before
+	before=$(tc qdisc show dev lo; tc filter show dev lo ingress)
+	"$GP" check >"$T/check" 2>&1 || fail "check exited $?: $(tail -n 2 "$T/check")"
+	grep -qE '^  tc +(ok   gp_tc loads and attaches as a (clsact filter|tcx link)|no   attach failed: .*(sch_ingress|cls_bpf).*)$' "$T/check" \
+		|| fail "tc row does not tell the attach: $(grep -E '^  tc ' "$T/check")"
+	grep -qE '^  tcx +(ok   tcx links \(6.6\+\) attach|no   attach failed: .*)$' "$T/check" \
+		|| fail "tcx row does not tell the attach: $(grep -E '^  tcx ' "$T/check")"
+	expect_eq "$(tc qdisc show dev lo; tc filter show dev lo ingress)" "$before" "lo after check"
+	need setpriv util-linux
+	setpriv --inh-caps -sys_admin --bounding-set -sys_admin "$GP" check >"$T/check2" 2>&1
+	grep -qE '^  tc +ok   gp_tc \(sched_cls\) loads; attach not tried: no private namespace$' "$T/check2" \
+		|| fail "without CAP_SYS_ADMIN: $(grep -E '^  tc |error' "$T/check2")"
+}
+
 # auto takes the first hook that really attaches: what check predicts is
 # what run reports in build_info.
 t_auto_fallback_matches_check() {

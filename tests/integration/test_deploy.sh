@@ -328,7 +328,155 @@ t_prometheus_rules() {
 	cmp -s "$RULES_YML" "$T/mut/grayprobe.rules.yml" && fail "abandoned mutation did not apply"
 	promtool test rules "$T/mut/grayprobe.rules.test.yml" >/dev/null 2>&1 \
 		&& fail "the rules tests pass with abandoned attempts left out of the failures"
+	# Requests: each mutation of an error set or a threshold fails the tests.
+	rules_mutant 's/code=~"5xx|reset|none"/code=~"5xx|none"/' "resets left out of the request errors"
+	rules_mutant 's/status!="OK"/status="UNAVAILABLE"/' "only UNAVAILABLE as a gRPC error"
+	rules_mutant 's/p99_ratio_to_stable_5m > 1.08/p99_ratio_to_stable_5m > 100/' "request p99 alerts at 100 times"
+	rules_mutant 's/ratio_minus_stable_5m < -0.02/ratio_minus_stable_5m < -0.5/' "success alerts at -50 points"
+	rules_mutant 's/requests:rate5m >= 0.1/requests:rate5m >= 0/' "no traffic floor on success alerts"
+	rules_mutant 's/gray!~"stable|unknown"/gray!="stable"/' "unknown grays compared with stable"
 	return 0
+}
+
+# rules_mutant SED WHAT: the rules with SED applied must fail their tests.
+rules_mutant() {
+	sed "$1" "$RULES_YML" >"$T/mut/grayprobe.rules.yml"
+	cmp -s "$RULES_YML" "$T/mut/grayprobe.rules.yml" && fail "mutation '$1' did not apply"
+	promtool test rules "$T/mut/grayprobe.rules.test.yml" >/dev/null 2>&1 \
+		&& fail "the rules tests pass with $2"
+	return 0
+}
+
+# Every dashboard query, its variables filled in as Grafana would, is valid
+# PromQL (promtool checks them as recording rules).
+t_dashboard_promql() {
+	need_py
+	command -v promtool >/dev/null || skip "promtool not installed (Debian prometheus)"
+	dashboard_exprs | "$PY" -c 'import sys, yaml
+subs = {"$__rate_interval": "1m", "$__interval": "1m", "$instance": ".*", "$direction": ".*",
+        "$alpn": ".*", "$gray": ".*"}
+rules = []
+for i, e in enumerate(l.strip() for l in sys.stdin):
+    if not e or e.startswith("label_values("): continue
+    for k, v in subs.items(): e = e.replace(k, v)
+    if "$" in e: sys.exit("unfilled variable in " + e)
+    rules.append({"record": "grayprobe_dashboard_%d:query:check" % i, "expr": e})
+if len(rules) < 20: sys.exit("only %d dashboard queries" % len(rules))
+yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, sys.stdout)' \
+		>"$T/dash.rules.yml" 2>"$T/dash.err" || fail "dashboard queries: $(cat "$T/dash.err")"
+	promtool check rules "$T/dash.rules.yml" >"$T/dcheck.log" 2>&1 \
+		|| fail "dashboard queries are not valid PromQL: $(tail -n 5 "$T/dcheck.log")"
+}
+
+# The Flagger MetricTemplates and Argo Rollouts AnalysisTemplates: well-formed
+# YAML of their kinds, every query (placeholders filled in) an optional unit
+# factor times one series the rules record, selected by direction and gray;
+# valid PromQL (promtool checks them as rules); evaluated by promtool on the
+# rules tests' input series, each equals the factor times the value the rules
+# tests expect, and every Argo successCondition fails the canary worse than
+# stable and passes the one like stable.
+FLAGGER=$PWD/deploy/flagger/metric-template.yaml
+ARGO=$PWD/deploy/argo/analysis-template.yaml
+t_canary_templates() {
+	need_py
+	command -v promtool >/dev/null || skip "promtool not installed (Debian prometheus)"
+	rules_records >"$T/records"
+	"$PY" - "$FLAGGER" "$ARGO" "$T/records" "$PWD/deploy/prometheus/grayprobe.rules.test.yml" \
+		"$T" 2>"$T/tpl.err" <<-'PY' || fail "templates: $(tail -n 5 "$T/tpl.err")"
+		import re, sys, yaml
+		flagger, argo, records, rules_test, out = sys.argv[1:]
+		recorded = set(open(records).read().split())
+		errs, queries = [], []   # queries: (where, proto, query with placeholders filled)
+		def fill(q, pat, vals, where):
+		    def sub(m):
+		        if m.group(1) not in vals: errs.append("%s: unknown placeholder %s" % (where, m.group(0)))
+		        return vals.get(m.group(1), "")
+		    q = re.sub(pat, sub, q).strip()
+		    if "{{" in q: errs.append("%s: placeholder left: %s" % (where, q))
+		    return q
+		def proto_of(name): return "grpc" if "grpc" in name else "http"
+		def dir_of(proto): return "inbound" if proto == "grpc" else "outbound"  # the rules tests' canaries
+		docs = [d for d in yaml.safe_load_all(open(flagger)) if d]
+		if len(docs) < 4: errs.append("flagger: %d templates" % len(docs))
+		for d in docs:
+		    n = d["metadata"]["name"]
+		    if d.get("apiVersion") != "flagger.app/v1beta1" or d.get("kind") != "MetricTemplate":
+		        errs.append("flagger %s: not a flagger.app/v1beta1 MetricTemplate" % n)
+		    if d["spec"]["provider"]["type"] != "prometheus" or not d["spec"]["provider"].get("address"):
+		        errs.append("flagger %s: provider" % n)
+		    p = proto_of(n)
+		    queries.append(("flagger " + n, p, fill(d["spec"]["query"], r"\{\{\s*variables\.([\w-]+)\s*\}\}",
+		                                         {"gray": "canary", "direction": dir_of(p)}, n)))
+		docs = [d for d in yaml.safe_load_all(open(argo)) if d]
+		if len(docs) < 2: errs.append("argo: %d templates" % len(docs))
+		conds = {}
+		for d in docs:
+		    n = d["metadata"]["name"]
+		    if d.get("apiVersion") != "argoproj.io/v1alpha1" or d.get("kind") != "AnalysisTemplate":
+		        errs.append("argo %s: not an argoproj.io/v1alpha1 AnalysisTemplate" % n)
+		    args = {a["name"]: a.get("value") for a in d["spec"]["args"]}
+		    p = proto_of(n)
+		    vals = dict(args, gray="canary", direction=dir_of(p))
+		    for m in d["spec"]["metrics"]:
+		        where = "argo %s/%s" % (n, m["name"])
+		        prom = m["provider"]["prometheus"]
+		        fill(prom["address"], r"\{\{\s*args\.([\w-]+)\s*\}\}", vals, where)
+		        queries.append((where, p, fill(prom["query"], r"\{\{\s*args\.([\w-]+)\s*\}\}", vals, where)))
+		        conds[where] = m["successCondition"]
+		# Each query: [FACTOR *] RECORDED{direction="...", gray="canary"}.
+		shape = re.compile(r'^(?:(\d+) \* )?([a-z_]+:[a-z0-9_]+:[a-z0-9_]+)\{direction="(\w+)", gray="canary"\}$')
+		parsed = []
+		for where, p, q in queries:
+		    m = shape.match(q)
+		    if not m:
+		        errs.append("%s: not a recorded series times a unit: %s" % (where, q)); continue
+		    if m.group(2) not in recorded: errs.append("%s: %s is not recorded by the rules" % (where, m.group(2)))
+		    if "_%s_" % p not in m.group(2): errs.append("%s: %s is not a %s series" % (where, m.group(2), p))
+		    # Flagger's units as its builtin checks have them: percent, milliseconds; Argo's raw.
+		    unit = 1 if where.startswith("argo") or m.group(2).endswith("p99_ratio_to_stable_5m") else \
+		        1000 if m.group(2).endswith(":p99_5m") else 100
+		    if float(m.group(1) or 1) != unit: errs.append("%s: unit %s, not %s" % (where, m.group(1) or 1, unit))
+		    parsed.append((where, q, float(m.group(1) or 1), m.group(2), m.group(3)))
+		# The rules tests' expected values of those series, per group.
+		groups = {g["name"]: g for g in yaml.safe_load(open(rules_test))["tests"]}
+		bad, good = "requests of a canary worse than stable", "requests of a canary like stable, and a failing gray below the traffic floor"
+		def expected(group, rec, direction):
+		    for t in groups[group].get("promql_expr_test", []):
+		        for s in t.get("exp_samples", []):
+		            if s["labels"].startswith(rec + "{") and 'gray="canary"' in s["labels"] and 'direction="%s"' % direction in s["labels"]:
+		                return float(s["value"])
+		    return None
+		rules, tests = [], []
+		for i, (where, q, k, rec, direction) in enumerate(parsed):
+		    name = "grayprobe_template_%d:query:check" % i
+		    rules.append({"record": name, "expr": q})
+		    for g in (bad, good):
+		        v = expected(g, rec, direction)
+		        if v is None: continue
+		        tests.append((g, {"expr": name, "eval_time": "15m", "exp_samples": [{"labels": "%s{direction=\"%s\",gray=\"canary\"}" % (name, direction), "value": k * v}]}))
+		        if where in conds:
+		            ok = eval(conds[where], {"__builtins__": {}}, {"result": [v]})
+		            if ok != (g == good):
+		                errs.append("%s: successCondition %s is %s on %s (result %s)" % (where, conds[where], ok, g, v))
+		    if expected(bad, rec, direction) is None: errs.append("%s: the rules tests do not check %s" % (where, rec))
+		yaml.safe_dump({"groups": [{"name": "templates", "rules": rules}]}, open(out + "/templates.rules.yml", "w"))
+		suite = {"rule_files": [out + "/grayprobe.rules.yml", out + "/templates.rules.yml"], "evaluation_interval": "1m", "tests": []}
+		for g in (bad, good):
+		    suite["tests"].append({"name": g, "interval": "1m", "input_series": groups[g]["input_series"],
+		                           "promql_expr_test": [t for gg, t in tests if gg == g]})
+		yaml.safe_dump(suite, open(out + "/templates.test.yml", "w"))
+		print(len(parsed), len(tests), file=open(out + "/counts", "w"))
+		if errs:
+		    print("; ".join(errs), file=sys.stderr)
+		    sys.exit(1)
+	PY
+	read -r nq nt <"$T/counts"
+	[ "$nq" -ge 12 ] && [ "$nt" -ge 16 ] || fail "only $nq queries, $nt evaluations: extraction broken?"
+	cp "$RULES_YML" "$T/grayprobe.rules.yml"
+	promtool check rules "$T/templates.rules.yml" >"$T/tcheck.log" 2>&1 \
+		|| fail "template queries are not valid PromQL: $(tail -n 5 "$T/tcheck.log")"
+	promtool test rules "$T/templates.test.yml" >"$T/ttest.log" 2>&1 \
+		|| fail "template queries evaluate wrong: $(head -n 20 "$T/ttest.log")"
 }
 
 # Metric names referenced by PromQL (rules' expr, dashboard targets and

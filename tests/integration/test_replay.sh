@@ -11,13 +11,16 @@ CORPUS=$PWD/../shared/corpus/pcap
 # The keys of a flow line, in their order.
 KEYS='["frame","ts","family","saddr","sport","daddr","dport","alpn","alpn_offered","sni","gray","http_marker","http_method","tunnel","bytes_classified"]'
 
-# replay NAME ARGS...: grayprobe replay ARGS; stdout in $T/NAME.json,
-# stderr in $T/NAME.err, the exit status in RC.
+# replay NAME ARGS...: grayprobe replay ARGS; its flow lines in $T/NAME.json,
+# its request lines ("type":"request") in $T/NAME.req.json, stderr in
+# $T/NAME.err, the exit status in RC.
 replay() {
 	local n=$1
 	shift
-	"$GP" replay "$@" >"$T/$n.json" 2>"$T/$n.err"
+	"$GP" replay "$@" >"$T/$n.out" 2>"$T/$n.err"
 	RC=$?
+	grep -v '^{"type":"request"' "$T/$n.out" >"$T/$n.json" || true
+	grep '^{"type":"request"' "$T/$n.out" >"$T/$n.req.json" || true
 }
 
 # crafted NAME "SCENARIO..." [REPLAY_ARGS...]: mkpcap writes the scenarios to

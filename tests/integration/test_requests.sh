@@ -134,13 +134,18 @@ wait_textfile() {
 
 # expect_requests_as_log: after the traffic, the textfile's requests per
 # (alpn, gray, code) equal the access log's, in every direction; the
-# histogram counts every answered request (not nginx's 499s); nothing undecoded.
+# histogram counts every answered request (not nginx's 499s); nothing
+# undecoded; the textfile passes promtool check metrics.
 expect_requests_as_log() {
 	local want d
 	want=$(log_counts)
 	[ -n "$want" ] || fail "nginx logged no request"
 	wait_textfile "$want" req_counts inbound
 	agent_stop
+	if command -v promtool >/dev/null; then
+		promtool check metrics <"$T/gp.prom" >"$T/promtool.out" 2>&1 \
+			|| fail "promtool check metrics: $(head -n 3 "$T/promtool.out")"
+	fi
 	note "nginx's log (alpn gray code n): $(tr '\n' ';' <<<"$want")"
 	for d in $REQ_DIRS; do
 		note "textfile $d: $(req_counts $d | tr '\n' ';')"
@@ -370,6 +375,11 @@ t_req_slow_latency() {
 	done
 	expect_eq "$(awk '{ print $1 }' "$T/curl.tt" | sort -u)" 200 "curl /slow status"
 	expect_requests_as_log
+	# 200 ms in the histogram: above the 131.072 ms bound, within 262.144 ms.
+	expect_eq "$(series grayprobe_http_request_duration_seconds_bucket inbound le | awk '$1 == "0.131072" { print $2 }')" "" \
+		"inbound requests within 131 ms"
+	expect_eq "$(series grayprobe_http_request_duration_seconds_bucket inbound le | awk '$1 == "0.262144" { print $2 }')" 6 \
+		"inbound requests within 262 ms"
 	while read -r _ port tt; do
 		for d in $REQ_DIRS; do
 			lat=$(req_events ".direction == \"$d\" and .path == \"/slow\" and (.sport == $port or .dport == $port)" | jq -r .latency_ns)
@@ -379,6 +389,35 @@ t_req_slow_latency() {
 				|| fail "$d: /slow latency $lat ns vs curl's time_starttransfer $tt s (port $port): not within 10 %"
 		done
 	done <"$T/curl.tt"
+}
+
+# agent_cpu_ms: user + system CPU time the agent used so far, in ms.
+agent_cpu_ms() {
+	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$AGENT/stat"
+}
+
+# h2load: 20000 h2c requests over 4 connections x 8 streams, each counted
+# once per direction (HPACK state across thousands of header blocks, no
+# ring loss at the default size); the agent's CPU for them noted.
+t_req_h2load_exact() {
+	need h2load nghttp2-client
+	req_nginx 75 'keepalive_requests 100000;'
+	agent_start_in "$NSB" -i "$IFB" --tag-wait 1 --events none
+	local n=20000 cpu0 cpu1 t0 t1 d
+	cpu0=$(agent_cpu_ms) t0=$(date +%s%N)
+	ip netns exec "$NSA" h2load -n $n -c 4 -m 8 -H 'x-canary: load' "http://$B4:8081/ok" \
+		>"$T/h2load.out" 2>&1 || fail "h2load: $(tail -n 3 "$T/h2load.out")"
+	t1=$(date +%s%N)
+	expect_eq "$(awk '/^status codes:/ { print $3 }' "$T/h2load.out")" $n "h2load's 2xx"
+	expect_eq "$(log_lines)" $n "requests in nginx's log"
+	wait_textfile "h2c load 2xx $n" req_counts inbound
+	cpu1=$(agent_cpu_ms)	# all counted: the agent's whole share of the run
+	agent_stop
+	note "h2load: $n requests in $(((t1 - t0) / 1000000)) ms, agent CPU $((cpu1 - cpu0)) ms"
+	for d in $REQ_DIRS; do
+		expect_lines "$(req_counts $d)" "h2c load 2xx $n" "$d: requests per (alpn, gray, code)"
+		expect_eq "$(series grayprobe_requests_undecoded_total $d reason | sum_last)" 0 "$d: undecoded requests"
+	done
 }
 
 # ---- gRPC -------------------------------------------------------------------

@@ -28,9 +28,9 @@ t_tls_alpn_curl_nginx() {
 	need openssl openssl
 	tag_pair 40
 	nginx_tls_b
-	agent_in_b
+	agent_in_b --ingress-only
 	tc_attached "$NSB" "$IFB" ingress || fail "no TC program on $IFB ingress"
-	tc_attached "$NSB" "$IFB" egress && fail "a TC program on $IFB egress without --egress"
+	tc_attached "$NSB" "$IFB" egress && fail "a TC program on $IFB egress with --ingress-only"
 	expect_eq "$(curl_a --http2 --resolve $NAME:443:$B4 https://$NAME/)" 2 "curl --http2: HTTP version"
 	expect_eq "$(curl_a --http1.1 --resolve $NAME:443:$B4 https://$NAME/)" 1.1 "curl --http1.1: HTTP version"
 	wait_events 4
@@ -165,7 +165,7 @@ t_hello_across_tcp_segments() {
 	ip netns exec "$NSA" ethtool -K "$IFA" tso off gso off || fail "ethtool -K $IFA tso off gso off"
 	s_server_start "$NSB" "$B4" 443 -alpn h2
 	capture_start "$NSB" "$IFB" "tcp port 443"
-	agent_in_b
+	agent_in_b --ingress-only
 	local out
 	out=$(ip netns exec "$NSA" "$TLSHELLO" -p 1800 -s split.$NAME -a h2,http/1.1 "$B4" 443) \
 		|| fail "tlshello failed"
@@ -213,7 +213,7 @@ t_hello_across_tls_records() {
 	ip netns exec "$NSA" ethtool -K "$IFA" tso off gso off || fail "ethtool -K $IFA tso off gso off"
 	s_server_start "$NSB" "$B4" 443 -alpn h2,http/1.1
 	capture_start "$NSB" "$IFB" "tcp port 443"
-	agent_in_b
+	agent_in_b --ingress-only
 	local out2 out3
 	out2=$(ip netns exec "$NSA" "$TLSHELLO" -r 2 -p 1800 -s rec2.$NAME -a h2,http/1.1 "$B4" 443) \
 		|| fail "tlshello -r 2 failed"
@@ -267,7 +267,7 @@ t_hello_small_mss_curl() {
 	ip -n "$NSB" route replace 198.18.46.0/24 dev "$IFB" src "$B4" advmss 200 || fail "advmss route"
 	nginx_tls_b
 	capture_start "$NSB" "$IFB" "tcp port 443"
-	agent_in_b
+	agent_in_b --ingress-only
 	expect_eq "$(curl_a --http2 --resolve mss.$NAME:443:$B4 https://mss.$NAME/)" 2 "curl --http2: HTTP version"
 	wait_events 2
 	agent_stop

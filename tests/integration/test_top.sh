@@ -19,8 +19,15 @@ canary_pair() {
 	nft_input "$NSB" "tcp dport 8443 tcp flags & (syn | ack) == syn numgen inc mod 2 == 0 drop"
 	echo "dport 8443-8444 = canary" >"$T/rules"
 	# Only A's sockets: the host's own connections must not join the stable rows.
-	TOP_ARGS=(-i "$IFB" --netns "/run/netns/$NSA" --rules "$T/rules" --tag-wait 1)
+	# --min-samples 1: three slow canary connections are the point here.
+	TOP_ARGS=(-i "$IFB" --netns "/run/netns/$NSA" --rules "$T/rules" --tag-wait 1 --min-samples 1)
 }
+
+# The http/1.1 canary's verdict: its connects wait for a SYN retransmission,
+# so P99! by connections; where requests are decoded, requests decide
+# instead, and its requests are answered as fast as stable's (the second is
+# all in the connect): a verdict by req, whatever its word.
+CANARY_HTTP_VERDICT='^out +http/1\.1 +canary +(P99! .* conn|[^ ].* req)$'
 
 curl_a() {
 	ip netns exec "$NSA" curl -sS --max-time 8 -o /dev/null -w '%{http_code} %{time_connect}' \
@@ -131,7 +138,7 @@ t_top_tmux() {
 	top_start 120x40
 	traffic
 	wait_screen '^out +none +canary +FAIL!'
-	wait_screen '^out +http/1\.1 +canary +P99!'
+	wait_screen "$CANARY_HTTP_VERDICT"
 	screen
 	# Every column fits at 120; since-start p99 is field 11.
 	grep -qE '^dir +alpn +gray +conn/s +fail/s +p50 +p90 +p99 +p50 +p90 +p99 +bytes/s$' "$T/screen" \
@@ -147,8 +154,10 @@ t_top_tmux() {
 	# Refused attempts only: no latency, failures in the table's since-start columns.
 	expect_eq "$(field '^out +none +canary ' 11)" - "refused-only row has no p99"
 	# The verdict row: canary's p99 against stable's, and refused canary attempts.
-	grep -E '^out +http/1\.1 +canary +P99!' "$T/screen" | grep -qE ' (x[0-9]+|\+[0-9.]+%)\*? ' \
-		|| fail "P99! row without a delta: $(grep -E '^out +http/1\.1 +canary +P99' "$T/screen")"
+	if grep -qE '^out +http/1\.1 +canary +P99!' "$T/screen"; then
+		grep -E '^out +http/1\.1 +canary +P99!' "$T/screen" | grep -qE ' (x[0-9]+|\+[0-9.]+%)\*? ' \
+			|| fail "P99! row without a delta: $(grep -E '^out +http/1\.1 +canary +P99' "$T/screen")"
+	fi
 	grep -E '^out +none +canary +FAIL!' "$T/screen" | grep -qE '100\.0% +0\.0% +\+100pp' \
 		|| fail "FAIL! row: $(grep -E '^out +none +canary +FAIL' "$T/screen")"
 	grep -qE '^[0-9:.]+ +out +refused +- +none +canary +198\.18\.61\.1:[0-9]+ +198\.18\.61\.2:8444' \
@@ -181,7 +190,7 @@ t_top_tmux() {
 
 	# Down to 80x24: the same markers, the short key help.
 	tm resize-window -t top -x 80 -y 24
-	wait_screen '^out +http/1\.1 +canary +P99!'
+	wait_screen "$CANARY_HTTP_VERDICT"
 	expect_eq "$(tm display -p -t top '#{window_width}x#{window_height}')" 80x24 "resized window"
 	grep -q 'FAIL!' "$T/screen" || fail "no FAIL! at 80x24"
 	grep -q 'q quit  spc pause' "$T/screen" || fail "no short key help at 80x24"
@@ -198,7 +207,7 @@ t_top_tmux_80x24_no_color() {
 	top_start 80x24 NO_COLOR=1
 	traffic
 	wait_screen '^out +none +canary +FAIL!'
-	wait_screen '^out +http/1\.1 +canary +P99!'
+	wait_screen "$CANARY_HTTP_VERDICT"
 	# At 80 columns since-start p50 and p90 give way; window p99 and since-start p99 stay.
 	grep -qE '^dir +alpn +gray +conn/s +fail/s +p50 +p90 +p99 +p99 +bytes/s$' "$T/screen" \
 		|| fail "80-column header: $(grep 'conn/s' "$T/screen")"
@@ -249,14 +258,52 @@ t_top_once_text() {
 	is_latency "$(field '^out +http/1\.1 +stable ' 8)" || fail "stable p99 '$(field '^out +http/1\.1 +stable ' 8)'"
 	expect_eq "$(field '^out +none +canary ' 5)" "$(field '^out +none +canary ' 4)" \
 		"refused-only row: fail/s equals conn/s"
-	grep -qE '^out +http/1\.1 +canary +P99! ' "$T/screen" || fail "no P99! verdict"
-	grep -qE '^out +none +canary +FAIL! .* \+100pp$' "$T/screen" || fail "no FAIL! verdict"
+	grep -qE "$CANARY_HTTP_VERDICT" "$T/screen" || fail "no http/1.1 canary verdict"
+	# The request table is there, with or without requests decoded.
+	grep -qE '^requests ' "$T/screen" || fail "no request table"
+	grep -qE '^dir +alpn +gray +req/s +err% +p50 +p90 +p99 +err% +p99$' "$T/screen" \
+		|| fail "request columns: $(grep 'req/s' "$T/screen")"
+	grep -qE '^out +none +canary +FAIL! .* \+100pp +conn$' "$T/screen" || fail "no FAIL! verdict"
 	grep -qE '^out +http/1\.1 +stable ' "$T/screen" || fail "no stable row"
 	[ "$(grep -cE '^[0-9:.]+ +out ' "$T/screen")" -ge 10 ] || fail "recent outcomes missing"
 	# --textfile: written beside the view.
 	[ -s "$T/gp.prom" ] || fail "no textfile"
 	expect_eq "$(prom "$(tag_conn outbound none canary refused)")" 4 "textfile: refused canary"
 	expect_eq "$(prom "$(tag_hist outbound http/1.1 canary)")" 3 "textfile: canary histogram"
+}
+
+# Requests in the text: 30 stable requests and 30 with x-gray: canary, 3 of
+# those answered 503, over HTTP/1.1 keep-alive: request rows for both grays,
+# the canary's 10.0 % errors, and a verdict by requests (FAIL!: +10pp,
+# above stable's 0, with 30 samples a side, over the default minimum of 20).
+# Needs the request pipeline of issue 13: skipped in a tree whose exporter
+# has no request series.
+t_top_once_requests() {
+	local i urls=() curls=()
+	grep -q grayprobe_http_requests_total user/export/prom.c \
+		|| skip "this tree decodes no requests yet (no grayprobe_http_requests_total in user/export/prom.c)"
+	need curl curl
+	tag_pair 65
+	nginx_start "$NSB" 8080 <<-NGX
+		server { listen $B4:8080; location / { return 200 "ok\n"; } location /fail { return 503; } }
+	NGX
+	top_once_start "$NSB" -d 8 -i "$IFB" --rule 'header x-gray ~ *' --tag-wait 1 --recent 0
+	for i in $(seq 30); do urls+=("http://$B4:8080/"); done
+	ip netns exec "$NSA" curl -sS --max-time 8 -o /dev/null "${urls[@]}" || fail "stable requests"
+	for i in $(seq 27); do curls+=("http://$B4:8080/"); done
+	curls+=("http://$B4:8080/fail" "http://$B4:8080/fail" "http://$B4:8080/fail")
+	ip netns exec "$NSA" curl -sS --max-time 8 -o /dev/null -H 'x-gray: canary' "${curls[@]}" \
+		|| fail "canary requests"
+	expect_eq "$(grep -c ' 503 ' "$T/nginx/access.log")" 3 "503s in nginx's log"
+	top_once_wait
+	cp "$T/once.txt" "$T/screen"
+	grep -qE '^requests ' "$T/screen" || fail "no request table"
+	grep -qE '^(in|out) +http/1\.1 +stable +[0-9.]+ +0\.0% ' "$T/screen" \
+		|| fail "no stable request row without errors: $(grep -E 'http/1\.1 +stable' "$T/screen")"
+	grep -qE '^(in|out) +http/1\.1 +canary +[0-9.]+ +10\.0% ' "$T/screen" \
+		|| fail "no canary request row at 10.0 %: $(grep -E 'http/1\.1 +canary' "$T/screen")"
+	grep -qE '^(in|out) +http/1\.1 +canary +(P99! )?FAIL! .*\+10pp +req$' "$T/screen" \
+		|| fail "no FAIL! verdict by requests: $(grep -E 'canary .* (req|conn)$' "$T/screen")"
 }
 
 # A terminal ncurses cannot drive: said so, exit 1.

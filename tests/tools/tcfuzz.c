@@ -39,11 +39,13 @@
  *     in the frame, GP_FIRST_PAYLOAD_MAX) when that is not 0, data the
  *     frame's payload bytes, tuple sender -> receiver; then GP_EV_FLOW_END
  *     when FIN or RST is set. Each record must also pass gp_payload_decode.
+ * GP_EV_L7 records and the flow entry's HTTP state are left to l7dump.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -960,6 +962,9 @@ static unsigned ngot, extra_got;
 static int on_event(void *ctx, void *data, size_t size)
 {
 	(void)ctx;
+	/* HTTP records have their own checks (tests/tools/l7dump); random bytes rarely make one. */
+	if (gp_event_type(data, size) == GP_EV_L7)
+		return 0;
 	if (ngot >= NREC_MAX || size > sizeof(got[0].buf)) {
 		extra_got++;
 		return 0;
@@ -1088,7 +1093,8 @@ static int check_flows(struct bpf *b, const struct expect *x)
 		w = x->val;
 		if (v.syn_ts && w.syn_ts)
 			w.syn_ts = v.syn_ts;
-		if (memcmp(&v, &w, sizeof(v)))
+		/* the HTTP walkers' state is l7dump's to check */
+		if (memcmp(&v, &w, offsetof(struct gp_flow_val, l7)))
 			return fail("gp_flows entry: syn_ts %s bytes %" PRIu64 " isn %u cap %u segs %u "
 				    "client %u ended %u ifindex %u; expected syn_ts %s bytes %" PRIu64
 				    " isn %u cap %u segs %u client %u ended %u ifindex %u",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* JSON event stream: every line must parse, whatever bytes a process name holds. */
 #define _GNU_SOURCE	/* open_memstream */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -175,7 +176,8 @@ static void test_conn_ipv4_established(void **state)
 	(void)state;
 	/* 5.123456789 s monotonic + offset = 1700000000.123456789 = 2023-11-14T22:13:20Z. */
 	check_conn(&c, 1699999995000000000ll,
-		   "{\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
+		   "{\"type\":\"connection\","
+		   "\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
@@ -209,7 +211,8 @@ static void test_conn_ipv6_refused(void **state)
 	c.ts_ns = 3600000000007ull;
 	/* 2000-02-29 (leap day) exactly, plus 7 ns: the fraction keeps its zeros. */
 	check_conn(&c, 951778800000000000ll,
-		   "{\"ts\":\"2000-02-29T00:00:00.000000007Z\",\"direction\":\"inbound\","
+		   "{\"type\":\"connection\","
+		   "\"ts\":\"2000-02-29T00:00:00.000000007Z\",\"direction\":\"inbound\","
 		   "\"family\":\"ipv6\",\"saddr\":\"fd00:198:18::1\",\"sport\":51000,"
 		   "\"daddr\":\"fd00:198:18::2\",\"dport\":8443,\"pid\":0,"
 		   "\"comm\":\"we\\\"ird\\n\",\"result\":\"refused\",\"error\":\"ECONNREFUSED\","
@@ -228,7 +231,8 @@ static void test_conn_error_names(void **state)
 	c.latency_ns = 127000000000ull;
 	c.ts_ns = 0;
 	check_conn(&c, 4102444799000000000ll,
-		   "{\"ts\":\"2099-12-31T23:59:59.000000000Z\",\"direction\":\"outbound\","
+		   "{\"type\":\"connection\","
+		   "\"ts\":\"2099-12-31T23:59:59.000000000Z\",\"direction\":\"outbound\","
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"timeout\",\"error\":\"ETIMEDOUT\",\"latency_ns\":127000000000,"
@@ -240,7 +244,8 @@ static void test_conn_error_names(void **state)
 	c.sk_err = 0;
 	c.latency_ns = 1500000000ull;
 	check_conn(&c, 4102444799000000000ll,
-		   "{\"ts\":\"2099-12-31T23:59:59.000000000Z\",\"direction\":\"outbound\","
+		   "{\"type\":\"connection\","
+		   "\"ts\":\"2099-12-31T23:59:59.000000000Z\",\"direction\":\"outbound\","
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"abandoned\",\"error\":null,\"latency_ns\":1500000000,"
@@ -252,7 +257,8 @@ static void test_conn_error_names(void **state)
 	c.sk_err = 4095;
 	c.latency_ns = 1;
 	check_conn(&c, 4102444799000000000ll,
-		   "{\"ts\":\"2099-12-31T23:59:59.000000000Z\",\"direction\":\"outbound\","
+		   "{\"type\":\"connection\","
+		   "\"ts\":\"2099-12-31T23:59:59.000000000Z\",\"direction\":\"outbound\","
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"other\",\"error\":\"4095\",\"latency_ns\":1,"
@@ -268,7 +274,8 @@ static void test_conn_ts_edges(void **state)
 	/* A negative offset is legal arithmetic; only a negative sum is clamped. */
 	c.ts_ns = 5000000000ull;
 	check_conn(&c, -4999999999ll,
-		   "{\"ts\":\"1970-01-01T00:00:00.000000001Z\",\"direction\":\"outbound\","
+		   "{\"type\":\"connection\","
+		   "\"ts\":\"1970-01-01T00:00:00.000000001Z\",\"direction\":\"outbound\","
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
@@ -276,7 +283,8 @@ static void test_conn_ts_edges(void **state)
 		   "\"http_marker\":\"\",\"netns\":4026531840}\n");
 	/* Before the epoch: clamp, never a negative fraction. */
 	check_conn(&c, -5000000001ll,
-		   "{\"ts\":\"1970-01-01T00:00:00.000000000Z\",\"direction\":\"outbound\","
+		   "{\"type\":\"connection\","
+		   "\"ts\":\"1970-01-01T00:00:00.000000000Z\",\"direction\":\"outbound\","
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
@@ -296,7 +304,8 @@ static void test_conn_tag_details(void **state)
 	strcpy(c.gray, "canary");
 	strcpy(c.http_marker, "x-traffic-tag");
 	check_conn(&c, 1699999995000000000ll,
-		   "{\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
+		   "{\"type\":\"connection\","
+		   "\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
@@ -317,7 +326,8 @@ static void test_conn_tag_from_endpoint(void **state)
 	strcpy(c.gray, "canary");
 	c.tag_from_endpoint = 1;
 	check_conn(&c, 1699999995000000000ll,
-		   "{\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
+		   "{\"type\":\"connection\","
+		   "\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"refused\",\"error\":\"ECONNREFUSED\",\"latency_ns\":1500,"
@@ -407,7 +417,8 @@ static void test_alpn_offered_truncated_key(void **state)
 	strcpy(c.alpn_offered, "h2,http/1.1");
 	c.alpn_offered_truncated = 1;
 	check_conn(&c, 1699999995000000000ll,
-		   "{\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
+		   "{\"type\":\"connection\","
+		   "\"ts\":\"2023-11-14T22:13:20.123456789Z\",\"direction\":\"outbound\","
 		   "\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\",\"sport\":40000,"
 		   "\"daddr\":\"198.18.0.2\",\"dport\":443,\"pid\":4242,\"comm\":\"curl\","
 		   "\"result\":\"established\",\"error\":null,\"latency_ns\":1500,"
@@ -461,6 +472,92 @@ static void test_conn_invalid_utf8_comm(void **state)
 	free(out);
 }
 
+static struct gp_request base_request(void)
+{
+	struct gp_request r;
+
+	memset(&r, 0, sizeof(r));
+	r.flow.family = AF_INET;
+	inet_pton(AF_INET, "198.18.0.1", r.flow.saddr);
+	inet_pton(AF_INET, "198.18.0.2", r.flow.daddr);
+	r.flow.sport = 40000;
+	r.flow.dport = 80;
+	r.dir = GP_DIR_INBOUND;
+	r.ts_ns = 5123456789ull;
+	strcpy(r.alpn, "http/1.1");
+	strcpy(r.gray, "canary");
+	strcpy(r.marker, "x-canary");
+	strcpy(r.method, "GET");
+	strcpy(r.authority, "shop.example");
+	strcpy(r.path, "/cart?id=\\x01\"");
+	r.status = 503;
+	r.code = GP_CODE_5XX;
+	r.grpc_status = -1;
+	r.has_latency = r.has_duration = 1;
+	r.latency_ns = 150000000;
+	r.duration_ns = 150500000;
+	return r;
+}
+
+static void check_request(const struct gp_request *r, const char *want)
+{
+	struct mem m;
+	char *out;
+
+	mem_open(&m);
+	assert_int_equal(gp_json_request(m.f, r, 1699999995000000000ll), 0);
+	out = mem_close(&m);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_request_lines(void **state)
+{
+	struct gp_request r = base_request();
+
+	(void)state;
+	check_request(&r,
+		      "{\"type\":\"request\",\"ts\":\"2023-11-14T22:13:20.123456789Z\","
+		      "\"direction\":\"inbound\",\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\","
+		      "\"sport\":40000,\"daddr\":\"198.18.0.2\",\"dport\":80,"
+		      "\"alpn\":\"http/1.1\",\"gray\":\"canary\",\"marker\":\"x-canary\","
+		      "\"method\":\"GET\",\"authority\":\"shop.example\","
+		      "\"path\":\"/cart?id=\\\\x01\\\"\",\"status\":503,\"grpc_status\":null,"
+		      "\"code\":\"5xx\",\"latency_ns\":150000000,\"duration_ns\":150500000,"
+		      "\"stream\":null}\n");
+	/* gRPC on a stream, reset before any response; no socket: direction unknown. */
+	r.dir = GP_DIR_MAX;
+	strcpy(r.alpn, "h2c");
+	r.stream = 3;
+	r.status = 0;
+	r.code = GP_CODE_RESET;
+	r.grpc = 1;
+	r.grpc_slot = GP_GRPC_RESET;
+	r.has_latency = r.has_duration = 0;
+	r.path[0] = r.marker[0] = '\0';
+	check_request(&r,
+		      "{\"type\":\"request\",\"ts\":\"2023-11-14T22:13:20.123456789Z\","
+		      "\"direction\":\"unknown\",\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\","
+		      "\"sport\":40000,\"daddr\":\"198.18.0.2\",\"dport\":80,"
+		      "\"alpn\":\"h2c\",\"gray\":\"canary\",\"marker\":\"\","
+		      "\"method\":\"GET\",\"authority\":\"shop.example\",\"path\":\"\","
+		      "\"status\":null,\"grpc_status\":\"reset\",\"code\":\"reset\","
+		      "\"latency_ns\":null,\"duration_ns\":null,\"stream\":3}\n");
+	/* Its response direction lost: no code, and why. */
+	r.grpc = 0;
+	r.undecoded = r.no_status = 1;
+	r.reason = GP_HTTP_LOST_RINGBUF;
+	check_request(&r,
+		      "{\"type\":\"request\",\"ts\":\"2023-11-14T22:13:20.123456789Z\","
+		      "\"direction\":\"unknown\",\"family\":\"ipv4\",\"saddr\":\"198.18.0.1\","
+		      "\"sport\":40000,\"daddr\":\"198.18.0.2\",\"dport\":80,"
+		      "\"alpn\":\"h2c\",\"gray\":\"canary\",\"marker\":\"\","
+		      "\"method\":\"GET\",\"authority\":\"shop.example\",\"path\":\"\","
+		      "\"status\":null,\"grpc_status\":null,\"code\":null,"
+		      "\"latency_ns\":null,\"duration_ns\":null,\"stream\":3,"
+		      "\"undecoded\":\"ringbuf\"}\n");
+}
+
 static void test_conn_reports_write_error(void **state)
 {
 	struct gp_conn c = base_conn();
@@ -496,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_flow_lines),
 		cmocka_unit_test(test_alpn_offered_truncated_key),
 		cmocka_unit_test(test_flow_reports_write_error),
+		cmocka_unit_test(test_request_lines),
 	};
 
 	return cmocka_run_group_tests(test_json, NULL, NULL);

@@ -147,6 +147,7 @@ static void test_defaults(void **state)
 	assert_int_equal(p.o.ringbuf_kb, 1024);
 	assert_int_equal(p.o.max_tags, 64);
 	assert_int_equal(p.o.tag_idle_s, 600);
+	assert_int_equal(p.o.request_timeout_s, 30);
 	assert_int_equal(p.o.verbose, 0);
 	/* TC classifier and tagging: default-route interfaces, ingress, wait 2 s. */
 	assert_int_equal(p.o.n_ifaces, 0);
@@ -490,7 +491,14 @@ static void test_interface_and_tc_flags(void **state)
 	assert_string_equal(p.o.ifaces[3], "eth1");
 	assert_int_equal(p.o.no_tc, 0);
 	assert_int_equal(p.o.egress, 1);
+	assert_int_equal(p.o.ingress_only, 0);
 	assert_int_equal(p.o.tc_mode, GP_TC_CLSACT);
+
+	/* Egress is hooked by default; --ingress-only turns it off. */
+	PARSE(&p, "run", "-i", "eth0", "--ingress-only");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.ingress_only, 1);
+	assert_int_equal(p.o.egress, 0);
 
 	PARSE(&p, "run", "-i", "none");
 	assert_int_equal(p.rc, 0);
@@ -558,6 +566,8 @@ static void test_interface_none_is_alone(void **state)
 	BAD("-i none cannot be combined", "run", "-i", "eth0", "-i", "none");
 	BAD("-i none cannot be combined", "run", "-i", "none", "--egress");
 	BAD("-i none cannot be combined", "run", "--egress", "--interface=none");
+	BAD("-i none cannot be combined", "run", "-i", "none", "--ingress-only");
+	BAD("--egress and --ingress-only cannot be combined", "run", "--egress", "--ingress-only");
 }
 
 static void test_bad_tc_mode(void **state)
@@ -693,6 +703,27 @@ static void test_tag_idle(void **state)
 	BAD("such as 600, 90s, 10m, 1h or 0, at most 604800s", "run", "--tag-idle", "8d");
 	BAD("replay takes only --rules, --rule, -v and the capture file, not '--tag-idle'",
 	    "replay", "--tag-idle", "1m", "x.pcap");
+}
+
+static void test_request_timeout(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	PARSE(&p, "run", "--request-timeout", "45s");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.request_timeout_s, 45);
+	PARSE(&p, "top", "--request-timeout=1h");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.request_timeout_s, 3600);
+	PARSE(&p, "run", "--request-timeout", "1");
+	assert_int_equal(p.o.request_timeout_s, 1);
+	BAD("--request-timeout: '0' is below 1s", "run", "--request-timeout", "0");
+	BAD("--request-timeout: '3601' is not a duration such as 600, 90s, 10m, 1h or 0, "
+	    "at most 3600s", "run", "--request-timeout", "3601");
+	BAD("--request-timeout: '5ms' is not a duration", "run", "--request-timeout", "5ms");
+	BAD("replay takes only --rules, --rule, -v and the capture file, not '--request-timeout'",
+	    "replay", "--request-timeout", "1m", "x.pcap");
 }
 
 static void test_parse_seconds_ms(void **state)
@@ -886,8 +917,9 @@ static void test_top(void **state)
 	assert_null(p.o.textfile);	/* top writes none unless asked */
 	assert_int_equal(p.o.refresh_ms, 1000);
 	assert_int_equal(p.o.once, 0);
-	assert_true(p.o.p99_delta == 20);
-	assert_true(p.o.fail_delta == 5);
+	assert_true(p.o.p99_delta == 8);
+	assert_true(p.o.fail_delta == 2);
+	assert_int_equal(p.o.min_samples, 20);
 	assert_int_equal(p.o.recent, 20);
 
 	PARSE(&p, "top", "-i", "veth*", "--egress", "--rules", "r", "--rule", "alpn h2 = x",
@@ -951,7 +983,8 @@ static void test_usage_documents_top(void **state)
 {
 	static const char *const words[] = {
 		"grayprobe top", "-d SECONDS", "--once", "--p99-delta PCT", "--fail-delta PP",
-		"--recent N", "PCT % above", "(default 20)", "(default 5)", "every result but established",
+		"--recent N", "PCT % above", "(default 8)", "(default 2)", "every result but established",
+		"--min-samples N", "5xx, reset, none", "gRPC: not",
 	};
 	char *buf = NULL;
 	size_t len = 0, i;
@@ -1084,6 +1117,7 @@ int main(void)
 		T(test_endpoint_memory),
 		T(test_bad_endpoint_memory),
 		T(test_tag_idle),
+		T(test_request_timeout),
 		T(test_parse_seconds_ms),
 		T(test_rule_flags),
 		T(test_rule_flags_limit),

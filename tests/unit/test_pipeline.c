@@ -116,6 +116,36 @@ static struct rec payload_rec(unsigned sport, unsigned dport, const char *data, 
 	return r;
 }
 
+/* An L7 record of flow 198.18.0.1:sport -> 198.19.0.2:80: a whole unit at off, or an END. */
+static struct rec l7_rec(unsigned sport, unsigned dir, unsigned kind, uint32_t off, const char *data,
+			 uint64_t ts)
+{
+	struct gp_l7_event h;
+	size_t n = strlen(data);
+	struct rec r = { .len = sizeof(h) + n, .ts = ts };
+
+	assert_true(r.len <= sizeof(r.buf));
+	memset(&h, 0, sizeof(h));
+	h.type = GP_EV_L7;
+	h.ifindex = 1;
+	h.ts_ns = ts;
+	addr4(h.flow.saddr, "198.18.0.1");
+	addr4(h.flow.daddr, "198.19.0.2");
+	h.flow.sport = (uint16_t)sport;
+	h.flow.dport = 80;
+	h.flow.family = AF_INET;
+	h.isn = 0x10000000u + sport;
+	h.unit_off = h.off = off;
+	h.len = (uint32_t)n;
+	h.dir = (uint8_t)dir;
+	h.kind = (uint8_t)kind;
+	h.proto = GP_L7P_H1;
+	h.flags = kind == GP_L7_UNIT ? GP_L7_F_LAST : 0;
+	memcpy(r.buf, &h, sizeof(h));
+	memcpy(r.buf + sizeof(h), data, n);
+	return r;
+}
+
 /* Flow A carries a canary request; flow B's outcome has no payload and waits out. */
 static size_t two_flows(struct rec *r)
 {
@@ -330,12 +360,102 @@ static void test_sweep_runs_on_the_callers_clock(void **state)
 	gp_rules_free(rules);
 }
 
+struct req_sink {
+	struct gp_request reqs[OUT_MAX];
+	size_t n;
+};
+
+static void on_req(void *ctx, const struct gp_request *r)
+{
+	struct req_sink *s = ctx;
+
+	assert_true(s->n < OUT_MAX);
+	s->reqs[s->n++] = *r;
+}
+
+static const char resp_503[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+static const char req_2[] = "GET /b HTTP/1.1\r\nHost: svc\r\nX-Canary: two\r\n\r\n";
+
+/*
+ * A keep-alive connection's two requests, each with its own tag, through the
+ * records the TC program sends; live (record times) and replay (frame times,
+ * records stamped by the run) alike. Live, the socket outcome gives the
+ * direction and the aggregate counts them; replay has no outcome.
+ */
+static void run_requests(struct gp_pipeline *p, struct req_sink *s, int replay)
+{
+	uint32_t o1 = sizeof(http_req) - 1, r1 = sizeof(resp_503) - 1;
+	struct rec r[] = {
+		conn_rec(40001, 80, T0),
+		l7_rec(40001, 0, GP_L7_UNIT, 0, http_req, T0 + MS),
+		l7_rec(40001, 1, GP_L7_UNIT, 0, resp_503, T0 + 5 * MS),
+		l7_rec(40001, 1, GP_L7_END, r1, "", T0 + 6 * MS),
+		l7_rec(40001, 0, GP_L7_UNIT, o1, req_2, T0 + 10 * MS),
+		l7_rec(40001, 1, GP_L7_UNIT, r1, resp_503, T0 + 12 * MS),
+	};
+	size_t i;
+
+	for (i = replay; i < sizeof(r) / sizeof(r[0]); i++) {
+		struct gp_l7_event *h = (struct gp_l7_event *)r[i].buf;
+
+		if (replay)
+			h->ts_ns = 42;	/* the run's clock, not the capture's */
+		assert_int_equal(gp_pipeline_record(p, r[i].buf, r[i].len, r[i].ts), 0);
+	}
+	assert_int_equal(s->n, 1);
+	gp_pipeline_flush(p);
+	assert_int_equal(s->n, 2);
+	assert_string_equal(s->reqs[0].gray, "canary");
+	assert_string_equal(s->reqs[0].marker, "x-gray");
+	assert_string_equal(s->reqs[0].path, "/");
+	assert_int_equal(s->reqs[0].code, GP_CODE_5XX);
+	assert_int_equal(s->reqs[0].latency_ns, 4 * MS);
+	assert_int_equal(s->reqs[0].duration_ns, 5 * MS);
+	assert_int_equal(s->reqs[0].dir, replay ? GP_DIR_MAX : GP_DIR_OUTBOUND);
+	assert_string_equal(s->reqs[1].gray, "two");
+	assert_int_equal(s->reqs[1].latency_ns, 2 * MS);
+	assert_false(s->reqs[1].has_duration);
+}
+
+static void test_requests_from_l7_records(void **state)
+{
+	struct gp_pipeline_sinks sinks = { .request = on_req };
+	struct gp_pipeline_config cfg = { .tagger.tag_wait_ns = WAIT, .aggregate = 1,
+					  .max_tags = 64 };
+	struct gp_rules *rules = default_rules();
+	struct gp_snapshot snap;
+	struct gp_pipeline *p;
+	struct req_sink s = { .n = 0 };
+
+	(void)state;
+	sinks.ctx = &s;
+	assert_int_equal(gp_pipeline_new(&p, &cfg, &sinks), 0);
+	gp_pipeline_set_rules(p, rules);
+	run_requests(p, &s, 0);
+	assert_int_equal(gp_pipeline_snapshot(p, &snap), 0);
+	assert_int_equal(snap.n_reqs, 2);
+	assert_string_equal(snap.reqs[0].gray, "canary");
+	assert_int_equal(snap.reqs[0].codes[GP_CODE_5XX], 1);
+	gp_snapshot_release(&snap);
+	gp_pipeline_free(p);
+
+	memset(&s, 0, sizeof(s));
+	cfg.aggregate = 0;
+	cfg.l7_frame_time = 1;
+	assert_int_equal(gp_pipeline_new(&p, &cfg, &sinks), 0);
+	gp_pipeline_set_rules(p, rules);
+	run_requests(p, &s, 1);
+	gp_pipeline_free(p);
+	gp_rules_free(rules);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_live_and_replay_give_the_same_outcomes),
 		cmocka_unit_test(test_snapshot_changes_nothing),
 		cmocka_unit_test(test_sweep_runs_on_the_callers_clock),
+		cmocka_unit_test(test_requests_from_l7_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

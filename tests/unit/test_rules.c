@@ -64,21 +64,7 @@ static void headers(struct flow *fl, const void *block, size_t len)
 /* Rules from '\n'-separated lines given as --rule flags; each must be accepted. */
 static struct gp_rules *rules(const char *text)
 {
-	struct gp_rules_builder *b = gp_rules_builder_new();
-	char err[512], *copy = strdup(text), *line, *save = NULL;
-	struct gp_rules *r;
-
-	assert_non_null(b);
-	assert_non_null(copy);
-	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		err[0] = '\0';
-		if (gp_rules_add_line(b, line, "--rule", 0, err, sizeof(err)))
-			fail_msg("'%s' refused: %s", line, err);
-	}
-	free(copy);
-	r = gp_rules_build(b);
-	assert_non_null(r);
-	return r;
+	return rules_from(text);
 }
 
 static const char *eval(const struct gp_rules *r, const struct flow *fl)

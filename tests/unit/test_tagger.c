@@ -115,29 +115,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Rules from '\n'-separated --rule lines (defaults appended unless no-defaults). */
-static struct gp_rules *build_rules(const char *text)
-{
-	struct gp_rules_builder *b = gp_rules_builder_new();
-	char err[512], *copy = strdup(text), *line, *save = NULL;
-	struct gp_rules *r;
-
-	assert_non_null(b);
-	assert_non_null(copy);
-	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (gp_rules_add_line(b, line, "--rule", 0, err, sizeof(err)))
-			fail_msg("'%s' refused: %s", line, err);
-	free(copy);
-	r = gp_rules_build(b);
-	assert_non_null(r);
-	return r;
-}
-
 /* Installs rules for this test (freed by teardown); "" gives just the defaults. */
 static void use_rules(const char *text)
 {
 	gp_rules_free(R);
-	R = build_rules(text);
+	R = rules_from(text);
 	gp_tagger_set_rules(T, R);
 }
 
@@ -1077,7 +1059,7 @@ static void test_rules_see_sni_alpn_and_tuple(void **state)
 
 	/* New rules decide flows from now on; a decided flow keeps its gray. */
 	gp_tagger_conn(T, &c, T0);
-	r2 = build_rules("no-defaults\nsrc 198.18.0.1 = blue");
+	r2 = rules_from("no-defaults\nsrc 198.18.0.1 = blue");
 	gp_tagger_set_rules(T, r2);
 	gp_rules_free(R);
 	R = r2;
@@ -1923,7 +1905,7 @@ static void test_endpoint_rule_on_the_attempt_wins(void **state)
 	f = failed(40100, 8081, GP_RES_REFUSED, T0 + MS);
 	expect_failure(1, &f, "none", "dark", 0);
 	gp_rules_free(R);
-	R = build_rules("sport 40200 = blue");
+	R = rules_from("sport 40200 = blue");
 	gp_tagger_set_rules(T, R);
 	f = failed(40200, 8081, GP_RES_REFUSED, T0 + MS);
 	expect_failure(2, &f, "none", "blue", 0);

@@ -55,8 +55,9 @@ static struct gp_snapshot snap(struct gp_tag_stats *tags, size_t n, uint64_t eve
 static void model(struct gp_top_model *m, unsigned recent)
 {
 	struct gp_top_config cfg = {
-		.p99_delta_pct = GP_TOP_P99_DELTA_DEFAULT,
-		.fail_delta_pp = GP_TOP_FAIL_DELTA_DEFAULT,
+		/* The thresholds these tests were written for; no minimum sample count. */
+		.p99_delta_pct = 20,
+		.fail_delta_pp = 5,
 		.recent = recent,
 		.max_tags = 64,
 		.started_ns = T0,
@@ -620,6 +621,337 @@ static void test_verdict_abandoned_fails(void **state)
 	gp_top_model_free(&m);
 }
 
+/* n HTTP requests answered with code in bucket b (reset and none get no response). */
+static void answer(struct gp_req_stats *r, unsigned code, unsigned b, uint64_t n)
+{
+	r->codes[code] += n;
+	if (code != GP_CODE_RESET && code != GP_CODE_NONE)
+		r->buckets[b] += n;
+}
+
+static void grpc_answer(struct gp_req_stats *r, unsigned slot, unsigned b, uint64_t n)
+{
+	r->grpc_status[slot] += n;
+	if (slot != GP_GRPC_RESET && slot != GP_GRPC_NONE)
+		r->buckets[b] += n;
+}
+
+static void model_defaults(struct gp_top_model *m)
+{
+	struct gp_top_config cfg = {
+		.p99_delta_pct = GP_TOP_P99_DELTA_DEFAULT,
+		.fail_delta_pp = GP_TOP_FAIL_DELTA_DEFAULT,
+		.min_samples = GP_TOP_MIN_SAMPLES_DEFAULT,
+		.max_tags = 64,
+		.started_ns = T0,
+	};
+
+	assert_int_equal(gp_top_model_init(m, &cfg), 0);
+}
+
+static void update_reqs(struct gp_top_model *m, struct gp_tag_stats *tags, size_t n,
+			struct gp_req_stats *reqs, size_t nr, uint64_t at)
+{
+	struct gp_snapshot s = snap(tags, n, 0);
+
+	s.reqs = reqs;
+	s.n_reqs = nr;
+	assert_int_equal(gp_top_model_update(m, &s, at), 0);
+}
+
+static const struct gp_top_req_row *req_row(const struct gp_top_model *m, int grpc,
+					    const char *gray)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_reqs; i++)
+		if (m->reqs[i].grpc == grpc && !strcmp(m->reqs[i].gray, gray))
+			return &m->reqs[i];
+	fail_msg("no request row %d %s", grpc, gray);
+	return NULL;
+}
+
+/* Errors: 5xx, reset and none of HTTP (not 4xx); every gRPC status but OK. */
+static void test_req_errors(void **state)
+{
+	struct gp_req_stats r = make_req(GP_DIR_OUTBOUND, 0, "h2c", "stable");
+	uint64_t total;
+
+	(void)state;
+	answer(&r, GP_CODE_1XX, 3, 1);
+	answer(&r, GP_CODE_2XX, 3, 90);
+	answer(&r, GP_CODE_3XX, 3, 2);
+	answer(&r, GP_CODE_4XX, 3, 2);
+	answer(&r, GP_CODE_5XX, 3, 3);
+	answer(&r, GP_CODE_RESET, 3, 1);
+	answer(&r, GP_CODE_NONE, 3, 1);
+	assert_int_equal(gp_top_req_errors(&r, &total), 5);
+	assert_int_equal(total, 100);
+	r = make_req(GP_DIR_INBOUND, 1, "", "canary");
+	grpc_answer(&r, 0, 3, 40);	/* OK */
+	grpc_answer(&r, 14, 3, 6);	/* UNAVAILABLE */
+	grpc_answer(&r, 4, 3, 2);	/* DEADLINE_EXCEEDED */
+	grpc_answer(&r, 16, 3, 0);
+	grpc_answer(&r, GP_GRPC_RESET, 3, 1);
+	grpc_answer(&r, GP_GRPC_NONE, 3, 1);
+	/* gRPC's HTTP status is 200 whatever the call's: only grpc_status counts. */
+	r.codes[GP_CODE_2XX] = 50;
+	assert_int_equal(gp_top_req_errors(&r, &total), 10);
+	assert_int_equal(total, 50);
+}
+
+/* Request rows: windows from the previous snapshot, gRPC rows apart, percentiles from deltas. */
+static void test_req_rows(void **state)
+{
+	struct gp_req_stats q[3];
+	struct gp_top_model m;
+	const struct gp_top_req_row *r;
+
+	(void)state;
+	model(&m, 0);
+	q[0] = make_req(GP_DIR_OUTBOUND, 1, "", "canary");
+	grpc_answer(&q[0], 0, 10, 40);
+	grpc_answer(&q[0], 14, 10, 8);
+	grpc_answer(&q[0], GP_GRPC_RESET, 0, 2);
+	q[1] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "stable");	/* out of order: sorted */
+	answer(&q[1], GP_CODE_2XX, 10, 95);
+	answer(&q[1], GP_CODE_4XX, 10, 3);
+	answer(&q[1], GP_CODE_NONE, 0, 2);
+	q[2] = make_req(GP_DIR_INBOUND, 0, "h2c", "stable");
+	update_reqs(&m, NULL, 0, q, 3, T0 + SEC);
+	assert_int_equal(m.n_reqs, 3);
+	assert_int_equal(m.reqs[0].grpc, 0);
+	assert_string_equal(m.reqs[0].alpn, "http/1.1");
+	assert_int_equal(m.reqs[1].grpc, 1);
+	assert_string_equal(m.reqs[1].alpn, "grpc");
+	assert_int_equal(m.reqs[2].dir, GP_DIR_INBOUND);
+	assert_int_equal(m.n_req_view, 3);
+	r = req_row(&m, 0, "stable");
+	assert_int_equal(r->reqs, 100);
+	assert_int_equal(r->errs, 2);
+	assert_int_equal(r->win_reqs, 100);
+	assert_true(r->req_rate == 100);
+	assert_int_equal(r->win_samples, 98);
+	r = req_row(&m, 1, "canary");
+	assert_int_equal(r->reqs, 50);
+	assert_int_equal(r->errs, 10);
+	assert_int_equal(r->samples, 48);
+
+	/* 2 s later: 20 more stable, all 2xx, much slower; the canary idle. */
+	answer(&q[1], GP_CODE_2XX, 40, 20);
+	update_reqs(&m, NULL, 0, q, 3, T0 + 3 * SEC);
+	r = req_row(&m, 0, "stable");
+	assert_int_equal(r->win_reqs, 20);
+	assert_int_equal(r->win_errs, 0);
+	assert_true(r->req_rate == 10);
+	assert_int_equal(r->win_samples, 20);
+	assert_int_equal(r->samples, 118);
+	/* The window's histogram is only the 20 new ones: all in bucket 40. */
+	assert_true(r->p_win[GP_TOP_P50] > gp_hist_bound_ns(39));
+	assert_true(r->p_win[GP_TOP_P99] <= gp_hist_bound_ns(40));
+	assert_true(r->p_all[GP_TOP_P50] <= gp_hist_bound_ns(10));
+	r = req_row(&m, 1, "canary");
+	assert_int_equal(r->win_reqs, 0);
+	assert_true(r->req_rate == 0);
+	assert_int_equal(r->win_samples, 0);
+	gp_top_model_filter(&m, "grpc");
+	assert_int_equal(m.n_req_view, 1);
+	assert_int_equal(m.reqs[m.req_view[0]].grpc, 1);
+	gp_top_model_free(&m);
+}
+
+/*
+ * Requests decide where a gray and its stable have some; the connection
+ * row of that key gets no verdict, one without requests keeps its own.
+ * Below --min-samples a side: not judged (short_of), then the window, then
+ * since start once the window is short again.
+ */
+static void test_req_verdict_min_samples(void **state)
+{
+	struct gp_tag_stats t[4];
+	struct gp_req_stats q[2];
+	struct gp_top_model m;
+	const struct gp_top_verdict *v;
+
+	(void)state;
+	model_defaults(&m);
+	t[0] = tag(GP_DIR_OUTBOUND, "http/1.1", "canary");
+	est(&t[0], 3, 50);
+	t[1] = tag(GP_DIR_OUTBOUND, "http/1.1", "stable");
+	est(&t[1], 3, 50);
+	t[2] = tag(GP_DIR_OUTBOUND, "none", "canary");
+	t[2].results[GP_RES_REFUSED] = 30;
+	t[3] = tag(GP_DIR_OUTBOUND, "none", "stable");
+	est(&t[3], 3, 30);
+	q[0] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "canary");
+	answer(&q[0], GP_CODE_2XX, 20, 9);
+	answer(&q[0], GP_CODE_5XX, 20, 1);
+	q[1] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "stable");
+	answer(&q[1], GP_CODE_2XX, 20, 99);
+	answer(&q[1], GP_CODE_5XX, 20, 1);
+	update_reqs(&m, t, 4, q, 2, T0 + SEC);
+	assert_int_equal(m.n_verdicts, 2);
+	v = &m.verdicts[0];
+	assert_int_equal(v->by, GP_TOP_BY_HTTP);
+	assert_string_equal(m.reqs[v->gray_row].gray, "canary");
+	assert_string_equal(m.reqs[v->stable_row].gray, "stable");
+	/* 10 canary requests: fewer than 20, over the window and since start. */
+	assert_int_equal(v->p99_known, 0);
+	assert_int_equal(v->fail_known, 0);
+	assert_int_equal(v->flags, 0);
+	assert_int_equal(v->short_of, 20);
+	/* The refused canary connects: no requests there, connections decide. */
+	v = &m.verdicts[1];
+	assert_int_equal(v->by, GP_TOP_BY_CONN);
+	assert_string_equal(m.rows[v->gray_row].alpn, "none");
+	assert_int_equal(v->fail_window, 1);
+	assert_int_equal(v->flags, GP_TOP_FLAG_FAIL);
+
+	/* 30 more canary requests, 3 failed, 100 more stable ones, none failed: the window. */
+	answer(&q[0], GP_CODE_2XX, 20, 27);
+	answer(&q[0], GP_CODE_RESET, 0, 3);
+	answer(&q[1], GP_CODE_2XX, 20, 100);
+	update_reqs(&m, t, 4, q, 2, T0 + 2 * SEC);
+	v = &m.verdicts[0];
+	assert_int_equal(v->short_of, 0);
+	assert_int_equal(v->fail_known, 1);
+	assert_int_equal(v->fail_window, 1);
+	assert_near(v->gray_fail_pct, 10);
+	assert_near(v->stable_fail_pct, 0);
+	assert_int_equal(v->flags, GP_TOP_FLAG_FAIL);
+	/* 27 canary samples against 100 in the window; same latency, not flagged. */
+	assert_int_equal(v->p99_known, 1);
+	assert_int_equal(v->p99_window, 1);
+	assert_near(v->p99_delta_pct, 0);
+
+	/* A short window (5 canary requests): since start, 4 of 45 against 1 of 300. */
+	answer(&q[0], GP_CODE_2XX, 20, 5);
+	answer(&q[1], GP_CODE_2XX, 20, 100);
+	update_reqs(&m, t, 4, q, 2, T0 + 3 * SEC);
+	v = &m.verdicts[0];
+	assert_int_equal(v->fail_window, 0);
+	assert_int_equal(v->p99_window, 0);
+	assert_near(v->gray_fail_pct, 400.0 / 45);
+	assert_near(v->stable_fail_pct, 100.0 / 300);
+	assert_int_equal(v->flags, GP_TOP_FLAG_FAIL);
+	gp_top_model_free(&m);
+}
+
+/* Default thresholds: +8 % p99 and +2 points of errors are fine, more is not. */
+static void test_req_verdict_default_thresholds(void **state)
+{
+	struct gp_req_stats q[2];
+	struct gp_top_model m;
+	const struct gp_top_verdict *v;
+
+	(void)state;
+	model_defaults(&m);
+	/*
+	 * stable: 99 in (0, 1us] and 1 far above: p99 exactly 1000 ns. canary:
+	 * 1675 in (0, 1us], 25 in (1, 1.25us]: rank 1683 is 8/25 into the
+	 * second bucket, p99 1080 ns: +8 %. Errors 3 % against 1 %.
+	 */
+	q[0] = make_req(GP_DIR_INBOUND, 0, "h2c", "canary");
+	answer(&q[0], GP_CODE_2XX, 0, 1624);
+	answer(&q[0], GP_CODE_5XX, 0, 51);
+	answer(&q[0], GP_CODE_2XX, 1, 25);
+	q[1] = make_req(GP_DIR_INBOUND, 0, "h2c", "stable");
+	answer(&q[1], GP_CODE_2XX, 0, 98);
+	answer(&q[1], GP_CODE_5XX, 0, 1);
+	answer(&q[1], GP_CODE_2XX, 40, 1);
+	update_reqs(&m, NULL, 0, q, 2, T0 + SEC);
+	v = &m.verdicts[0];
+	assert_true(v->stable_p99 == 1000);
+	assert_near(v->gray_p99, 1080);
+	assert_near(v->p99_delta_pct, 8);
+	assert_near(v->gray_fail_pct, 3);
+	assert_near(v->fail_delta_pp, 2);
+	assert_int_equal(v->flags, 0);
+	/* One more failed canary request, and a slower one: both flagged. */
+	answer(&q[0], GP_CODE_5XX, 1, 20);
+	update_reqs(&m, NULL, 0, q, 2, T0 + 2 * SEC);
+	v = &m.verdicts[0];
+	assert_int_equal(v->fail_window, 0);	/* the window: 20 canary against none */
+	assert_true(v->p99_delta_pct > 8);
+	assert_true(v->fail_delta_pp > 2);
+	assert_int_equal(v->flags, GP_TOP_FLAG_P99 | GP_TOP_FLAG_FAIL);
+	gp_top_model_free(&m);
+}
+
+/* gRPC calls are judged against gRPC stable, by status; unknown grays never. */
+static void test_req_verdict_grpc(void **state)
+{
+	struct gp_req_stats q[4];
+	struct gp_top_model m;
+	const struct gp_top_verdict *v;
+
+	(void)state;
+	model_defaults(&m);
+	q[0] = make_req(GP_DIR_OUTBOUND, 0, "h2c", "stable");
+	answer(&q[0], GP_CODE_2XX, 10, 100);
+	q[1] = make_req(GP_DIR_OUTBOUND, 0, "h2c", GP_TOP_GRAY_UNKNOWN);
+	answer(&q[1], GP_CODE_2XX, 10, 100);
+	q[2] = make_req(GP_DIR_OUTBOUND, 1, "", "canary");
+	grpc_answer(&q[2], 0, 10, 45);
+	grpc_answer(&q[2], 14, 10, 4);	/* UNAVAILABLE */
+	grpc_answer(&q[2], GP_GRPC_NONE, 0, 1);
+	q[3] = make_req(GP_DIR_OUTBOUND, 1, "", "stable");
+	grpc_answer(&q[3], 0, 10, 50);
+	update_reqs(&m, NULL, 0, q, 4, T0 + SEC);
+	assert_int_equal(m.n_verdicts, 1);
+	v = &m.verdicts[0];
+	assert_int_equal(v->by, GP_TOP_BY_GRPC);
+	assert_string_equal(m.reqs[v->gray_row].alpn, "grpc");
+	assert_near(v->gray_fail_pct, 10);
+	assert_near(v->stable_fail_pct, 0);
+	assert_int_equal(v->flags, GP_TOP_FLAG_FAIL);
+	/* Without a gRPC stable there is nothing to compare the canary with. */
+	update_reqs(&m, NULL, 0, q, 3, T0 + 2 * SEC);
+	assert_int_equal(m.n_verdicts, 0);
+	gp_top_model_free(&m);
+}
+
+/*
+ * 7 connections a second a side, canary slower: with the default minimum,
+ * no verdict until 20 samples a side (since start, 3 s), none that flaps.
+ */
+static void test_conn_verdict_min_samples(void **state)
+{
+	struct gp_tag_stats t[2];
+	struct gp_top_model m;
+	const struct gp_top_verdict *v;
+	int i;
+
+	(void)state;
+	model_defaults(&m);
+	t[0] = tag(GP_DIR_OUTBOUND, "h2", "canary");
+	t[1] = tag(GP_DIR_OUTBOUND, "h2", "stable");
+	for (i = 1; i <= 3; i++) {
+		est(&t[0], 20, 7);
+		est(&t[1], 10, 7);
+		update(&m, t, 2, T0 + (uint64_t)i * SEC);
+		v = &m.verdicts[0];
+		if (i < 3) {
+			assert_int_equal(v->short_of, 20);
+			assert_int_equal(v->p99_known, 0);
+			assert_int_equal(v->fail_known, 0);
+			assert_int_equal(v->flags, 0);
+		}
+	}
+	assert_int_equal(v->short_of, 0);
+	assert_int_equal(v->p99_known, 1);
+	assert_int_equal(v->p99_window, 0);	/* 21 since start, 7 in the window */
+	assert_int_equal(v->flags, GP_TOP_FLAG_P99);
+	/* A 3 s window holds 21 a side: judged over it. */
+	est(&t[0], 20, 21);
+	est(&t[1], 10, 21);
+	update(&m, t, 2, T0 + 6 * SEC);
+	v = &m.verdicts[0];
+	assert_int_equal(v->p99_window, 1);
+	assert_int_equal(v->fail_window, 1);
+	gp_top_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +971,12 @@ int main(void)
 		cmocka_unit_test(test_recent_ring),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_verdict_abandoned_fails),
+		cmocka_unit_test(test_req_errors),
+		cmocka_unit_test(test_req_rows),
+		cmocka_unit_test(test_req_verdict_min_samples),
+		cmocka_unit_test(test_req_verdict_default_thresholds),
+		cmocka_unit_test(test_req_verdict_grpc),
+		cmocka_unit_test(test_conn_verdict_min_samples),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,18 +56,59 @@ static struct gp_conn conn(enum gp_direction dir, int family, const char *src, u
 	return c;
 }
 
+/* n responses that took about ns. */
+static void answered(struct gp_req_stats *r, uint64_t ns, uint64_t n)
+{
+	r->buckets[gp_hist_bucket(ns)] += n;
+}
+
+/*
+ * Requests beside those connections: http/1.1 stable 400 (4 answered 503)
+ * in about 2 ms; canary 40, 3 answered 503 and 1 reset, 150 ms slower;
+ * gRPC stable 100 OK, canary 27 OK and 3 UNAVAILABLE; 2 undecodable.
+ */
+static void scenario_reqs(struct gp_req_stats *q, struct gp_snapshot *s)
+{
+	q[0] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "stable");
+	q[0].codes[GP_CODE_2XX] = 396;
+	q[0].codes[GP_CODE_5XX] = 4;
+	answered(&q[0], 1900000, 396);
+	answered(&q[0], 2400000, 4);
+	q[1] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "canary");
+	q[1].codes[GP_CODE_2XX] = 36;
+	q[1].codes[GP_CODE_5XX] = 3;
+	q[1].codes[GP_CODE_RESET] = 1;
+	answered(&q[1], 152000000, 39);
+	q[2] = make_req(GP_DIR_OUTBOUND, 0, "http/1.1", "unknown");
+	q[2].codes[GP_CODE_2XX] = 2;
+	answered(&q[2], 1900000, 2);
+	q[3] = make_req(GP_DIR_OUTBOUND, 1, "", "stable");
+	q[3].grpc_status[0] = 100;
+	answered(&q[3], 800000, 100);
+	q[4] = make_req(GP_DIR_OUTBOUND, 1, "", "canary");
+	q[4].grpc_status[0] = 27;
+	q[4].grpc_status[14] = 3;	/* UNAVAILABLE */
+	answered(&q[4], 800000, 30);
+	s->reqs = q;
+	s->n_reqs = 5;
+	s->req_undecoded[GP_DIR_OUTBOUND][0] = 2;
+}
+
 /*
  * The scenario of the integration test, by hand: stable and canary over
  * http/1.1 (the canary about a second slower), refused canary attempts
- * without payload, 12.5 s after the start.
+ * without payload, 12.5 s after the start; requests on top (scenario_reqs),
+ * judged with top's defaults.
  */
 static void scenario(struct gp_top_model *m, unsigned recent)
 {
 	struct gp_top_config cfg = {
-		.p99_delta_pct = 20, .fail_delta_pp = 5, .recent = recent, .max_tags = 64,
+		.p99_delta_pct = GP_TOP_P99_DELTA_DEFAULT, .fail_delta_pp = GP_TOP_FAIL_DELTA_DEFAULT,
+		.min_samples = GP_TOP_MIN_SAMPLES_DEFAULT, .recent = recent, .max_tags = 64,
 		.started_ns = T0, .classifier = "gpv1234b/ingress(tcx)",
 	};
 	struct gp_tag_stats t[5];
+	struct gp_req_stats q[5];
 	struct gp_snapshot s;
 	struct gp_conn c;
 
@@ -97,6 +138,7 @@ static void scenario(struct gp_top_model *m, unsigned recent)
 	s.events = 96;
 	s.tags = t;
 	s.n_tags = 5;
+	scenario_reqs(q, &s);
 	assert_int_equal(gp_top_model_update(m, &s, T0 + 12 * SEC + SEC / 2), 0);
 	m->rt_offset_ns = 1700000000ll * SEC;
 	c = conn(GP_DIR_OUTBOUND, AF_INET, "198.18.61.1", 40000, "198.18.61.2", 8443,
@@ -148,6 +190,19 @@ static int setup_tz(void **state)
 	return 0;
 }
 
+/* GP_GOLDEN_WRITE=1 rewrites the golden files from what is rendered now: review the diff. */
+static void maybe_write(const char *path, const char *text)
+{
+	FILE *f;
+
+	if (!getenv("GP_GOLDEN_WRITE"))
+		return;
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
 static void test_golden(void **state)
 {
 	struct gp_top_model m;
@@ -156,11 +211,13 @@ static void test_golden(void **state)
 	(void)state;
 	scenario(&m, 5);
 	got = render(&m, 80);
+	maybe_write(golden_80, got);
 	want = slurp(golden_80, NULL);
 	assert_text_equal(got, want, golden_80);
 	free(got);
 	free(want);
 	got = render(&m, 0);
+	maybe_write(golden_wide, got);
 	want = slurp(golden_wide, NULL);
 	assert_text_equal(got, want, golden_wide);
 	free(got);
@@ -199,7 +256,10 @@ static void test_layout(void **state)
 	for (c = 0; c < GP_TOP_COL_MAX; c++)
 		assert_true(l.show[c]);
 	assert_int_equal(l.w[GP_TOP_COL_ALPN], 8);	/* "http/1.1" */
-	assert_int_equal(l.w[GP_TOP_COL_GRAY], 6);
+	assert_int_equal(l.w[GP_TOP_COL_GRAY], 7);	/* "unknown", a request row's */
+	for (c = 0; c < GP_TOP_RCOL_MAX; c++)
+		assert_true(l.rshow[c]);
+	assert_int_equal(l.rx[GP_TOP_RCOL_RATE], l.x[GP_TOP_COL_CONN]);
 	/* 80: since-start p50 and p90 go first. */
 	gp_top_layout(&l, &m, 80);
 	assert_false(l.show[GP_TOP_COL_P50_ALL]);
@@ -213,6 +273,13 @@ static void test_layout(void **state)
 	assert_true(l.show[GP_TOP_COL_CONN] && l.show[GP_TOP_COL_P99]);
 	assert_false(l.show[GP_TOP_COL_FAIL]);
 	assert_false(l.show[GP_TOP_COL_P50]);
+	/* Requests: since-start error % and p99, then p90 and p50 give way. */
+	assert_true(l.rshow[GP_TOP_RCOL_RATE] && l.rshow[GP_TOP_RCOL_ERR] && l.rshow[GP_TOP_RCOL_P99]);
+	assert_false(l.rshow[GP_TOP_RCOL_ERR_ALL] || l.rshow[GP_TOP_RCOL_P99_ALL]);
+	assert_false(l.rshow[GP_TOP_RCOL_P50] || l.rshow[GP_TOP_RCOL_P90]);
+	gp_top_layout(&l, &m, 60);
+	assert_true(l.rshow[GP_TOP_RCOL_P90] && l.rshow[GP_TOP_RCOL_P50]);
+	assert_false(l.rshow[GP_TOP_RCOL_ERR_ALL]);
 	gp_top_model_free(&m);
 }
 
@@ -261,6 +328,7 @@ static void test_empty(void **state)
 	assert_non_null(strstr(out, "up 1d 01:02:03"));
 	assert_non_null(strstr(out, "tags 0/16"));
 	assert_non_null(strstr(out, "(no connections yet)\n"));
+	assert_non_null(strstr(out, "(no requests yet)\n"));
 	assert_non_null(strstr(out, "(no gray tag with a stable one of the same direction and alpn)\n"));
 	assert_non_null(strstr(out, "(0 of the last 3 kept)"));
 	free(out);
@@ -283,7 +351,7 @@ static void test_header_states(void **state)
 	gp_top_model_filter(&m, "canary");
 	gp_top_layout(&l, &m, 0);
 	gp_top_fmt_header(buf, &l, &m, 1);
-	assert_string_equal(buf, "events 96 (7.68/s)  lost 3 (+2 payload)  tags 5/128 (+7 folded)  "
+	assert_string_equal(buf, "events 96 (7.68/s)  lost 3 (+2 payload)  undecoded 2  tags 5/128 (+7 folded)  "
 			    "window 12.5s  sort p99 all desc  /canary");
 	gp_top_fmt_header(buf, &l, &m, 0);
 	assert_string_equal(buf, "grayprobe 0.1.0  up 00:00:12  hooks connect=state state=tp_btf"
@@ -346,26 +414,44 @@ static void test_formats(void **state)
 	assert_string_equal(buf, "23.4M");
 }
 
+static const struct gp_top_verdict *verdict_of(const struct gp_top_model *m, const char *alpn,
+					       const char *gray)
+{
+	const char *a, *g;
+	unsigned dir;
+	size_t i;
+
+	for (i = 0; i < m->n_verdicts; i++) {
+		gp_top_verdict_names(m, &m->verdicts[i], &dir, &a, &g);
+		if (!strcmp(a, alpn) && !strcmp(g, gray))
+			return &m->verdicts[i];
+	}
+	fail_msg("no verdict for %s %s", alpn, gray);
+	return NULL;
+}
+
 /* Verdict rows: deltas as percent, then as a ratio; '*' for since start. */
 static void test_verdict_lines(void **state)
 {
 	struct gp_top_model m;
 	struct gp_top_layout l;
 	struct gp_top_verdict v;
-	char buf[GP_TOP_LINE_MAX];
+	char buf[GP_TOP_LINE_MAX], word[16];
 
 	(void)state;
 	scenario(&m, 0);
 	gp_top_layout(&l, &m, 0);
-	assert_int_equal(m.n_verdicts, 2);
-	v = m.verdicts[0];
-	assert_string_equal(gp_top_verdict_word(&v), "P99!");
+	assert_int_equal(m.n_verdicts, 3);
+	v = *verdict_of(&m, "http/1.1", "canary");
+	assert_int_equal(v.by, GP_TOP_BY_HTTP);
+	assert_string_equal(gp_top_verdict_word(&v, word, sizeof(word)), "P99! FAIL!");
 	v.p99_delta_pct = 20;
 	v.p99_window = 0;
 	v.flags = 0;
 	gp_top_fmt_verdict(buf, &l, &m, &v);
 	assert_non_null(strstr(buf, " ok "));
 	assert_non_null(strstr(buf, " +20.0%* "));
+	assert_non_null(strstr(buf, " req"));
 	v.p99_delta_pct = 1234.4;
 	v.flags = GP_TOP_FLAG_P99 | GP_TOP_FLAG_FAIL;
 	gp_top_fmt_verdict(buf, &l, &m, &v);
@@ -373,9 +459,60 @@ static void test_verdict_lines(void **state)
 	assert_non_null(strstr(buf, " +1234%* "));
 	v.p99_known = v.fail_known = 0;
 	v.flags = 0;
-	assert_string_equal(gp_top_verdict_word(&v), "-");
-	v = m.verdicts[1];
-	assert_string_equal(gp_top_verdict_word(&v), "FAIL!");
+	assert_string_equal(gp_top_verdict_word(&v, word, sizeof(word)), "-");
+	v = *verdict_of(&m, "grpc", "canary");
+	assert_string_equal(gp_top_verdict_word(&v, word, sizeof(word)), "FAIL!");
+	gp_top_fmt_verdict(buf, &l, &m, &v);
+	assert_non_null(strstr(buf, " +10pp grpc"));
+	/* Since start, the widest deltas still fit their 7 columns. */
+	v.p99_known = 1;
+	v.p99_window = v.fail_window = 0;
+	v.p99_delta_pct = 499.74;
+	v.fail_delta_pp = -99.96;
+	gp_top_fmt_verdict(buf, &l, &m, &v);
+	assert_non_null(strstr(buf, " +500%* "));
+	assert_non_null(strstr(buf, " -100pp* grpc"));
+	v.p99_delta_pct = -41.63;
+	v.fail_delta_pp = 9.94;
+	gp_top_fmt_verdict(buf, &l, &m, &v);
+	assert_non_null(strstr(buf, " -41.6%* "));
+	assert_non_null(strstr(buf, " +9.9pp* grpc"));
+	/* 4 refused canary connects against 5 stable ones: fewer than 20, no verdict. */
+	v = *verdict_of(&m, "none", "canary");
+	assert_int_equal(v.by, GP_TOP_BY_CONN);
+	assert_string_equal(gp_top_verdict_word(&v, word, sizeof(word)), "n<20");
+	gp_top_fmt_verdict(buf, &l, &m, &v);
+	assert_string_equal(buf, "out none     canary  n<20            -      -       -      -      -       - conn");
+	gp_top_model_free(&m);
+}
+
+/* The request table's lines, alone: dashes where a span has nothing. */
+static void test_req_lines(void **state)
+{
+	struct gp_top_model m;
+	struct gp_top_layout l;
+	struct gp_top_req_row r;
+	char buf[GP_TOP_LINE_MAX];
+
+	(void)state;
+	scenario(&m, 0);
+	gp_top_layout(&l, &m, 0);
+	assert_int_equal(m.n_reqs, 5);
+	assert_int_equal(m.n_req_view, 5);
+	gp_top_fmt_req_columns(buf, &l);
+	assert_string_equal(buf, "dir alpn     gray      req/s    err%     p50     p90     p99    err%     p99");
+	r = m.reqs[m.req_view[0]];
+	memset(r.p_win, 0, sizeof(r.p_win));
+	r.win_reqs = r.win_errs = r.win_samples = 0;
+	r.req_rate = 0;
+	gp_top_fmt_req_row(buf, &l, &r);
+	assert_string_equal(buf, "out http/1.1 canary        0       -       -       -       -   10.0%   164ms");
+	gp_top_model_filter(&m, "grpc");
+	assert_int_equal(m.n_req_view, 2);
+	assert_int_equal(m.n_view, 0);
+	gp_top_model_filter(&m, "nothing");
+	assert_int_equal(m.n_req_view, 0);
+	assert_int_equal(m.n_verdicts, 0);
 	gp_top_model_free(&m);
 }
 
@@ -390,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_header_states),
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_verdict_lines),
+		cmocka_unit_test(test_req_lines),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tz, NULL);

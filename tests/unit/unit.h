@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/agg.h"
 #include "pipeline/event.h"
+#include "pipeline/rules.h"
 
 /* A FILE * into memory, so renderers are tested without touching disk. */
 struct mem {
@@ -47,6 +49,38 @@ static inline struct gp_conn make_conn(enum gp_direction dir, const char *alpn,
 	snprintf(c.alpn, sizeof(c.alpn), "%s", alpn);
 	snprintf(c.gray, sizeof(c.gray), "%s", gray);
 	return c;
+}
+
+/* Rules from '\n'-separated --rule lines (defaults appended unless no-defaults). */
+static inline struct gp_rules *rules_from(const char *text)
+{
+	struct gp_rules_builder *b = gp_rules_builder_new();
+	char err[512], *copy = strdup(text), *line, *save = NULL;
+	struct gp_rules *r;
+
+	assert_non_null(b);
+	assert_non_null(copy);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (gp_rules_add_line(b, line, "--rule", 0, err, sizeof(err)))
+			fail_msg("'%s' refused: %s", line, err);
+	free(copy);
+	r = gp_rules_build(b);
+	assert_non_null(r);
+	return r;
+}
+
+/* Request stats of one tag, all counts 0; grpc with alpn "". */
+static inline struct gp_req_stats make_req(unsigned dir, int grpc, const char *alpn,
+					   const char *gray)
+{
+	struct gp_req_stats r;
+
+	memset(&r, 0, sizeof(r));
+	r.dir = dir;
+	r.grpc = grpc;
+	snprintf(r.alpn, sizeof(r.alpn), "%s", alpn);
+	snprintf(r.gray, sizeof(r.gray), "%s", gray);
+	return r;
 }
 
 /* A whole file, NUL-terminated; its length in *len unless len is NULL. */

@@ -72,6 +72,14 @@ static void on_conn(void *ctx, const struct gp_conn *c)
 		r->cb_err = r->ops.conn(r->ops.ctx, c);
 }
 
+static void on_request(void *ctx, const struct gp_request *q)
+{
+	struct gp_engine *r = ctx;
+
+	if (r->ops.request && !r->cb_err)
+		r->cb_err = r->ops.request(r->ops.ctx, q);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct gp_engine *r = ctx;
@@ -453,13 +461,14 @@ static int drop_privileges(struct gp_engine *r)
 static int open_pipeline(struct gp_engine *r)
 {
 	const struct gp_engine_config *c = &r->cfg;
-	struct gp_pipeline_sinks sinks = { .conn = on_conn, .ctx = r };
+	struct gp_pipeline_sinks sinks = { .conn = on_conn, .request = on_request, .ctx = r };
 	struct gp_pipeline_config pc = {
 		.tagger.tag_wait_ns = (uint64_t)c->tag_wait_ms * 1000000u,
 		.tagger.endpoint_memory_ns = (uint64_t)c->endpoint_memory_s * 1000000000u,
 		.aggregate = 1,
 		.max_tags = c->max_tags,
 		.tag_idle_ns = (uint64_t)c->tag_idle_s * 1000000000u,
+		.request_timeout_ns = (uint64_t)c->request_timeout_s * 1000000000u,
 		.walk = walk_flows,
 		.walk_src = r,
 	};

@@ -8,6 +8,7 @@
 #include "collect/loader.h"
 #include "pipeline/agg.h"
 #include "pipeline/event.h"
+#include "pipeline/request.h"
 #include "pipeline/rules.h"
 
 /* Collecting for run and top: hooks, tagging, rules, aggregation, textfile. */
@@ -36,6 +37,7 @@ struct gp_engine_config {
 	struct gp_loader_opts load;
 	unsigned max_tags;
 	unsigned tag_idle_s;		/* 0: tags never retired */
+	unsigned request_timeout_s;	/* a request without response is "none" after it */
 	unsigned tag_wait_ms;
 	unsigned endpoint_memory_s;	/* 0: off */
 	struct gp_rule_sources rules;
@@ -44,6 +46,8 @@ struct gp_engine_config {
 struct gp_engine_ops {
 	/* Each tagged outcome after it was counted; non-zero (an errno) stops polling. */
 	int (*conn)(void *ctx, const struct gp_conn *c);
+	/* Each finished request after it was counted (NULL: not wanted); the same. */
+	int (*request)(void *ctx, const struct gp_request *r);
 	void *ctx;
 };
 

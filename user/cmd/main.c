@@ -56,6 +56,15 @@ static int run_conn(void *ctx, const struct gp_conn *c)
 	return 0;
 }
 
+static int run_request(void *ctx, const struct gp_request *q)
+{
+	struct run_ctx *r = ctx;
+
+	if (r->events_json && gp_json_request(stdout, q, r->rt_offset_ns))
+		return errno ? errno : EIO;
+	return 0;
+}
+
 /* No SA_RESTART: a signal must interrupt the ring buffer's epoll wait. */
 static void catch_signals(const struct sigaction *sa)
 {
@@ -104,10 +113,11 @@ static struct gp_engine_config engine_config(const struct gp_opts *o, const char
 		.no_tc = o->no_tc,
 		.load = {
 			.connect_hook = o->connect_hook, .state_hook = o->state_hook,
-			.tc_mode = o->tc_mode, .egress = o->egress, .ringbuf_kb = o->ringbuf_kb,
+			.tc_mode = o->tc_mode, .egress = !o->ingress_only, .ringbuf_kb = o->ringbuf_kb,
 		},
 		.max_tags = o->max_tags,
 		.tag_idle_s = o->tag_idle_s,
+		.request_timeout_s = o->request_timeout_s,
 		.tag_wait_ms = o->tag_wait_ms,
 		.endpoint_memory_s = o->endpoint_memory_s,
 		.rules = rule_sources(o),
@@ -189,7 +199,7 @@ static int cmd_run(const struct gp_opts *opts)
 	struct gp_engine_config cfg = engine_config(opts, opts->textfile ? opts->textfile :
 						    gp_default_textfile());
 	struct run_ctx r = { .events_json = opts->events_json };
-	struct gp_engine_ops ops = { .conn = run_conn, .ctx = &r };
+	struct gp_engine_ops ops = { .conn = run_conn, .request = run_request, .ctx = &r };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct gp_engine *e = NULL;
 	int err, ret;
@@ -329,6 +339,7 @@ static int cmd_top(const struct gp_opts *opts)
 	struct gp_top_config cfg = {
 		.p99_delta_pct = opts->p99_delta,
 		.fail_delta_pp = opts->fail_delta,
+		.min_samples = opts->min_samples,
 		.recent = opts->recent,
 		.max_tags = opts->max_tags,
 	};
@@ -376,6 +387,15 @@ static void replay_flow(void *ctx, const struct gp_flow_result *res)
 
 	r->flows++;
 	if (gp_json_flow(stdout, res, r->frame, r->frame_ts))
+		r->out_err = 1;
+}
+
+/* The same request lines as run's; the capture's clock is UTC already. */
+static void replay_request(void *ctx, const struct gp_request *q)
+{
+	struct replay_ctx *r = ctx;
+
+	if (gp_json_request(stdout, q, 0))
 		r->out_err = 1;
 }
 
@@ -444,10 +464,17 @@ static void replay_summary(const struct replay_ctx *r, const struct gp_pcap *pc,
 static int cmd_replay(const struct gp_opts *opts)
 {
 	struct replay_ctx r = { 0 };
-	/* A capture has no sockets, so no outcomes: only flows, nothing aggregated. */
-	struct gp_pipeline_sinks sinks = { .flow = replay_flow, .ctx = &r };
+	/*
+	 * A capture has no sockets, so no outcomes: flows and requests (direction
+	 * "unknown"), nothing aggregated. Records are stamped by the run, not the
+	 * capture: requests take the frames' time.
+	 */
+	struct gp_pipeline_sinks sinks = {
+		.flow = replay_flow, .request = replay_request, .ctx = &r,
+	};
 	struct gp_pipeline_config pcfg = {
 		.tagger.tag_wait_ns = (uint64_t)opts->tag_wait_ms * 1000000u,
+		.l7_frame_time = 1,
 	};
 	struct gp_rule_sources src = rule_sources(opts);
 	struct gp_rules *rules = NULL;

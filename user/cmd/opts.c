@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "pipeline/agg.h"
+#include "pipeline/request.h"
 #include "grayprobe.h"
 #include "util/log.h"
 #include "cmd/opts.h"
@@ -39,9 +40,10 @@ const char *gp_default_textfile(void)
 
 enum {
 	OPT_TEXTFILE = 256, OPT_INTERVAL, OPT_EVENTS, OPT_NETNS, OPT_CONNECT_HOOK,
-	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_TC_MODE,
+	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_INGRESS_ONLY, OPT_TC_MODE,
 	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER, OPT_ONCE, OPT_P99_DELTA, OPT_FAIL_DELTA,
-	OPT_RECENT, OPT_WEB_LISTEN, OPT_ENDPOINT_MEMORY, OPT_TAG_IDLE,
+	OPT_MIN_SAMPLES, OPT_RECENT, OPT_WEB_LISTEN, OPT_ENDPOINT_MEMORY, OPT_TAG_IDLE,
+	OPT_REQUEST_TIMEOUT,
 };
 
 /* How a number is kept: a whole number, or milli-units of up to 3 decimals. */
@@ -132,13 +134,16 @@ static const struct opt_def opt_defs[] = {
 	  .what = "json or none", .names = events_names,
 	  .help = "one JSON object per tagged connection outcome on stdout (default none)" },
 	{ "interface", 'i', "IF", ON_ENGINE, parse_iface, F(ifaces), .what = "interface name or pattern",
-	  .help = "classify TCP flows on IF's ingress; repeatable; fnmatch patterns\n"
-		  "such as 'veth*' allowed. Default: the interfaces of the default\n"
-		  "routes, plus lo. '-i none': no classifier, every alpn is \"none\".\n"
-		  "Pods' traffic is seen on their host-side veth's ingress; outbound\n"
-		  "TLS from host processes only on egress (--egress)." },
+	  .help = "classify TCP flows on IF's ingress and egress; repeatable; fnmatch\n"
+		  "patterns such as 'veth*' allowed. Default: the interfaces of the\n"
+		  "default routes, plus lo. '-i none': no classifier, every alpn is\n"
+		  "\"none\". Requests are matched to responses only where both\n"
+		  "directions of a flow are seen." },
 	{ "egress", OPT_EGRESS, NULL, ON_ENGINE, parse_switch, F(egress),
-	  .help = "also classify on the interfaces' egress" },
+	  .help = "classify on the interfaces' egress too (the default)" },
+	{ "ingress-only", OPT_INGRESS_ONLY, NULL, ON_ENGINE, parse_switch, F(ingress_only),
+	  .help = "classify on the interfaces' ingress only: no outbound TLS\n"
+		  "from host processes, no HTTP responses to their requests" },
 	{ "tc-mode", OPT_TC_MODE, "MODE", ON_HOOKS, parse_choice, F(tc_mode), .names = gp_tc_mode_names,
 	  .help = "auto|tcx|clsact (default auto: tcx links where the kernel has them,\n"
 		  "6.6+; else a clsact qdisc filter; other programs are left alone)" },
@@ -186,6 +191,11 @@ static const struct opt_def opt_defs[] = {
 	  .min = 0, .max = GP_TAG_IDLE_MAX_S, .def = GP_TAG_IDLE_DEFAULT_S,
 	  .help = "a header-valued tag without traffic this long is dropped, e.g.\n"
 		  "90s, 10m, 1h; 0 never (default {def}s, at most {max}s)" },
+	{ "request-timeout", OPT_REQUEST_TIMEOUT, "DURATION", ON_ENGINE, parse_duration,
+	  F(request_timeout_s), V_UINT, .min = 1, .max = GP_REQ_TIMEOUT_MAX_S,
+	  .def = GP_REQ_TIMEOUT_DEFAULT_S,
+	  .help = "an HTTP request without a response this long is counted as\n"
+		  "code=\"none\": 30s, 1m; {min}s..{max}s (default {def}s)" },
 	{ "user", OPT_USER, "NAME", ON_ENGINE, parse_path, F(user), .what = "user name",
 	  .help = "once attached, run as NAME (its textfile directory must be\n"
 		  "writable by NAME); root or not, every capability is dropped\n"
@@ -207,13 +217,20 @@ static const struct opt_def opt_defs[] = {
 	{ "p99-delta", OPT_P99_DELTA, "PCT", ON(GP_CMD_TOP), parse_number, F(p99_delta),
 	  V_MILLI_DBL, "percentage", .min = 0, .max = GP_P99_DELTA_MAX,
 	  .def = GP_TOP_P99_DELTA_DEFAULT,
-	  .help = "mark a gray tag whose p99 is more than PCT % above the stable tag's\n"
-		  "of the same direction and alpn, {min}..{max} (default {def})" },
+	  .help = "mark a gray tag whose p99 (request latency where it has requests,\n"
+		  "else connect latency) is more than PCT % above the stable tag's of\n"
+		  "the same direction and alpn, {min}..{max} (default {def})" },
 	{ "fail-delta", OPT_FAIL_DELTA, "PP", ON(GP_CMD_TOP), parse_number, F(fail_delta),
 	  V_MILLI_DBL, "number of percentage points", .min = 0, .max = GP_FAIL_DELTA_MAX,
 	  .def = GP_TOP_FAIL_DELTA_DEFAULT,
-	  .help = "mark it when its failure ratio (every result but established) is\n"
-		  "more than PP percentage points above stable's, {min}..{max} (default {def})" },
+	  .help = "mark it when its error rate (requests: 5xx, reset, none; gRPC: not\n"
+		  "OK; connections: every result but established) is more than PP\n"
+		  "percentage points above stable's, {min}..{max} (default {def})" },
+	{ "min-samples", OPT_MIN_SAMPLES, "N", ON(GP_CMD_TOP), parse_number, F(min_samples), V_UINT,
+	  "whole number", .min = 1, .max = GP_TOP_MIN_SAMPLES_MAX, .def = GP_TOP_MIN_SAMPLES_DEFAULT,
+	  .help = "judge p99 and errors over the window only when the gray and stable\n"
+		  "tags both have N samples in it, else since start, else show n<N;\n"
+		  "{min}..{max} (default {def})" },
 	{ "recent", OPT_RECENT, "N", ON(GP_CMD_TOP), parse_number, F(recent), V_UINT,
 	  "whole number", .min = 0, .max = GP_TOP_RECENT_MAX, .def = GP_TOP_RECENT_DEFAULT,
 	  .help = "latest outcomes kept for the recent pane, {min}..{max} (default {def})" },
@@ -300,6 +317,8 @@ static int parse_duration(const struct opt_def *d, struct gp_opts *o, const char
 	if (gp_parse_duration_s(arg, (unsigned)d->max, field(d, o)))
 		return bad(err, "%s: '%s' is not a duration such as 600, 90s, 10m, 1h or 0, "
 			   "at most " NUM_FMT "s", opt_name(d, n), arg, d->max);
+	if (*(unsigned *)field(d, o) < d->min)
+		return bad(err, "%s: '%s' is below " NUM_FMT "s", opt_name(d, n), arg, d->min);
 	return 0;
 }
 
@@ -678,8 +697,10 @@ static int check_rest(struct gp_opts *o, int ac, char **av, int refused, const c
 		return bad(err, "unexpected argument '%s'", av[optind]);
 	if (refused)
 		return refuse(err, c, refused, as);
-	if (o->no_tc && (o->n_ifaces || o->egress))
-		return bad(err, "-i none cannot be combined with other -i or --egress");
+	if (o->no_tc && (o->n_ifaces || o->egress || o->ingress_only))
+		return bad(err, "-i none cannot be combined with other -i, --egress or --ingress-only");
+	if (o->egress && o->ingress_only)
+		return bad(err, "--egress and --ingress-only cannot be combined");
 	return 0;
 }
 

@@ -40,12 +40,14 @@ struct gp_opts {
 	unsigned ringbuf_kb;
 	unsigned max_tags;
 	unsigned tag_idle_s;		/* --tag-idle: dynamic tags unused this long go; 0 never */
+	unsigned request_timeout_s;	/* --request-timeout: a request without response is "none" */
 	int verbose;
 	/* TC classifier: -i names or fnmatch patterns (none given: default route + lo). */
 	const char *ifaces[GP_IFACES_MAX];
 	size_t n_ifaces;
 	int no_tc;			/* -i none: outcomes only, untagged */
-	int egress;
+	int egress;		/* --egress: the default, said explicitly */
+	int ingress_only;
 	enum gp_tc_mode tc_mode;
 	unsigned tag_wait_ms;
 	unsigned endpoint_memory_s;	/* failures take their endpoint's last tag; 0: off */
@@ -59,7 +61,8 @@ struct gp_opts {
 	unsigned refresh_ms;		/* -d */
 	int once;			/* --once: print the table once, exit */
 	double p99_delta;		/* percent: gray p99 over stable's by more is marked */
-	double fail_delta;		/* percentage points, the same for failure ratios */
+	double fail_delta;		/* percentage points, the same for error rates */
+	unsigned min_samples;		/* per side before a verdict */
 	unsigned recent;		/* outcomes kept for the recent pane */
 };
 

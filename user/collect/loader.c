@@ -15,7 +15,6 @@
 #include "util/log.h"
 
 #define VERIFIER_TAIL_LINES	60
-#define GP_LOOPBACK_IFINDEX	1	/* lo is ifindex 1 in every namespace */
 
 enum hook_id { H_FENTRY, H_KPROBE, H_TP_BTF, H_RAW_TP, H_TRACEPOINT, H_MAX };
 
@@ -479,8 +478,11 @@ static int attach_iface(struct gp_loader *l, const char *name, int ifindex)
 			err = gp_tc_attach_clsact(prog_fd, name, ifindex, dir, a);
 		}
 		if (err) {
-			gp_err("attaching the classifier to %s %s (%s) failed: %s", name,
-			       dir ? "egress" : "ingress", gp_tc_mode_name(l->tc_mode), strerror(-err));
+			const char *hint = gp_tc_hint(a, err);
+
+			gp_err("attaching the classifier to %s %s (%s) failed: %s%s%s", name,
+			       dir ? "egress" : "ingress", gp_tc_mode_name(l->tc_mode), strerror(-err),
+			       hint ? ": " : "", hint ? hint : "");
 			return err;
 		}
 		l->n_tc++;
@@ -860,24 +862,55 @@ static void fact(struct gp_check_row *r, const char *name, int err, const char *
 	snprintf(r->desc, sizeof(r->desc), "%s", desc);
 }
 
-/* The classifier really loaded (verifier included) and taken down. */
-static void check_classifier(struct gp_check_row *r)
+/* A row for one attach the probe tried: ok, or strerror and what is missing. */
+static void attach_fact(struct gp_check_row *r, const char *name, int err, enum gp_tc_step step,
+			const char *ok)
+{
+	struct gp_tc_att a = { .failed_at = step };
+	const char *hint = gp_tc_hint(&a, err);
+
+	fact(r, name, err, ok);
+	if (err)
+		snprintf(r->desc, sizeof(r->desc), "attach failed: %s%s%s", strerror(-err),
+			 hint ? ": " : "", hint ? hint : "");
+}
+
+/* The classifier really loaded (verifier included), attached in a private namespace, taken down. */
+static void check_classifier(struct gp_check_row *tc, struct gp_check_row *tcx,
+			     const struct gp_check_want *want)
 {
 	struct grayprobe_bpf *skel;
+	struct gp_tc_probe p;
 	uint64_t eff = 0;
+	int err;
 
-	fact(r, "tc", 0, "gp_tc (sched_cls) loads: the classifier");
+	fact(tcx, "tcx", -ENOTSUP, "not tried");
 	if (gp_caps_effective(&eff) || gp_caps_net_admin(eff)) {
-		fact(r, "tc", -EPERM, "needs CAP_NET_ADMIN (or run with -i none)");
+		fact(tc, "tc", -EPERM, "needs CAP_NET_ADMIN (or run with -i none)");
 		return;
 	}
-	skel = load_probe(0, 1, &r->stage, &r->err);
+	skel = load_probe(0, 1, &tc->stage, &tc->err);
 	if (!skel) {
-		snprintf(r->desc, sizeof(r->desc), "gp_tc: %s failed: %s (-v shows the verifier log)",
-			 r->stage, strerror(-r->err));
+		tc->name = "tc";
+		snprintf(tc->desc, sizeof(tc->desc), "gp_tc: %s failed: %s (-v shows the verifier log)",
+			 tc->stage, strerror(-tc->err));
 		return;
 	}
+	err = gp_tc_probe_attach(bpf_program__fd(skel->progs.gp_tc), &p);
 	grayprobe_bpf__destroy(skel);
+	if (err || p.ns_err) {
+		char why[GP_CHECK_DESC_MAX];
+		int ok = gp_tc_have_tcx(why, sizeof(why));
+
+		fact(tc, "tc", 0, "gp_tc (sched_cls) loads; attach not tried: no private namespace");
+		fact(tcx, "tcx", ok ? 0 : -ENOTSUP, why);
+		return;
+	}
+	attach_fact(tcx, "tcx", p.tcx_err, p.tcx_step, "tcx links (6.6+) attach");
+	attach_fact(tc, "tc", p.clsact_err, p.clsact_step, "gp_tc loads and attaches as a clsact filter");
+	/* The classifier works when run's mode does: tcx where it attaches, unless clsact is forced. */
+	if (tc->err && !tcx->err && want->tc_mode != GP_TC_CLSACT)
+		fact(tc, "tc", 0, "gp_tc loads and attaches as a tcx link (clsact would not)");
 }
 
 /* Each hook really loaded and attached, then the choice run would make from them. */
@@ -919,10 +952,8 @@ int gp_loader_check(struct gp_check_facts *f, const struct gp_check_want *want)
 		return f->btf.err ? f->btf.err : f->ringbuf.err;
 	f->probed = 1;
 	f->choice_err = check_hooks(f, want);
-	check_classifier(&f->tc);
-	ok = gp_tc_have_tcx(why, sizeof(why));
-	fact(&f->tcx, "tcx", ok ? 0 : -ENOTSUP, why);
-	f->tc_mode = want->tc_mode == GP_TC_CLSACT || !ok ? GP_TC_CLSACT : GP_TC_TCX;
+	check_classifier(&f->tc, &f->tcx, want);
+	f->tc_mode = want->tc_mode == GP_TC_CLSACT || f->tcx.err ? GP_TC_CLSACT : GP_TC_TCX;
 	return f->choice_err;
 }
 

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE	/* unshare */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -44,8 +47,10 @@ static int attach_tcx(int prog_fd, struct gp_tc_att *a)
 	int fd = bpf_link_create(prog_fd, a->ifindex,
 				 a->egress ? GP_BPF_TCX_EGRESS : GP_BPF_TCX_INGRESS, NULL);
 
-	if (fd < 0)
+	if (fd < 0) {
+		a->failed_at = GP_TC_STEP_LINK;
 		return fd;
+	}
 	a->link_fd = fd;
 	a->mode = GP_TC_TCX;
 	return 0;
@@ -60,11 +65,14 @@ static int attach_clsact(int prog_fd, struct gp_tc_att *a)
 	int err;
 
 	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST)
+	if (err && err != -EEXIST) {
+		a->failed_at = GP_TC_STEP_QDISC;
 		return err;
+	}
 	a->created_qdisc = !err;
 	err = bpf_tc_attach(&hook, &opts);
 	if (err) {
+		a->failed_at = GP_TC_STEP_FILTER;
 		if (a->created_qdisc) {
 			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 			bpf_tc_hook_destroy(&hook);
@@ -105,6 +113,73 @@ int gp_tc_no_tcx(int err)
 {
 	/* Kernels before 6.6 reject the attach type itself. */
 	return err == -EINVAL || err == -EOPNOTSUPP;
+}
+
+const char *gp_tc_hint(const struct gp_tc_att *a, int err)
+{
+	/* A qdisc or filter kind the kernel does not know is ENOENT (no module, no autoload). */
+	int unknown_kind = err == -ENOENT || err == -EOPNOTSUPP;
+
+	switch (a->failed_at) {
+	case GP_TC_STEP_LINK:
+		return gp_tc_no_tcx(err) ? "tcx needs Linux 6.6" : NULL;
+	case GP_TC_STEP_QDISC:
+		return unknown_kind ? "the clsact qdisc needs sch_ingress (modprobe sch_ingress)" : NULL;
+	case GP_TC_STEP_FILTER:
+		return unknown_kind ? "a BPF filter needs cls_bpf (modprobe cls_bpf)" : NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* In the child: both modes on lo's ingress, each taken down again. */
+static void probe_child(int prog_fd, struct gp_tc_probe *p)
+{
+	struct gp_tc_att a;
+
+	if (unshare(CLONE_NEWNET)) {
+		p->ns_err = -errno;
+		return;
+	}
+	p->tcx_err = gp_tc_attach_tcx(prog_fd, "lo", GP_LOOPBACK_IFINDEX, 0, &a);
+	p->tcx_step = a.failed_at;
+	if (!p->tcx_err)
+		gp_tc_detach(&a);
+	/* A namespace of its own: no other grayprobe can hold its clsact lock. */
+	p->clsact_err = gp_tc_attach_clsact(prog_fd, "lo", GP_LOOPBACK_IFINDEX, 0, &a);
+	p->clsact_step = a.failed_at;
+	if (!p->clsact_err)
+		gp_tc_detach(&a);
+}
+
+int gp_tc_probe_attach(int prog_fd, struct gp_tc_probe *p)
+{
+	int fds[2], status, err = -EIO;
+	pid_t pid;
+
+	memset(p, 0, sizeof(*p));
+	if (pipe(fds))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (!pid) {
+		probe_child(prog_fd, p);
+		_exit(write(fds[1], p, sizeof(*p)) == sizeof(*p) ? 0 : 1);
+	}
+	close(fds[1]);
+	fds[1] = -1;
+	if (read(fds[0], p, sizeof(*p)) == sizeof(*p))
+		err = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+cleanup:
+	close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	return err;
 }
 
 int gp_tc_detach(struct gp_tc_att *a)
@@ -148,6 +223,9 @@ int gp_tc_lock(int *fd_out, char *why, size_t len)
 	}
 	snprintf(path, sizeof(path), GP_TC_LOCK_DIR "/grayprobe-net-%lu.lock",
 		 (unsigned long)st.st_ino);
+	/* Minimal hosts and containers often lack /run/lock; root may make it (FHS: 1777). */
+	if (mkdir(GP_TC_LOCK_DIR, 01777) == 0)
+		chmod(GP_TC_LOCK_DIR, 01777);	/* the umask cut the sticky and world bits */
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		snprintf(why, len, "%s: %s", path, strerror(errno));

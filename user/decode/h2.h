@@ -19,6 +19,9 @@
  */
 struct gp_h2_conn;
 
+/* Longest header block (HEADERS + CONTINUATION fragments) joined; past it the direction is lost. */
+#define GP_H2_BLOCK_MAX		(64u * 1024)
+
 /* NULL (errno ENOMEM). fn gets every event, ctx passed through. */
 struct gp_h2_conn *gp_h2_conn_new(gp_http_msg_fn fn, void *ctx);
 void gp_h2_conn_free(struct gp_h2_conn *c);	/* NULL-safe; emits nothing */

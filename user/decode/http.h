@@ -69,6 +69,7 @@ struct gp_http_msg {
 	const char *authority;		/* :authority or Host, sanitized and cut, "" none */
 	const char *path;		/* sanitized and cut, "" none */
 	int end_stream;			/* the request has no body (H2 END_STREAM on HEADERS) */
+	int http10;			/* HTTP/1 request line says HTTP/1.0 (alpn "http/1.0") */
 	/*
 	 * Request and response: the header block as HTTP/1 lines
 	 * ("name: value\r\n", names lowercase for HTTP/2), for
@@ -89,6 +90,14 @@ struct gp_http_msg {
 	unsigned reason;
 	/* HTTP/1 only: the message asked to close the connection after it. */
 	int conn_close;
+	/*
+	 * REQUEST, RESPONSE, TRAILERS: the head decoded (the connection goes
+	 * on) but is malformed (RFC 9113 8.1.1: a value with NUL/CR/LF, a
+	 * bad name, a pseudo-header missing, repeated or late, a bad :status)
+	 * or larger than the decoder keeps: hdrs is empty and the gray tag
+	 * unknowable. status is 0 when :status is missing or bad.
+	 */
+	int malformed;
 };
 
 typedef void (*gp_http_msg_fn)(void *ctx, const struct gp_http_msg *m);

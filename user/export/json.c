@@ -128,7 +128,7 @@ int gp_json_conn(FILE *f, const struct gp_conn *c, int64_t realtime_offset_ns)
 	const char *ename = c->sk_err ? strerrorname_np(c->sk_err) : NULL;
 
 	fmt_ts(ts, sizeof(ts), c->ts_ns, realtime_offset_ns);
-	fprintf(f, "{\"ts\":\"%s\"", ts);
+	fprintf(f, "{\"type\":\"connection\",\"ts\":\"%s\"", ts);
 	json_key_str(f, "direction", gp_direction_name(c->dir));
 	json_endpoints(f, c->family, c->saddr, c->sport, c->daddr, c->dport);
 	fprintf(f, ",\"pid\":%" PRIu32, c->pid);
@@ -163,5 +163,48 @@ int gp_json_flow(FILE *f, const struct gp_flow_result *r, uint64_t frame, uint64
 	json_key_str(f, "http_method", r->http_method);
 	fprintf(f, ",\"tunnel\":%s,\"bytes_classified\":%zu}\n", r->tunnel ? "true" : "false",
 		r->bytes_seen);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* ,"KEY":N or ,"KEY":null. */
+static void json_key_opt(FILE *f, const char *key, int has, uint64_t v)
+{
+	if (has)
+		fprintf(f, ",\"%s\":%" PRIu64, key, v);
+	else
+		fprintf(f, ",\"%s\":null", key);
+}
+
+int gp_json_request(FILE *f, const struct gp_request *r, int64_t realtime_offset_ns)
+{
+	char ts[64];
+
+	fmt_ts(ts, sizeof(ts), r->ts_ns, realtime_offset_ns);
+	fprintf(f, "{\"type\":\"request\",\"ts\":\"%s\"", ts);
+	json_key_str(f, "direction", r->dir < GP_DIR_MAX ? gp_direction_name(r->dir) : "unknown");
+	json_endpoints(f, r->flow.family, r->flow.saddr, r->flow.sport, r->flow.daddr,
+		       r->flow.dport);
+	json_key_str(f, "alpn", r->alpn);
+	json_key_str(f, "gray", r->gray);
+	json_key_str(f, "marker", r->marker);
+	json_key_str(f, "method", r->method);
+	json_key_str(f, "authority", r->authority);
+	json_key_str(f, "path", r->path);
+	json_key_opt(f, "status", r->status != 0, (uint64_t)r->status);
+	if (r->grpc)
+		json_key_str(f, "grpc_status", gp_grpc_slot_name(r->grpc_slot));
+	else
+		fputs(",\"grpc_status\":null", f);
+	if (r->no_status)
+		fputs(",\"code\":null", f);
+	else
+		json_key_str(f, "code", gp_req_code_name(r->code));
+	json_key_opt(f, "latency_ns", r->has_latency, r->latency_ns);
+	json_key_opt(f, "duration_ns", r->has_duration, r->duration_ns);
+	json_key_opt(f, "stream", r->stream != 0, r->stream);
+	/* Only for requests not decoded whole, so other lines stay as they are. */
+	if (r->undecoded)
+		json_key_str(f, "undecoded", gp_http_lost_name(r->reason));
+	fputs("}\n", f);
 	return ferror(f) ? -EIO : 0;
 }

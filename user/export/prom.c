@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "decode/http.h"
 #include "export/prom.h"
 
 /* n bytes of a label value escaped (2 bytes per byte at most) into out, NUL-terminated. */
@@ -40,15 +41,30 @@ void gp_prom_write_label(FILE *f, const char *v)
 /* Room for direction="inbound",alpn="<64>",gray="<64>". */
 #define TAG_LABELS_MAX	(64 + 4 * GP_TAG_MAX)
 
-/* A tag's labels, escaped once per render rather than once per line. */
+/* A series' labels, escaped once per render rather than once per line; alpn NULL: none. */
+static void labels_str(char *buf, unsigned dir, const char *alpn, const char *gray)
+{
+	char *p = buf + sprintf(buf, "direction=\"%s\"", gp_direction_name(dir));
+
+	if (alpn) {
+		p += sprintf(p, ",alpn=\"");
+		p = escape_label(p, alpn, strlen(alpn));
+		*p++ = '"';
+	}
+	p += sprintf(p, ",gray=\"");
+	p = escape_label(p, gray, strlen(gray));
+	strcpy(p, "\"");
+}
+
 static void tag_labels_str(char *buf, const struct gp_tag_stats *t)
 {
-	char *p = buf + sprintf(buf, "direction=\"%s\",alpn=\"", gp_direction_name(t->dir));
+	labels_str(buf, t->dir, t->alpn, t->gray);
+}
 
-	p = escape_label(p, t->alpn, strlen(t->alpn));
-	p += sprintf(p, "\",gray=\"");
-	p = escape_label(p, t->gray, strlen(t->gray));
-	strcpy(p, "\"");
+/* A request series' labels: gRPC ones have no alpn. */
+static void req_labels_str(char *buf, const struct gp_req_stats *r)
+{
+	labels_str(buf, r->dir, r->grpc ? NULL : r->alpn, r->gray);
 }
 
 static void tag_labels(FILE *f, const struct gp_tag_stats *t)
@@ -57,6 +73,17 @@ static void tag_labels(FILE *f, const struct gp_tag_stats *t)
 
 	tag_labels_str(buf, t);
 	fputs(buf, f);
+}
+
+/* Whether the snapshot has a request series of the kind (gRPC or HTTP). */
+static int any_reqs(const struct gp_snapshot *s, int grpc)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_reqs; i++)
+		if (!!s->reqs[i].grpc == grpc)
+			return 1;
+	return 0;
 }
 
 /* The le="..." values: the same 101 bounds on every render, formatted once. */
@@ -130,10 +157,25 @@ static void bucket_line(FILE *f, const char *name, const char *lbl, const char *
 	fwrite(line, 1, n, f);
 }
 
+/* One series of a histogram: cumulative buckets, sum, count. */
+static void histogram(FILE *f, const char *name, const char *lbl, const uint64_t *buckets,
+		      uint64_t sum_ns)
+{
+	char num[32];
+	uint64_t cum = 0;
+	unsigned b;
+
+	for (b = 0; b < GP_HIST_SLOTS; b++) {
+		cum += buckets[b];
+		bucket_line(f, name, lbl, b < GP_HIST_NB ? bound_str(b) : "+Inf", cum);
+	}
+	gp_fmt_seconds(num, sizeof(num), sum_ns);
+	fprintf(f, "%s_sum{%s} %s\n%s_count{%s} %" PRIu64 "\n", name, lbl, num, name, lbl, cum);
+}
+
 static void render_histograms(FILE *f, const struct gp_snapshot *s)
 {
 	static const char name[] = "grayprobe_connect_duration_seconds";
-	char num[32];
 	size_t i;
 
 	if (!s->n_tags)
@@ -142,22 +184,10 @@ static void render_histograms(FILE *f, const struct gp_snapshot *s)
 	       "TCP handshake latency of established connections: connect start (outbound) "
 	       "or SYN arrival (inbound) to ESTABLISHED.");
 	for (i = 0; i < s->n_tags; i++) {
-		const struct gp_tag_stats *t = &s->tags[i];
 		char lbl[TAG_LABELS_MAX];
-		uint64_t cum = 0;
-		unsigned b;
 
-		tag_labels_str(lbl, t);
-		for (b = 0; b < GP_HIST_SLOTS; b++) {
-			cum += t->buckets[b];
-			bucket_line(f, name, lbl, b < GP_HIST_NB ? bound_str(b) : "+Inf", cum);
-		}
-		gp_fmt_seconds(num, sizeof(num), t->sum_ns);
-		fprintf(f, "%s_sum{", name);
-		tag_labels(f, t);
-		fprintf(f, "} %s\n%s_count{", num, name);
-		tag_labels(f, t);
-		fprintf(f, "} %" PRIu64 "\n", cum);
+		tag_labels_str(lbl, &s->tags[i]);
+		histogram(f, name, lbl, s->tags[i].buckets, s->tags[i].sum_ns);
 	}
 }
 
@@ -196,11 +226,94 @@ static void render_bytes(FILE *f, const struct gp_snapshot *s)
 	}
 }
 
+static void render_req_histograms(FILE *f, const struct gp_snapshot *s, int grpc)
+{
+	const char *name = grpc ? "grayprobe_grpc_request_duration_seconds" :
+				  "grayprobe_http_request_duration_seconds";
+	size_t i;
+
+	if (!any_reqs(s, grpc))
+		return;
+	header(f, name, "histogram", grpc ?
+	       "gRPC call latency: the request's first byte to its response's first byte, "
+	       "as seen at this node." :
+	       "HTTP request latency: the request's first byte to its final response's "
+	       "first byte (interim 1xx not counted), as seen at this node.");
+	for (i = 0; i < s->n_reqs; i++) {
+		char lbl[TAG_LABELS_MAX];
+
+		if (!!s->reqs[i].grpc != grpc)
+			continue;
+		req_labels_str(lbl, &s->reqs[i]);
+		histogram(f, name, lbl, s->reqs[i].buckets, s->reqs[i].sum_ns);
+	}
+}
+
+static void render_req_counts(FILE *f, const struct gp_snapshot *s, int grpc)
+{
+	const char *name = grpc ? "grayprobe_grpc_requests_total" : "grayprobe_http_requests_total";
+	unsigned n = grpc ? GP_GRPC_SLOTS : GP_CODE_MAX, k;
+	size_t i;
+
+	if (!any_reqs(s, grpc))
+		return;
+	header(f, name, "counter", grpc ?
+	       "gRPC calls by grpc-status (trailers or trailers-only response), or reset "
+	       "(stream or connection reset or closed first), or none (no status within "
+	       "--request-timeout)." :
+	       "HTTP requests by response status class, or reset (stream or connection reset "
+	       "or closed before a response), or none (no response within --request-timeout).");
+	for (i = 0; i < s->n_reqs; i++) {
+		const struct gp_req_stats *r = &s->reqs[i];
+		char lbl[TAG_LABELS_MAX];
+
+		if (!!r->grpc != grpc)
+			continue;
+		req_labels_str(lbl, r);
+		for (k = 0; k < n; k++)
+			fprintf(f, "%s{%s,%s=\"%s\"} %" PRIu64 "\n", name, lbl,
+				grpc ? "status" : "code",
+				grpc ? gp_grpc_slot_name(k) : gp_req_code_name(k),
+				grpc ? r->grpc_status[k] : r->codes[k]);
+	}
+}
+
+static void render_undecoded(FILE *f, const struct gp_snapshot *s)
+{
+	static const char name[] = "grayprobe_requests_undecoded_total";
+	unsigned d, r;
+
+	header(f, name, "counter",
+	       "HTTP requests whose gray tag (counted under gray=\"unknown\") or status could "
+	       "not be decoded, by why; direction=\"unknown\" reason=\"no_socket\": requests "
+	       "of flows no socket on this node owns, not counted elsewhere.");
+	for (d = 0; d < GP_DIR_MAX; d++)
+		for (r = GP_HTTP_LOST_GAP; r < GP_HTTP_LOST_MAX; r++)
+			fprintf(f, "%s{direction=\"%s\",reason=\"%s\"} %" PRIu64 "\n", name,
+				gp_direction_name(d), gp_http_lost_name(r), s->req_undecoded[d][r]);
+	fprintf(f, "%s{direction=\"unknown\",reason=\"no_socket\"} %" PRIu64 "\n", name,
+		s->req_unattributed);
+}
+
+static void render_requests(FILE *f, const struct gp_snapshot *s)
+{
+	render_req_histograms(f, s, 0);
+	render_req_counts(f, s, 0);
+	render_req_histograms(f, s, 1);
+	render_req_counts(f, s, 1);
+	render_undecoded(f, s);
+	counter(f, "grayprobe_requests_overflow_total",
+		"Requests recorded under alpn=\"other\" (gRPC: alpn-less) because the tag cap "
+		"was reached: gray=\"other\", or the gray when a fixed-value rule gave it.",
+		s->req_overflow);
+}
+
 int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 {
 	render_histograms(f, s);
 	render_connections(f, s);
 	render_bytes(f, s);
+	render_requests(f, s);
 
 	counter(f, "grayprobe_events_total", "Connection outcome events received from the kernel.",
 		s->events);

@@ -91,6 +91,16 @@ struct gp_agg;
 struct gp_agg *gp_agg_new(unsigned max_tags);
 void gp_agg_free(struct gp_agg *agg);
 void gp_agg_record(struct gp_agg *agg, const struct gp_conn *c);
+/*
+ * A finished request (pipeline/request.h): its (dir, alpn, gray) series and,
+ * for gRPC, its (dir, gray) one; undecoded ones counted by reason, those
+ * without a knowable status only there. Requests are tags of their own set
+ * under the same rules: max_tags dynamic ones per direction (HTTP and gRPC
+ * series together), pinned ones, folding into (other, other), or for gRPC
+ * ("", other), counted in req_overflow.
+ */
+struct gp_request;
+void gp_agg_record_request(struct gp_agg *agg, const struct gp_request *r);
 /* Flow bytes for the tag an outcome got (gray_flags: its GP_GRAY_*), folded the same way. */
 void gp_agg_add_bytes(struct gp_agg *agg, unsigned dir, const char *alpn, const char *gray,
 		      unsigned gray_flags, uint64_t bytes);
@@ -134,10 +144,14 @@ struct gp_snapshot {
 	/* Requests counted under gray "unknown", by direction and GP_HTTP_LOST_* reason. */
 	uint64_t req_undecoded[GP_DIR_MAX][GP_REQ_UNDECODED_MAX];
 	uint64_t req_overflow;		/* requests folded into the overflow tag */
+	uint64_t req_unattributed;	/* requests of flows no socket outcome claims */
 };
 
 /* qsort order of struct gp_tag_stats: direction, then alpn, then gray. */
 int gp_tag_cmp(const void *a, const void *b);
+
+/* qsort order of struct gp_req_stats: direction, grpc, alpn, gray. */
+int gp_req_cmp(const void *a, const void *b);
 
 /* Fills snap (tags allocated); the caller sets version/hooks/lost counts. */
 int gp_agg_snapshot(const struct gp_agg *agg, struct gp_snapshot *snap);

@@ -130,6 +130,20 @@ int gp_payload_decode(const void *data, size_t len, struct gp_payload_event *hdr
 	return 0;
 }
 
+int gp_l7_event_decode(const void *data, size_t len, struct gp_l7_event *hdr,
+		       const uint8_t **payload)
+{
+	if (len < sizeof(*hdr))
+		return -EINVAL;
+	memcpy(hdr, data, sizeof(*hdr));
+	if (hdr->type != GP_EV_L7 || hdr->dir > 1 ||
+	    (hdr->flow.family != AF_INET && hdr->flow.family != AF_INET6) ||
+	    hdr->len > GP_L7_FRAME_MAX || len < sizeof(*hdr) + hdr->len)
+		return -EINVAL;
+	*payload = (const uint8_t *)data + sizeof(*hdr);
+	return 0;
+}
+
 void gp_addr_str(int family, const uint8_t addr[16], char *buf, size_t len)
 {
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, len) && len)

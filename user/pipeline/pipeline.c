@@ -7,13 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode/l7.h"
 #include "pipeline/pipeline.h"
+
+/*
+ * Connections the reassembler saw nothing of for this long are let go (their
+ * end is normally seen): long enough for an idle keep-alive connection to
+ * keep its HPACK state, short enough that forgotten flows do not pile up.
+ */
+#define L7_IDLE_NS	(900ull * 1000000000u)
 
 struct gp_pipeline {
 	struct gp_pipeline_config cfg;
 	struct gp_pipeline_sinks sinks;
 	struct gp_tagger *tagger;
 	struct gp_agg *agg;		/* NULL: not aggregating */
+	struct gp_req_tracker *req;
+	struct gp_l7 *l7;
 	uint64_t bad_records;
 };
 
@@ -44,10 +54,29 @@ static void on_flow(void *ctx, const struct gp_flow_result *r)
 		p->sinks.flow(p->sinks.ctx, r);
 }
 
+static void on_request(void *ctx, const struct gp_request *r)
+{
+	struct gp_pipeline *p = ctx;
+
+	if (p->agg)
+		gp_agg_record_request(p->agg, r);
+	if (p->sinks.request)
+		p->sinks.request(p->sinks.ctx, r);
+}
+
+/* A request's directions are its connection's: the socket outcomes the tagger joined. */
+static unsigned on_dirs(void *ctx, const struct gp_flow_tuple *f, uint32_t isn)
+{
+	struct gp_pipeline *p = ctx;
+
+	return gp_tagger_dirs(p->tagger, f, isn);
+}
+
 int gp_pipeline_new(struct gp_pipeline **out, const struct gp_pipeline_config *cfg,
 		    const struct gp_pipeline_sinks *sinks)
 {
 	struct gp_tagger_ops ops = { .conn = on_tagged, .bytes = on_bytes };
+	struct gp_req_ops rops = { .done = on_request, .dirs = on_dirs };
 	struct gp_pipeline *p = calloc(1, sizeof(*p));
 
 	*out = NULL;
@@ -60,7 +89,15 @@ int gp_pipeline_new(struct gp_pipeline **out, const struct gp_pipeline_config *c
 	ops.ctx = p;
 	p->tagger = gp_tagger_new(&ops, &cfg->tagger);
 	p->agg = cfg->aggregate ? gp_agg_new(cfg->max_tags) : NULL;
-	if (!p->tagger || (cfg->aggregate && !p->agg)) {
+	rops.ctx = p;
+	p->req = gp_req_new(&rops, cfg->request_timeout_ns ? cfg->request_timeout_ns :
+				   (uint64_t)GP_REQ_TIMEOUT_DEFAULT_S * 1000000000u);
+	if (p->req) {
+		struct gp_l7_ops lops = { .msg = gp_req_msg, .close = gp_req_close, .ctx = p->req };
+
+		p->l7 = gp_l7_new(&lops);
+	}
+	if (!p->tagger || !p->req || !p->l7 || (cfg->aggregate && !p->agg)) {
 		gp_pipeline_free(p);
 		return -ENOMEM;
 	}
@@ -72,6 +109,9 @@ void gp_pipeline_free(struct gp_pipeline *p)
 {
 	if (!p)
 		return;
+	/* The tracker first: it lets go of the connections, so closing them emits nothing. */
+	gp_req_free(p->req);
+	gp_l7_free(p->l7);
 	gp_tagger_free(p->tagger);
 	gp_agg_free(p->agg);
 	free(p);
@@ -80,6 +120,20 @@ void gp_pipeline_free(struct gp_pipeline *p)
 void gp_pipeline_set_rules(struct gp_pipeline *p, const struct gp_rules *r)
 {
 	gp_tagger_set_rules(p->tagger, r);
+	gp_req_set_rules(p->req, r);
+}
+
+static int l7_record(struct gp_pipeline *p, const void *data, size_t size, uint64_t now_ns)
+{
+	struct gp_l7_event h;
+	const uint8_t *bytes;
+
+	if (gp_l7_event_decode(data, size, &h, &bytes))
+		return -EBADMSG;
+	if (p->cfg.l7_frame_time)
+		h.ts_ns = now_ns;
+	gp_l7_record(p->l7, &h, bytes);
+	return 0;
 }
 
 int gp_pipeline_record(struct gp_pipeline *p, const void *data, size_t size, uint64_t now_ns)
@@ -99,6 +153,13 @@ int gp_pipeline_record(struct gp_pipeline *p, const void *data, size_t size, uin
 		if (gp_payload_decode(data, size, &h, &payload))
 			break;
 		gp_tagger_payload(p->tagger, &h, payload, now_ns);
+		if (h.type == GP_EV_FLOW_END)
+			gp_l7_flow_end(p->l7, &h.flow, h.isn,
+				       p->cfg.l7_frame_time ? now_ns : h.ts_ns);
+		return 0;
+	case GP_EV_L7:
+		if (l7_record(p, data, size, now_ns))
+			break;
 		return 0;
 	}
 	p->bad_records++;
@@ -108,6 +169,7 @@ int gp_pipeline_record(struct gp_pipeline *p, const void *data, size_t size, uin
 void gp_pipeline_expire(struct gp_pipeline *p, uint64_t now_ns)
 {
 	gp_tagger_tick(p->tagger, now_ns, 0);
+	gp_req_expire(p->req, now_ns);
 }
 
 static int sweep_flow(void *ctx, const struct gp_flow_key *k, const struct gp_flow_val *v)
@@ -129,6 +191,8 @@ int gp_pipeline_sweep(struct gp_pipeline *p, uint64_t now_ns)
 	if (p->cfg.walk)
 		err = p->cfg.walk(p->cfg.walk_src, sweep_flow, p);
 	gp_tagger_tick(p->tagger, now_ns, !err);
+	gp_l7_expire(p->l7, now_ns, L7_IDLE_NS);
+	gp_req_expire(p->req, now_ns);
 	return err;
 }
 
@@ -137,9 +201,11 @@ size_t gp_pipeline_retire(struct gp_pipeline *p, uint64_t now_ns)
 	return p->agg ? gp_agg_retire(p->agg, now_ns, p->cfg.tag_idle_ns) : 0;
 }
 
+/* Outcomes first, so that requests find the directions their connection has. */
 void gp_pipeline_flush(struct gp_pipeline *p)
 {
 	gp_tagger_flush(p->tagger);
+	gp_req_flush(p->req);
 }
 
 int gp_pipeline_snapshot(const struct gp_pipeline *p, struct gp_snapshot *snap)

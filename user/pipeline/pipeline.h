@@ -8,6 +8,7 @@
 #include "grayprobe.h"
 #include "pipeline/agg.h"
 #include "pipeline/event.h"
+#include "pipeline/request.h"
 #include "pipeline/rules.h"
 #include "pipeline/tagger.h"
 
@@ -24,6 +25,8 @@ struct gp_pipeline_sinks {
 	void (*conn)(void *ctx, const struct gp_conn *c);
 	/* A flow's classification, once (NULL: not wanted). */
 	void (*flow)(void *ctx, const struct gp_flow_result *r);
+	/* A finished request, once per direction, after it was counted (NULL: not wanted). */
+	void (*request)(void *ctx, const struct gp_request *r);
 	void *ctx;
 };
 
@@ -39,6 +42,12 @@ struct gp_pipeline_config {
 	uint64_t tag_idle_ns;		/* dynamic tags unused this long are retired; 0 never */
 	gp_pipeline_walk_fn walk;	/* NULL: no flow table (replay, tests) */
 	void *walk_src;
+	uint64_t request_timeout_ns;	/* a request without response is "none" after it */
+	/*
+	 * L7 records are timed by now_ns, not their ts_ns: replay runs the TC
+	 * program now, so records carry today's clock, frames the capture's.
+	 */
+	int l7_frame_time;
 };
 
 /* 0 or -ENOMEM. */

@@ -199,19 +199,27 @@ void gp_tagger_set_rules(struct gp_tagger *t, const struct gp_rules *r)
 	t->rules = r;
 }
 
-static struct uflow *find(struct gp_tagger *t, const struct gp_flow_tuple *key, int create)
+static struct uflow *lookup(const struct gp_tagger *t, const struct gp_flow_tuple *key,
+			    uint32_t hash)
 {
-	uint32_t hash = gp_hash_bytes(key, sizeof(*key));
 	struct gp_hnode *x;
-	struct uflow *f;
 
 	for (x = gp_htab_chain(&t->flows, hash); x; x = x->next) {
-		f = gp_container_of(x, struct uflow, h);
+		struct uflow *f = gp_container_of(x, struct uflow, h);
+
 		if (x->hash == hash && !memcmp(&f->key, key, sizeof(*key)))
 			return f;
 	}
-	if (!create)
-		return NULL;
+	return NULL;
+}
+
+static struct uflow *find(struct gp_tagger *t, const struct gp_flow_tuple *key, int create)
+{
+	uint32_t hash = gp_hash_bytes(key, sizeof(*key));
+	struct uflow *f = lookup(t, key, hash);
+
+	if (f || !create)
+		return f;
 	if (t->flows.n >= GP_TAGGER_FLOWS_MAX) {
 		t->stats.flows_dropped++;
 		return NULL;
@@ -670,6 +678,22 @@ void gp_tagger_flow_bytes(struct gp_tagger *t, const struct gp_flow_tuple *ft, u
 	if (total > f->bytes_total)
 		f->bytes_total = total;
 	credit(t, f);
+}
+
+unsigned gp_tagger_dirs(const struct gp_tagger *t, const struct gp_flow_tuple *ft, uint32_t isn)
+{
+	struct gp_flow_tuple k = *ft;
+	const struct uflow *f;
+	unsigned d, mask = 0;
+
+	k._pad = 0;
+	f = lookup(t, &k, gp_hash_bytes(&k, sizeof(k)));
+	if (!f || f->isn != isn)
+		return 0;
+	for (d = 0; d < GP_DIR_MAX; d++)
+		if (f->pend[d] || f->joined[d].used)
+			mask |= 1u << d;
+	return mask;
 }
 
 void gp_tagger_sweep_begin(struct gp_tagger *t)

@@ -87,6 +87,12 @@ void gp_tagger_payload(struct gp_tagger *t, const struct gp_payload_event *h,
 void gp_tagger_flow_bytes(struct gp_tagger *t, const struct gp_flow_tuple *f, uint32_t isn,
 			  uint64_t total);
 /*
+ * Which directions (bit 1 << GP_DIR_*) have a socket outcome for the flow
+ * (client ISN isn), waiting or joined: both for loopback, 0 for a flow no
+ * socket of this node owns, or one already forgotten.
+ */
+unsigned gp_tagger_dirs(const struct gp_tagger *t, const struct gp_flow_tuple *f, uint32_t isn);
+/*
  * Outcomes whose wait is over leave; flows that are decided, have no
  * outcome waiting and were not seen since the last sweep are forgotten.
  * Call sweep_begin before a flow table walk and tick after it.

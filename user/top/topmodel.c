@@ -90,6 +90,9 @@ void gp_top_model_free(struct gp_top_model *m)
 	free(m->rows);
 	free(m->view);
 	free(m->verdicts);
+	free(m->prev_reqs);
+	free(m->reqs);
+	free(m->req_view);
 	free(m->ring);
 	memset(m, 0, sizeof(*m));
 }
@@ -105,11 +108,27 @@ static double per_sec(uint64_t n, uint64_t window_ns)
 	return window_ns ? (double)n * 1e9 / (double)window_ns : 0;
 }
 
+/* Percentiles over the window (bucket deltas from before; NULL: none) and since start. */
+static void percentiles(const uint64_t now[GP_HIST_SLOTS], const uint64_t *before,
+			double p_win[GP_TOP_NQ], double p_all[GP_TOP_NQ], uint64_t *win_n,
+			uint64_t *all_n)
+{
+	uint64_t win[GP_HIST_SLOTS];
+	unsigned b;
+	int i;
+
+	for (b = 0; b < GP_HIST_SLOTS; b++)
+		win[b] = delta(now[b], before ? before[b] : 0);
+	for (i = 0; i < GP_TOP_NQ; i++) {
+		p_win[i] = gp_top_quantile(win, quantiles[i], win_n);
+		p_all[i] = gp_top_quantile(now, quantiles[i], all_n);
+	}
+}
+
 static void fill_row(struct gp_top_row *r, const struct gp_tag_stats *t,
 		     const struct gp_tag_stats *p, uint64_t window_ns)
 {
-	uint64_t win[GP_HIST_SLOTS], fails_before = 0, conns_before = 0, n;
-	unsigned b;
+	uint64_t fails_before = 0, conns_before = 0;
 	int i;
 
 	memset(r, 0, sizeof(*r));
@@ -123,20 +142,97 @@ static void fill_row(struct gp_top_row *r, const struct gp_tag_stats *t,
 	r->fails = gp_top_failures(t->results);
 	fails_before = p ? gp_top_failures(p->results) : 0;
 	r->bytes = t->bytes;
-	for (b = 0; b < GP_HIST_SLOTS; b++)
-		win[b] = delta(t->buckets[b], p ? p->buckets[b] : 0);
 	r->win_conns = delta(r->conns, conns_before);
 	r->win_fails = delta(r->fails, fails_before);
 	r->win_bytes = delta(r->bytes, p ? p->bytes : 0);
 	r->conn_rate = per_sec(r->win_conns, window_ns);
 	r->fail_rate = per_sec(r->win_fails, window_ns);
 	r->bytes_rate = per_sec(r->win_bytes, window_ns);
-	for (i = 0; i < GP_TOP_NQ; i++) {
-		r->p_win[i] = gp_top_quantile(win, quantiles[i], &n);
-		r->win_samples = n;
-		r->p_all[i] = gp_top_quantile(t->buckets, quantiles[i], &n);
-		r->samples = n;
+	percentiles(t->buckets, p ? p->buckets : NULL, r->p_win, r->p_all, &r->win_samples,
+		    &r->samples);
+}
+
+uint64_t gp_top_req_errors(const struct gp_req_stats *r, uint64_t *total)
+{
+	uint64_t n = 0, all = 0;
+	unsigned i;
+
+	if (r->grpc) {
+		for (i = 0; i < GP_GRPC_SLOTS; i++) {
+			all += r->grpc_status[i];
+			n += i ? r->grpc_status[i] : 0;	/* 0 is OK */
+		}
+	} else {
+		for (i = 0; i < GP_CODE_MAX; i++) {
+			all += r->codes[i];
+			if (i == GP_CODE_5XX || i == GP_CODE_RESET || i == GP_CODE_NONE)
+				n += r->codes[i];
+		}
 	}
+	*total = all;
+	return n;
+}
+
+static void fill_req(struct gp_top_req_row *r, const struct gp_req_stats *t,
+		     const struct gp_req_stats *p, uint64_t window_ns)
+{
+	uint64_t reqs_before = 0, errs_before = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->dir = t->dir;
+	r->grpc = !!t->grpc;
+	snprintf(r->alpn, sizeof(r->alpn), "%s", t->grpc ? "grpc" : t->alpn);
+	memcpy(r->gray, t->gray, sizeof(r->gray));
+	r->errs = gp_top_req_errors(t, &r->reqs);
+	if (p)
+		errs_before = gp_top_req_errors(p, &reqs_before);
+	r->win_reqs = delta(r->reqs, reqs_before);
+	r->win_errs = delta(r->errs, errs_before);
+	r->req_rate = per_sec(r->win_reqs, window_ns);
+	percentiles(t->buckets, p ? p->buckets : NULL, r->p_win, r->p_all, &r->win_samples,
+		    &r->samples);
+}
+
+/* The snapshot's order of requests: direction, gRPC or not, alpn, gray. */
+static int req_cmp(const void *a, const void *b)
+{
+	const struct gp_req_stats *x = a, *y = b;
+	int r;
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	if (!x->grpc != !y->grpc)
+		return x->grpc ? 1 : -1;
+	r = strcmp(x->alpn, y->alpn);
+	return r ? r : strcmp(x->gray, y->gray);
+}
+
+static int req_row_cmp(const void *a, const void *b)
+{
+	const struct gp_top_req_row *x = a, *y = b;
+	int r;
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	if (x->grpc != y->grpc)
+		return x->grpc ? 1 : -1;
+	r = strcmp(x->alpn, y->alpn);
+	return r ? r : strcmp(x->gray, y->gray);
+}
+
+/* The request row of r's (direction, grpc, alpn) and gray, or NULL. */
+static const struct gp_top_req_row *req_find(const struct gp_top_model *m,
+					     const struct gp_top_req_row *r, const char *gray)
+{
+	struct gp_top_req_row key;
+
+	if (!m->n_reqs)
+		return NULL;
+	key.dir = r->dir;
+	key.grpc = r->grpc;
+	memcpy(key.alpn, r->alpn, sizeof(key.alpn));
+	snprintf(key.gray, sizeof(key.gray), "%s", gray);
+	return bsearch(&key, m->reqs, m->n_reqs, sizeof(*m->reqs), req_row_cmp);
 }
 
 static int is_overflow(const struct gp_top_row *r)
@@ -177,7 +273,7 @@ static const struct gp_top_row *stable_of(const struct gp_top_model *m, const st
 	return NULL;
 }
 
-static int word_match(const struct gp_top_row *r, const char *w, size_t n)
+static int word_match(unsigned dir, const char *alpn, const char *gray, const char *w, size_t n)
 {
 	char word[GP_TOP_FILTER_MAX + 1];
 
@@ -185,11 +281,11 @@ static int word_match(const struct gp_top_row *r, const char *w, size_t n)
 		n = GP_TOP_FILTER_MAX;
 	memcpy(word, w, n);
 	word[n] = '\0';
-	return strcasestr(gp_direction_name(r->dir), word) || strcasestr(r->alpn, word) ||
-	       strcasestr(r->gray, word);
+	return strcasestr(gp_direction_name(dir), word) || strcasestr(alpn, word) ||
+	       strcasestr(gray, word);
 }
 
-static int passes(const struct gp_top_model *m, const struct gp_top_row *r)
+static int passes(const struct gp_top_model *m, unsigned dir, const char *alpn, const char *gray)
 {
 	const char *s = m->filter;
 
@@ -200,46 +296,81 @@ static int passes(const struct gp_top_model *m, const struct gp_top_row *r)
 		if (!*s)
 			return 1;
 		n = strcspn(s, " \t");
-		if (!word_match(r, s, n))
+		if (!word_match(dir, alpn, gray, s, n))
 			return 0;
 		s += n;
 	}
 }
 
-static void judge(const struct gp_top_model *m, struct gp_top_verdict *v,
-		  const struct gp_top_row *g, const struct gp_top_row *s)
+/* One signal of one side: samples and value over the window and since start. */
+struct side {
+	uint64_t win_n, all_n;
+	double win_v, all_v;
+};
+
+static double pct(uint64_t n, uint64_t of)
 {
-	if (g->win_samples && s->win_samples) {
-		v->p99_known = v->p99_window = 1;
-		v->gray_p99 = g->p_win[GP_TOP_P99];
-		v->stable_p99 = s->p_win[GP_TOP_P99];
-	} else if (g->samples && s->samples) {
-		v->p99_known = 1;
-		v->gray_p99 = g->p_all[GP_TOP_P99];
-		v->stable_p99 = s->p_all[GP_TOP_P99];
+	return of ? (double)n * 100.0 / (double)of : 0;
+}
+
+/* Compared over the window (1), since start (0), or not at all (-1). */
+static int span_of(const struct gp_top_model *m, struct gp_top_verdict *v, const struct side *g,
+		   const struct side *s)
+{
+	uint64_t min = m->cfg.min_samples ? m->cfg.min_samples : 1;
+
+	if (g->win_n >= min && s->win_n >= min)
+		return 1;
+	if (g->all_n >= min && s->all_n >= min)
+		return 0;
+	if (g->all_n && s->all_n)
+		v->short_of = (unsigned)min;
+	return -1;
+}
+
+static void judge(const struct gp_top_model *m, struct gp_top_verdict *v, const struct side p99[2],
+		  const struct side fail[2])
+{
+	int w = span_of(m, v, &p99[0], &p99[1]);
+
+	if (w >= 0) {
+		v->p99_window = w;
+		v->gray_p99 = w ? p99[0].win_v : p99[0].all_v;
+		v->stable_p99 = w ? p99[1].win_v : p99[1].all_v;
+		/* Interpolation never yields 0 for a sample, but a hand-made histogram might. */
+		v->p99_known = v->stable_p99 > 0;
 	}
-	/* Interpolation never yields 0 for a sample, but a hand-made histogram might. */
-	if (v->p99_known && v->stable_p99 <= 0)
-		v->p99_known = 0;
 	if (v->p99_known) {
 		v->p99_delta_pct = (v->gray_p99 - v->stable_p99) * 100.0 / v->stable_p99;
 		if (v->p99_delta_pct > m->cfg.p99_delta_pct + GP_TOP_EPS)
 			v->flags |= GP_TOP_FLAG_P99;
 	}
-	if (g->win_conns && s->win_conns) {
-		v->fail_known = v->fail_window = 1;
-		v->gray_fail_pct = (double)g->win_fails * 100.0 / (double)g->win_conns;
-		v->stable_fail_pct = (double)s->win_fails * 100.0 / (double)s->win_conns;
-	} else if (g->conns && s->conns) {
+	w = span_of(m, v, &fail[0], &fail[1]);
+	if (w >= 0) {
 		v->fail_known = 1;
-		v->gray_fail_pct = (double)g->fails * 100.0 / (double)g->conns;
-		v->stable_fail_pct = (double)s->fails * 100.0 / (double)s->conns;
-	}
-	if (v->fail_known) {
+		v->fail_window = w;
+		v->gray_fail_pct = w ? fail[0].win_v : fail[0].all_v;
+		v->stable_fail_pct = w ? fail[1].win_v : fail[1].all_v;
 		v->fail_delta_pp = v->gray_fail_pct - v->stable_fail_pct;
 		if (v->fail_delta_pp > m->cfg.fail_delta_pp + GP_TOP_EPS)
 			v->flags |= GP_TOP_FLAG_FAIL;
 	}
+}
+
+/* Connections: connect latency of established ones, failed attempts of all. */
+static void conn_sides(const struct gp_top_row *r, struct side *p99, struct side *fail)
+{
+	*p99 = (struct side){ r->win_samples, r->samples, r->p_win[GP_TOP_P99], r->p_all[GP_TOP_P99] };
+	*fail = (struct side){ r->win_conns, r->conns, pct(r->win_fails, r->win_conns),
+			       pct(r->fails, r->conns) };
+}
+
+/* Requests: time to first response byte, errors of all. */
+static void req_sides(const struct gp_top_req_row *r, struct side *p99, struct side *fail)
+{
+	*p99 = (struct side){ r->win_samples, r->samples, r->p_win[GP_TOP_P99], r->p_all[GP_TOP_P99] };
+	*fail = (struct side){ r->win_reqs, r->reqs, pct(r->win_errs, r->win_reqs),
+			       pct(r->errs, r->reqs) };
 }
 
 static int sort_cmp(const void *a, const void *b, void *ctx)
@@ -293,32 +424,152 @@ static int sort_cmp(const void *a, const void *b, void *ctx)
 	return row_gp_tag_cmp(x, y);
 }
 
-/* The view and the verdicts, after new rows, a new sort or a new filter. */
+/*
+ * A gray's requests decide when it and its stable both have some. Requests
+ * whose headers could not be read (gray "unknown") are no canary.
+ */
+static const struct gp_top_req_row *req_stable(const struct gp_top_model *m,
+					       const struct gp_top_req_row *r)
+{
+	const struct gp_top_req_row *s;
+
+	if (!r->reqs || !strcmp(r->gray, "stable") || !strcmp(r->gray, GP_TOP_GRAY_UNKNOWN))
+		return NULL;
+	s = req_find(m, r, "stable");
+	return s && s->reqs ? s : NULL;
+}
+
+static void add_verdict(struct gp_top_model *m, enum gp_top_by by, size_t g, size_t s)
+{
+	struct gp_top_verdict *v = &m->verdicts[m->n_verdicts++];
+	struct side p99[2], fail[2];
+
+	memset(v, 0, sizeof(*v));
+	v->by = by;
+	v->gray_row = g;
+	v->stable_row = s;
+	if (by == GP_TOP_BY_CONN) {
+		conn_sides(&m->rows[g], &p99[0], &fail[0]);
+		conn_sides(&m->rows[s], &p99[1], &fail[1]);
+	} else {
+		req_sides(&m->reqs[g], &p99[0], &fail[0]);
+		req_sides(&m->reqs[s], &p99[1], &fail[1]);
+	}
+	judge(m, v, p99, fail);
+}
+
+/* Whether the connection row r has requests that decide instead. */
+static int judged_by_requests(const struct gp_top_model *m, const struct gp_top_row *r)
+{
+	struct gp_top_req_row key;
+	const struct gp_top_req_row *q;
+
+	memset(&key, 0, sizeof(key));
+	key.dir = r->dir;
+	memcpy(key.alpn, r->alpn, sizeof(key.alpn));
+	q = req_find(m, &key, r->gray);
+	return q && req_stable(m, q);
+}
+
+static void count_tags(struct gp_top_model *m, const struct gp_tag_stats *tags,
+		       const struct gp_top_row *rows, size_t n)
+{
+	size_t i;
+
+	memset(m->tags_in_use, 0, sizeof(m->tags_in_use));
+	for (i = 0; i < n; i++)
+		/* What --max-tags bounds: pinned tags do not count. */
+		if (!is_overflow(&rows[i]) && !tags[i].pinned && rows[i].dir < GP_DIR_MAX)
+			m->tags_in_use[rows[i].dir]++;
+}
+
+/* The views and the verdicts, after new rows, a new sort or a new filter. */
 static void rebuild(struct gp_top_model *m)
 {
 	size_t i;
 
-	m->n_view = m->n_verdicts = 0;
+	m->n_view = m->n_req_view = m->n_verdicts = 0;
+	for (i = 0; i < m->n_reqs; i++) {
+		const struct gp_top_req_row *r = &m->reqs[i], *s;
+
+		if (!passes(m, r->dir, r->alpn, r->gray))
+			continue;
+		m->req_view[m->n_req_view++] = i;
+		s = req_stable(m, r);
+		if (s)
+			add_verdict(m, r->grpc ? GP_TOP_BY_GRPC : GP_TOP_BY_HTTP, i,
+				    (size_t)(s - m->reqs));
+	}
 	for (i = 0; i < m->n_rows; i++) {
 		const struct gp_top_row *r = &m->rows[i], *s;
 
-		if (!passes(m, r))
+		if (!passes(m, r->dir, r->alpn, r->gray))
 			continue;
 		m->view[m->n_view++] = i;
-		if (!strcmp(r->gray, "stable"))
+		if (!strcmp(r->gray, "stable") || judged_by_requests(m, r))
 			continue;
 		s = stable_of(m, r);
-		if (s) {
-			struct gp_top_verdict *v = &m->verdicts[m->n_verdicts++];
-
-			memset(v, 0, sizeof(*v));
-			v->gray_row = i;
-			v->stable_row = (size_t)(s - m->rows);
-			judge(m, v, r, s);
-		}
+		if (s)
+			add_verdict(m, GP_TOP_BY_CONN, i, (size_t)(s - m->rows));
 	}
 	if (m->n_view)	/* view is NULL without rows */
 		qsort_r(m->view, m->n_view, sizeof(*m->view), sort_cmp, m);
+}
+
+void gp_top_verdict_names(const struct gp_top_model *m, const struct gp_top_verdict *v,
+			  unsigned *dir, const char **alpn, const char **gray)
+{
+	if (v->by == GP_TOP_BY_CONN) {
+		*dir = m->rows[v->gray_row].dir;
+		*alpn = m->rows[v->gray_row].alpn;
+		*gray = m->rows[v->gray_row].gray;
+	} else {
+		*dir = m->reqs[v->gray_row].dir;
+		*alpn = m->reqs[v->gray_row].alpn;
+		*gray = m->reqs[v->gray_row].gray;
+	}
+}
+
+/* The requests of a snapshot: rows (window from the previous one) and a view. */
+static int take_reqs(struct gp_top_model *m, const struct gp_snapshot *s, uint64_t window_ns)
+{
+	struct gp_req_stats *prev = NULL;
+	struct gp_top_req_row *rows = NULL;
+	size_t *view = NULL, i, n = s->reqs ? s->n_reqs : 0;
+	unsigned d, k;
+
+	if (n) {
+		prev = malloc(n * sizeof(*prev));
+		rows = calloc(n, sizeof(*rows));
+		view = calloc(n, sizeof(*view));
+		if (!prev || !rows || !view) {
+			free(prev);
+			free(rows);
+			free(view);
+			return -ENOMEM;
+		}
+		memcpy(prev, s->reqs, n * sizeof(*prev));
+		qsort(prev, n, sizeof(*prev), req_cmp);
+	}
+	for (i = 0; i < n; i++) {
+		const struct gp_req_stats *p = m->n_prev_reqs ?
+			bsearch(&prev[i], m->prev_reqs, m->n_prev_reqs, sizeof(*prev), req_cmp) : NULL;
+
+		fill_req(&rows[i], &prev[i], p, window_ns);
+	}
+	m->undecoded = 0;
+	for (d = 0; d < GP_DIR_MAX; d++)
+		for (k = 0; k < GP_REQ_UNDECODED_MAX; k++)
+			m->undecoded += s->req_undecoded[d][k];
+	free(m->prev_reqs);
+	free(m->reqs);
+	free(m->req_view);
+	m->prev_reqs = prev;
+	m->n_prev_reqs = n;
+	m->reqs = rows;
+	m->n_reqs = n;
+	m->req_view = view;
+	return 0;
 }
 
 int gp_top_model_update(struct gp_top_model *m, const struct gp_snapshot *s, uint64_t now_ns)
@@ -326,33 +577,32 @@ int gp_top_model_update(struct gp_top_model *m, const struct gp_snapshot *s, uin
 	struct gp_tag_stats *prev = NULL;
 	struct gp_top_row *rows = NULL;
 	struct gp_top_verdict *verdicts = NULL;
-	size_t *view = NULL, i, n = s->n_tags;
-	uint64_t window_ns;
+	size_t *view = NULL, i, n = s->n_tags, nv = n + (s->reqs ? s->n_reqs : 0);
+	uint64_t window_ns = now_ns > m->now_ns ? now_ns - m->now_ns : 0;
 	int err = -ENOMEM;
 
 	if (n) {
 		prev = malloc(n * sizeof(*prev));
 		rows = calloc(n, sizeof(*rows));
 		view = calloc(n, sizeof(*view));
-		verdicts = calloc(n, sizeof(*verdicts));
-		if (!prev || !rows || !view || !verdicts)
+		if (!prev || !rows || !view)
 			goto cleanup;
 		memcpy(prev, s->tags, n * sizeof(*prev));
 		/* Name order, whatever the caller's: lookups below are binary searches. */
 		qsort(prev, n, sizeof(*prev), gp_tag_cmp);
 	}
-	window_ns = now_ns > m->now_ns ? now_ns - m->now_ns : 0;
+	if (nv && !(verdicts = calloc(nv, sizeof(*verdicts))))
+		goto cleanup;
+	err = take_reqs(m, s, window_ns);
+	if (err)
+		goto cleanup;
 	for (i = 0; i < n; i++) {
 		const struct gp_tag_stats *p = m->n_prev ?
 			bsearch(&prev[i], m->prev, m->n_prev, sizeof(*m->prev), gp_tag_cmp) : NULL;
 
 		fill_row(&rows[i], &prev[i], p, window_ns);
 	}
-	memset(m->tags_in_use, 0, sizeof(m->tags_in_use));
-	for (i = 0; i < n; i++)
-		/* What --max-tags bounds: pinned tags do not count. */
-		if (!is_overflow(&rows[i]) && !prev[i].pinned && rows[i].dir < GP_DIR_MAX)
-			m->tags_in_use[rows[i].dir]++;
+	count_tags(m, prev, rows, n);
 
 	m->version = s->version;
 	m->connect_hook = s->connect_hook;
@@ -362,7 +612,7 @@ int gp_top_model_update(struct gp_top_model *m, const struct gp_snapshot *s, uin
 	m->prev_events = s->events;
 	m->lost = s->lost_ringbuf + s->lost_track + s->lost_malformed;
 	m->lost_payload = s->lost_payload;
-	m->overflow = s->tags_overflow;
+	m->overflow = s->tags_overflow + s->req_overflow;
 	m->window_ns = window_ns;
 	m->now_ns = now_ns;
 	m->updated = 1;

@@ -156,6 +156,32 @@ static void fmt_window(char *buf, size_t len, uint64_t ns)
 	snprintf(buf, len, "%.1fs", (double)ns / 1e9);
 }
 
+/* The request columns after the names, as many as the width takes. */
+static void req_layout(struct gp_top_layout *l)
+{
+	static const enum gp_top_rcol drop[] = {
+		GP_TOP_RCOL_ERR_ALL, GP_TOP_RCOL_P99_ALL, GP_TOP_RCOL_P90, GP_TOP_RCOL_P50,
+	};
+	unsigned x = l->x[GP_TOP_COL_GRAY] + l->w[GP_TOP_COL_GRAY], total = x, i;
+	int c;
+
+	for (c = 0; c < GP_TOP_RCOL_MAX; c++) {
+		l->rshow[c] = 1;
+		l->rw[c] = 7;
+		total += 1 + l->rw[c];
+	}
+	for (i = 0; l->width && total > l->width && i < sizeof(drop) / sizeof(drop[0]); i++) {
+		l->rshow[drop[i]] = 0;
+		total -= 1 + l->rw[drop[i]];
+	}
+	for (c = 0; c < GP_TOP_RCOL_MAX; c++) {
+		if (!l->rshow[c])
+			continue;
+		l->rx[c] = x + 1;
+		x += 1 + l->rw[c];
+	}
+}
+
 void gp_top_layout(struct gp_top_layout *l, const struct gp_top_model *m, unsigned width)
 {
 	unsigned wa = 4, wg = 4, total, x, i;
@@ -164,8 +190,10 @@ void gp_top_layout(struct gp_top_layout *l, const struct gp_top_model *m, unsign
 
 	memset(l, 0, sizeof(*l));
 	l->width = width;
-	for (r = 0; r < m->n_rows; r++) {
-		unsigned a = strlen(m->rows[r].alpn), g = strlen(m->rows[r].gray);
+	for (r = 0; r < m->n_rows + m->n_reqs; r++) {
+		const char *an = r < m->n_rows ? m->rows[r].alpn : m->reqs[r - m->n_rows].alpn;
+		const char *gn = r < m->n_rows ? m->rows[r].gray : m->reqs[r - m->n_rows].gray;
+		unsigned a = strlen(an), g = strlen(gn);
 
 		wa = a > wa ? a : wa;
 		wg = g > wg ? g : wg;
@@ -201,6 +229,7 @@ void gp_top_layout(struct gp_top_layout *l, const struct gp_top_model *m, unsign
 		x += l->w[c] + 1;
 	}
 	l->len = x - 1;
+	req_layout(l);
 }
 
 void gp_top_fmt_header(char *buf, const struct gp_top_layout *l, const struct gp_top_model *m,
@@ -225,6 +254,8 @@ void gp_top_fmt_header(char *buf, const struct gp_top_layout *l, const struct gp
 		line_printf(&ln, "events %" PRIu64 " (%s/s)  lost %" PRIu64, m->events, rate, m->lost);
 		if (m->lost_payload)
 			line_printf(&ln, " (+%" PRIu64 " payload)", m->lost_payload);
+		if (m->undecoded)
+			line_printf(&ln, "  undecoded %" PRIu64, m->undecoded);
 		line_printf(&ln, "  tags %u/%u", m->tags_in_use[0] + m->tags_in_use[1],
 			    GP_DIR_MAX * m->cfg.max_tags);
 		if (m->overflow)
@@ -238,19 +269,30 @@ void gp_top_fmt_header(char *buf, const struct gp_top_layout *l, const struct gp
 }
 
 /* The shown columns from a to b: first column's x, past the last one's end. */
-static int span(const struct gp_top_layout *l, int a, int b, unsigned *x0, unsigned *x1)
+static int cols_span(const int *show, const unsigned *x, const unsigned *w, int a, int b,
+		     unsigned *x0, unsigned *x1)
 {
 	int c, any = 0;
 
 	for (c = a; c <= b; c++) {
-		if (!l->show[c])
+		if (!show[c])
 			continue;
 		if (!any)
-			*x0 = l->x[c];
-		*x1 = l->x[c] + l->w[c];
+			*x0 = x[c];
+		*x1 = x[c] + w[c];
 		any = 1;
 	}
 	return any;
+}
+
+static int span(const struct gp_top_layout *l, int a, int b, unsigned *x0, unsigned *x1)
+{
+	return cols_span(l->show, l->x, l->w, a, b, x0, x1);
+}
+
+static int req_span(const struct gp_top_layout *l, int a, int b, unsigned *x0, unsigned *x1)
+{
+	return cols_span(l->rshow, l->rx, l->rw, a, b, x0, x1);
 }
 
 /* The first label that fits [x0, x1) centred in dashes, else one that fits bare. */
@@ -342,9 +384,78 @@ void gp_top_fmt_row(char *buf, const struct gp_top_layout *l, const struct gp_to
 	line_end(&ln);
 }
 
-/* Verdict columns after the names: word, p99 gray/stable/delta, fail gray/stable/delta. */
-enum { V_WORD, V_P99, V_P99_ST, V_P99_D, V_FAIL, V_FAIL_ST, V_FAIL_D, V_MAX };
-static const unsigned v_w[V_MAX] = { 10, 6, 6, 8, 6, 6, 8 };
+void gp_top_fmt_req_groups(char *buf, const struct gp_top_layout *l, const struct gp_top_model *m)
+{
+	char win[24], last[32];
+	const char *wl[] = { last, win, NULL }, *sl[] = { "since start", "start", NULL };
+	unsigned x0 = 0, x1 = 0;
+	struct line ln;
+
+	fmt_window(win, sizeof(win), m->window_ns);
+	snprintf(last, sizeof(last), "last %s", win);
+	line_start(&ln, buf, l->width);
+	line_add(&ln, "requests", strlen("requests"));
+	if (req_span(l, GP_TOP_RCOL_P50, GP_TOP_RCOL_P99, &x0, &x1) && x0 > ln.len + 1)
+		group(&ln, x0 + 1, x1, wl);
+	/* Two columns: from the first one's gap, or the label has no dash to its left. */
+	if (req_span(l, GP_TOP_RCOL_ERR_ALL, GP_TOP_RCOL_P99_ALL, &x0, &x1))
+		group(&ln, x0, x1, sl);
+	line_end(&ln);
+}
+
+void gp_top_fmt_req_columns(char *buf, const struct gp_top_layout *l)
+{
+	static const char *const label[GP_TOP_RCOL_MAX] = {
+		"req/s", "err%", "p50", "p90", "p99", "err%", "p99",
+	};
+	struct line ln;
+	int c;
+
+	line_start(&ln, buf, l->width);
+	for (c = GP_TOP_COL_DIR; c <= GP_TOP_COL_GRAY; c++)
+		line_col(&ln, l->x[c], l->w[c], 0, gp_top_col_name(c));
+	for (c = 0; c < GP_TOP_RCOL_MAX; c++)
+		if (l->rshow[c])
+			line_col(&ln, l->rx[c], l->rw[c], 1, label[c]);
+	line_end(&ln);
+}
+
+static void pct_or_dash(char *buf, size_t len, uint64_t n, uint64_t of)
+{
+	if (of)
+		snprintf(buf, len, "%.1f%%", (double)n * 100.0 / (double)of);
+	else
+		snprintf(buf, len, "-");
+}
+
+void gp_top_fmt_req_row(char *buf, const struct gp_top_layout *l, const struct gp_top_req_row *r)
+{
+	char v[GP_TOP_RCOL_MAX][16];
+	struct line ln;
+	int c, q;
+
+	gp_top_fmt_rate(v[GP_TOP_RCOL_RATE], sizeof(v[0]), r->req_rate);
+	pct_or_dash(v[GP_TOP_RCOL_ERR], sizeof(v[0]), r->win_errs, r->win_reqs);
+	for (q = 0; q < GP_TOP_NQ; q++)
+		latency_or_dash(v[GP_TOP_RCOL_P50 + q], sizeof(v[0]), r->win_samples, r->p_win[q]);
+	pct_or_dash(v[GP_TOP_RCOL_ERR_ALL], sizeof(v[0]), r->errs, r->reqs);
+	latency_or_dash(v[GP_TOP_RCOL_P99_ALL], sizeof(v[0]), r->samples, r->p_all[GP_TOP_P99]);
+	line_start(&ln, buf, l->width);
+	line_col(&ln, l->x[GP_TOP_COL_DIR], l->w[GP_TOP_COL_DIR], 0, dir_short(r->dir));
+	line_col(&ln, l->x[GP_TOP_COL_ALPN], l->w[GP_TOP_COL_ALPN], 0, r->alpn);
+	line_col(&ln, l->x[GP_TOP_COL_GRAY], l->w[GP_TOP_COL_GRAY], 0, r->gray);
+	for (c = 0; c < GP_TOP_RCOL_MAX; c++)
+		if (l->rshow[c])
+			line_col(&ln, l->rx[c], l->rw[c], 1, v[c]);
+	line_end(&ln);
+}
+
+/*
+ * Verdict columns after the names: word, p99 gray/stable/delta, fail (or
+ * error) gray/stable/delta, what decided (conn, req, grpc).
+ */
+enum { V_WORD, V_P99, V_P99_ST, V_P99_D, V_FAIL, V_FAIL_ST, V_FAIL_D, V_BY, V_MAX };
+static const unsigned v_w[V_MAX] = { 10, 6, 6, 7, 6, 6, 7, 4 };
 
 static unsigned verdict_x(const struct gp_top_layout *l, int col)
 {
@@ -362,15 +473,18 @@ void gp_top_fmt_verdict_title(char *buf, const struct gp_top_layout *l,
 	struct line ln;
 
 	line_start(&ln, buf, l->width);
-	line_printf(&ln, "verdict vs stable  P99!: p99 > +%g%%  FAIL!: failures > +%gpp  *: since start",
+	line_printf(&ln, "verdict vs stable  P99!: p99 > +%g%%  FAIL!: fail > +%gpp",
 		    m->cfg.p99_delta_pct, m->cfg.fail_delta_pp);
+	if (m->cfg.min_samples > 1)
+		line_printf(&ln, "  n>=%u", m->cfg.min_samples);
+	line_printf(&ln, "  *: since start");
 	line_end(&ln);
 }
 
 void gp_top_fmt_verdict_columns(char *buf, const struct gp_top_layout *l)
 {
 	static const char *const label[V_MAX] = {
-		"verdict", "p99", "stable", "delta", "fail", "stable", "delta",
+		"verdict", "p99", "stable", "delta", "fail", "stable", "delta", "by",
 	};
 	struct line ln;
 	int i;
@@ -380,11 +494,11 @@ void gp_top_fmt_verdict_columns(char *buf, const struct gp_top_layout *l)
 	line_col(&ln, l->x[GP_TOP_COL_ALPN], l->w[GP_TOP_COL_ALPN], 0, "alpn");
 	line_col(&ln, l->x[GP_TOP_COL_GRAY], l->w[GP_TOP_COL_GRAY], 0, "gray");
 	for (i = 0; i < V_MAX; i++)
-		line_col(&ln, verdict_x(l, i), v_w[i], i != V_WORD, label[i]);
+		line_col(&ln, verdict_x(l, i), v_w[i], i != V_WORD && i != V_BY, label[i]);
 	line_end(&ln);
 }
 
-const char *gp_top_verdict_word(const struct gp_top_verdict *v)
+const char *gp_top_verdict_word(const struct gp_top_verdict *v, char *buf, size_t len)
 {
 	if ((v->flags & (GP_TOP_FLAG_P99 | GP_TOP_FLAG_FAIL)) == (GP_TOP_FLAG_P99 | GP_TOP_FLAG_FAIL))
 		return "P99! FAIL!";
@@ -392,16 +506,21 @@ const char *gp_top_verdict_word(const struct gp_top_verdict *v)
 		return "P99!";
 	if (v->flags & GP_TOP_FLAG_FAIL)
 		return "FAIL!";
-	return v->p99_known || v->fail_known ? "ok" : "-";
+	if (v->p99_known || v->fail_known)
+		return "ok";
+	if (!v->short_of)
+		return "-";
+	snprintf(buf, len, "n<%u", v->short_of);
+	return buf;
 }
 
-/* "+20.0%", "+1234%", past that a ratio: "x3420". */
+/* "+20.0%", "+499%", "+1234%", past that a ratio: "x3420"; 7 characters with the '*'. */
 static void fmt_pct_delta(char *buf, size_t len, double d, int since_start)
 {
 	const char *star = since_start ? "*" : "";
 	double ratio = 1 + d / 100;
 
-	if (d > -999.95 && d < 999.95)
+	if (d > -99.95 && d < 99.95)
 		snprintf(buf, len, "%+.1f%%%s", d, star);
 	else if (d < 9999.5)
 		snprintf(buf, len, "%+.0f%%%s", d, star);
@@ -414,14 +533,18 @@ static void fmt_pct_delta(char *buf, size_t len, double d, int since_start)
 void gp_top_fmt_verdict(char *buf, const struct gp_top_layout *l, const struct gp_top_model *m,
 			const struct gp_top_verdict *v)
 {
-	const struct gp_top_row *g = &m->rows[v->gray_row];
-	char f[V_MAX][24];
+	static const char *const by[] = { "conn", "req", "grpc" };
+	const char *alpn, *gray;
+	char f[V_MAX][24], word[16];
 	struct line ln;
+	unsigned dir;
 	int i;
 
+	gp_top_verdict_names(m, v, &dir, &alpn, &gray);
 	for (i = 0; i < V_MAX; i++)
 		snprintf(f[i], sizeof(f[i]), "-");
-	snprintf(f[V_WORD], sizeof(f[V_WORD]), "%s", gp_top_verdict_word(v));
+	snprintf(f[V_WORD], sizeof(f[V_WORD]), "%s", gp_top_verdict_word(v, word, sizeof(word)));
+	snprintf(f[V_BY], sizeof(f[V_BY]), "%s", (unsigned)v->by < 3 ? by[v->by] : "?");
 	if (v->p99_known) {
 		gp_top_fmt_latency(f[V_P99], sizeof(f[0]), v->gray_p99);
 		gp_top_fmt_latency(f[V_P99_ST], sizeof(f[0]), v->stable_p99);
@@ -430,7 +553,8 @@ void gp_top_fmt_verdict(char *buf, const struct gp_top_layout *l, const struct g
 	if (v->fail_known) {
 		snprintf(f[V_FAIL], sizeof(f[0]), "%.1f%%", v->gray_fail_pct);
 		snprintf(f[V_FAIL_ST], sizeof(f[0]), "%.1f%%", v->stable_fail_pct);
-		if (v->fail_delta_pp > -99.95 && v->fail_delta_pp < 99.95)
+		/* "+9.9pp*", "+10pp*", "+100pp*": 7 characters at most. */
+		if (v->fail_delta_pp > -9.95 && v->fail_delta_pp < 9.95)
 			snprintf(f[V_FAIL_D], sizeof(f[0]), "%+.1fpp%s", v->fail_delta_pp,
 				 v->fail_window ? "" : "*");
 		else
@@ -438,11 +562,11 @@ void gp_top_fmt_verdict(char *buf, const struct gp_top_layout *l, const struct g
 				 v->fail_window ? "" : "*");
 	}
 	line_start(&ln, buf, l->width);
-	line_col(&ln, l->x[GP_TOP_COL_DIR], l->w[GP_TOP_COL_DIR], 0, dir_short(g->dir));
-	line_col(&ln, l->x[GP_TOP_COL_ALPN], l->w[GP_TOP_COL_ALPN], 0, g->alpn);
-	line_col(&ln, l->x[GP_TOP_COL_GRAY], l->w[GP_TOP_COL_GRAY], 0, g->gray);
+	line_col(&ln, l->x[GP_TOP_COL_DIR], l->w[GP_TOP_COL_DIR], 0, dir_short(dir));
+	line_col(&ln, l->x[GP_TOP_COL_ALPN], l->w[GP_TOP_COL_ALPN], 0, alpn);
+	line_col(&ln, l->x[GP_TOP_COL_GRAY], l->w[GP_TOP_COL_GRAY], 0, gray);
 	for (i = 0; i < V_MAX; i++)
-		line_col(&ln, verdict_x(l, i), v_w[i], i != V_WORD, f[i]);
+		line_col(&ln, verdict_x(l, i), v_w[i], i != V_WORD && i != V_BY, f[i]);
 	line_end(&ln);
 }
 
@@ -572,6 +696,17 @@ int gp_top_render_text(FILE *f, const struct gp_top_model *m, unsigned width)
 	}
 	if (!m->n_view)
 		fputs(m->n_rows ? "(no tag matches the filter)\n" : "(no connections yet)\n", f);
+	gp_top_fmt_req_groups(buf, &l, m);
+	fprintf(f, "\n%s\n", buf);
+	gp_top_fmt_req_columns(buf, &l);
+	fprintf(f, "%s\n", buf);
+	for (i = 0; i < m->n_req_view; i++) {
+		gp_top_fmt_req_row(buf, &l, &m->reqs[m->req_view[i]]);
+		fprintf(f, "%s\n", buf);
+	}
+	if (!m->n_req_view)
+		fputs(m->n_reqs ? "(no request tag matches the filter)\n" :
+		      "(no requests yet)\n", f);
 	gp_top_fmt_verdict_title(buf, &l, m);
 	fprintf(f, "\n%s\n", buf);
 	gp_top_fmt_verdict_columns(buf, &l);

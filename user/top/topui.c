@@ -20,7 +20,7 @@
 #define MSG_NS		(5 * 1000000000ull)	/* a log line stays in the footer */
 
 enum { PAIR_ALERT = 1, PAIR_OK, PAIR_WARN };
-enum { W_HEAD, W_TABLE, W_VERDICT, W_RECENT, W_FOOT, W_MAX };
+enum { W_HEAD, W_TABLE, W_REQS, W_VERDICT, W_RECENT, W_FOOT, W_MAX };
 
 struct gp_top_view {
 	struct gp_top_ui *ui;
@@ -78,36 +78,56 @@ static void free_windows(struct gp_top_view *v)
 }
 
 /*
+ * The panes between header and footer, at least min lines each while there
+ * is room, then up to want lines each, in turn: table, verdicts, requests,
+ * recent (verdicts matter more than request rows on a small screen); the
+ * last one shown (the recent pane, else the table) takes what is left.
+ */
+static void fit(int h[W_MAX], const int want[W_MAX], const int min[W_MAX], int avail, int last)
+{
+	static const int order[] = { W_TABLE, W_VERDICT, W_REQS, W_RECENT };
+	int i, p, left = avail, more;
+
+	for (p = 0; p < 4; p++) {
+		i = order[p];
+		h[i] = min[i] < left ? min[i] : left;
+		left -= h[i];
+	}
+	for (p = 0; p < 4; p++) {
+		i = order[p];
+		more = want[i] - h[i];
+		more = more < left ? more : left;
+		if (more > 0) {
+			h[i] += more;
+			left -= more;
+		}
+	}
+	h[last] += left;
+}
+
+/*
  * Heights: header 2, footer 1; the table as many rows as it has (at least
- * 3 when short of room), the verdicts likewise (at least 2), the recent
- * pane the rest. Windows are remade only when a height changes.
+ * 3 when short of room), the request table likewise when there are
+ * requests, the verdicts (at least 2), the recent pane the rest. Windows
+ * are remade only when a height changes.
  */
 static void geometry(struct gp_top_view *v)
 {
 	const struct gp_top_model *m = v->m;
-	int h[W_MAX] = { 2, 0, 0, 0, 1 }, avail = LINES - 3, y = 0, i, changed = 0;
+	int h[W_MAX] = { 2, 0, 0, 0, 0, 1 }, want[W_MAX] = { 0 }, min[W_MAX] = { 0 };
 	int nt = m->n_view ? (int)m->n_view : 1, nv = m->n_verdicts ? (int)m->n_verdicts : 1;
-	int tmin = 2 + (nt < 3 ? nt : 3), vmin = 2 + (nv < 2 ? nv : 2);
-	int rmin = m->cfg.recent ? 3 : 0;
+	int nq = m->n_req_view ? (int)m->n_req_view : 1, y = 0, i, changed = 0;
 
-	h[W_TABLE] = 2 + nt;
-	if (h[W_TABLE] > avail - vmin - rmin)
-		h[W_TABLE] = avail - vmin - rmin;
-	if (h[W_TABLE] < tmin)
-		h[W_TABLE] = tmin;
-	if (h[W_TABLE] > avail)
-		h[W_TABLE] = avail;
-	h[W_VERDICT] = 2 + nv;
-	if (h[W_VERDICT] > avail - h[W_TABLE] - rmin)
-		h[W_VERDICT] = avail - h[W_TABLE] - rmin;
-	if (h[W_VERDICT] < vmin)
-		h[W_VERDICT] = vmin;
-	if (h[W_VERDICT] > avail - h[W_TABLE])
-		h[W_VERDICT] = avail - h[W_TABLE];
-	if (m->cfg.recent)
-		h[W_RECENT] = avail - h[W_TABLE] - h[W_VERDICT];
-	else
-		h[W_TABLE] = avail - h[W_VERDICT];	/* room to scroll less */
+	want[W_TABLE] = 2 + nt;
+	min[W_TABLE] = 2 + (nt < 3 ? nt : 3);
+	if (m->n_reqs) {	/* no requests decoded: no pane */
+		want[W_REQS] = 2 + nq;
+		min[W_REQS] = 2 + (nq < 2 ? nq : 2);
+	}
+	want[W_VERDICT] = 2 + nv;
+	min[W_VERDICT] = 2 + (nv < 2 ? nv : 2);
+	min[W_RECENT] = m->cfg.recent ? 3 : 0;
+	fit(h, want, min, LINES - 3, m->cfg.recent ? W_RECENT : W_TABLE);
 
 	for (i = 0; i < W_MAX; i++)
 		changed |= h[i] != v->h[i] || (h[i] > 0 && !v->win[i]);
@@ -190,24 +210,57 @@ static void draw_table(struct gp_top_view *v, const struct gp_top_layout *l)
 			 A_DIM);
 }
 
-static void draw_verdicts(struct gp_top_view *v, const struct gp_top_layout *l)
+/* A pane's first two lines, bold: its title (or group line) and its column names. */
+static void pane_heads(WINDOW *w, const char *title, const char *cols)
+{
+	werase(w);
+	put_line(w, 0, title, A_BOLD);
+	put_line(w, 1, cols, A_BOLD);
+}
+
+static void draw_reqs(struct gp_top_view *v, const struct gp_top_layout *l)
 {
 	const struct gp_top_model *m = v->m;
-	WINDOW *w = v->win[W_VERDICT];
-	char buf[GP_TOP_LINE_MAX];
+	WINDOW *w = v->win[W_REQS];
+	char buf[GP_TOP_LINE_MAX], cols[GP_TOP_LINE_MAX];
 	size_t i;
 
 	if (!w)
 		return;
-	werase(w);
+	gp_top_fmt_req_groups(buf, l, m);
+	gp_top_fmt_req_columns(cols, l);
+	pane_heads(w, buf, cols);
+	for (i = 0; i < m->n_req_view && (int)i + 2 < v->h[W_REQS]; i++) {
+		const struct gp_top_req_row *r = &m->reqs[m->req_view[i]];
+
+		gp_top_fmt_req_row(buf, l, r);
+		put_line(w, 2 + (int)i, buf, A_NORMAL);
+		if (r->win_errs && l->rshow[GP_TOP_RCOL_ERR])
+			mvwchgat(w, 2 + (int)i, l->rx[GP_TOP_RCOL_ERR], l->rw[GP_TOP_RCOL_ERR],
+				 A_BOLD, v->colors ? PAIR_WARN : 0, NULL);
+	}
+	if (!m->n_req_view)
+		put_line(w, 2, "(no request tag matches the filter)", A_DIM);
+}
+
+static void draw_verdicts(struct gp_top_view *v, const struct gp_top_layout *l)
+{
+	const struct gp_top_model *m = v->m;
+	WINDOW *w = v->win[W_VERDICT];
+	char buf[GP_TOP_LINE_MAX], cols[GP_TOP_LINE_MAX];
+	size_t i;
+
+	if (!w)
+		return;
 	gp_top_fmt_verdict_title(buf, l, m);
-	put_line(w, 0, buf, A_BOLD);
-	gp_top_fmt_verdict_columns(buf, l);
-	put_line(w, 1, buf, A_BOLD);
+	gp_top_fmt_verdict_columns(cols, l);
+	pane_heads(w, buf, cols);
 	for (i = 0; i < m->n_verdicts && (int)i + 2 < v->h[W_VERDICT]; i++) {
 		const struct gp_top_verdict *vd = &m->verdicts[i];
+		char word[16];
 		attr_t a = vd->flags ? A_BOLD | pair(v, PAIR_ALERT) :
-			   !strcmp(gp_top_verdict_word(vd), "ok") ? pair(v, PAIR_OK) : A_NORMAL;
+			   !strcmp(gp_top_verdict_word(vd, word, sizeof(word)), "ok") ?
+			   pair(v, PAIR_OK) : A_NORMAL;
 
 		gp_top_fmt_verdict(buf, l, m, vd);
 		put_line(w, 2 + (int)i, buf, a);
@@ -222,16 +275,14 @@ static void draw_recent(struct gp_top_view *v, const struct gp_top_layout *l)
 	const struct gp_top_model *m = v->m;
 	WINDOW *w = v->win[W_RECENT];
 	const struct gp_conn *c;
-	char buf[GP_TOP_LINE_MAX];
+	char buf[GP_TOP_LINE_MAX], cols[GP_TOP_LINE_MAX];
 	int i;
 
 	if (!w)
 		return;
-	werase(w);
 	gp_top_fmt_recent_title(buf, l, m);
-	put_line(w, 0, buf, A_BOLD);
-	gp_top_fmt_recent_columns(buf, l);
-	put_line(w, 1, buf, A_BOLD);
+	gp_top_fmt_recent_columns(cols, l);
+	pane_heads(w, buf, cols);
 	for (i = 0; i + 2 < v->h[W_RECENT] && (c = gp_top_model_recent(m, i)); i++) {
 		gp_top_fmt_recent(buf, l, m, c);
 		put_line(w, 2 + i, buf, c->result != GP_RES_ESTABLISHED ? pair(v, PAIR_WARN) : A_NORMAL);
@@ -280,6 +331,7 @@ static void draw(struct gp_top_view *v, uint64_t now)
 	gp_top_layout(&l, v->m, COLS);
 	draw_header(v, &l);
 	draw_table(v, &l);
+	draw_reqs(v, &l);
 	draw_verdicts(v, &l);
 	draw_recent(v, &l);
 	draw_footer(v, now);
