@@ -715,7 +715,7 @@ t_req_client_reset() {
 # grayprobe_requests_overflow_total; stable (pinned) is outside the cap;
 # every request is counted once.
 t_req_cardinality_capped() {
-	req_nginx 85
+	req_nginx 74
 	agent_in_b --max-tags 4
 	local i r=(/ok /ok) d want
 	for i in $(seq 12); do r+=("/ok X-Gray:v$i"); done
