@@ -81,7 +81,7 @@ DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	pkg-config libpcap-dev libncurses-dev libmicrohttpd-dev
 DEB_TEST  := libcmocka-dev libclang-rt-dev iproute2 nftables util-linux procps curl jq \
 	prometheus mandoc man-db systemd python3-yaml strace prometheus-node-exporter tshark \
-	nginx openssl ethtool tcpdump chromium tmux valgrind
+	nginx openssl ethtool tcpdump chromium tmux valgrind nghttp2-client python3-grpcio wrk
 # Test packages whose Debian service would start on install and at boot.
 DEB_TEST_SERVICES := nginx prometheus prometheus-node-exporter
 

@@ -414,3 +414,56 @@ nginx_tls_b() {
 		}
 	NGX
 }
+
+# ---- Prometheus on the host's loopback (test_deploy.sh, test_requests.sh) ----
+
+# free_port: a TCP port nothing listens on, on the host's loopback.
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 40000))
+		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	fail "no free port found"
+}
+
+# wait_http URL: until it answers 2xx (10 s at most).
+wait_http() {
+	for _ in $(seq 100); do
+		curl -fsS --max-time 1 -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# node_exporter_start PORT DIR: node_exporter on 127.0.0.1:PORT with only
+# the textfile collector, reading DIR.
+node_exporter_start() {
+	prometheus-node-exporter --web.listen-address="127.0.0.1:$1" --collector.disable-defaults \
+		--collector.textfile --collector.textfile.directory="$2" >"$T/ne-$1.log" 2>&1 &
+	PIDS+=($!)
+	wait_http "http://127.0.0.1:$1/metrics" || fail "node_exporter on $1 did not answer: $(tail -n 3 "$T/ne-$1.log")"
+}
+
+# prometheus_start JOB RULES HOST:PORT...: Prometheus on a free port of the
+# host's loopback, scraping the targets as JOB every second and evaluating
+# RULES (a rules file, or "" for none) every second; its config checked by
+# promtool, its storage in $T. Returned once ready, its API's URL in PROM_API.
+prometheus_start() {
+	local job=$1 rules=$2 pp t targets=
+	shift 2
+	for t; do targets="$targets${targets:+, }'$t'"; done
+	pp=$(free_port)
+	{
+		printf 'global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n'
+		[ -z "$rules" ] || printf 'rule_files:\n  - %s\n' "$rules"
+		printf 'scrape_configs:\n  - job_name: %s\n    static_configs:\n      - targets: [%s]\n' "$job" "$targets"
+	} >"$T/prometheus.yml"
+	promtool check config "$T/prometheus.yml" >"$T/pcheck.log" 2>&1 || fail "promtool check config: $(tail -n 3 "$T/pcheck.log")"
+	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
+		--web.listen-address="127.0.0.1:$pp" >"$T/prometheus.log" 2>&1 &
+	PIDS+=($!)
+	PROM_API=http://127.0.0.1:$pp/api/v1
+	wait_http "http://127.0.0.1:$pp/-/ready" || wait_http "http://127.0.0.1:$pp/-/ready" \
+		|| fail "prometheus not ready: $(tail -n 3 "$T/prometheus.log")"
+}

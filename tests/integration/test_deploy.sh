@@ -32,34 +32,6 @@ install_to() {
 		|| fail "make install DESTDIR=$d $*: $(tail -n 5 "$T/install.log")"
 }
 
-# free_port: a TCP port nothing listens on, on the host's loopback.
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 40000))
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
-	done
-	fail "no free port found"
-}
-
-# wait_http URL: until it answers 2xx (10 s at most).
-wait_http() {
-	for _ in $(seq 100); do
-		curl -fsS --max-time 1 -o /dev/null "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# node_exporter_start PORT DIR: node_exporter on 127.0.0.1:PORT with only
-# the textfile collector, reading DIR.
-node_exporter_start() {
-	prometheus-node-exporter --web.listen-address="127.0.0.1:$1" --collector.disable-defaults \
-		--collector.textfile --collector.textfile.directory="$2" >"$T/ne-$1.log" 2>&1 &
-	PIDS+=($!)
-	wait_http "http://127.0.0.1:$1/metrics" || fail "node_exporter on $1 did not answer: $(tail -n 3 "$T/ne-$1.log")"
-}
-
 # Names of the metrics a scrape body holds.
 scrape_names() { grep -v '^#' | sed -E 's/[{ ].*//' | sort -u; }
 
@@ -870,28 +842,14 @@ web_agent_start() {
 # grayprobe's series, with the connections made, are queryable.
 t_web_prometheus_scrape() {
 	command -v prometheus >/dev/null || skip "prometheus not installed (Debian prometheus)"
-	local wp pp api got
+	local wp api got
 	ns_pair 35
 	listen "$NSB" "$B4" 8080
 	wp=$(free_port)
 	web_agent_start "$wp" --interval 1
-	pp=$(free_port)
-	while [ "$pp" = "$wp" ]; do pp=$(free_port); done
-	cat >"$T/prometheus.yml" <<-YML
-		global:
-		  scrape_interval: 1s
-		  scrape_timeout: 1s
-		scrape_configs:
-		  - job_name: grayprobe
-		    static_configs:
-		      - targets: ['127.0.0.1:$wp']
-	YML
-	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
-		--web.listen-address="127.0.0.1:$pp" >"$T/prometheus.log" 2>&1 &
-	PIDS+=($!)
-	api=http://127.0.0.1:$pp/api/v1
-	wait_http "http://127.0.0.1:$pp/-/ready" || wait_http "http://127.0.0.1:$pp/-/ready" \
-		|| fail "prometheus not ready: $(tail -n 3 "$T/prometheus.log")"
+	# wp listens: free_port cannot pick it.
+	prometheus_start grayprobe "" "127.0.0.1:$wp"
+	api=$PROM_API
 	connects "$NSA" "$B4" 8080 3 >/dev/null
 	# value EXPR: the single sample's value, or empty.
 	value() {
@@ -987,7 +945,7 @@ t_fleet() {
 	command -v prometheus >/dev/null || skip "prometheus not installed (Debian prometheus)"
 	command -v prometheus-node-exporter >/dev/null || skip "prometheus-node-exporter not installed"
 	need_py
-	local k ns cs ifn nodes=() clients=() ne=() pp api q v want got
+	local k ns cs ifn nodes=() clients=() ne=() api q v want got
 	# Per node and round: inbound stable, inbound canary, outbound stable
 	# established, outbound stable refused, outbound canary refused.
 	local -A n=(
@@ -1023,28 +981,8 @@ t_fleet() {
 		[ -s "$T/tf$k/grayprobe.prom" ] || fail "agent $k wrote no textfile: $(tail -n 3 "$T/agent$k.err")"
 	done
 
-	pp=$(free_port)
-	while [ "$pp" = "${ne[0]}" ] || [ "$pp" = "${ne[1]}" ]; do pp=$(free_port); done
-	cat >"$T/prometheus.yml" <<-YML
-		global:
-		  scrape_interval: 1s
-		  scrape_timeout: 1s
-		  evaluation_interval: 1s
-		rule_files:
-		  - $RULES_YML
-		scrape_configs:
-		  - job_name: node
-		    static_configs:
-		      - targets: ['127.0.0.1:${ne[0]}', '127.0.0.1:${ne[1]}']
-	YML
-	promtool check config "$T/prometheus.yml" >"$T/pcheck.log" 2>&1 || fail "promtool check config: $(tail -n 3 "$T/pcheck.log")"
-	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
-		--web.listen-address="127.0.0.1:$pp" >"$T/prometheus.log" 2>&1 &
-	PIDS+=($!)
-	api=http://127.0.0.1:$pp/api/v1
-	for _ in $(seq 150); do curl -fsS --max-time 1 "http://127.0.0.1:$pp/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-	curl -fsS --max-time 1 "http://127.0.0.1:$pp/-/ready" >/dev/null 2>&1 \
-		|| fail "prometheus not ready: $(tail -n 3 "$T/prometheus.log")"
+	prometheus_start node "$RULES_YML" "127.0.0.1:${ne[0]}" "127.0.0.1:${ne[1]}"
+	api=$PROM_API
 
 	# query EXPR: the result vector as "labels-json value" lines, sorted.
 	query() {

@@ -545,6 +545,24 @@ static void test_directions(void **state)
 	assert_int_equal(out[2].dir, GP_DIR_MAX);
 }
 
+/*
+ * The directions are those known when the request came: a connection closed
+ * before its response ends the request after the tagger forgot the flow.
+ */
+static void test_directions_known_at_request(void **state)
+{
+	(void)state;
+	dirs_mask = (1u << GP_DIR_OUTBOUND) | (1u << GP_DIR_INBOUND);
+	h1_req(0, "/held", "x-canary: one\r\n");
+	dirs_mask = 0;
+	gp_req_close(T, &C);
+	assert_int_equal(n_out, 2);
+	assert_int_equal(out[0].dir, GP_DIR_OUTBOUND);
+	assert_int_equal(out[1].dir, GP_DIR_INBOUND);
+	assert_int_equal(out[1].code, GP_CODE_RESET);
+	assert_string_equal(out[1].gray, "one");
+}
+
 /* ---- aggregation -------------------------------------------------------- */
 
 static struct gp_request agg_req(const char *gray, unsigned flags, int grpc)
@@ -675,6 +693,7 @@ int main(void)
 		T_(test_lost_response_direction),
 		T_(test_malformed_heads),
 		T_(test_directions),
+		T_(test_directions_known_at_request),
 		cmocka_unit_test(test_agg_max_tags_and_pinning),
 		cmocka_unit_test(test_agg_undecoded),
 	};

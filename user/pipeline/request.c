@@ -180,6 +180,16 @@ static void classify(struct gp_request *r, enum end end)
 		r->grpc_slot = GP_GRPC_NONE;
 }
 
+/*
+ * Asked at each request and each emit: an outcome may come late, and the
+ * flow be forgotten (ended) before a request's end is known.
+ */
+static void learn_dirs(struct gp_req_tracker *t, struct rconn *rc)
+{
+	if (t->ops.dirs)
+		rc->dirs |= t->ops.dirs(t->ops.ctx, &rc->l7->flow, rc->l7->isn);
+}
+
 /* Once per direction a socket outcome gave the flow; once as "unknown" without one. */
 static void emit(struct gp_req_tracker *t, struct rconn *rc, struct gp_request *r)
 {
@@ -187,9 +197,7 @@ static void emit(struct gp_req_tracker *t, struct rconn *rc, struct gp_request *
 
 	if (!t->ops.done)
 		return;
-	/* Asked each time: an outcome may come late, and the flow be forgotten later. */
-	if (t->ops.dirs)
-		rc->dirs |= t->ops.dirs(t->ops.ctx, &rc->l7->flow, rc->l7->isn);
+	learn_dirs(t, rc);
 	if (!rc->dirs) {
 		r->dir = GP_DIR_MAX;
 		t->ops.done(t->ops.ctx, r);
@@ -470,6 +478,7 @@ void gp_req_msg(void *tracker, struct gp_l7_conn *c, const struct gp_http_msg *m
 		return;
 	switch (m->ev) {
 	case GP_HTTP_REQUEST:
+		learn_dirs(t, rc);
 		on_request(t, rc, m);
 		break;
 	case GP_HTTP_RESPONSE:
