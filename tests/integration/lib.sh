@@ -178,6 +178,37 @@ wait_port() {
 	fail "nothing listens on port $2 in $1: $(tail -n 3 "$4" 2>/dev/null)"
 }
 
+# wait_textfile_has FILE LINE: until FILE (a textfile, rewritten every
+# interval) has LINE exactly (20 s at most).
+wait_textfile_has() {
+	for _ in $(seq 200); do
+		grep -qxF "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "$1 has no line '$2' within 20 s"
+}
+
+# grpc_peer_start NS ADDR PORT: the gRPC fixture's server (Debian
+# python3-grpcio) on ADDR:PORT in NS. grpc_peer_calls NS ADDR PORT CALL...:
+# one client channel from NS, CALL as the fixture takes it ("Ok",
+# "Unavailable,x-gray=canary"); its lines go to stdout.
+GRPC_PEER=$PWD/tests/integration/fixtures/grpc_peer.py
+need_grpc() {
+	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 not installed (Debian python3)"
+	/usr/bin/python3 -c 'import grpc' 2>/dev/null || skip "python module grpc not installed (Debian python3-grpcio)"
+}
+grpc_peer_start() {
+	ip netns exec "$1" /usr/bin/python3 "$GRPC_PEER" server "$2" "$3" >"$T/grpc-server-$1.log" 2>&1 &
+	PIDS+=($!)
+	wait_port "$1" "$3" $! "$T/grpc-server-$1.log"
+}
+grpc_peer_calls() {
+	local ns=$1 addr=$2 port=$3
+	shift 3
+	ip netns exec "$ns" /usr/bin/python3 "$GRPC_PEER" client "$addr" "$port" "$@" 2>"$T/grpc-client.err" \
+		|| fail "grpc client: $(tail -n 3 "$T/grpc-client.err")"
+}
+
 # tls_cert NAME: self-signed P-256 certificate for NAME and *.NAME, in
 # $T/cert.pem and $T/key.pem.
 tls_cert() {

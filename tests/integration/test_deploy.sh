@@ -525,7 +525,10 @@ textfile_with_traffic() {
 	connects "$NSA" "$B4" 9001 1 >/dev/null
 	connects "$NSB" "$A4" 9000 2 >/dev/null
 	connects "$NSB" "$A4" 9002 1 >/dev/null
-	sleep 2
+	# Requests (gRPC calls are HTTP/2 requests too), stable and canary.
+	grpc_peer_start "$NSB" "$B4" 50051
+	grpc_peer_calls "$NSA" "$B4" 50051 Ok Unavailable Ok,x-gray=canary Deadline,x-gray=canary >/dev/null
+	wait_textfile_has "$T/tf/grayprobe.prom" 'grayprobe_grpc_requests_total{direction="inbound",gray="canary",status="DEADLINE_EXCEEDED"} 1'
 	agent_stop
 	local port; port=$(free_port)
 	node_exporter_start "$port" "$T/tf"
@@ -538,6 +541,7 @@ textfile_with_traffic() {
 # dashboard is well-formed for Grafana.
 t_names_in_rules_and_dashboard_exist() {
 	need_py
+	need_grpc
 	command -v prometheus-node-exporter >/dev/null || skip "prometheus-node-exporter not installed"
 	textfile_with_traffic 85
 	local have n bad= recorded
@@ -945,6 +949,7 @@ t_fleet() {
 	command -v prometheus >/dev/null || skip "prometheus not installed (Debian prometheus)"
 	command -v prometheus-node-exporter >/dev/null || skip "prometheus-node-exporter not installed"
 	need_py
+	need_grpc
 	local k ns cs ifn nodes=() clients=() ne=() api q v want got
 	# Per node and round: inbound stable, inbound canary, outbound stable
 	# established, outbound stable refused, outbound canary refused.
@@ -967,6 +972,7 @@ t_fleet() {
 		listen "$ns" "198.18.8$k.2" 9000
 		listen "$ns" "198.18.8$k.2" 9001
 		listen "$cs" "198.18.8$k.1" 9000
+		grpc_peer_start "$ns" "198.18.8$k.2" 50051
 		mkdir -p "$T/tf$k"
 		ifn=gpv${BASHPID}n$k	# not inside the background job: its own BASHPID
 		ip netns exec "$ns" "$GP" run --netns "/run/netns/$ns" -i "$ifn" --interval 1 \
@@ -1010,6 +1016,9 @@ t_fleet() {
 			connects "${nodes[k-1]}" "198.18.8$k.1" 9000 "${c[2]}" >/dev/null
 			connects "${nodes[k-1]}" "198.18.8$k.1" 9002 "${c[3]}" >/dev/null
 			connects "${nodes[k-1]}" "198.18.8$k.1" 9001 "${c[4]}" >/dev/null
+			# Requests for the request panels and rules: gRPC calls, stable and canary.
+			grpc_peer_calls "${clients[k-1]}" "198.18.8$k.2" 50051 Ok Unavailable Ok,x-gray=canary \
+				Ok,x-gray=canary Deadline,x-gray=canary >/dev/null
 			tot[$k,in_s]=$((${tot[$k,in_s]:-0} + c[0])) tot[$k,in_c]=$((${tot[$k,in_c]:-0} + c[1]))
 			tot[$k,out_s]=$((${tot[$k,out_s]:-0} + c[2])) tot[$k,out_sr]=$((${tot[$k,out_sr]:-0} + c[3]))
 			tot[$k,out_cr]=$((${tot[$k,out_cr]:-0} + c[4]))
@@ -1029,7 +1038,8 @@ t_fleet() {
 		alpn=none,direction=outbound,gray=stable $((tot[1,out_s] + tot[2,out_s]))
 	WANT
 	)
-	q="sum by (direction, alpn, gray) ($H)"
+	# The raw TCP connects' tags (the gRPC calls' connections are h2c).
+	q="sum by (direction, alpn, gray) ($H{alpn=\"none\"})"
 	for _ in $(seq 100); do
 		got=$(query "$q")
 		[ "$got" = "$want" ] && break
@@ -1037,7 +1047,7 @@ t_fleet() {
 	done
 	[ "$got" = "$want" ] || fail "fleet-wide $q: expected [$want], got [$got]"
 	# The same, as the sum of each node's own series.
-	got=$(query "sum by (direction, alpn, gray) ($H{instance=\"127.0.0.1:${ne[0]}\"}) + sum by (direction, alpn, gray) ($H{instance=\"127.0.0.1:${ne[1]}\"})")
+	got=$(query "sum by (direction, alpn, gray) ($H{instance=\"127.0.0.1:${ne[0]}\",alpn=\"none\"}) + sum by (direction, alpn, gray) ($H{instance=\"127.0.0.1:${ne[1]}\",alpn=\"none\"})")
 	[ "$got" = "$want" ] || fail "node 1 + node 2: expected [$want], got [$got]"
 	# And each node's series is its own textfile's.
 	for k in 1 2; do

@@ -429,16 +429,9 @@ t_req_h2load_exact() {
 # ---- gRPC -------------------------------------------------------------------
 
 # grpc_start PORT: the fixture's server in B on $B4:PORT.
-grpc_start() {
-	ip netns exec "$NSB" "$PY" "$FIX/grpc_peer.py" server "$B4" "$1" >"$T/grpc-server.log" 2>&1 &
-	PIDS+=($!)
-	wait_port "$NSB" "$1" $! "$T/grpc-server.log"
-}
+grpc_start() { grpc_peer_start "$NSB" "$B4" "$1"; }
 # grpc_calls CALL...: one client channel from A; its output appended to $T/grpc.out.
-grpc_calls() {
-	ip netns exec "$NSA" "$PY" "$FIX/grpc_peer.py" client "$B4" 50051 "$@" >>"$T/grpc.out" 2>"$T/grpc.err" \
-		|| fail "grpc client: $(tail -n 3 "$T/grpc.err")"
-}
+grpc_calls() { grpc_peer_calls "$NSA" "$B4" 50051 "$@" >>"$T/grpc.out"; }
 
 # Unary and server-streaming calls answering OK, UNAVAILABLE and
 # DEADLINE_EXCEEDED (trailers-only, or trailers after messages), with and

@@ -350,8 +350,8 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 		s->tags_overflow);
 
 	counter(f, "grayprobe_tags_retired_total",
-		"Tags removed after --tag-idle without outcomes or bytes; their series leave "
-		"this file and start over if the tag comes back.",
+		"Tags (connection tags and request tags) removed after --tag-idle without "
+		"traffic; their series leave this file and start over if the tag comes back.",
 		s->tags_retired);
 
 	counter(f, "grayprobe_gray_values_rejected_total",
