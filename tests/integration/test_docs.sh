@@ -43,8 +43,8 @@ readme_argv() {
 }
 
 # Fields of an event or replay line that are the same on every run.
-STABLE='{direction, family, saddr, daddr, dport, comm, result, error, alpn, alpn_offered, sni, gray,
-	http_marker, http_method, tunnel}'
+STABLE='{type, direction, family, saddr, daddr, dport, comm, result, error, alpn, alpn_offered, sni, gray,
+	http_marker, http_method, tunnel, marker, method, path, status, code}'
 
 # expect_json_lines SHOWN REAL WHAT: every JSON line the README shows (SHOWN)
 # has the keys of a real line (REAL), in their order, and a real line has its
@@ -115,8 +115,14 @@ t_docs_quick_start() {
 	expect_eq "$(jq -s '[.[] | select(.alpn == "h2" and .sni == "shop.example.com")] | length' \
 		"$T/events.json")" 6 "events tagged h2 with SNI shop.example.com"
 	expect_eq "$(jq -s '[.[] | select(.result == "refused")] | length' "$T/events.json")" 1 "refused events"
+	# The 4 plain HTTP requests, each seen from both ends: their own tags.
+	jq -c 'select(.type == "request" and .daddr == "198.18.0.2")' "$T/events.all" >"$T/requests.json"
+	expect_eq "$(wc -l <"$T/requests.json")" 8 "demo request lines"
+	expect_eq "$(jq -s '[.[] | select(.gray == "canary" and .marker == "x-canary" and .code == "2xx")] | length' \
+		"$T/requests.json")" 4 "requests tagged canary by X-Canary"
 	readme_out "ip netns exec gpdemo-srv build/grayprobe run " >"$T/shown.events"
-	expect_json_lines "$T/shown.events" "$T/events.json" "run --events json"
+	cat "$T/events.json" "$T/requests.json" >"$T/lines.json"
+	expect_json_lines "$T/shown.events" "$T/lines.json" "run --events json"
 
 	# The textfile lines the README shows: exactly, but for alpn="none",
 	# which also counts the host's other connections.
@@ -136,7 +142,9 @@ t_docs_quick_start() {
 	"${ARGV[@]}" >"$T/replay.json" 2>"$T/replay.err"
 	rc=$?
 	expect_eq "$rc" 0 "replay exit status ($(tail -n 2 "$T/replay.err"))"
-	expect_eq "$(wc -l <"$T/replay.json")" 10 "replay flows"
+	expect_eq "$(jq -s '[.[] | select(.type != "request")] | length' "$T/replay.json")" 10 "replay flows"
+	expect_eq "$(jq -s '[.[] | select(.type == "request" and .code == "2xx")] | length' "$T/replay.json")" 4 \
+		"replayed requests"
 	grep -q "demo.pcap: [0-9]* frames (EN10MB), 10 flows classified" "$T/replay.err" \
 		|| fail "replay summary: $(cat "$T/replay.err")"
 	expect_eq "$(jq -s '[.[] | select(.sni == "v2.canary.example.com" and .gray == "canary")] | length' \

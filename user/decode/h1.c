@@ -4,7 +4,7 @@
 #include <strings.h>
 
 #include "decode/h1.h"
-#include "pipeline/payload.h"
+#include "util/label.h"
 
 /* A byte range of buf. */
 struct span {

@@ -6,7 +6,7 @@
 
 #include "decode/h2.h"
 #include "decode/hpack.h"
-#include "pipeline/payload.h"
+#include "util/label.h"
 
 /* RFC 9113 6: frame types and flags. */
 enum { F_DATA, F_HEADERS, F_PRIORITY, F_RST_STREAM, F_SETTINGS, F_PUSH_PROMISE, F_PING,

@@ -17,45 +17,6 @@ static const char *const http_methods[] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 };
 
-static int printable(uint8_t c)
-{
-	return c >= 0x20 && c <= 0x7e && c != '\\';
-}
-
-static size_t sanitized_len(const uint8_t *in, size_t n)
-{
-	size_t i, len = 0;
-
-	for (i = 0; i < n; i++)
-		len += printable(in[i]) ? 1 : 4;
-	return len;
-}
-
-size_t gp_sanitize_label(const uint8_t *in, size_t n, char *out, size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		uint8_t c = in[i];
-
-		if (printable(c)) {
-			if (max - o < 1)
-				break;
-			out[o++] = (char)c;
-		} else {
-			if (max - o < 4)
-				break;
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0xf];
-		}
-	}
-	out[o] = '\0';
-	return o;
-}
-
 /* ---- TLS ---------------------------------------------------------------- */
 
 /* Outcome of parsing a structure of which maybe only a prefix has arrived. */
@@ -131,7 +92,7 @@ struct ch_ctx {
 static void offer_alpn(struct ch_ctx *x, const uint8_t *name, size_t n)
 {
 	struct gp_payload_info *o = x->out;
-	size_t want = sanitized_len(name, n) + (x->offered_len ? 1 : 0);
+	size_t want = gp_sanitized_len(name, n) + (x->offered_len ? 1 : 0);
 
 	if (!x->have_label) {
 		gp_sanitize_label(name, n, o->alpn, GP_TAG_MAX);
@@ -193,7 +154,7 @@ static enum pr parse_sni(struct cur *c, struct ch_ctx *x)
 			return PR_BAD;
 		TRY(need(c, n));
 		if (type == 0 && !got) {
-			o->sni_truncated = sanitized_len(c->b + c->pos, n) > GP_SNI_MAX;
+			o->sni_truncated = gp_sanitized_len(c->b + c->pos, n) > GP_SNI_MAX;
 			gp_sanitize_label(c->b + c->pos, n, o->sni, GP_SNI_MAX);
 			got = 1;
 		}

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "grayprobe.h"
+#include "util/label.h"
 
 /*
  * Classification of the first bytes a TCP client sends (the reassembled
@@ -74,13 +75,5 @@ enum gp_payload_kind gp_payload_parse(const uint8_t *buf, size_t len,
 int gp_http1_header(const uint8_t *buf, size_t len, const char *name, char *val,
 		    size_t vlen);
 
-/*
- * Label sanitizer: bytes 0x20..0x7e are kept except backslash; any other byte
- * (and backslash) becomes \xHH (lowercase hex), so a label is printable ASCII
- * and the escape reversible. Writes at most max bytes plus a NUL (out holds
- * max + 1), stopping before an escape or byte that would not fit whole.
- * Returns the bytes written, NUL excluded.
- */
-size_t gp_sanitize_label(const uint8_t *in, size_t n, char *out, size_t max);
 
 #endif
