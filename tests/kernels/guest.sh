@@ -32,6 +32,7 @@ modules() {
 }
 
 main() {
+	# shellcheck source=/dev/null
 	. "$1" || { echo "GP-ERROR cannot read job $1"; return 1; }
 	mounts || { echo "GP-ERROR cannot mount the system filesystems"; return 1; }
 	modules || { echo "GP-ERROR cannot bind the kernel's modules from $MODDIR"; return 1; }

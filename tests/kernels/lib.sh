@@ -9,7 +9,9 @@ fetch() {
 	local deb
 	deb=$(ls "$CACHE/debs/$1"_*.deb 2>/dev/null | tail -n 1)
 	if [ -z "$deb" ]; then
-		(cd "$CACHE/debs" && apt-get download -q=2 "$1" >"$TMP/apt.log" 2>&1) \
+		# Download needs the archive's lists: a fresh machine may have none yet.
+		(cd "$CACHE/debs" && { apt-get download -q=2 "$1" || { apt-get update -qq && apt-get download -q=2 "$1"; }; } \
+			>"$TMP/apt.log" 2>&1) \
 			|| { say "$1: apt-get download failed: $(tail -n 1 "$TMP/apt.log")"; return 1; }
 		deb=$(ls "$CACHE/debs/$1"_*.deb 2>/dev/null | tail -n 1)
 	fi
@@ -111,6 +113,35 @@ kill_guests() {
 	GUEST_PIDS=()
 }
 
+# kvm_works VMLINUX: a probe boot under KVM reaches the kernel's own "no
+# root" panic within 20 s (nested KVM can fail on stock kernels, or crawl).
+kvm_works() {
+	local q
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	timeout -k 5 20 qemu-system-x86_64 -accel kvm -cpu host -m 512 -nodefaults -display none \
+		-no-reboot -serial "file:$TMP/kvm.log" -kernel "$1" -append "console=ttyS0 panic=-1" \
+		>"$TMP/kvm.err" 2>&1 &
+	q=$!
+	GUEST_PIDS+=("$q")
+	{ wait "$q"; } 2>/dev/null	# no "Aborted" from the shell: the log says why
+	kill_guests
+	grep -q 'Unable to mount root fs' "$TMP/kvm.log"
+}
+
+# choose_accel VMLINUX: settles KERNELS_ACCEL=auto once.
+choose_accel() {
+	local why
+	[ "$ACCEL" = auto ] || return 0
+	if kvm_works "$1"; then
+		ACCEL=kvm
+		say "accelerator: KVM (a probe boot worked)"
+	else
+		ACCEL=tcg
+		why=$(grep -m 1 -v '^$' "$TMP/kvm.err" 2>/dev/null)
+		say "accelerator: TCG (a probe boot under KVM failed: ${why:-no kernel boot within 20 s})"
+	fi
+}
+
 accel() {
 	case $ACCEL in
 	kvm) echo "-accel kvm -cpu host" ;;
@@ -130,11 +161,12 @@ share_args() {
 	echo "-object memory-backend-memfd,id=mem,size=${GUEST_MB}M,share=on -numa node,memdev=mem"
 }
 
+# chroot: its namespace sandbox cannot pivot_root onto the host's own /.
 start_virtiofsd() {
 	rm -f "$TMP/vfs.sock"
-	/usr/lib/qemu/virtiofsd --socket-path="$TMP/vfs.sock" -o source=/ -o cache=always \
+	/usr/lib/qemu/virtiofsd --socket-path="$TMP/vfs.sock" -o source=/ -o cache=always -o sandbox=chroot \
 		>"$TMP/virtiofsd.log" 2>&1 &
-	GUEST_PIDS+=($!)
+	GUEST_PIDS+=("$!")
 	for _ in $(seq 100); do [ -S "$TMP/vfs.sock" ] && return 0; sleep 0.1; done
 	say "virtiofsd did not come up: $(tail -n 1 "$TMP/virtiofsd.log")"
 	return 1
@@ -154,7 +186,7 @@ boot() {
 		-append "console=ttyS0 quiet panic=-1 mitigations=off gp.fs=$fs gp.guest=$REPO/tests/kernels/guest.sh gp.job=$dir/job" \
 		>"$TMP/qemu.log" 2>&1 &
 	q=$!
-	GUEST_PIDS+=($q)
+	GUEST_PIDS+=("$q")
 	wait "$q"; rc=$?
 	kill_guests
 	[ "$rc" -eq 0 ] || [ "$rc" -eq 124 ] || say "qemu exited $rc: $(tail -n 1 "$TMP/qemu.log")"
@@ -204,6 +236,7 @@ run_kernel() {
 	echo "== $pkg"
 	prepare "$pkg" "$dir" || { ROWS+=("$pkg|?|?|?|0s|cannot prepare the kernel"); return 1; }
 	fs=$(cat "$dir/initrd.fs")
+	choose_accel "$dir/vmlinux"
 	write_job "$dir" "$tracefs" "$@"
 	rm -f "$dir/console.log"
 	t0=$(date +%s)

@@ -6,16 +6,16 @@
 # kernel has no 9p) and run the line's integration tests inside. Prints each
 # kernel's hook choice and closing line, then a table; exits 1 if any failed.
 #   KERNELS_CACHE   downloads and built images (default /var/cache/grayprobe-kernels)
-#   KERNELS_ACCEL   tcg (default), kvm, or auto (kvm when a probe boot works)
-#   KERNELS_TIMEOUT seconds one guest may take before it is killed (default 1200)
+#   KERNELS_ACCEL   auto (default: kvm when a probe boot works, else tcg), kvm or tcg
+#   KERNELS_TIMEOUT seconds one guest may take before it is killed (default 900)
 #   KERNELS_ONLY    run only the lines whose package contains this string
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/kernels/lib.sh
 OUT=${OUT:-build}
 CACHE=${KERNELS_CACHE:-/var/cache/grayprobe-kernels}
-ACCEL=${KERNELS_ACCEL:-tcg}
-TIMEOUT=${KERNELS_TIMEOUT:-1200}
+ACCEL=${KERNELS_ACCEL:-auto}
+TIMEOUT=${KERNELS_TIMEOUT:-900}
 REPO=$PWD
 
 [ "$(id -u)" -eq 0 ] || { echo "kernels: needs root (QEMU's host share, apt-get download)"; exit 1; }
@@ -31,6 +31,7 @@ ROWS=() bad=0
 while read pkg rest; do
 	case $pkg in ''|'#'*) continue ;; esac
 	[ -z "${KERNELS_ONLY:-}" ] || [[ $pkg == *"$KERNELS_ONLY"* ]] || continue
+	# shellcheck disable=SC2086 # the list splits into options and test names
 	run_kernel "$pkg" $rest || bad=1
 done < tests/kernels/list
 summary
