@@ -23,7 +23,7 @@ REPO=$PWD
 mkdir -p "$CACHE/debs" || { echo "kernels: cannot create $CACHE"; exit 1; }
 TMP=$(mktemp -d /tmp/gpkernels.XXXXXX) || exit 1
 trap 'kill_guests; rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
+trap 'echo "kernels: interrupted"; exit 1' HUP INT TERM
 
 ROWS=() bad=0
 # No -r: a trailing backslash continues a line of the list.
