@@ -235,12 +235,22 @@ report() {
 	[ "$status" = ok ]
 }
 
+# known_tests TEST...: every name is a test function (a typo in the list
+# would otherwise run nothing in its place).
+known_tests() {
+	local t
+	for t in "$@"; do
+		grep -q "^$t() " tests/integration/test_*.sh || { say "$t: no such test in tests/integration"; return 1; }
+	done
+}
+
 # run_kernel PKG [tracefs=1] TEST...: one line of the list.
 run_kernel() {
 	local pkg=$1 dir=$CACHE/$1 tracefs=0 fs t0 rc
 	shift
 	case ${1:-} in tracefs=*) tracefs=${1#tracefs=}; shift ;; esac
 	echo "== $pkg"
+	known_tests "$@" || { ROWS+=("$pkg|?|?|?|0s|unknown test in the list"); return 1; }
 	prepare "$pkg" "$dir" || { ROWS+=("$pkg|?|?|?|0s|cannot prepare the kernel"); return 1; }
 	fs=$(cat "$dir/initrd.fs")
 	choose_accel "$dir/vmlinux"

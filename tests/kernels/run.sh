@@ -9,6 +9,7 @@
 #   KERNELS_ACCEL   auto (default: kvm when a probe boot works, else tcg), kvm or tcg
 #   KERNELS_TIMEOUT seconds one guest may take before it is killed (default 900)
 #   KERNELS_ONLY    run only the lines whose package contains this string
+#   KERNELS_LIST    another list file (default tests/kernels/list)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/kernels/lib.sh
@@ -17,6 +18,7 @@ CACHE=${KERNELS_CACHE:-/var/cache/grayprobe-kernels}
 ACCEL=${KERNELS_ACCEL:-auto}
 TIMEOUT=${KERNELS_TIMEOUT:-900}
 REPO=$PWD
+LIST=${KERNELS_LIST:-tests/kernels/list}
 
 [ "$(id -u)" -eq 0 ] || { echo "kernels: needs root (QEMU's host share, apt-get download)"; exit 1; }
 [ -x "$OUT/grayprobe" ] && [ -x "$OUT/tests/tcpconn" ] || { echo "kernels: build first: make all (missing $OUT/grayprobe or $OUT/tests/tcpconn)"; exit 1; }
@@ -33,7 +35,7 @@ while read pkg rest; do
 	[ -z "${KERNELS_ONLY:-}" ] || [[ $pkg == *"$KERNELS_ONLY"* ]] || continue
 	# shellcheck disable=SC2086 # the list splits into options and test names
 	run_kernel "$pkg" $rest || bad=1
-done < tests/kernels/list
+done <"$LIST"
 summary
-[ ${#ROWS[@]} -gt 0 ] || { echo "kernels: no kernel in tests/kernels/list matched"; exit 1; }
+[ ${#ROWS[@]} -gt 0 ] || { echo "kernels: no kernel in $LIST matched"; exit 1; }
 exit $bad
