@@ -2,8 +2,8 @@
 # grayprobe: `make` builds build/grayprobe. `make run` installs what building
 # and running need (`make deps`), `make test` also what the tests drive as
 # real peers (`make test-deps`); missing Debian packages only, `make
-# print-deps` lists both. V=1 shows full commands, SAN=1 builds the user side
-# with ASan+UBSan into build-san/.
+# print-deps` lists them (and test-kernels' own). V=1 shows full commands,
+# SAN=1 builds the user side with ASan+UBSan into build-san/.
 
 VERSION    := 0.1.0
 CLANG      ?= clang
@@ -124,6 +124,7 @@ test-deps:
 print-deps:
 	@echo "deps: $(DEB_BUILD)"
 	@echo "test-deps: $(DEB_TEST)"
+	@echo "test-kernels: $(DEB_KERNELS)"
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -198,6 +199,19 @@ $(OUT)/tests/tcfuzz: tests/tools/tcfuzz.c $(COLLECT_LIBS) | $(OUT)/tests
 $(OUT)/tests/l7dump: tests/tools/l7dump.c $(COLLECT_LIBS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(COLLECT_LIBS) $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+
+# `make test-kernels`: the integration tests named in tests/kernels/list on
+# each of those Debian kernels, booted under QEMU with this build tree and
+# the host's test peers (test-deps) shared read-only. Not part of `make
+# test`; .ci/run runs it. Downloads and built images stay in KERNELS_CACHE.
+KERNELS_CACHE ?= /var/cache/grayprobe-kernels
+DEB_KERNELS := qemu-system-x86 busybox-static kmod cpio xz-utils zstd lz4
+
+.PHONY: test-kernels
+test-kernels: test-deps
+	$(call install_missing,test-kernels,$(DEB_KERNELS))
+	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS) $(ROOT_TOOL_BINS)
+	$(Q)OUT=$(OUT) KERNELS_CACHE=$(KERNELS_CACHE) tests/kernels/run.sh
 
 # `make soak`: connection churn and SIGHUP rule reloads against a running
 # agent for SOAK_SECONDS (default 600); fails if its RSS, open fds or BPF map

@@ -91,6 +91,20 @@ forced_connect_hook() {
 t_forced_fentry() { forced_connect_hook fentry 20; }
 t_forced_kprobe() { forced_connect_hook kprobe 21; }
 
+# The state hook's CLOSE->SYN_SENT as the connect start, forced where fentry
+# or kprobe would be auto's choice (the host's own fallback elsewhere).
+t_forced_connect_state() {
+	ns_pair 28
+	listen "$NSB" "$B4" 8080
+	agent_start --netns "/run/netns/$NSA" --connect-hook state
+	expect_eq "$(connects "$NSA" "$B4" 8080 10)" "established=10 refused=0 timeout=0 unreachable=0 other=0" "client"
+	expect_eq "$(connects "$NSA" "$B4" 8081 2)" "established=0 refused=2 timeout=0 unreachable=0 other=0" "client, closed port"
+	agent_stop
+	expect_eq "$(prom "$(conn_series established)")" 10 "established via the state hook"
+	expect_eq "$(prom "$(conn_series refused)")" 2 "refused via the state hook"
+	grep -q 'connect_hook="state"' "$T/gp.prom" || fail "build_info does not name connect_hook state: $(grep build_info "$T/gp.prom")"
+}
+
 t_forced_state_tracepoint_without_tracefs() {
 	mountpoint -q /sys/kernel/tracing && skip "tracefs is mounted here, so the classic tracepoint attaches"
 	"$GP" run --textfile "$T/x.prom" --state-hook tracepoint >"$T/out" 2>"$T/err" && fail "exited 0"

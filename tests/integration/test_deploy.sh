@@ -111,7 +111,7 @@ t_make_deps_installs_no_test_peer() {
 			grep -qw -- "$peer" <<<"$out" && fail "make $target would install the test peer $peer"
 		done
 	done
-	for target in test unit fuzz soak; do
+	for target in test unit fuzz soak test-kernels; do
 		out=$(make -n --no-print-directory OUT="$T/b" "$target" 2>&1) || fail "make -n $target: $out"
 		for peer in nginx prometheus chromium valgrind; do
 			grep -qw -- "$peer" <<<"$out" || fail "make $target would not install $peer"
