@@ -475,11 +475,16 @@ static __always_inline int h2_walk(struct __sk_buff *skb, struct l7_seg *g, int 
 	struct gp_l7_dir *d = g->d;
 	int i, h;
 
-	for (i = 0; i < H2_FRAMES_MAX; i++) {
-		if (h2_forward(skb, g) || d->pos == g->e)
-			return 0;
-		if (seq_before(d->pos, d->fwd_end))
-			continue;	/* a unit longer than one record */
+	/*
+	 * Before 6.3 the verifier refuses a loop whose back-edge is an
+	 * instruction's fall-through (check_cfg's loop_ok), which clang makes
+	 * of a continue here: the loop ends in an explicit conditional jump.
+	 */
+	i = 0;
+next_frame:
+	if (h2_forward(skb, g) || d->pos == g->e)
+		return 0;
+	if (!seq_before(d->pos, d->fwd_end)) {	/* else a unit longer than one record */
 		if (seq_before(d->pos, d->next))
 			d->pos = seq_min(d->next, g->e);
 		if (d->pos == g->e)
@@ -495,6 +500,8 @@ static __always_inline int h2_walk(struct __sk_buff *skb, struct l7_seg *g, int 
 		}
 		h2_frame(d);
 	}
+	if (++i < H2_FRAMES_MAX)
+		goto next_frame;
 	if (h2_forward(skb, g))
 		return 0;
 	if (!seq_before(d->pos, d->fwd_end) && seq_before(d->pos, d->next))
