@@ -18,9 +18,11 @@
  * (the client's: the h2 preface, possibly in pieces, or an HTTP/1 method
  * and a space in its first segment; the server's: a SETTINGS frame at 0),
  * then H2 or H1 until the stream ends, a gap (a segment past the walked
- * point), a ring-buffer failure or framing past the limits here end it
- * with one GP_L7_LOST. Retransmits and overlaps are walked from the walked
- * point, so no unit is sent twice.
+ * point) or framing past the limits here end it with one GP_L7_LOST. A
+ * record the ring buffer refuses costs its unit only: GP_L7_LOST(RINGBUF)
+ * is sent before the flow's next record and the walk goes on (l7_emit).
+ * Retransmits and overlaps are walked from the walked point, so no unit is
+ * sent twice.
  */
 #ifndef GP_L7_BPF_H
 #define GP_L7_BPF_H
@@ -63,6 +65,13 @@ enum { RQ_PLAIN = 0, RQ_HEAD, RQ_CONNECT };
 #define H1_CHUNKLINE_MAX 64	/* a chunk-size line read per step */
 #define H1_SCAN_STEP	64	/* bytes per gp_h1_scan() call */
 #define L7_AT_BUF	0xffffffff	/* l7_rec.at: the bytes are in the staging buffer already */
+/*
+ * gp_l7_dir.reason in H1/H2 mode: GP_L7_LOST_RINGBUF while a LOST is owed;
+ * L7_TOLD once sent, until the direction's next record: records refused
+ * before then need no other LOST.
+ */
+#define L7_TOLD		0x80
+#define L7_OWED(r)	((r) & 0x7f)
 
 /* What one packet is to a direction: stream bytes [s, e) of flow v. */
 struct l7_seg {
@@ -269,6 +278,26 @@ __noinline int gp_h1_scan_all(__u32 n)
 	return at;
 }
 
+/* The segment the staging buffer describes, for a global function: 0 or -1. */
+static __always_inline int l7_seg_load(struct l7_seg *g)
+{
+	struct payload_buf *b;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b)
+		return -1;
+	g->v = bpf_map_lookup_elem(&gp_flows, &b->seg.key);
+	if (!g->v)
+		return -1;
+	g->dir = b->seg.dir & 1;
+	g->d = &g->v->l7[g->dir];
+	g->s = b->seg.s;
+	g->e = b->seg.e;
+	g->poff = b->seg.poff;
+	return 0;
+}
+
 /* packed argument of gp_l7_emit() */
 #define EM_KIND(x)	((x) & 0xff)
 #define EM_FLAGS(x)	(((x) >> 8) & 0xff)
@@ -313,11 +342,45 @@ __noinline int gp_l7_emit(struct __sk_buff *skb, __u32 unit_off, __u32 off, __u3
 	return bpf_ringbuf_output(&gp_events, b, sizeof(b->l7) + size, rb_flags()) ? -1 : 0;
 }
 
-/* One record of direction g->dir; on failure the direction owes a LOST. */
+/*
+ * The GP_L7_LOST(RINGBUF) each walked direction of the segment's flow
+ * owes, sent before any later record of the flow: 0, or -1 when the ring
+ * is still full. Global: verified once, not per record written.
+ */
+__noinline int gp_l7_flush(struct __sk_buff *skb)
+{
+	struct l7_seg g;
+	__u32 i, packed;
+
+	if (l7_seg_load(&g))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		struct gp_l7_dir *x = &g.v->l7[i];
+
+		if (!L7_OWED(x->reason) || (x->mode != L7M_H1 && x->mode != L7M_H2))
+			continue;
+		packed = GP_L7_LOST | (GP_L7_LOST_RINGBUF << 16) | (i ? EM_DIR : 0) |
+			 (x->mode == L7M_H1 ? GP_L7P_H1 : GP_L7P_H2) << 20;
+		if (gp_l7_emit(skb, x->pos, x->pos, 0, packed))
+			return -1;
+		x->reason = L7_TOLD;
+	}
+	return 0;
+}
+
+/*
+ * One record of direction g->dir. A UNIT or END the ring refuses costs
+ * its unit only: the walk goes on (framing is not lost) and the direction
+ * owes a LOST(RINGBUF), sent before the flow's next record. A LOST the
+ * ring refuses is owed by the direction, which stops (L7M_LOSTPEND).
+ */
 static __always_inline int l7_emit(struct __sk_buff *skb, struct l7_seg *g, struct l7_rec *r)
 {
 	struct gp_l7_dir *d = g->d;
 	__u32 packed = r->kind | (r->flags << 8) | ((r->reason & 0xf) << 16), zero = 0;
+
+	if (L7_OWED(g->v->l7[0].reason | g->v->l7[1].reason) && gp_l7_flush(skb))
+		goto fail;
 
 	packed |= (d->mode == L7M_H1 ? GP_L7P_H1 : d->mode == L7M_H2 ? GP_L7P_H2 : GP_L7P_NONE) << 20;
 	if (r->at == L7_AT_BUF)
@@ -332,9 +395,17 @@ static __always_inline int l7_emit(struct __sk_buff *skb, struct l7_seg *g, stru
 		__builtin_memcpy(b->data, d->hdr, 9);
 		packed |= EM_PRE;
 	}
-	if (!gp_l7_emit(skb, r->unit_off, r->off, r->n, packed))
+	if (!gp_l7_emit(skb, r->unit_off, r->off, r->n, packed)) {
+		d->reason = 0;
 		return 0;
+	}
+fail:
 	stat_inc(GP_STAT_L7_LOST);
+	if (r->kind != GP_L7_LOST && (d->mode == L7M_H1 || d->mode == L7M_H2)) {
+		if (d->reason != L7_TOLD)
+			d->reason = GP_L7_LOST_RINGBUF;
+		return 0;
+	}
 	d->mode = L7M_LOSTPEND;
 	d->reason = GP_L7_LOST_RINGBUF;
 	d->pos = r->off;
@@ -346,8 +417,10 @@ static __always_inline void l7_lose(struct __sk_buff *skb, struct l7_seg *g, __u
 {
 	struct l7_rec r = { .unit_off = off, .off = off, .kind = GP_L7_LOST, .reason = why };
 
-	if (!l7_emit(skb, g, &r))
+	if (!l7_emit(skb, g, &r)) {
 		g->d->mode = L7M_OFF;
+		g->d->reason = 0;
+	}
 }
 
 static __always_inline int l7_unit_rec(struct __sk_buff *skb, struct l7_seg *g, __u32 off,
@@ -360,26 +433,6 @@ static __always_inline int l7_unit_rec(struct __sk_buff *skb, struct l7_seg *g, 
 	};
 
 	return l7_emit(skb, g, &r);
-}
-
-/* The segment the staging buffer describes, for a global function: 0 or -1. */
-static __always_inline int l7_seg_load(struct l7_seg *g)
-{
-	struct payload_buf *b;
-	__u32 zero = 0;
-
-	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
-	if (!b)
-		return -1;
-	g->v = bpf_map_lookup_elem(&gp_flows, &b->seg.key);
-	if (!g->v)
-		return -1;
-	g->dir = b->seg.dir & 1;
-	g->d = &g->v->l7[g->dir];
-	g->s = b->seg.s;
-	g->e = b->seg.e;
-	g->poff = b->seg.poff;
-	return 0;
 }
 
 /* ---- HTTP/2 ------------------------------------------------------------------------ */
@@ -989,6 +1042,8 @@ static __always_inline int l7_slow(struct __sk_buff *skb, struct l7_seg *g)
 		return mode == L7M_H1 || mode == L7M_H2;
 	case L7M_H1:
 	case L7M_H2:
+		if (L7_OWED(d->reason))
+			gp_l7_flush(skb);	/* told even when no record follows */
 		if (!seq_before(d->pos, g->e))
 			return 0;	/* a retransmit: walked already */
 		if (seq_before(d->pos, g->s)) {

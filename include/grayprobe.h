@@ -166,7 +166,7 @@ struct gp_l7_dir {
 	__u8 hlen;		/* H2: bytes of a split frame header held in hdr */
 	__u8 uflags;		/* GP_L7_F_TRUNC when the current unit is cut */
 	__u8 hdr[9];		/* H2: the current frame header */
-	__u8 reason;		/* LOST pending: enum gp_l7_lost */
+	__u8 reason;		/* LOST owed: enum gp_l7_lost (H1/H2: RINGBUF, walking on) */
 	__u8 _pad[2];
 	struct gp_l7_h1 h1;
 };
@@ -233,7 +233,12 @@ enum gp_l7_kind {
 	/*
 	 * Direction dir can no longer be followed from off on (reason: enum
 	 * gp_l7_lost): nothing more comes for it. Its HPACK state and message
-	 * boundaries are unknown from there.
+	 * boundaries are unknown from there. Except GP_L7_LOST_RINGBUF: one or
+	 * more records of dir were refused by the ring, but framing is kept
+	 * and records go on. It comes before any later record of the flow
+	 * (either direction); the first records of dir after it may continue
+	 * a unit whose start was lost (off != unit_off): skip those. HTTP/2:
+	 * dir's HPACK state is unknown from there on. It may come again.
 	 */
 	GP_L7_LOST = 3,
 };
@@ -244,7 +249,7 @@ enum gp_l7_kind {
 
 enum gp_l7_lost {
 	GP_L7_LOST_GAP = 1,		/* bytes past those walked: a segment missed or reordered */
-	GP_L7_LOST_RINGBUF = 2,		/* a record of this direction did not fit the ring */
+	GP_L7_LOST_RINGBUF = 2,		/* records of this direction did not fit the ring: units missed */
 	GP_L7_LOST_MIDSTREAM = 3,	/* the flow was joined after its start */
 	GP_L7_LOST_MALFORMED = 4,	/* framing that does not parse, or past our limits */
 	GP_L7_LOST_MAX,

@@ -327,13 +327,18 @@ t_l7_ringbuf_full() {
 		printf 'drain\nc.h2 1 4 99 5\nc.send\nstats\n'
 	} | l7 ring -r 4
 	# HEADERS of 509 bytes at 24, 533, 1042, ...: the ring (4 KiB, with the
-	# flow's payload capture) takes three; the fourth's loss is reported.
+	# flow's payload capture) takes three; the fourth's loss is reported at
+	# the next segment (the walk at 2060), in the room an 80-byte record
+	# still finds; the six HEADERS after it do not fit either, and need no
+	# other LOST (no record came between). Framing is kept: once drained,
+	# stream 99's HEADERS at 24 + 10 * 509 = 5114 comes.
 	expect_recs ring <<-EOF
 	$(r 0 UNIT 24 24 509 1 0)
 	$(r 0 UNIT 533 533 509 1 0)
 	$(r 0 UNIT 1042 1042 509 1 0)
-	$(r 0 LOST 1551 1551 0 0 2)
-	l7_lost=1
+	$(r 0 LOST 2060 2060 0 0 2)
+	$(r 0 UNIT 5114 5114 14 1 0)
+	l7_lost=7
 	EOF
 }
 

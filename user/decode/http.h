@@ -86,7 +86,11 @@ struct gp_http_msg {
 	/* GP_HTTP_RESET / GP_HTTP_GOAWAY: the error code; GOAWAY's last stream id. */
 	uint32_t error_code;
 	uint32_t last_stream;
-	/* GP_HTTP_LOST */
+	/*
+	 * GP_HTTP_LOST: why. REQUEST and RESPONSE: 0, or the head exists but
+	 * could not be decoded (GP_HTTP_LOST_RINGBUF: HPACK state lost): only
+	 * its stream (and end_stream) is known.
+	 */
 	unsigned reason;
 	/* HTTP/1 only: the message asked to close the connection after it. */
 	int conn_close;
