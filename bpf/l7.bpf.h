@@ -72,6 +72,8 @@ enum { RQ_PLAIN = 0, RQ_HEAD, RQ_CONNECT };
  */
 #define L7_TOLD		0x80
 #define L7_OWED(r)	((r) & 0x7f)
+/* gp_l7_dir.uflags: the frame is a client HEADERS opening a stream (not forwarded) */
+#define L7_UF_REQ	0x80
 
 /* What one packet is to a direction: stream bytes [s, e) of flow v. */
 struct l7_seg {
@@ -361,7 +363,8 @@ __noinline int gp_l7_flush(struct __sk_buff *skb)
 			continue;
 		packed = GP_L7_LOST | (GP_L7_LOST_RINGBUF << 16) | (i ? EM_DIR : 0) |
 			 (x->mode == L7M_H1 ? GP_L7P_H1 : GP_L7P_H2) << 20;
-		if (gp_l7_emit(skb, x->pos, x->pos, 0, packed))
+		if (gp_l7_emit(skb, i || x->mode != L7M_H2 ? x->pos : g.v->h2_missed, x->pos, 0,
+			       packed))
 			return -1;
 		x->reason = L7_TOLD;
 	}
@@ -402,8 +405,12 @@ static __always_inline int l7_emit(struct __sk_buff *skb, struct l7_seg *g, stru
 fail:
 	stat_inc(GP_STAT_L7_LOST);
 	if (r->kind != GP_L7_LOST && (d->mode == L7M_H1 || d->mode == L7M_H2)) {
-		if (d->reason != L7_TOLD)
+		/* a request refused: a LOST with the new count, even when told already */
+		if (d->reason != L7_TOLD || (d->uflags & L7_UF_REQ))
 			d->reason = GP_L7_LOST_RINGBUF;
+		if (d->uflags & L7_UF_REQ)
+			g->v->h2_missed++;
+		d->uflags &= ~L7_UF_REQ;
 		return 0;
 	}
 	d->mode = L7M_LOSTPEND;
@@ -484,6 +491,7 @@ static __always_inline void h2_frame(struct gp_l7_dir *d)
 	d->unit = d->next;
 	d->pos = d->next + 9;
 	d->sub = H2P_NONE;
+	d->uflags = 0;
 	if (fwd) {
 		d->fwd_end = d->next + fwd;
 		d->uflags = len + 9 > fwd ? GP_L7_F_TRUNC : 0;
@@ -492,6 +500,19 @@ static __always_inline void h2_frame(struct gp_l7_dir *d)
 		d->sub = H2P_END;
 	}
 	d->next += len + 9;
+}
+
+/* A client HEADERS on a stream above all before it opens a request (RFC 9113 5.1.1). */
+static __always_inline void h2_new_stream(struct l7_seg *g)
+{
+	struct gp_l7_dir *d = g->d;
+	__u32 sid = ((__u32)(d->hdr[5] & 0x7f) << 24) | ((__u32)d->hdr[6] << 16) |
+		    ((__u32)d->hdr[7] << 8) | d->hdr[8];
+
+	if (sid > g->v->h2_sid) {
+		g->v->h2_sid = sid;
+		d->uflags |= L7_UF_REQ;
+	}
 }
 
 /* Forwards what the segment holds of the current frame; 0, or -1 when lost. */
@@ -516,7 +537,7 @@ static __always_inline int h2_forward(struct __sk_buff *skb, struct l7_seg *g)
 	n = seq_min(d->fwd_end, g->e) - d->pos;
 	if (n > L7_REC_MAX - pre)
 		n = L7_REC_MAX - pre;
-	flags = d->pos + n == d->fwd_end ? GP_L7_F_LAST | d->uflags : 0;
+	flags = d->pos + n == d->fwd_end ? GP_L7_F_LAST | (d->uflags & GP_L7_F_TRUNC) : 0;
 	d->sub = H2P_NONE;
 	d->pos += n;
 	return l7_unit_rec(skb, g, pos, n, pre, flags);
@@ -547,6 +568,8 @@ static __always_inline int h2_walk(struct __sk_buff *skb, struct l7_seg *g, int 
 			return 0;
 		}
 		h2_frame(d);
+		if (!g->dir && d->hdr[3] == 1)
+			h2_new_stream(g);
 	}
 	if (h2_forward(skb, g))
 		return 0;
@@ -1067,6 +1090,32 @@ __noinline int gp_l7_seg(struct __sk_buff *skb)
 	return !l7_seg_load(&g) && l7_slow(skb, &g);
 }
 
+/* The staging buffer, describing the flow and direction for the global functions. */
+static __always_inline struct payload_buf *l7_stage(const struct pkt *p, const struct gp_flow_key *k,
+						    const struct gp_flow_val *v, __u8 dir)
+{
+	struct payload_buf *b;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b)
+		return NULL;
+	__builtin_memcpy(&b->seg.key, k, sizeof(*k));
+	flow_tuple(&b->seg.flow, p, dir);
+	b->seg.isn = v->isn;
+	b->seg.dir = dir;
+	return b;
+}
+
+/* A FIN or RST: the LOSTs still owed, so that the last requests refused are counted. */
+static __always_inline void l7_flow_end(struct __sk_buff *skb, const struct pkt *p,
+					const struct gp_flow_key *k, struct gp_flow_val *v,
+					__u8 sender)
+{
+	if (L7_OWED(v->l7[0].reason | v->l7[1].reason) && l7_stage(p, k, v, sender != v->client))
+		gp_l7_flush(skb);
+}
+
 /*
  * Per packet with payload. Off and non-HTTP directions cost one test; a
  * segment that only continues a skipped body or DATA payload is arithmetic.
@@ -1078,7 +1127,7 @@ static __always_inline void l7_packet(struct __sk_buff *skb, const struct pkt *p
 	__u8 dir = sender != v->client;
 	struct gp_l7_dir *d = &v->l7[dir & 1];
 	struct payload_buf *b;
-	__u32 s, e, zero = 0;
+	__u32 s, e;
 	int i;
 
 	if (d->mode == L7M_OFF || d->mode == L7M_NOISN || !held)
@@ -1095,16 +1144,12 @@ static __always_inline void l7_packet(struct __sk_buff *skb, const struct pkt *p
 		d->pos = e;
 		return;
 	}
-	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	b = l7_stage(p, k, v, dir);
 	if (!b)
 		return;
-	__builtin_memcpy(&b->seg.key, k, sizeof(*k));
-	flow_tuple(&b->seg.flow, p, dir);
-	b->seg.isn = v->isn;
 	b->seg.s = s;
 	b->seg.e = e;
 	b->seg.poff = p->payload_off;
-	b->seg.dir = dir;
 	/* The walkers find the direction's mode themselves (H1 may turn H2 midway). */
 	if (!gp_l7_seg(skb))
 		return;

@@ -303,7 +303,7 @@ static void test_continuation_errors(void **state)
 	assert_int_equal(evs[0].m.ts_ns, 2);
 	/* Dead: nothing more from dir 0, not even another LOST. */
 	assert_int_equal(send(c, 0, HEADERS, EH, 5, &b, 3), -EBADMSG);
-	gp_h2_lost(c, 0, GP_HTTP_LOST_GAP, 4);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_GAP, 0, 4);
 	assert_int_equal(nev, 1);
 	/* The server's direction still decodes. */
 	b.n = 0;
@@ -658,8 +658,8 @@ static void test_framing_errors(void **state)
 	assert_int_equal(send(c, 0, HEADERS, EH, 0, &b, 2), -EBADMSG);
 	assert_int_equal(nev, 1);
 	/* The kernel's loss: once, then the direction is dead. */
-	gp_h2_lost(c, 1, GP_HTTP_LOST_GAP, 3);
-	gp_h2_lost(c, 1, GP_HTTP_LOST_RINGBUF, 4);
+	gp_h2_lost(c, 1, GP_HTTP_LOST_GAP, 0, 3);
+	gp_h2_lost(c, 1, GP_HTTP_LOST_RINGBUF, 0, 4);
 	assert_int_equal(nev, 2);
 	assert_int_equal(evs[1].m.ev, GP_HTTP_LOST);
 	assert_int_equal(evs[1].m.dir, 1);
@@ -818,8 +818,8 @@ static void test_ringbuf_blind(void **state)
 	req_block(&b);
 	assert_int_equal(send(c, 0, HEADERS, EH | ES, 1, &b, 1), 0);
 	expect_request(&evs[0], 1, 1);
-	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 2);
-	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 3);	/* told once */
+	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 0, 2);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 0, 3);	/* told once */
 	assert_int_equal(nev, 2);
 	assert_int_equal(evs[1].m.ev, GP_HTTP_LOST);
 	assert_int_equal(evs[1].m.reason, GP_HTTP_LOST_RINGBUF);
@@ -852,7 +852,7 @@ static void test_ringbuf_blind(void **state)
 	assert_int_equal(evs[4].m.status, 200);
 	/* A block left open when the loss came: its CONTINUATION may be lost too. */
 	assert_int_equal(send(c, 1, HEADERS, 0, 3, &st, 11), 0);
-	gp_h2_lost(c, 1, GP_HTTP_LOST_RINGBUF, 12);
+	gp_h2_lost(c, 1, GP_HTTP_LOST_RINGBUF, 0, 12);
 	assert_int_equal(nev, 6);
 	assert_int_equal(evs[5].m.ev, GP_HTTP_LOST);
 	assert_int_equal(evs[5].m.dir, 1);
@@ -871,8 +871,22 @@ static void test_ringbuf_blind(void **state)
 	assert_int_equal(evs[8].m.ev, GP_HTTP_RESPONSE_END);
 	assert_int_equal(evs[9].m.ev, GP_HTTP_RESET);
 	assert_int_equal(evs[9].m.error_code, 8);
+	/* A higher count of requests the kernel refused is told again; the same is not. */
+	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 2, 16);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 2, 16);
+	assert_int_equal(nev, 11);
+	assert_int_equal(evs[10].m.ev, GP_HTTP_LOST);
+	assert_int_equal(evs[10].m.missed, 2);
+	/* A request left open by a loss (its CONTINUATION lost) is told with it. */
+	assert_int_equal(send_part(c, 0, HEADERS, 0, 9, b.b, 4, 4, 16), 0);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 2, 16);
+	assert_int_equal(nev, 12);
+	assert_int_equal(evs[11].m.ev, GP_HTTP_REQUEST);
+	assert_int_equal(evs[11].m.stream, 9);
+	assert_int_equal(evs[11].m.reason, GP_HTTP_LOST_RINGBUF);
+	nev = 10;
 	/* A real loss after it still ends the direction. */
-	gp_h2_lost(c, 1, GP_HTTP_LOST_GAP, 16);
+	gp_h2_lost(c, 1, GP_HTTP_LOST_GAP, 0, 16);
 	assert_int_equal(nev, 11);
 	assert_int_equal(evs[10].m.reason, GP_HTTP_LOST_GAP);
 	assert_int_equal(send(c, 1, HEADERS, EH, 9, &st, 17), -EBADMSG);

@@ -599,6 +599,48 @@ static void test_h2_ringbuf_blind(void **state)
 	assert_true(out[6].no_status);
 }
 
+/*
+ * Requests the kernel could not deliver (its count in the LOST): those not
+ * counted from what came of them are counted at close, once, unknown and
+ * without a status; a count under another loss reason is not used.
+ */
+static void test_h2_ringbuf_missed(void **state)
+{
+	struct gp_http_msg m;
+
+	(void)state;
+	m = msg(GP_HTTP_LOST, GP_L7P_H2, 0, 1);
+	m.dir = 0;
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	m.missed = 1;
+	put_msg(&m);
+	m.missed = 3;
+	put_msg(&m);
+	m.missed = 2;		/* older: the count only grows */
+	put_msg(&m);
+	resp(GP_L7P_H2, 3, 2, 200);	/* one of the three */
+	end(GP_L7P_H2, 3, 3);
+	assert_int_equal(n_out, 1);
+	gp_req_flush(T);
+	assert_int_equal(n_out, 3);
+	assert_string_equal(out[1].gray, "unknown");
+	assert_true(out[1].undecoded && out[1].no_status);
+	assert_int_equal(out[1].reason, GP_HTTP_LOST_RINGBUF);
+	assert_int_equal(out[2].ts_ns, T0 + 1 * MS);
+	gp_req_close(T, &C);
+	assert_int_equal(n_out, 3);	/* once */
+
+	m = msg(GP_HTTP_LOST, GP_L7P_H2, 0, 4);
+	m.dir = 0;
+	m.reason = GP_HTTP_LOST_GAP;
+	put_msg(&m);
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	m.missed = 5;
+	put_msg(&m);
+	gp_req_close(T, &C);
+	assert_int_equal(n_out, 3);
+}
+
 /* Loopback: a request counts once per direction, like connections; none: unknown. */
 static void test_directions(void **state)
 {
@@ -767,6 +809,7 @@ int main(void)
 		T_(test_lost_response_direction),
 		T_(test_malformed_heads),
 		T_(test_h2_ringbuf_blind),
+		T_(test_h2_ringbuf_missed),
 		T_(test_directions),
 		T_(test_directions_known_at_request),
 		cmocka_unit_test(test_agg_max_tags_and_pinning),

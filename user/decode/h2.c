@@ -24,6 +24,7 @@ struct h2_dir {
 	int dead;
 	int blind;			/* HPACK state lost with records the ring lost */
 	uint32_t max_sid;		/* dir 0: the highest stream a request opened */
+	uint32_t missed;		/* dir 0: requests the kernel could not deliver */
 	/* A header block waiting for its CONTINUATION frames. */
 	int open;
 	uint8_t type, end_stream;
@@ -103,6 +104,9 @@ static void msg_init(struct gp_http_msg *m, enum gp_http_ev ev, unsigned dir, ui
 	m->grpc_status = -1;
 }
 
+static int blind_block(struct gp_h2_conn *c, unsigned dir, uint8_t type, uint32_t stream,
+		       int end_stream, uint64_t ts0, uint64_t ts1);
+
 /* dir is lost from here on: one GP_HTTP_LOST, its memory freed. */
 static int lose(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint64_t ts_ns)
 {
@@ -118,10 +122,12 @@ static int lose(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint64_t ts
 	return -EBADMSG;
 }
 
-void gp_h2_lost(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint64_t ts_ns)
+void gp_h2_lost(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint32_t missed,
+		uint64_t ts_ns)
 {
 	struct h2_dir *d;
 	struct gp_http_msg m;
+	int open;
 
 	if (dir > 1)
 		return;
@@ -130,15 +136,21 @@ void gp_h2_lost(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint64_t ts
 		lose(c, dir, reason, ts_ns);
 		return;
 	}
+	open = d->open;
 	d->open = 0;	/* its CONTINUATION may be among the records lost */
-	if (d->blind)
-		return;
-	d->blind = 1;
-	gp_hpack_free(d->hp);
-	d->hp = NULL;
-	msg_init(&m, GP_HTTP_LOST, dir, 0, ts_ns);
-	m.reason = reason;
-	c->fn(c->ctx, &m);
+	if (!d->blind || missed > d->missed) {
+		d->blind = 1;
+		d->missed = missed > d->missed ? missed : d->missed;
+		gp_hpack_free(d->hp);
+		d->hp = NULL;
+		msg_init(&m, GP_HTTP_LOST, dir, 0, ts_ns);
+		m.reason = reason;
+		m.missed = d->missed;
+		c->fn(c->ctx, &m);
+	}
+	/* A request whose CONTINUATION was lost: the kernel counted its HEADERS delivered. */
+	if (open && dir == 0 && d->type == F_HEADERS)
+		blind_block(c, dir, F_HEADERS, d->stream, d->end_stream, d->ts_ns, ts_ns);
 }
 
 static uint32_t be32(const uint8_t *p)

@@ -92,6 +92,11 @@ struct gp_http_msg {
 	 * its stream (and end_stream) is known.
 	 */
 	unsigned reason;
+	/*
+	 * GP_HTTP_LOST of RINGBUF in dir 0 (HTTP/2): requests the kernel could
+	 * not deliver at all on this connection so far (it grows, told again).
+	 */
+	uint32_t missed;
 	/* HTTP/1 only: the message asked to close the connection after it. */
 	int conn_close;
 	/*

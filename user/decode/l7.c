@@ -115,7 +115,7 @@ static void lose(struct conn *c, unsigned dir, int h2, unsigned reason, uint64_t
 	if (!h2)
 		emit_h1(c, GP_HTTP_LOST, dir, ts, reason);
 	else if (h2_of(c))
-		gp_h2_lost(c->h2, dir, reason, ts);
+		gp_h2_lost(c->h2, dir, reason, 0, ts);
 }
 
 static int bad(struct conn *c, const struct gp_l7_event *h, unsigned reason)
@@ -281,14 +281,16 @@ static int lost_rec(struct conn *c, const struct gp_l7_event *h)
 
 	if (!reason || reason >= GP_L7_LOST_MAX)
 		reason = GP_HTTP_LOST_MALFORMED;
-	if (reason != GP_HTTP_LOST_RINGBUF || !h2 || !h2_of(c)) {
+	/* proto NONE: the kernel stopped the walk (a LOST of its own was refused) */
+	if (reason != GP_HTTP_LOST_RINGBUF || h->proto == GP_L7P_NONE || !h2 || !h2_of(c)) {
 		lose(c, h->dir, h2, reason, h->ts_ns);
 		return 0;
 	}
 	drop_unit(c->t, d);
 	d->resync = 1;
 	d->h2 = 1;
-	gp_h2_lost(c->h2, h->dir, reason, h->ts_ns);
+	/* HTTP/2 dir 0: unit_off is the kernel's count of requests refused */
+	gp_h2_lost(c->h2, h->dir, reason, h->dir ? 0 : h->unit_off, h->ts_ns);
 	return 0;
 }
 

@@ -41,6 +41,13 @@ struct rconn {
 	 */
 	uint32_t h2_max;
 	uint64_t h2_seen[H2_SEEN_IDS / 64];
+	/*
+	 * HTTP/2 requests the kernel could not deliver (its count, while the
+	 * requests' direction is lost to the ring only), and those of them
+	 * counted already from what came of them (unseen).
+	 */
+	uint32_t missed, missed_counted;
+	uint64_t missed_ts;
 };
 
 struct gp_req_tracker {
@@ -399,6 +406,7 @@ static struct req *unseen(struct gp_req_tracker *t, struct rconn *rc, const stru
 		if (!(m->stream & 1) || h2_counted(rc, m->stream))
 			return NULL;
 		h2_count(rc, m->stream);
+		rc->missed_counted++;
 	}
 	q = req_open(t, rc, m);
 	if (q) {
@@ -530,6 +538,10 @@ static void on_lost(struct gp_req_tracker *t, struct rconn *rc, const struct gp_
 	unsigned dir = m->dir ? 1 : 0;
 	struct gp_dlink *l, *next;
 
+	if (!dir && m->reason == GP_HTTP_LOST_RINGBUF && m->missed > rc->missed) {
+		rc->missed = m->missed;
+		rc->missed_ts = m->ts_ns;
+	}
 	if (rc->lost[dir])
 		return;
 	rc->lost[dir] = 1;
@@ -587,6 +599,29 @@ void gp_req_msg(void *tracker, struct gp_l7_conn *c, const struct gp_http_msg *m
 	}
 }
 
+/*
+ * The requests the kernel could not deliver, less those counted from their
+ * responses, ends or resets: nothing else will come of them. Counted once
+ * each, unknown and without a status; only while the requests' direction
+ * was lost to the ring alone (else the count does not cover the unseen).
+ */
+static void count_missed(struct gp_req_tracker *t, struct rconn *rc)
+{
+	struct gp_http_msg m = { .proto = GP_L7P_H2 };
+	struct gp_request r;
+
+	if (rc->reason[0] != GP_HTTP_LOST_RINGBUF)
+		return;
+	m.ts_ns = rc->missed_ts;
+	for (; rc->missed_counted < rc->missed; rc->missed_counted++) {
+		base_request(&r, rc, &m);
+		tag_unknown(&r, GP_HTTP_LOST_RINGBUF);
+		r.no_status = 1;
+		classify(&r, END_NONE);
+		emit(t, rc, &r);
+	}
+}
+
 void gp_req_close(void *tracker, struct gp_l7_conn *c)
 {
 	struct gp_req_tracker *t = tracker;
@@ -594,6 +629,7 @@ void gp_req_close(void *tracker, struct gp_l7_conn *c)
 
 	if (!rc)
 		return;
+	count_missed(t, rc);
 	while (rc->reqs.head)
 		finish(t, req_of(rc->reqs.head), END_RESET);
 	gp_dlist_del(&t->conns, &rc->all);
@@ -614,8 +650,12 @@ void gp_req_flush(struct gp_req_tracker *t)
 {
 	struct req *q;
 
+	struct gp_dlink *l;
+
 	while ((q = age_first(t)))
 		finish(t, q, END_NONE);
+	for (l = t->conns.head; l; l = l->next)
+		count_missed(t, gp_container_of(l, struct rconn, all));
 }
 
 void gp_req_tracker_stats(const struct gp_req_tracker *t, struct gp_req_tracker_stats *out)
