@@ -528,6 +528,8 @@ static __always_inline void on_packet(struct __sk_buff *skb, const struct pkt *p
 		}
 		l7_packet(skb, p, &k, v, sender, held);
 	}
+	if (p->flags & (TCP_FL_FIN | TCP_FL_RST))
+		l7_flow_end(skb, p, &k, v, sender);
 	if ((p->flags & (TCP_FL_FIN | TCP_FL_RST)) && !v->ended) {
 		v->ended = 1;
 		flow_record(skb, p, v, sender, GP_EV_FLOW_END, 0, 0);

@@ -18,9 +18,11 @@
  * (the client's: the h2 preface, possibly in pieces, or an HTTP/1 method
  * and a space in its first segment; the server's: a SETTINGS frame at 0),
  * then H2 or H1 until the stream ends, a gap (a segment past the walked
- * point), a ring-buffer failure or framing past the limits here end it
- * with one GP_L7_LOST. Retransmits and overlaps are walked from the walked
- * point, so no unit is sent twice.
+ * point) or framing past the limits here end it with one GP_L7_LOST. A
+ * record the ring buffer refuses costs its unit only: GP_L7_LOST(RINGBUF)
+ * is sent before the flow's next record and the walk goes on (l7_emit).
+ * Retransmits and overlaps are walked from the walked point, so no unit is
+ * sent twice.
  */
 #ifndef GP_L7_BPF_H
 #define GP_L7_BPF_H
@@ -63,6 +65,15 @@ enum { RQ_PLAIN = 0, RQ_HEAD, RQ_CONNECT };
 #define H1_CHUNKLINE_MAX 64	/* a chunk-size line read per step */
 #define H1_SCAN_STEP	64	/* bytes per gp_h1_scan() call */
 #define L7_AT_BUF	0xffffffff	/* l7_rec.at: the bytes are in the staging buffer already */
+/*
+ * gp_l7_dir.reason in H1/H2 mode: GP_L7_LOST_RINGBUF while a LOST is owed;
+ * L7_TOLD once sent, until the direction's next record: records refused
+ * before then need no other LOST.
+ */
+#define L7_TOLD		0x80
+#define L7_OWED(r)	((r) & 0x7f)
+/* gp_l7_dir.uflags: the frame is a client HEADERS opening a stream (not forwarded) */
+#define L7_UF_REQ	0x80
 
 /* What one packet is to a direction: stream bytes [s, e) of flow v. */
 struct l7_seg {
@@ -269,6 +280,26 @@ __noinline int gp_h1_scan_all(__u32 n)
 	return at;
 }
 
+/* The segment the staging buffer describes, for a global function: 0 or -1. */
+static __always_inline int l7_seg_load(struct l7_seg *g)
+{
+	struct payload_buf *b;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b)
+		return -1;
+	g->v = bpf_map_lookup_elem(&gp_flows, &b->seg.key);
+	if (!g->v)
+		return -1;
+	g->dir = b->seg.dir & 1;
+	g->d = &g->v->l7[g->dir];
+	g->s = b->seg.s;
+	g->e = b->seg.e;
+	g->poff = b->seg.poff;
+	return 0;
+}
+
 /* packed argument of gp_l7_emit() */
 #define EM_KIND(x)	((x) & 0xff)
 #define EM_FLAGS(x)	(((x) >> 8) & 0xff)
@@ -313,11 +344,46 @@ __noinline int gp_l7_emit(struct __sk_buff *skb, __u32 unit_off, __u32 off, __u3
 	return bpf_ringbuf_output(&gp_events, b, sizeof(b->l7) + size, rb_flags()) ? -1 : 0;
 }
 
-/* One record of direction g->dir; on failure the direction owes a LOST. */
+/*
+ * The GP_L7_LOST(RINGBUF) each walked direction of the segment's flow
+ * owes, sent before any later record of the flow: 0, or -1 when the ring
+ * is still full. Global: verified once, not per record written.
+ */
+__noinline int gp_l7_flush(struct __sk_buff *skb)
+{
+	struct l7_seg g;
+	__u32 i, packed;
+
+	if (l7_seg_load(&g))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		struct gp_l7_dir *x = &g.v->l7[i];
+
+		if (!L7_OWED(x->reason) || (x->mode != L7M_H1 && x->mode != L7M_H2))
+			continue;
+		packed = GP_L7_LOST | (GP_L7_LOST_RINGBUF << 16) | (i ? EM_DIR : 0) |
+			 (x->mode == L7M_H1 ? GP_L7P_H1 : GP_L7P_H2) << 20;
+		if (gp_l7_emit(skb, i || x->mode != L7M_H2 ? x->pos : g.v->h2_missed, x->pos, 0,
+			       packed))
+			return -1;
+		x->reason = L7_TOLD;
+	}
+	return 0;
+}
+
+/*
+ * One record of direction g->dir. A UNIT or END the ring refuses costs
+ * its unit only: the walk goes on (framing is not lost) and the direction
+ * owes a LOST(RINGBUF), sent before the flow's next record. A LOST the
+ * ring refuses is owed by the direction, which stops (L7M_LOSTPEND).
+ */
 static __always_inline int l7_emit(struct __sk_buff *skb, struct l7_seg *g, struct l7_rec *r)
 {
 	struct gp_l7_dir *d = g->d;
 	__u32 packed = r->kind | (r->flags << 8) | ((r->reason & 0xf) << 16), zero = 0;
+
+	if (L7_OWED(g->v->l7[0].reason | g->v->l7[1].reason) && gp_l7_flush(skb))
+		goto fail;
 
 	packed |= (d->mode == L7M_H1 ? GP_L7P_H1 : d->mode == L7M_H2 ? GP_L7P_H2 : GP_L7P_NONE) << 20;
 	if (r->at == L7_AT_BUF)
@@ -332,9 +398,21 @@ static __always_inline int l7_emit(struct __sk_buff *skb, struct l7_seg *g, stru
 		__builtin_memcpy(b->data, d->hdr, 9);
 		packed |= EM_PRE;
 	}
-	if (!gp_l7_emit(skb, r->unit_off, r->off, r->n, packed))
+	if (!gp_l7_emit(skb, r->unit_off, r->off, r->n, packed)) {
+		d->reason = 0;
 		return 0;
+	}
+fail:
 	stat_inc(GP_STAT_L7_LOST);
+	if (r->kind != GP_L7_LOST && (d->mode == L7M_H1 || d->mode == L7M_H2)) {
+		/* a request refused: a LOST with the new count, even when told already */
+		if (d->reason != L7_TOLD || (d->uflags & L7_UF_REQ))
+			d->reason = GP_L7_LOST_RINGBUF;
+		if (d->uflags & L7_UF_REQ)
+			g->v->h2_missed++;
+		d->uflags &= ~L7_UF_REQ;
+		return 0;
+	}
 	d->mode = L7M_LOSTPEND;
 	d->reason = GP_L7_LOST_RINGBUF;
 	d->pos = r->off;
@@ -346,8 +424,10 @@ static __always_inline void l7_lose(struct __sk_buff *skb, struct l7_seg *g, __u
 {
 	struct l7_rec r = { .unit_off = off, .off = off, .kind = GP_L7_LOST, .reason = why };
 
-	if (!l7_emit(skb, g, &r))
+	if (!l7_emit(skb, g, &r)) {
 		g->d->mode = L7M_OFF;
+		g->d->reason = 0;
+	}
 }
 
 static __always_inline int l7_unit_rec(struct __sk_buff *skb, struct l7_seg *g, __u32 off,
@@ -360,26 +440,6 @@ static __always_inline int l7_unit_rec(struct __sk_buff *skb, struct l7_seg *g, 
 	};
 
 	return l7_emit(skb, g, &r);
-}
-
-/* The segment the staging buffer describes, for a global function: 0 or -1. */
-static __always_inline int l7_seg_load(struct l7_seg *g)
-{
-	struct payload_buf *b;
-	__u32 zero = 0;
-
-	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
-	if (!b)
-		return -1;
-	g->v = bpf_map_lookup_elem(&gp_flows, &b->seg.key);
-	if (!g->v)
-		return -1;
-	g->dir = b->seg.dir & 1;
-	g->d = &g->v->l7[g->dir];
-	g->s = b->seg.s;
-	g->e = b->seg.e;
-	g->poff = b->seg.poff;
-	return 0;
 }
 
 /* ---- HTTP/2 ------------------------------------------------------------------------ */
@@ -431,6 +491,7 @@ static __always_inline void h2_frame(struct gp_l7_dir *d)
 	d->unit = d->next;
 	d->pos = d->next + 9;
 	d->sub = H2P_NONE;
+	d->uflags = 0;
 	if (fwd) {
 		d->fwd_end = d->next + fwd;
 		d->uflags = len + 9 > fwd ? GP_L7_F_TRUNC : 0;
@@ -439,6 +500,19 @@ static __always_inline void h2_frame(struct gp_l7_dir *d)
 		d->sub = H2P_END;
 	}
 	d->next += len + 9;
+}
+
+/* A client HEADERS on a stream above all before it opens a request (RFC 9113 5.1.1). */
+static __always_inline void h2_new_stream(struct l7_seg *g)
+{
+	struct gp_l7_dir *d = g->d;
+	__u32 sid = ((__u32)(d->hdr[5] & 0x7f) << 24) | ((__u32)d->hdr[6] << 16) |
+		    ((__u32)d->hdr[7] << 8) | d->hdr[8];
+
+	if (sid > g->v->h2_sid) {
+		g->v->h2_sid = sid;
+		d->uflags |= L7_UF_REQ;
+	}
 }
 
 /* Forwards what the segment holds of the current frame; 0, or -1 when lost. */
@@ -463,7 +537,7 @@ static __always_inline int h2_forward(struct __sk_buff *skb, struct l7_seg *g)
 	n = seq_min(d->fwd_end, g->e) - d->pos;
 	if (n > L7_REC_MAX - pre)
 		n = L7_REC_MAX - pre;
-	flags = d->pos + n == d->fwd_end ? GP_L7_F_LAST | d->uflags : 0;
+	flags = d->pos + n == d->fwd_end ? GP_L7_F_LAST | (d->uflags & GP_L7_F_TRUNC) : 0;
 	d->sub = H2P_NONE;
 	d->pos += n;
 	return l7_unit_rec(skb, g, pos, n, pre, flags);
@@ -499,6 +573,8 @@ next_frame:
 			return 0;
 		}
 		h2_frame(d);
+		if (!g->dir && d->hdr[3] == 1)
+			h2_new_stream(g);
 	}
 	if (++i < H2_FRAMES_MAX)
 		goto next_frame;
@@ -996,6 +1072,8 @@ static __always_inline int l7_slow(struct __sk_buff *skb, struct l7_seg *g)
 		return mode == L7M_H1 || mode == L7M_H2;
 	case L7M_H1:
 	case L7M_H2:
+		if (L7_OWED(d->reason))
+			gp_l7_flush(skb);	/* told even when no record follows */
 		if (!seq_before(d->pos, g->e))
 			return 0;	/* a retransmit: walked already */
 		if (seq_before(d->pos, g->s)) {
@@ -1019,6 +1097,32 @@ __noinline int gp_l7_seg(struct __sk_buff *skb)
 	return !l7_seg_load(&g) && l7_slow(skb, &g);
 }
 
+/* The staging buffer, describing the flow and direction for the global functions. */
+static __always_inline struct payload_buf *l7_stage(const struct pkt *p, const struct gp_flow_key *k,
+						    const struct gp_flow_val *v, __u8 dir)
+{
+	struct payload_buf *b;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b)
+		return NULL;
+	__builtin_memcpy(&b->seg.key, k, sizeof(*k));
+	flow_tuple(&b->seg.flow, p, dir);
+	b->seg.isn = v->isn;
+	b->seg.dir = dir;
+	return b;
+}
+
+/* A FIN or RST: the LOSTs still owed, so that the last requests refused are counted. */
+static __always_inline void l7_flow_end(struct __sk_buff *skb, const struct pkt *p,
+					const struct gp_flow_key *k, struct gp_flow_val *v,
+					__u8 sender)
+{
+	if (L7_OWED(v->l7[0].reason | v->l7[1].reason) && l7_stage(p, k, v, sender != v->client))
+		gp_l7_flush(skb);
+}
+
 /*
  * Per packet with payload. Off and non-HTTP directions cost one test; a
  * segment that only continues a skipped body or DATA payload is arithmetic.
@@ -1030,7 +1134,7 @@ static __always_inline void l7_packet(struct __sk_buff *skb, const struct pkt *p
 	__u8 dir = sender != v->client;
 	struct gp_l7_dir *d = &v->l7[dir & 1];
 	struct payload_buf *b;
-	__u32 s, e, zero = 0;
+	__u32 s, e;
 	int i;
 
 	if (d->mode == L7M_OFF || d->mode == L7M_NOISN || !held)
@@ -1047,16 +1151,12 @@ static __always_inline void l7_packet(struct __sk_buff *skb, const struct pkt *p
 		d->pos = e;
 		return;
 	}
-	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	b = l7_stage(p, k, v, dir);
 	if (!b)
 		return;
-	__builtin_memcpy(&b->seg.key, k, sizeof(*k));
-	flow_tuple(&b->seg.flow, p, dir);
-	b->seg.isn = v->isn;
 	b->seg.s = s;
 	b->seg.e = e;
 	b->seg.poff = p->payload_off;
-	b->seg.dir = dir;
 	/* The walkers find the direction's mode themselves (H1 may turn H2 midway). */
 	if (!gp_l7_seg(skb))
 		return;

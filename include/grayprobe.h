@@ -166,7 +166,7 @@ struct gp_l7_dir {
 	__u8 hlen;		/* H2: bytes of a split frame header held in hdr */
 	__u8 uflags;		/* GP_L7_F_TRUNC when the current unit is cut */
 	__u8 hdr[9];		/* H2: the current frame header */
-	__u8 reason;		/* LOST pending: enum gp_l7_lost */
+	__u8 reason;		/* LOST owed: enum gp_l7_lost (H1/H2: RINGBUF, walking on) */
 	__u8 _pad[2];
 	struct gp_l7_h1 h1;
 };
@@ -192,6 +192,8 @@ struct gp_flow_val {
 	__u32 fifo;		/* HTTP/1 requests awaiting a response: 2 bits each, oldest lowest */
 	__u8 nfifo;
 	__u8 _pad3[3];
+	__u32 h2_sid;		/* HTTP/2: the highest stream a client HEADERS opened */
+	__u32 h2_missed;	/* HTTP/2: requests (those HEADERS) the ring refused */
 };
 
 /*
@@ -233,7 +235,17 @@ enum gp_l7_kind {
 	/*
 	 * Direction dir can no longer be followed from off on (reason: enum
 	 * gp_l7_lost): nothing more comes for it. Its HPACK state and message
-	 * boundaries are unknown from there.
+	 * boundaries are unknown from there. Except GP_L7_LOST_RINGBUF: one or
+	 * more records of dir were refused by the ring, but framing is kept
+	 * and records go on. It comes before any later record of the flow
+	 * (either direction); the first records of dir after it may continue
+	 * a unit whose start was lost (off != unit_off): skip those. HTTP/2:
+	 * dir's HPACK state is unknown from there on. It may come again. For
+	 * HTTP/2 in dir 0, unit_off is then not an offset but the count of
+	 * requests refused so far (client HEADERS frames on a new stream, RFC
+	 * 9113 5.1.1); a LOST comes after each such request refused. A
+	 * RINGBUF with proto GP_L7P_NONE is not one of these: the kernel's
+	 * own LOST was refused and the walk stopped, as for other reasons.
 	 */
 	GP_L7_LOST = 3,
 };
@@ -244,7 +256,7 @@ enum gp_l7_kind {
 
 enum gp_l7_lost {
 	GP_L7_LOST_GAP = 1,		/* bytes past those walked: a segment missed or reordered */
-	GP_L7_LOST_RINGBUF = 2,		/* a record of this direction did not fit the ring */
+	GP_L7_LOST_RINGBUF = 2,		/* records of this direction did not fit the ring: units missed */
 	GP_L7_LOST_MIDSTREAM = 3,	/* the flow was joined after its start */
 	GP_L7_LOST_MALFORMED = 4,	/* framing that does not parse, or past our limits */
 	GP_L7_LOST_MAX,
@@ -309,7 +321,7 @@ GP_ASSERT_OFF(struct gp_flow_key, family, 36);
 _Static_assert(sizeof(struct gp_l7_h1) == 20, "gp_l7_h1 size changed");
 _Static_assert(sizeof(struct gp_l7_dir) == 56, "gp_l7_dir size changed");
 GP_ASSERT_OFF(struct gp_l7_dir, h1, 36);
-_Static_assert(sizeof(struct gp_flow_val) == 160, "gp_flow_val size changed");
+_Static_assert(sizeof(struct gp_flow_val) == 168, "gp_flow_val size changed");
 GP_ASSERT_OFF(struct gp_flow_val, l7, 40);
 GP_ASSERT_OFF(struct gp_flow_val, fifo, 152);
 GP_ASSERT_OFF(struct gp_flow_val, ifindex, 32);

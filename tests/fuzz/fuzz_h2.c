@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gp_h2_frame(c, ctl & 1, f, n, (ctl & 2) != 0, pos);
 		free(f);
 	}
-	gp_h2_lost(c, 0, GP_HTTP_LOST_GAP, 0);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_GAP, 0, 0);
 	gp_h2_conn_free(c);
 	return 0;
 }

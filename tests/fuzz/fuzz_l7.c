@@ -3,8 +3,9 @@
  * Any sequence of GP_EV_L7 records, flow ends and expiries into the
  * reassembly (and through it the HTTP/1 and HTTP/2 decoders): no crash or
  * leak, events well formed, at most one GP_HTTP_LOST per connection and
- * direction and nothing from that direction after it, close once per
- * connection.
+ * direction and nothing from that direction after it (but an HTTP/2
+ * direction's RINGBUF, after which its events go on without decoded
+ * heads, told again only with a higher count), close once per connection.
  *
  * Input: records of [op][arg][len hi][len lo][du][do] + len bytes.
  * op: bits 0-1 kind (0: LOST, 3: flow end or expiry), bit 2 dir, bits 3-4 proto,
@@ -20,6 +21,8 @@
 
 struct track {			/* per connection, in gp_l7_conn.user */
 	int lost[2];
+	int blind[2];		/* RINGBUF told: heads are no longer decoded */
+	uint32_t missed[2];
 };
 
 static struct {
@@ -42,14 +45,25 @@ static void on_msg(void *ctx, struct gp_l7_conn *c, const struct gp_http_msg *m)
 	if (m->ev == GP_HTTP_LOST) {
 		if (!m->reason || m->reason >= GP_HTTP_LOST_MAX)
 			abort();
-		t->lost[m->dir] = 1;
+		if (m->reason == GP_HTTP_LOST_RINGBUF && m->proto == GP_L7P_H2 &&
+		    (!t->blind[m->dir] || m->missed > t->missed[m->dir])) {
+			t->blind[m->dir] = 1;	/* told again when the count grows */
+			t->missed[m->dir] = m->missed;
+		} else
+			t->lost[m->dir] = 1;
 	}
+	if ((m->ev == GP_HTTP_REQUEST || m->ev == GP_HTTP_RESPONSE) && m->reason &&
+	    (!t->blind[m->dir] || m->reason != GP_HTTP_LOST_RINGBUF || m->hdrs_len || m->status))
+		abort();
+	if ((m->ev == GP_HTTP_REQUEST || m->ev == GP_HTTP_RESPONSE) && t->blind[m->dir] && !m->reason)
+		abort();	/* a head decoded with a table that is not known */
 	if (m->ev == GP_HTTP_REQUEST) {
 		printable(m->method, GP_HTTP_METHOD_LEN);
 		printable(m->authority, GP_HTTP_AUTHORITY_LEN);
 		printable(m->path, GP_HTTP_PATH_LEN);
 	}
-	if (m->ev == GP_HTTP_RESPONSE && !m->malformed && (m->status < 100 || m->status > 599))
+	if (m->ev == GP_HTTP_RESPONSE && !m->malformed && !m->reason &&
+	    (m->status < 100 || m->status > 599))
 		abort();
 	if (m->hdrs_len && !m->hdrs)
 		abort();

@@ -327,16 +327,63 @@ t_l7_ringbuf_full() {
 		printf 'drain\nc.h2 1 4 99 5\nc.send\nstats\n'
 	} | l7 ring -r 4
 	# HEADERS of 509 bytes at 24, 533, 1042, ...: the ring (4 KiB, with the
-	# flow's payload capture) takes three; the fourth's loss is reported.
+	# flow's payload capture) takes three; the fourth's loss is reported at
+	# the next segment (the walk at 2060), in the room an 80-byte record
+	# still finds, and so is each request refused after it: a LOST's unit
+	# is the count of requests (HEADERS on a new stream) refused. Framing
+	# is kept: once drained, stream 99's HEADERS at 24 + 10 * 509 = 5114
+	# comes, after the LOST that counts all seven.
 	expect_recs ring <<-EOF
 	$(r 0 UNIT 24 24 509 1 0)
 	$(r 0 UNIT 533 533 509 1 0)
 	$(r 0 UNIT 1042 1042 509 1 0)
-	$(r 0 LOST 1551 1551 0 0 2)
-	l7_lost=1
+	$(r 0 LOST 1 2060 0 0 2)
+	$(r 0 LOST 2 2569 0 0 2)
+	$(r 0 LOST 3 3078 0 0 2)
+	$(r 0 LOST 4 3587 0 0 2)
+	$(r 0 LOST 5 4096 0 0 2)
+	$(r 0 LOST 7 5114 0 0 2)
+	$(r 0 UNIT 5114 5114 14 1 0)
+	l7_lost=7
 	EOF
 }
 
+
+# Records the ring refused, both directions: the LOST a
+# direction owes comes before the flow's next record, of either direction;
+# a refused frame that is not a request (trailers on stream 1, a response)
+# counts none; a refused unit split across segments is not resumed midway.
+t_l7_ringbuf_walks_on() {
+	{
+		printf "open\nc $PREFACE\nc.send\nnodrain\n"
+		for i in 1 3 5 1; do printf 'c.h2 1 5 %d 500\nc.send\n' $i; done
+		printf 'drain\ns.h2 4 0 0 0\ns.send\nnodrain\n'
+		printf 's.h2 1 4 1 1500\ns.h2 1 4 3 1500\ns.h2 1 4 5 1500\ns.send 1400\n'
+		printf 'drain\nc.h2 1 5 7 5\nc.send\nstats\n'
+	} | l7 walk -r 4
+	# client: HEADERS(500) at 24, 533, 1042 (the ring's three), 1551
+	# (stream 1 again: trailers; refused, no request: LOST counts 0), then
+	# stream 7 at 2060. Once drained, the server's SETTINGS at 0 comes after
+	# the client's LOST. server: HEADERS(1500) at 9, 1518, 3027 in 1400-byte
+	# segments; the ring takes the first two, refuses 3027's first part
+	# (1400..) and its LOST comes before the frame's rest at 4209 (which
+	# user space skips: off is not its unit's start).
+	expect_recs walk <<-EOF
+	$(r 0 UNIT 24 24 509 1 0)
+	$(r 0 UNIT 533 533 509 1 0)
+	$(r 0 UNIT 1042 1042 509 1 0)
+	$(r 0 LOST 0 2060 0 0 2)
+	$(r 1 UNIT 0 0 9 1 0)
+	$(r 1 UNIT 9 9 1400 0 0)
+	$(r 1 UNIT 9 1409 109 1 0)
+	$(r 1 UNIT 1518 1518 1291 0 0)
+	$(r 1 UNIT 1518 2809 218 1 0)
+	$(r 1 LOST 4209 4209 0 0 2)
+	$(r 1 UNIT 3027 4209 327 1 0)
+	$(r 0 UNIT 2060 2060 14 1 0)
+	l7_lost=2
+	EOF
+}
 # live_start: l7dump hooks B's veth (ingress and egress, as the agent now
 # does by default); returns once attached. live_stop: its records in $T/live.
 live_start() {

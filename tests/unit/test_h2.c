@@ -303,7 +303,7 @@ static void test_continuation_errors(void **state)
 	assert_int_equal(evs[0].m.ts_ns, 2);
 	/* Dead: nothing more from dir 0, not even another LOST. */
 	assert_int_equal(send(c, 0, HEADERS, EH, 5, &b, 3), -EBADMSG);
-	gp_h2_lost(c, 0, GP_HTTP_LOST_GAP, 4);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_GAP, 0, 4);
 	assert_int_equal(nev, 1);
 	/* The server's direction still decodes. */
 	b.n = 0;
@@ -658,12 +658,12 @@ static void test_framing_errors(void **state)
 	assert_int_equal(send(c, 0, HEADERS, EH, 0, &b, 2), -EBADMSG);
 	assert_int_equal(nev, 1);
 	/* The kernel's loss: once, then the direction is dead. */
-	gp_h2_lost(c, 1, GP_HTTP_LOST_RINGBUF, 3);
-	gp_h2_lost(c, 1, GP_HTTP_LOST_GAP, 4);
+	gp_h2_lost(c, 1, GP_HTTP_LOST_GAP, 0, 3);
+	gp_h2_lost(c, 1, GP_HTTP_LOST_RINGBUF, 0, 4);
 	assert_int_equal(nev, 2);
 	assert_int_equal(evs[1].m.ev, GP_HTTP_LOST);
 	assert_int_equal(evs[1].m.dir, 1);
-	assert_int_equal(evs[1].m.reason, GP_HTTP_LOST_RINGBUF);
+	assert_int_equal(evs[1].m.reason, GP_HTTP_LOST_GAP);
 	assert_int_equal(evs[1].m.ts_ns, 3);
 	assert_int_equal(send(c, 1, HEADERS, EH, 1, &b, 5), -EBADMSG);
 	assert_int_equal(gp_h2_frame(c, 2, b.b, b.n, 0, 6), -EINVAL);
@@ -803,6 +803,98 @@ static void feed(struct gp_h2_conn *c, unsigned dir, const char *hex)
 	}
 }
 
+/*
+ * Records the ring lost: each direction goes on blind, once told. No
+ * block is decoded with the table it no longer knows: a client block on a
+ * new stream is a request of unknown head, one on a stream seen is
+ * trailers; a server block is a response of unknown status.
+ */
+static void test_ringbuf_blind(void **state)
+{
+	struct gp_h2_conn *c = conn();
+	struct buf b, st;
+
+	(void)state;
+	req_block(&b);
+	assert_int_equal(send(c, 0, HEADERS, EH | ES, 1, &b, 1), 0);
+	expect_request(&evs[0], 1, 1);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 0, 2);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 0, 3);	/* told once */
+	assert_int_equal(nev, 2);
+	assert_int_equal(evs[1].m.ev, GP_HTTP_LOST);
+	assert_int_equal(evs[1].m.reason, GP_HTTP_LOST_RINGBUF);
+	/* Stream 3's request: split across CONTINUATION, never decoded. */
+	assert_int_equal(send_part(c, 0, HEADERS, 0, 3, b.b, 4, 4, 4), 0);
+	assert_int_equal(send_part(c, 0, CONT, EH, 3, b.b + 4, b.n - 4, b.n - 4, 5), 0);
+	assert_int_equal(nev, 3);
+	assert_int_equal(evs[2].m.ev, GP_HTTP_REQUEST);
+	assert_int_equal(evs[2].m.stream, 3);
+	assert_int_equal(evs[2].m.reason, GP_HTTP_LOST_RINGBUF);
+	assert_int_equal(evs[2].m.end_stream, 0);
+	assert_int_equal(evs[2].m.ts_ns, 4);
+	assert_string_equal(evs[2].path, "");
+	assert_string_equal(evs[2].hdrs, "");
+	/* Its trailers, and stream 1's again: no request. A CONTINUATION whose HEADERS was lost: skipped. */
+	assert_int_equal(send(c, 0, HEADERS, EH | ES, 3, &b, 6), 0);
+	assert_int_equal(send(c, 0, HEADERS, EH | ES, 1, &b, 7), 0);
+	assert_int_equal(send(c, 0, CONT, EH, 5, &b, 8), 0);
+	assert_int_equal(nev, 3);
+	assert_int_equal(send(c, 0, HEADERS, EH | ES, 7, &b, 9), 0);
+	assert_int_equal(nev, 4);
+	assert_int_equal(evs[3].m.stream, 7);
+	assert_int_equal(evs[3].m.end_stream, 1);
+
+	/* The server's direction still decodes; then it too goes blind. */
+	st.n = 0;
+	put8(&st, 0x88);
+	assert_int_equal(send(c, 1, HEADERS, EH, 1, &st, 10), 0);
+	assert_int_equal(evs[4].m.ev, GP_HTTP_RESPONSE);
+	assert_int_equal(evs[4].m.status, 200);
+	/* A block left open when the loss came: its CONTINUATION may be lost too. */
+	assert_int_equal(send(c, 1, HEADERS, 0, 3, &st, 11), 0);
+	gp_h2_lost(c, 1, GP_HTTP_LOST_RINGBUF, 0, 12);
+	assert_int_equal(nev, 6);
+	assert_int_equal(evs[5].m.ev, GP_HTTP_LOST);
+	assert_int_equal(evs[5].m.dir, 1);
+	assert_int_equal(send(c, 1, HEADERS, EH | ES, 3, &st, 13), 0);
+	assert_int_equal(nev, 8);
+	assert_int_equal(evs[6].m.ev, GP_HTTP_RESPONSE);
+	assert_int_equal(evs[6].m.stream, 3);
+	assert_int_equal(evs[6].m.status, 0);
+	assert_int_equal(evs[6].m.reason, GP_HTTP_LOST_RINGBUF);
+	assert_int_equal(evs[7].m.ev, GP_HTTP_RESPONSE_END);
+	/* RST_STREAM, END_STREAM and GOAWAY go on. */
+	assert_int_equal(send_part(c, 1, DATA, ES, 7, NULL, 5, 0, 14), 0);
+	put32(&st, 8);
+	assert_int_equal(send_part(c, 1, RST, 0, 7, st.b + 1, 4, 4, 15), 0);
+	assert_int_equal(nev, 10);
+	assert_int_equal(evs[8].m.ev, GP_HTTP_RESPONSE_END);
+	assert_int_equal(evs[9].m.ev, GP_HTTP_RESET);
+	assert_int_equal(evs[9].m.error_code, 8);
+	/* A higher count of requests the kernel refused is told again; the same is not. */
+	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 2, 16);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 2, 16);
+	assert_int_equal(nev, 11);
+	assert_int_equal(evs[10].m.ev, GP_HTTP_LOST);
+	assert_int_equal(evs[10].m.missed, 2);
+	/* A request left open by a loss (its CONTINUATION lost) is told with it. */
+	assert_int_equal(send_part(c, 0, HEADERS, 0, 9, b.b, 4, 4, 16), 0);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_RINGBUF, 2, 16);
+	assert_int_equal(nev, 12);
+	assert_int_equal(evs[11].m.ev, GP_HTTP_REQUEST);
+	assert_int_equal(evs[11].m.stream, 9);
+	assert_int_equal(evs[11].m.reason, GP_HTTP_LOST_RINGBUF);
+	nev = 10;
+	/* A real loss after it still ends the direction. */
+	gp_h2_lost(c, 1, GP_HTTP_LOST_GAP, 0, 16);
+	assert_int_equal(nev, 11);
+	assert_int_equal(evs[10].m.reason, GP_HTTP_LOST_GAP);
+	assert_int_equal(send(c, 1, HEADERS, EH, 9, &st, 17), -EBADMSG);
+	assert_int_equal(nev, 11);
+	gp_h2_conn_free(c);
+}
+
+
 static void test_nghttp_nginx(void **state)
 {
 	struct gp_h2_conn *c = conn();
@@ -921,6 +1013,7 @@ int main(void)
 		cmocka_unit_test(test_push_promise),
 		cmocka_unit_test(test_malformed_heads),
 		cmocka_unit_test(test_framing_errors),
+		cmocka_unit_test(test_ringbuf_blind),
 		cmocka_unit_test(test_nghttp_nginx),
 		cmocka_unit_test(test_curl_nginx),
 		cmocka_unit_test(test_grpcio),

@@ -36,6 +36,7 @@ struct ev {
 struct h2call {
 	int lost;
 	unsigned dir, reason;
+	uint32_t missed;
 	size_t len;
 	int truncated;
 	uint64_t ts;
@@ -93,10 +94,12 @@ int gp_h2_frame(struct gp_h2_conn *c, unsigned dir, const uint8_t *frame, size_t
 	return 0;
 }
 
-void gp_h2_lost(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint64_t ts_ns)
+void gp_h2_lost(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint32_t missed,
+		uint64_t ts_ns)
 {
 	(void)c;
-	g.h2[g.n_h2++] = (struct h2call){ .lost = 1, .dir = dir, .reason = reason, .ts = ts_ns };
+	g.h2[g.n_h2++] = (struct h2call){ .lost = 1, .dir = dir, .reason = reason, .ts = ts_ns,
+					  .missed = missed };
 }
 
 static void on_msg(void *ctx, struct gp_l7_conn *c, const struct gp_http_msg *m)
@@ -677,6 +680,50 @@ static void test_h2_frame_max(void **state)
 	assert_int_equal(g.h2[1].reason, GP_HTTP_LOST_MALFORMED);
 }
 
+/*
+ * HTTP/2 records the ring lost: the partial unit is dropped, the rest of
+ * a unit whose start was lost is skipped (no bad record), the next unit
+ * goes on to the decoder, with the kernel's count of requests refused. A
+ * RINGBUF with proto NONE (the kernel stopped) loses the direction.
+ */
+static void test_h2_ringbuf_resync(void **state)
+{
+	static uint8_t f[9000];
+	struct gp_l7 *t = *state;
+	struct gp_l7_event h;
+
+	h = hdr(0, GP_L7_UNIT, GP_L7P_H2, 0, 0, 9000, 0, 1);
+	assert_int_equal(gp_l7_record(t, &h, f), 0);
+	h = hdr(0, GP_L7_LOST, GP_L7P_H2, 3, 9000, 0, 0, 2);
+	h.reason = GP_L7_LOST_RINGBUF;
+	assert_int_equal(gp_l7_record(t, &h, NULL), 0);
+	assert_int_equal(g.n_h2, 1);
+	assert_int_equal(g.h2[0].lost, 1);
+	assert_int_equal(g.h2[0].reason, GP_HTTP_LOST_RINGBUF);
+	assert_int_equal(g.h2[0].missed, 3);
+	h = hdr(0, GP_L7_UNIT, GP_L7P_H2, 0, 9000, 100, GP_L7_F_LAST, 3);	/* its start was lost */
+	assert_int_equal(gp_l7_record(t, &h, f), 0);
+	h = hdr(0, GP_L7_UNIT, GP_L7P_H2, 5000, 9100, 100, GP_L7_F_LAST, 3);	/* another's rest */
+	assert_int_equal(gp_l7_record(t, &h, f), 0);
+	assert_int_equal(g.n_h2, 1);
+	assert_int_equal(unit(t, 0, GP_L7P_H2, 9200, (const char *)f, 17, 0, 4), 0);
+	assert_int_equal(unit(t, 0, GP_L7P_H2, 9217, (const char *)f, 17, 0, 5), 0);
+	assert_int_equal(g.n_h2, 3);
+	assert_int_equal(g.h2[2].lost, 0);
+	assert_int_equal(g.h2[2].len, 17);
+	assert_int_equal(stats(t).bad_records, 0);
+
+	h = hdr(1, GP_L7_LOST, GP_L7P_NONE, 0, 0, 0, 0, 6);
+	h.reason = GP_L7_LOST_RINGBUF;
+	assert_int_equal(unit(t, 1, GP_L7P_H2, 0, (const char *)f, 17, 0, 6), 0);
+	assert_int_equal(gp_l7_record(t, &h, NULL), 0);
+	assert_int_equal(g.n_h2, 5);
+	assert_int_equal(g.h2[4].lost, 1);
+	assert_int_equal(g.h2[4].missed, 0);
+	assert_int_equal(unit(t, 1, GP_L7P_H2, 17, (const char *)f, 17, 0, 7), 0);
+	assert_int_equal(g.n_h2, 5);	/* dead */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +745,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_h2_routing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_decoder_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_frame_max, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h2_ringbuf_resync, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -525,6 +525,122 @@ static void test_malformed_heads(void **state)
 	assert_true(out[1].no_status);
 }
 
+/*
+ * HTTP/2 after ring losses in both directions: a request of unknown head
+ * is "unknown" with its status when that decodes; requests whose heads
+ * were all lost are counted once from what is left of them (a response
+ * head, an end, a reset), never twice, and never from a push's stream.
+ */
+static void test_h2_ringbuf_blind(void **state)
+{
+	struct gp_http_msg m;
+
+	(void)state;
+	req(GP_L7P_H2, 1, 0, "GET", "/", "x-canary: one\r\n");
+	m = msg(GP_HTTP_LOST, GP_L7P_H2, 0, 1);
+	m.dir = 0;
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	put_msg(&m);
+	m = msg(GP_HTTP_REQUEST, GP_L7P_H2, 5, 2);	/* blind: head not decoded */
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	put_msg(&m);
+	resp(GP_L7P_H2, 5, 3, 404);
+	end(GP_L7P_H2, 5, 4);
+	assert_int_equal(n_out, 1);
+	assert_string_equal(out[0].gray, "unknown");
+	assert_true(out[0].undecoded && !out[0].no_status);
+	assert_int_equal(out[0].reason, GP_HTTP_LOST_RINGBUF);
+	assert_int_equal(out[0].code, GP_CODE_4XX);
+	/* Stream 3's head was lost, its response came after stream 5's request. */
+	resp(GP_L7P_H2, 3, 5, 200);
+	end(GP_L7P_H2, 3, 6);
+	assert_int_equal(n_out, 2);
+	assert_int_equal(out[1].stream, 3);
+	assert_int_equal(out[1].code, GP_CODE_2XX);
+	assert_string_equal(out[1].gray, "unknown");
+	resp(GP_L7P_H2, 1, 7, 200);	/* stream 1: seen, still open */
+	end(GP_L7P_H2, 1, 8);
+	assert_int_equal(n_out, 3);
+	assert_string_equal(out[2].gray, "one");
+	/* Heads of 7 and 9 lost both ways: an end, a reset. Again: nothing. A push: nothing. */
+	end(GP_L7P_H2, 9, 9);
+	m = msg(GP_HTTP_RESET, GP_L7P_H2, 7, 10);
+	put_msg(&m);
+	end(GP_L7P_H2, 9, 11);
+	put_msg(&m);
+	resp(GP_L7P_H2, 3, 12, 200);
+	resp(GP_L7P_H2, 2, 12, 200);
+	end(GP_L7P_H2, 2, 12);
+	assert_int_equal(n_out, 5);
+	assert_int_equal(out[3].stream, 9);
+	assert_true(out[3].no_status);
+	assert_int_equal(out[3].reason, GP_HTTP_LOST_RINGBUF);
+	assert_int_equal(out[4].stream, 7);
+	assert_int_equal(out[4].code, GP_CODE_RESET);
+	/* The responses' direction blind too: a status no longer known. */
+	m = msg(GP_HTTP_LOST, GP_L7P_H2, 0, 13);
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	put_msg(&m);
+	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 11, 14);
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	put_msg(&m);
+	assert_int_equal(n_out, 6);
+	assert_int_equal(out[5].stream, 11);
+	assert_true(out[5].undecoded && out[5].no_status);
+	m = msg(GP_HTTP_REQUEST, GP_L7P_H2, 13, 15);
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	put_msg(&m);
+	m = msg(GP_HTTP_RESPONSE, GP_L7P_H2, 13, 16);
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	put_msg(&m);
+	end(GP_L7P_H2, 13, 17);
+	assert_int_equal(n_out, 7);
+	assert_int_equal(out[6].stream, 13);
+	assert_true(out[6].no_status);
+}
+
+/*
+ * Requests the kernel could not deliver (its count in the LOST): those not
+ * counted from what came of them are counted at close, once, unknown and
+ * without a status; a count under another loss reason is not used.
+ */
+static void test_h2_ringbuf_missed(void **state)
+{
+	struct gp_http_msg m;
+
+	(void)state;
+	m = msg(GP_HTTP_LOST, GP_L7P_H2, 0, 1);
+	m.dir = 0;
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	m.missed = 1;
+	put_msg(&m);
+	m.missed = 3;
+	put_msg(&m);
+	m.missed = 2;		/* older: the count only grows */
+	put_msg(&m);
+	resp(GP_L7P_H2, 3, 2, 200);	/* one of the three */
+	end(GP_L7P_H2, 3, 3);
+	assert_int_equal(n_out, 1);
+	gp_req_flush(T);
+	assert_int_equal(n_out, 3);
+	assert_string_equal(out[1].gray, "unknown");
+	assert_true(out[1].undecoded && out[1].no_status);
+	assert_int_equal(out[1].reason, GP_HTTP_LOST_RINGBUF);
+	assert_int_equal(out[2].ts_ns, T0 + 1 * MS);
+	gp_req_close(T, &C);
+	assert_int_equal(n_out, 3);	/* once */
+
+	m = msg(GP_HTTP_LOST, GP_L7P_H2, 0, 4);
+	m.dir = 0;
+	m.reason = GP_HTTP_LOST_GAP;
+	put_msg(&m);
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	m.missed = 5;
+	put_msg(&m);
+	gp_req_close(T, &C);
+	assert_int_equal(n_out, 3);
+}
+
 /* Loopback: a request counts once per direction, like connections; none: unknown. */
 static void test_directions(void **state)
 {
@@ -692,6 +808,8 @@ int main(void)
 		T_(test_lost_request_direction_h2_grpc),
 		T_(test_lost_response_direction),
 		T_(test_malformed_heads),
+		T_(test_h2_ringbuf_blind),
+		T_(test_h2_ringbuf_missed),
 		T_(test_directions),
 		T_(test_directions_known_at_request),
 		cmocka_unit_test(test_agg_max_tags_and_pinning),

@@ -20,8 +20,11 @@ enum { F_DATA, F_HEADERS, F_PRIORITY, F_RST_STREAM, F_SETTINGS, F_PUSH_PROMISE, 
 #define FRAME_HDR	9
 
 struct h2_dir {
-	struct gp_hpack *hp;		/* NULL once dead */
+	struct gp_hpack *hp;		/* NULL once dead or blind */
 	int dead;
+	int blind;			/* HPACK state lost with records the ring lost */
+	uint32_t max_sid;		/* dir 0: the highest stream a request opened */
+	uint32_t missed;		/* dir 0: requests the kernel could not deliver */
 	/* A header block waiting for its CONTINUATION frames. */
 	int open;
 	uint8_t type, end_stream;
@@ -101,6 +104,9 @@ static void msg_init(struct gp_http_msg *m, enum gp_http_ev ev, unsigned dir, ui
 	m->grpc_status = -1;
 }
 
+static int blind_block(struct gp_h2_conn *c, unsigned dir, uint8_t type, uint32_t stream,
+		       int end_stream, uint64_t ts0, uint64_t ts1);
+
 /* dir is lost from here on: one GP_HTTP_LOST, its memory freed. */
 static int lose(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint64_t ts_ns)
 {
@@ -116,10 +122,35 @@ static int lose(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint64_t ts
 	return -EBADMSG;
 }
 
-void gp_h2_lost(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint64_t ts_ns)
+void gp_h2_lost(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint32_t missed,
+		uint64_t ts_ns)
 {
-	if (dir < 2)
+	struct h2_dir *d;
+	struct gp_http_msg m;
+	int open;
+
+	if (dir > 1)
+		return;
+	d = &c->d[dir];
+	if (reason != GP_HTTP_LOST_RINGBUF || d->dead) {
 		lose(c, dir, reason, ts_ns);
+		return;
+	}
+	open = d->open;
+	d->open = 0;	/* its CONTINUATION may be among the records lost */
+	if (!d->blind || missed > d->missed) {
+		d->blind = 1;
+		d->missed = missed > d->missed ? missed : d->missed;
+		gp_hpack_free(d->hp);
+		d->hp = NULL;
+		msg_init(&m, GP_HTTP_LOST, dir, 0, ts_ns);
+		m.reason = reason;
+		m.missed = d->missed;
+		c->fn(c->ctx, &m);
+	}
+	/* A request whose CONTINUATION was lost: the kernel counted its HEADERS delivered. */
+	if (open && dir == 0 && d->type == F_HEADERS)
+		blind_block(c, dir, F_HEADERS, d->stream, d->end_stream, d->ts_ns, ts_ns);
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -359,6 +390,32 @@ static void emit_simple(struct gp_h2_conn *c, enum gp_http_ev ev, unsigned dir, 
 }
 
 /*
+ * A header block without HPACK state: told from its stream alone, never
+ * decoded. A client's new stream has a higher id than all before it (RFC
+ * 9113 5.1.1): a request of unknown headers; else the request's trailers.
+ * A server's block is a response head (or trailers) of unknown status.
+ */
+static int blind_block(struct gp_h2_conn *c, unsigned dir, uint8_t type, uint32_t stream,
+		       int end_stream, uint64_t ts0, uint64_t ts1)
+{
+	struct h2_dir *d = &c->d[dir];
+	struct gp_http_msg m;
+
+	if (type == F_PUSH_PROMISE || (dir == 0 && stream <= d->max_sid))
+		return 0;
+	msg_init(&m, dir ? GP_HTTP_RESPONSE : GP_HTTP_REQUEST, dir, stream, ts0);
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	if (dir == 0) {
+		d->max_sid = stream;
+		m.end_stream = end_stream;
+	}
+	c->fn(c->ctx, &m);
+	if (dir && end_stream)
+		emit_simple(c, GP_HTTP_RESPONSE_END, 1, stream, ts1, 0, 0);
+	return 0;
+}
+
+/*
  * A whole header block of stream: decoded (PUSH_PROMISE only for the HPACK
  * state) and told. ts0 is its first frame's, ts1 its last's.
  */
@@ -369,14 +426,19 @@ static int block_done(struct gp_h2_conn *c, unsigned dir, uint8_t type, uint32_t
 	struct gp_hpack_block b;
 	struct h2_head hd;
 
+	if (d->blind)
+		return blind_block(c, dir, type, stream, end_stream, ts0, ts1);
 	if (gp_hpack_decode(d->hp, blk, len, &b) || classify(d, &b, &hd))
 		return lose(c, dir, GP_HTTP_LOST_HPACK, ts1);
 	if (type == F_PUSH_PROMISE)
 		return 0;
 	if (dir == 0) {
 		/* A block without request pseudo-headers is the request's trailers. */
-		if (hd.request || b.truncated)
+		if (hd.request || b.truncated) {
+			if (stream > d->max_sid)
+				d->max_sid = stream;
 			emit_request(c, stream, ts0, &hd, end_stream);
+		}
 		return 0;
 	}
 	emit_response(c, stream, ts0, &hd);
@@ -443,7 +505,7 @@ static int on_headers(struct gp_h2_conn *c, unsigned dir, uint8_t type, uint8_t 
 	if (flags & FL_END_HEADERS)
 		return block_done(c, dir, type, sid, end_stream, frag, flen, ts_ns, ts_ns);
 	d->blk_len = 0;
-	if (blk_append(d, frag, flen))
+	if (!d->blind && blk_append(d, frag, flen))
 		return lose(c, dir, GP_HTTP_LOST_TRUNCATED, ts_ns);
 	d->open = 1;
 	d->type = type;
@@ -458,10 +520,12 @@ static int on_continuation(struct gp_h2_conn *c, unsigned dir, uint8_t flags, ui
 {
 	struct h2_dir *d = &c->d[dir];
 
+	if (d->blind && !d->open)
+		return 0;	/* its block's start was among the records lost */
 	/* RFC 9113 6.10: only right after a block left open, on its stream. */
 	if (!d->open || sid != d->stream)
 		return lose(c, dir, GP_HTTP_LOST_HPACK, ts_ns);
-	if (blk_append(d, p, n))
+	if (!d->blind && blk_append(d, p, n))
 		return lose(c, dir, GP_HTTP_LOST_TRUNCATED, ts_ns);
 	if (!(flags & FL_END_HEADERS))
 		return 0;

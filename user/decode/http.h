@@ -86,8 +86,17 @@ struct gp_http_msg {
 	/* GP_HTTP_RESET / GP_HTTP_GOAWAY: the error code; GOAWAY's last stream id. */
 	uint32_t error_code;
 	uint32_t last_stream;
-	/* GP_HTTP_LOST */
+	/*
+	 * GP_HTTP_LOST: why. REQUEST and RESPONSE: 0, or the head exists but
+	 * could not be decoded (GP_HTTP_LOST_RINGBUF: HPACK state lost): only
+	 * its stream (and end_stream) is known.
+	 */
 	unsigned reason;
+	/*
+	 * GP_HTTP_LOST of RINGBUF in dir 0 (HTTP/2): requests the kernel could
+	 * not deliver at all on this connection so far (it grows, told again).
+	 */
+	uint32_t missed;
 	/* HTTP/1 only: the message asked to close the connection after it. */
 	int conn_close;
 	/*

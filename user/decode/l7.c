@@ -34,6 +34,7 @@ struct dir {
 	uint8_t dead;		/* GP_HTTP_LOST sent: nothing more is decoded */
 	uint8_t h2;		/* HTTP/2 seen: HTTP/1 records are contradictions now */
 	uint8_t started;	/* prev_* set */
+	uint8_t resync;		/* after a ring loss: records until a unit's start are skipped */
 };
 
 struct conn {
@@ -114,7 +115,7 @@ static void lose(struct conn *c, unsigned dir, int h2, unsigned reason, uint64_t
 	if (!h2)
 		emit_h1(c, GP_HTTP_LOST, dir, ts, reason);
 	else if (h2_of(c))
-		gp_h2_lost(c->h2, dir, reason, ts);
+		gp_h2_lost(c->h2, dir, reason, 0, ts);
 }
 
 static int bad(struct conn *c, const struct gp_l7_event *h, unsigned reason)
@@ -206,6 +207,11 @@ static int unit_rec(struct conn *c, const struct gp_l7_event *h, const uint8_t *
 
 	if (!proto_ok(d, h->proto))
 		return bad(c, h, GP_HTTP_LOST_MALFORMED);
+	if (d->resync && !d->partial) {
+		if (h->off != h->unit_off)
+			return 0;	/* the rest of a unit whose start the ring lost */
+		d->resync = 0;
+	}
 	if (!unit_fits(d, h))
 		return bad(c, h, GP_HTTP_LOST_GAP);
 	if (h->len > max - d->have)
@@ -262,13 +268,29 @@ static int end_rec(struct conn *c, const struct gp_l7_event *h, const uint8_t *d
 	return 0;
 }
 
+/*
+ * HTTP/2 records the ring lost: framing goes on, so the decoder goes on
+ * with the HPACK state unknown. An HTTP/1 direction is lost: without the
+ * heads missed, responses cannot be matched to their requests.
+ */
 static int lost_rec(struct conn *c, const struct gp_l7_event *h)
 {
+	struct dir *d = &c->d[h->dir];
 	unsigned reason = h->reason;
+	int h2 = h->proto == GP_L7P_H2 || d->h2;
 
 	if (!reason || reason >= GP_L7_LOST_MAX)
 		reason = GP_HTTP_LOST_MALFORMED;
-	lose(c, h->dir, h->proto == GP_L7P_H2 || c->d[h->dir].h2, reason, h->ts_ns);
+	/* proto NONE: the kernel stopped the walk (a LOST of its own was refused) */
+	if (reason != GP_HTTP_LOST_RINGBUF || h->proto == GP_L7P_NONE || !h2 || !h2_of(c)) {
+		lose(c, h->dir, h2, reason, h->ts_ns);
+		return 0;
+	}
+	drop_unit(c->t, d);
+	d->resync = 1;
+	d->h2 = 1;
+	/* HTTP/2 dir 0: unit_off is the kernel's count of requests refused */
+	gp_h2_lost(c->h2, h->dir, reason, h->dir ? 0 : h->unit_off, h->ts_ns);
 	return 0;
 }
 

@@ -11,6 +11,9 @@
 
 enum end { END_DONE, END_RESET, END_NONE };
 
+/* Client streams (odd ids) below the highest whose being counted is kept. */
+#define H2_SEEN_IDS	1024
+
 struct rconn;
 
 struct req {
@@ -30,6 +33,21 @@ struct rconn {
 	unsigned dirs;			/* 1 << GP_DIR_*: socket outcomes claiming the flow */
 	uint8_t lost[2];		/* per message direction */
 	unsigned reason[2];
+	/*
+	 * HTTP/2 client streams counted as requests: the highest, and which
+	 * of the H2_SEEN_IDS (odd) ids below it, so that a response whose
+	 * request was lost is counted once, and one whose request was
+	 * counted already (or a push) not again.
+	 */
+	uint32_t h2_max;
+	uint64_t h2_seen[H2_SEEN_IDS / 64];
+	/*
+	 * HTTP/2 requests the kernel could not deliver (its count, while the
+	 * requests' direction is lost to the ring only), and those of them
+	 * counted already from what came of them (unseen).
+	 */
+	uint32_t missed, missed_counted;
+	uint64_t missed_ts;
 };
 
 struct gp_req_tracker {
@@ -314,10 +332,49 @@ static struct req *req_open(struct gp_req_tracker *t, struct rconn *rc, const st
 	return q;
 }
 
+static uint64_t *seen_bit(struct rconn *rc, uint32_t stream, uint64_t *mask)
+{
+	uint32_t i = (stream >> 1) % H2_SEEN_IDS;
+
+	*mask = 1ull << (i % 64);
+	return &rc->h2_seen[i / 64];
+}
+
+/* Client stream counted already; one too far below the highest is taken as counted. */
+static int h2_counted(struct rconn *rc, uint32_t stream)
+{
+	uint64_t m;
+
+	if (stream > rc->h2_max)
+		return 0;
+	if ((rc->h2_max - stream) / 2 >= H2_SEEN_IDS)
+		return 1;
+	return !!(*seen_bit(rc, stream, &m) & m);
+}
+
+static void h2_count(struct rconn *rc, uint32_t stream)
+{
+	uint32_t s;
+	uint64_t m;
+
+	if (stream > rc->h2_max) {
+		if ((stream - rc->h2_max) / 2 >= H2_SEEN_IDS)
+			memset(rc->h2_seen, 0, sizeof(rc->h2_seen));
+		else
+			for (s = rc->h2_max + 1; s < stream; s++)
+				*seen_bit(rc, s, &m) &= ~m;
+		rc->h2_max = stream;
+	}
+	*seen_bit(rc, stream, &m) |= m;
+}
+
 static void on_request(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
 {
-	struct req *q = req_open(t, rc, m);
+	struct req *q;
 
+	if (m->proto == GP_L7P_H2)
+		h2_count(rc, m->stream);
+	q = req_open(t, rc, m);
 	if (!q)
 		return;
 	snprintf(q->r.method, sizeof(q->r.method), "%s", m->method ? m->method : "");
@@ -325,8 +382,8 @@ static void on_request(struct gp_req_tracker *t, struct rconn *rc, const struct 
 	snprintf(q->r.path, sizeof(q->r.path), "%s", m->path ? m->path : "");
 	q->r.grpc = m->is_grpc || hdr_has(m, "content-type", "application/grpc", 1);
 	tag(t, &q->r, m);
-	if (m->malformed)
-		tag_unknown(&q->r, GP_HTTP_LOST_MALFORMED);	/* its headers are not known */
+	if (m->malformed || m->reason)	/* its headers are not known */
+		tag_unknown(&q->r, m->reason ? m->reason : GP_HTTP_LOST_MALFORMED);
 	if (m->proto != GP_L7P_H2)
 		q->upgrade = hdr_has(m, "upgrade", "h2c", 0);
 	if (rc->lost[1])
@@ -335,12 +392,23 @@ static void on_request(struct gp_req_tracker *t, struct rconn *rc, const struct 
 
 /*
  * A response to a request not seen (its direction lost): a request of gray
- * unknown, followed like the others to its trailers and end.
+ * unknown, followed like the others to its trailers and end. HTTP/2: only a
+ * client stream not counted (h2_seen), so that a request finished already
+ * (or a push) is not counted again.
  */
 static struct req *unseen(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
 {
-	struct req *q = rc->lost[0] ? req_open(t, rc, m) : NULL;
+	struct req *q;
 
+	if (!rc->lost[0])
+		return NULL;
+	if (m->proto == GP_L7P_H2) {
+		if (!(m->stream & 1) || h2_counted(rc, m->stream))
+			return NULL;
+		h2_count(rc, m->stream);
+		rc->missed_counted++;
+	}
+	q = req_open(t, rc, m);
 	if (q) {
 		tag_unknown(&q->r, rc->reason[0]);
 		q->unseen = 1;
@@ -405,7 +473,8 @@ static void on_response(struct gp_req_tracker *t, struct rconn *rc, const struct
 	if (!q && !(q = unseen(t, rc, m)))
 		return;
 	if (!m->status) {
-		finish_no_status(t, q, GP_HTTP_LOST_MALFORMED);	/* a head without a usable :status */
+		/* a head without a usable :status, or one not decoded */
+		finish_no_status(t, q, m->reason ? m->reason : GP_HTTP_LOST_MALFORMED);
 		return;
 	}
 	answer(q, m);
@@ -419,10 +488,28 @@ static void on_response(struct gp_req_tracker *t, struct rconn *rc, const struct
 		finish(t, q, END_DONE);	/* no longer HTTP: no end will come */
 }
 
+/*
+ * HTTP/2: a stream's end or reset is all that is left of a request whose
+ * heads were lost (both directions): counted, its status unknown.
+ */
+static struct req *h2_unseen(struct gp_req_tracker *t, struct rconn *rc,
+			     const struct gp_http_msg *m)
+{
+	struct req *q = unseen(t, rc, m);
+
+	if (q && m->ev == GP_HTTP_RESPONSE_END)
+		finish_no_status(t, q, rc->reason[0]);
+	else if (q)
+		finish(t, q, END_RESET);
+	return NULL;
+}
+
 static void on_end(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
 {
 	struct req *q = m->proto == GP_L7P_H2 ? stream_find(t, rc, m->stream) : h1_next(t, rc, 1);
 
+	if (!q && m->proto == GP_L7P_H2)
+		q = h2_unseen(t, rc, m);
 	if (!q)
 		return;
 	if (q->answered && !q->unseen && m->ts_ns >= q->r.ts_ns) {
@@ -451,6 +538,10 @@ static void on_lost(struct gp_req_tracker *t, struct rconn *rc, const struct gp_
 	unsigned dir = m->dir ? 1 : 0;
 	struct gp_dlink *l, *next;
 
+	if (!dir && m->reason == GP_HTTP_LOST_RINGBUF && m->missed > rc->missed) {
+		rc->missed = m->missed;
+		rc->missed_ts = m->ts_ns;
+	}
 	if (rc->lost[dir])
 		return;
 	rc->lost[dir] = 1;
@@ -496,6 +587,8 @@ void gp_req_msg(void *tracker, struct gp_l7_conn *c, const struct gp_http_msg *m
 		q = stream_find(t, rc, m->stream);
 		if (q)
 			finish(t, q, END_RESET);
+		else
+			h2_unseen(t, rc, m);
 		break;
 	case GP_HTTP_GOAWAY:
 		on_goaway(t, rc, m->last_stream);
@@ -506,6 +599,29 @@ void gp_req_msg(void *tracker, struct gp_l7_conn *c, const struct gp_http_msg *m
 	}
 }
 
+/*
+ * The requests the kernel could not deliver, less those counted from their
+ * responses, ends or resets: nothing else will come of them. Counted once
+ * each, unknown and without a status; only while the requests' direction
+ * was lost to the ring alone (else the count does not cover the unseen).
+ */
+static void count_missed(struct gp_req_tracker *t, struct rconn *rc)
+{
+	struct gp_http_msg m = { .proto = GP_L7P_H2 };
+	struct gp_request r;
+
+	if (rc->reason[0] != GP_HTTP_LOST_RINGBUF)
+		return;
+	m.ts_ns = rc->missed_ts;
+	for (; rc->missed_counted < rc->missed; rc->missed_counted++) {
+		base_request(&r, rc, &m);
+		tag_unknown(&r, GP_HTTP_LOST_RINGBUF);
+		r.no_status = 1;
+		classify(&r, END_NONE);
+		emit(t, rc, &r);
+	}
+}
+
 void gp_req_close(void *tracker, struct gp_l7_conn *c)
 {
 	struct gp_req_tracker *t = tracker;
@@ -513,6 +629,7 @@ void gp_req_close(void *tracker, struct gp_l7_conn *c)
 
 	if (!rc)
 		return;
+	count_missed(t, rc);
 	while (rc->reqs.head)
 		finish(t, req_of(rc->reqs.head), END_RESET);
 	gp_dlist_del(&t->conns, &rc->all);
@@ -533,8 +650,12 @@ void gp_req_flush(struct gp_req_tracker *t)
 {
 	struct req *q;
 
+	struct gp_dlink *l;
+
 	while ((q = age_first(t)))
 		finish(t, q, END_NONE);
+	for (l = t->conns.head; l; l = l->next)
+		count_missed(t, gp_container_of(l, struct rconn, all));
 }
 
 void gp_req_tracker_stats(const struct gp_req_tracker *t, struct gp_req_tracker_stats *out)
