@@ -16,7 +16,11 @@ mounts() {
 	ln -sfn /proc/self/fd /dev/fd && ln -sf fd/0 /dev/stdin && ln -sf fd/1 /dev/stdout && ln -sf fd/2 /dev/stderr
 	mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs shm /dev/shm || return 1
 	mount -t tmpfs -o mode=0755 run /run && mkdir -p /run/lock || return 1
+	# A checkout under /tmp (CI's may be) stays reachable under the guest's own /tmp.
+	mkdir -p /mnt/hosttmp && mount --bind /tmp /mnt/hosttmp || return 1
 	mount -t tmpfs -o mode=1777 tmp /tmp || return 1
+	case $REPO in /tmp/*) REPO=/mnt/hosttmp/${REPO#/tmp/} ;; esac
+	case $OUT in /tmp/*) OUT=/mnt/hosttmp/${OUT#/tmp/} ;; esac
 	mount -t bpf bpf /sys/fs/bpf && mount -t cgroup2 cgroup2 /sys/fs/cgroup || return 1
 	[ "$TRACEFS" = 0 ] || mount -t tracefs tracefs /sys/kernel/tracing
 }
