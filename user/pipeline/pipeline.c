@@ -123,6 +123,12 @@ void gp_pipeline_set_rules(struct gp_pipeline *p, const struct gp_rules *r)
 	gp_req_set_rules(p->req, r);
 }
 
+/* Replay's records carry the test run's clock: the capture's frame time stands in. */
+static uint64_t l7_ts(const struct gp_pipeline *p, uint64_t rec_ns, uint64_t now_ns)
+{
+	return p->cfg.l7_frame_time ? now_ns : rec_ns;
+}
+
 static int l7_record(struct gp_pipeline *p, const void *data, size_t size, uint64_t now_ns)
 {
 	struct gp_l7_event h;
@@ -130,8 +136,7 @@ static int l7_record(struct gp_pipeline *p, const void *data, size_t size, uint6
 
 	if (gp_l7_event_decode(data, size, &h, &bytes))
 		return -EBADMSG;
-	if (p->cfg.l7_frame_time)
-		h.ts_ns = now_ns;
+	h.ts_ns = l7_ts(p, h.ts_ns, now_ns);
 	gp_l7_record(p->l7, &h, bytes);
 	return 0;
 }
@@ -154,8 +159,7 @@ int gp_pipeline_record(struct gp_pipeline *p, const void *data, size_t size, uin
 			break;
 		gp_tagger_payload(p->tagger, &h, payload, now_ns);
 		if (h.type == GP_EV_FLOW_END)
-			gp_l7_flow_end(p->l7, &h.flow, h.isn,
-				       p->cfg.l7_frame_time ? now_ns : h.ts_ns);
+			gp_l7_flow_end(p->l7, &h.flow, h.isn, l7_ts(p, h.ts_ns, now_ns));
 		return 0;
 	case GP_EV_L7:
 		if (l7_record(p, data, size, now_ns))
