@@ -63,7 +63,8 @@ t_unreachable() {
 	agent_start --netns "/run/netns/$NSA" --events json
 	expect_eq "$(connects "$NSA" "$B4" 9002 3)" "established=0 refused=0 timeout=0 unreachable=3 other=0" "client"
 	agent_stop
-	expect_eq "$(jq -s '[.[] | select(.result == "unreachable" and .error == "EHOSTUNREACH")] | length' "$T/events.json")" 3 "unreachable events"
+	expect_eq "$(jq -s '[.[] | select(.result == "unreachable" and .error == "EHOSTUNREACH")] | length' "$T/events.json")" 3 \
+		"unreachable events (all: $(jq -c '{result, error, latency_ns}' "$T/events.json" | tr '\n' ' '))"
 	expect_eq "$(prom "$(conn_series unreachable)")" 3 "unreachable counter"
 }
 
