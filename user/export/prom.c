@@ -308,13 +308,9 @@ static void render_requests(FILE *f, const struct gp_snapshot *s)
 		s->req_overflow);
 }
 
-int gp_prom_render(FILE *f, const struct gp_snapshot *s)
+/* What did not reach the counts above: kernel-side losses and records not decoded. */
+static void render_losses(FILE *f, const struct gp_snapshot *s)
 {
-	render_histograms(f, s);
-	render_connections(f, s);
-	render_bytes(f, s);
-	render_requests(f, s);
-
 	counter(f, "grayprobe_events_total", "Connection outcome events received from the kernel.",
 		s->events);
 
@@ -343,6 +339,28 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 		"TCP/IP packets the classifier skipped because their headers were cut short "
 		"or inconsistent.",
 		s->pkt_malformed);
+}
+
+static void render_build_info(FILE *f, const struct gp_snapshot *s)
+{
+	header(f, "grayprobe_build_info", "gauge",
+	       "grayprobe version and the kernel hooks this agent attached.");
+	fputs("grayprobe_build_info{version=\"", f);
+	gp_prom_write_label(f, s->version ? s->version : "");
+	fputs("\",connect_hook=\"", f);
+	gp_prom_write_label(f, s->connect_hook ? s->connect_hook : "");
+	fputs("\",state_hook=\"", f);
+	gp_prom_write_label(f, s->state_hook ? s->state_hook : "");
+	fputs("\"} 1\n", f);
+}
+
+int gp_prom_render(FILE *f, const struct gp_snapshot *s)
+{
+	render_histograms(f, s);
+	render_connections(f, s);
+	render_bytes(f, s);
+	render_requests(f, s);
+	render_losses(f, s);
 
 	counter(f, "grayprobe_tags_overflow_total",
 		"Outcomes recorded under alpn=\"other\" because the tag cap was reached: "
@@ -363,16 +381,7 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 		"Textfile rewrites that failed; the previous file was left in place.",
 		s->textfile_errors);
 
-	header(f, "grayprobe_build_info", "gauge",
-	       "grayprobe version and the kernel hooks this agent attached.");
-	fputs("grayprobe_build_info{version=\"", f);
-	gp_prom_write_label(f, s->version ? s->version : "");
-	fputs("\",connect_hook=\"", f);
-	gp_prom_write_label(f, s->connect_hook ? s->connect_hook : "");
-	fputs("\",state_hook=\"", f);
-	gp_prom_write_label(f, s->state_hook ? s->state_hook : "");
-	fputs("\"} 1\n", f);
-
+	render_build_info(f, s);
 	return ferror(f) ? -EIO : 0;
 }
 
