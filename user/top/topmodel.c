@@ -587,6 +587,24 @@ static int take_reqs(struct gp_top_model *m, const struct gp_snapshot *s, uint64
 	return 0;
 }
 
+/* The snapshot's agent-wide figures, and the window they were taken over. */
+static void take_totals(struct gp_top_model *m, const struct gp_snapshot *s, uint64_t window_ns,
+			uint64_t now_ns)
+{
+	m->version = s->version;
+	m->connect_hook = s->connect_hook;
+	m->state_hook = s->state_hook;
+	m->events = s->events;
+	m->events_rate = per_sec(delta(s->events, m->prev_events), window_ns);
+	m->prev_events = s->events;
+	m->lost = s->lost_ringbuf + s->lost_track + s->lost_malformed;
+	m->lost_payload = s->lost_payload;
+	m->overflow = s->tags_overflow + s->req_overflow;
+	m->window_ns = window_ns;
+	m->now_ns = now_ns;
+	m->updated = 1;
+}
+
 int gp_top_model_update(struct gp_top_model *m, const struct gp_snapshot *s, uint64_t now_ns)
 {
 	struct gp_tag_stats *prev = NULL;
@@ -618,19 +636,7 @@ int gp_top_model_update(struct gp_top_model *m, const struct gp_snapshot *s, uin
 		fill_row(&rows[i], &prev[i], p, window_ns);
 	}
 	count_tags(m, prev, rows, n);
-
-	m->version = s->version;
-	m->connect_hook = s->connect_hook;
-	m->state_hook = s->state_hook;
-	m->events = s->events;
-	m->events_rate = per_sec(delta(s->events, m->prev_events), window_ns);
-	m->prev_events = s->events;
-	m->lost = s->lost_ringbuf + s->lost_track + s->lost_malformed;
-	m->lost_payload = s->lost_payload;
-	m->overflow = s->tags_overflow + s->req_overflow;
-	m->window_ns = window_ns;
-	m->now_ns = now_ns;
-	m->updated = 1;
+	take_totals(m, s, window_ns, now_ns);
 
 	free(m->prev);
 	free(m->rows);
