@@ -449,6 +449,62 @@ static void test_requests_from_l7_records(void **state)
 	gp_rules_free(rules);
 }
 
+/* r's connection is another one: same 4-tuple, client ISN isn. */
+static void set_isn(struct rec *r, uint32_t isn)
+{
+	struct gp_l7_event *h = (struct gp_l7_event *)r->buf;
+
+	h->isn = isn;
+}
+
+static void feed(struct gp_pipeline *p, const struct rec *r)
+{
+	assert_int_equal(gp_pipeline_record(p, r->buf, r->len, r->ts), 0);
+}
+
+/*
+ * What the L7 table and the request tracker could not follow reaches the
+ * snapshot: requests past GP_REQ_OPEN_MAX (pipelined on one connection),
+ * records of a connection past GP_L7_CONNS_MAX, a record off its unit.
+ */
+static void test_not_followed_reaches_the_snapshot(void **state)
+{
+	uint32_t len = sizeof(http_req) - 1, i;
+	struct gp_pipeline_sinks sinks = { 0 };
+	struct gp_pipeline_config cfg = { .tagger.tag_wait_ns = WAIT, .aggregate = 1,
+					  .max_tags = 64 };
+	struct gp_snapshot s1, s2;
+	struct gp_pipeline *p;
+	struct rec r;
+
+	(void)state;
+	assert_int_equal(gp_pipeline_new(&p, &cfg, &sinks), 0);
+	for (i = 0; i <= GP_REQ_OPEN_MAX; i++) {
+		r = l7_rec(40001, 0, GP_L7_UNIT, i * len, http_req, T0 + MS);
+		feed(p, &r);
+	}
+	/* One connection is followed already; the last one finds no room. */
+	for (i = 1; i <= GP_L7_CONNS_MAX; i++) {
+		r = l7_rec(40001, 0, GP_L7_END, 0, "", T0 + 2 * MS);
+		set_isn(&r, i);
+		feed(p, &r);
+	}
+	/* A head that begins inside the last one. */
+	r = l7_rec(40001, 0, GP_L7_UNIT, GP_REQ_OPEN_MAX * len + 1, http_req, T0 + 3 * MS);
+	feed(p, &r);
+	assert_int_equal(gp_pipeline_snapshot(p, &s1), 0);
+	assert_int_equal(gp_pipeline_snapshot(p, &s2), 0);
+	assert_int_equal(s1.req_open_dropped, 1);
+	assert_int_equal(s1.l7_conns_dropped, 1);
+	assert_int_equal(s1.l7_bad_records, 1);
+	assert_int_equal(s2.req_open_dropped, 1);
+	assert_int_equal(s2.l7_conns_dropped, 1);
+	assert_int_equal(s2.l7_bad_records, 1);
+	gp_snapshot_release(&s1);
+	gp_snapshot_release(&s2);
+	gp_pipeline_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_changes_nothing),
 		cmocka_unit_test(test_sweep_runs_on_the_callers_clock),
 		cmocka_unit_test(test_requests_from_l7_records),
+		cmocka_unit_test(test_not_followed_reaches_the_snapshot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

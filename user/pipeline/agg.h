@@ -146,6 +146,10 @@ struct gp_snapshot {
 	uint64_t req_undecoded[GP_DIR_MAX][GP_REQ_UNDECODED_MAX];
 	uint64_t req_overflow;		/* requests folded into the overflow tag */
 	uint64_t req_unattributed;	/* requests of flows no socket outcome claims */
+	/* Not followed, not counted elsewhere: the pipeline's, not the aggregate's. */
+	uint64_t l7_conns_dropped;	/* HTTP records of connections the L7 table had no room for */
+	uint64_t l7_bad_records;	/* HTTP records that contradicted their unit */
+	uint64_t req_open_dropped;	/* requests not followed: GP_REQ_OPEN_MAX open already */
 };
 
 /* qsort order of struct gp_tag_stats: direction, then alpn, then gray. */

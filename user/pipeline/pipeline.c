@@ -214,6 +214,8 @@ void gp_pipeline_flush(struct gp_pipeline *p)
 
 int gp_pipeline_snapshot(const struct gp_pipeline *p, struct gp_snapshot *snap)
 {
+	struct gp_req_tracker_stats req;
+	struct gp_l7_stats l7;
 	int err;
 
 	memset(snap, 0, sizeof(*snap));
@@ -223,6 +225,11 @@ int gp_pipeline_snapshot(const struct gp_pipeline *p, struct gp_snapshot *snap)
 	if (err)
 		return err;
 	snap->lost_malformed = p->bad_records;
+	gp_l7_stats(p->l7, &l7);
+	snap->l7_conns_dropped = l7.conns_dropped;
+	snap->l7_bad_records = l7.bad_records;
+	gp_req_tracker_stats(p->req, &req);
+	snap->req_open_dropped = req.dropped;
 	return 0;
 }
 

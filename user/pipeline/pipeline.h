@@ -73,8 +73,10 @@ size_t gp_pipeline_retire(struct gp_pipeline *p, uint64_t now_ns);
 void gp_pipeline_flush(struct gp_pipeline *p);
 
 /*
- * The aggregate as it is, with lost_malformed; changes nothing. The caller
- * sets version, hooks and the kernel's counters. 0 or -errno.
+ * The aggregate as it is, with lost_malformed and what the L7 table and
+ * the request tracker did not follow (l7_*, req_open_dropped); changes
+ * nothing. The caller sets version, hooks and the kernel's counters. 0 or
+ * -errno.
  */
 int gp_pipeline_snapshot(const struct gp_pipeline *p, struct gp_snapshot *snap);
 uint64_t gp_pipeline_bad_records(const struct gp_pipeline *p);
