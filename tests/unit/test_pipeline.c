@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include "export/prom.h"
 #include "pipeline/pipeline.h"
 #include "unit.h"
 
@@ -462,10 +463,24 @@ static void feed(struct gp_pipeline *p, const struct rec *r)
 	assert_int_equal(gp_pipeline_record(p, r->buf, r->len, r->ts), 0);
 }
 
+/* A sample line, whole, in the textfile snap renders to. */
+static void expect_sample(const struct gp_snapshot *snap, const char *line)
+{
+	char want[256], *buf;
+	size_t len;
+
+	assert_true((size_t)snprintf(want, sizeof(want), "\n%s\n", line) < sizeof(want));
+	assert_int_equal(gp_prom_render_mem(snap, &buf, &len), 0);
+	if (!strstr(buf, want))	/* open_memstream's buffer ends with a NUL */
+		fail_msg("no line \"%s\" in the textfile", line);
+	free(buf);
+}
+
 /*
  * What the L7 table and the request tracker could not follow reaches the
- * snapshot: requests past GP_REQ_OPEN_MAX (pipelined on one connection),
- * records of a connection past GP_L7_CONNS_MAX, a record off its unit.
+ * snapshot and the textfile: requests past GP_REQ_OPEN_MAX (pipelined on one
+ * connection), records of a connection past GP_L7_CONNS_MAX, a record off
+ * its unit.
  */
 static void test_not_followed_reaches_the_snapshot(void **state)
 {
@@ -500,6 +515,10 @@ static void test_not_followed_reaches_the_snapshot(void **state)
 	assert_int_equal(s2.req_open_dropped, 1);
 	assert_int_equal(s2.l7_conns_dropped, 1);
 	assert_int_equal(s2.l7_bad_records, 1);
+	expect_sample(&s1, "grayprobe_requests_undecoded_total{direction=\"unknown\","
+		      "reason=\"open_limit\"} 1");
+	expect_sample(&s1, "grayprobe_http_records_undecoded_total{reason=\"conn_table_full\"} 1");
+	expect_sample(&s1, "grayprobe_http_records_undecoded_total{reason=\"contradicting\"} 1");
 	gp_snapshot_release(&s1);
 	gp_snapshot_release(&s2);
 	gp_pipeline_free(p);

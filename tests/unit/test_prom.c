@@ -129,6 +129,9 @@ static void basic_snapshot(struct gp_snapshot *s)
 	s->lost_malformed = 2;
 	s->lost_payload = 7;
 	s->lost_l7 = 3;
+	s->l7_conns_dropped = 17;
+	s->l7_bad_records = 19;
+	s->req_open_dropped = 23;
 	s->pkt_malformed = 11;
 	s->textfile_errors = 2;
 	s->tags_retired = 5;
@@ -309,7 +312,9 @@ static const char empty_text[] =
 	"# HELP grayprobe_requests_undecoded_total HTTP requests whose gray tag (counted under "
 	"gray=\"unknown\") or status could not be decoded, by why; direction=\"unknown\" "
 	"reason=\"no_socket\": requests of flows no socket on this node owns, not counted "
-	"elsewhere.\n"
+	"elsewhere; direction=\"unknown\" reason=\"open_limit\": requests not followed "
+	"because 65536 were waiting for a response already, not counted elsewhere either "
+	"(lower --request-timeout, or raise the build's GP_REQ_OPEN_MAX).\n"
 	"# TYPE grayprobe_requests_undecoded_total counter\n"
 	"grayprobe_requests_undecoded_total{direction=\"outbound\",reason=\"gap\"} 0\n"
 	"grayprobe_requests_undecoded_total{direction=\"outbound\",reason=\"ringbuf\"} 0\n"
@@ -326,6 +331,7 @@ static const char empty_text[] =
 	"grayprobe_requests_undecoded_total{direction=\"inbound\",reason=\"head\"} 0\n"
 	"grayprobe_requests_undecoded_total{direction=\"inbound\",reason=\"truncated\"} 0\n"
 	"grayprobe_requests_undecoded_total{direction=\"unknown\",reason=\"no_socket\"} 0\n"
+	"grayprobe_requests_undecoded_total{direction=\"unknown\",reason=\"open_limit\"} 0\n"
 	"# HELP grayprobe_requests_overflow_total Requests recorded under alpn=\"other\" (gRPC: "
 	"alpn-less) because the tag cap was reached: gray=\"other\", or the gray when a "
 	"fixed-value rule gave it.\n"
@@ -349,6 +355,16 @@ static const char empty_text[] =
 	"from there (grayprobe_requests_undecoded_total{reason=\"ringbuf\"}).\n"
 	"# TYPE grayprobe_http_records_lost_total counter\n"
 	"grayprobe_http_records_lost_total 0\n"
+	"# HELP grayprobe_http_records_undecoded_total HTTP records (heads, frames) delivered "
+	"but not decoded, by why: conn_table_full: records of a new connection while 65536 were "
+	"followed (until they end or go idle); its requests are counted nowhere: raise the "
+	"build's GP_L7_CONNS_MAX. contradicting: records that do not continue their unit "
+	"(offset, order, size); their direction is counted in "
+	"grayprobe_requests_undecoded_total{reason=\"gap\"|\"malformed\"}: it should stay 0, report "
+	"it with a capture.\n"
+	"# TYPE grayprobe_http_records_undecoded_total counter\n"
+	"grayprobe_http_records_undecoded_total{reason=\"conn_table_full\"} 0\n"
+	"grayprobe_http_records_undecoded_total{reason=\"contradicting\"} 0\n"
 	"# HELP grayprobe_packets_malformed_total TCP/IP packets the classifier skipped because "
 	"their headers were cut short or inconsistent.\n"
 	"# TYPE grayprobe_packets_malformed_total counter\n"

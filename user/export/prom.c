@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "decode/http.h"
+#include "decode/l7.h"
 #include "export/prom.h"
+#include "pipeline/request.h"
 
 /* n bytes of a label value escaped (2 bytes per byte at most) into out, NUL-terminated. */
 static char *escape_label(char *out, const char *v, size_t n)
@@ -281,18 +283,27 @@ static void render_req_counts(FILE *f, const struct gp_snapshot *s, int grpc)
 static void render_undecoded(FILE *f, const struct gp_snapshot *s)
 {
 	static const char name[] = "grayprobe_requests_undecoded_total";
+	char help[512];
 	unsigned d, r;
 
-	header(f, name, "counter",
-	       "HTTP requests whose gray tag (counted under gray=\"unknown\") or status could "
-	       "not be decoded, by why; direction=\"unknown\" reason=\"no_socket\": requests "
-	       "of flows no socket on this node owns, not counted elsewhere.");
+	snprintf(help, sizeof(help),
+		 "HTTP requests whose gray tag (counted under gray=\"unknown\") or status could "
+		 "not be decoded, by why; direction=\"unknown\" reason=\"no_socket\": requests "
+		 "of flows no socket on this node owns, not counted elsewhere; "
+		 "direction=\"unknown\" reason=\"open_limit\": requests not followed because "
+		 "%u were waiting for a response already, not counted elsewhere either "
+		 "(lower --request-timeout, or raise the build's GP_REQ_OPEN_MAX).",
+		 GP_REQ_OPEN_MAX);
+	header(f, name, "counter", help);
 	for (d = 0; d < GP_DIR_MAX; d++)
 		for (r = GP_HTTP_LOST_GAP; r < GP_HTTP_LOST_MAX; r++)
 			fprintf(f, "%s{direction=\"%s\",reason=\"%s\"} %" PRIu64 "\n", name,
 				gp_direction_name(d), gp_http_lost_name(r), s->req_undecoded[d][r]);
 	fprintf(f, "%s{direction=\"unknown\",reason=\"no_socket\"} %" PRIu64 "\n", name,
 		s->req_unattributed);
+	/* Counted once, not per direction: the tracker drops them before it knows those. */
+	fprintf(f, "%s{direction=\"unknown\",reason=\"open_limit\"} %" PRIu64 "\n", name,
+		s->req_open_dropped);
 }
 
 static void render_requests(FILE *f, const struct gp_snapshot *s)
@@ -306,6 +317,25 @@ static void render_requests(FILE *f, const struct gp_snapshot *s)
 		"Requests recorded under alpn=\"other\" (gRPC: alpn-less) because the tag cap "
 		"was reached: gray=\"other\", or the gray when a fixed-value rule gave it.",
 		s->req_overflow);
+}
+
+/* Records that arrived but were not decoded: none of them is in the counts above. */
+static void render_records_undecoded(FILE *f, const struct gp_snapshot *s)
+{
+	static const char name[] = "grayprobe_http_records_undecoded_total";
+	char help[640];
+
+	snprintf(help, sizeof(help),
+		 "HTTP records (heads, frames) delivered but not decoded, by why: "
+		 "conn_table_full: records of a new connection while %u were followed "
+		 "(until they end or go idle); its requests are counted nowhere: raise the "
+		 "build's GP_L7_CONNS_MAX. contradicting: records that do not continue their "
+		 "unit (offset, order, size); their direction is counted in "
+		 "grayprobe_requests_undecoded_total{reason=\"gap\"|\"malformed\"}: "
+		 "it should stay 0, report it with a capture.", GP_L7_CONNS_MAX);
+	header(f, name, "counter", help);
+	fprintf(f, "%s{reason=\"conn_table_full\"} %" PRIu64 "\n", name, s->l7_conns_dropped);
+	fprintf(f, "%s{reason=\"contradicting\"} %" PRIu64 "\n", name, s->l7_bad_records);
 }
 
 /* What did not reach the counts above: kernel-side losses and records not decoded. */
@@ -334,6 +364,7 @@ static void render_losses(FILE *f, const struct gp_snapshot *s)
 		"full); their connection's direction is counted undecoded from there "
 		"(grayprobe_requests_undecoded_total{reason=\"ringbuf\"}).",
 		s->lost_l7);
+	render_records_undecoded(f, s);
 
 	counter(f, "grayprobe_packets_malformed_total",
 		"TCP/IP packets the classifier skipped because their headers were cut short "
