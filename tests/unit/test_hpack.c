@@ -301,6 +301,54 @@ static void test_c6_responses_huffman(void **state)
 
 /* ---- errors and bounds --------------------------------------------------- */
 
+/* ---- first field without the dynamic table (a mid-stream join) ---------- */
+
+static void expect_peek(const char *hex, int err, const char *name, const char *value)
+{
+	struct gp_hpack_peek pk;
+	size_t len;
+	uint8_t *buf = unhex(hex, &len);
+
+	assert_int_equal(gp_hpack_peek(buf, len, &pk), err);
+	free(buf);
+	assert_int_equal(pk.name_known, name != NULL);
+	assert_string_equal(pk.name, name ? name : "");
+	assert_int_equal(pk.value_known, value != NULL);
+	assert_string_equal(pk.value, value ? value : "");
+}
+
+static void test_peek_first_field(void **state)
+{
+	(void)state;
+	/* Every block of C.3 to C.6, with its table unknown: the first field alone. */
+	expect_peek("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d", 0, ":method", "GET");
+	expect_peek("8286 84be 5886 a8eb 1064 9cbf", 0, ":method", "GET");
+	expect_peek("4803 3330 3258 0770 7269 7661 7465", 0, ":status", "302");
+	expect_peek("4803 3330 37c1 c0bf", 0, ":status", "307");
+	expect_peek("88c1 611d 4d6f 6e2c", 0, ":status", "200");
+	expect_peek("4882 6402 5885 aec3 771a", 0, ":status", "302");	/* Huffman */
+	expect_peek("4883 640e ffc1 c0bf", 0, ":status", "307");
+	/* C.2: literal names, with and without indexing, never indexed. */
+	expect_peek("400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572", 0,
+		    "custom-key", "custom-header");
+	expect_peek("040c 2f73 616d 706c 652f 7061 7468", 0, ":path", "/sample/path");
+	expect_peek("1008 7061 7373 776f 7264 0673 6563 7265 74", 0, "password", "secret");
+	/* A size update first; a literal :status without indexing (nginx's 503). */
+	expect_peek("3fe1 1f 88", 0, ":status", "200");
+	expect_peek("0803 3530 33", 0, ":status", "503");
+	/* The dynamic table's entries and names are not known; nor is a name past 15 octets. */
+	expect_peek("be", 0, NULL, NULL);
+	expect_peek("7f00 0335 3033", 0, NULL, NULL);
+	expect_peek("4010 782d 7665 7279 2d6c 6f6e 672d 6e61 6d65 0131", 0, NULL, "1");
+	expect_peek("0f09 1161 6161 6161 6161 6161 6161 6161 6161 6161 61", 0, "cache-control", NULL);
+	expect_peek("", 0, NULL, NULL);
+	/* Not HPACK at all. */
+	expect_peek("80", -EBADMSG, NULL, NULL);
+	expect_peek("4805 3330", -EBADMSG, ":status", NULL);
+	expect_peek("3f", -EBADMSG, NULL, NULL);
+	expect_peek("4882 ffff", -EBADMSG, ":status", NULL);
+}
+
 static void test_index_errors(void **state)
 {
 	struct gp_hpack *h = gp_hpack_new();
@@ -517,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_c4_requests_huffman),
 		cmocka_unit_test(test_c5_responses),
 		cmocka_unit_test(test_c6_responses_huffman),
+		cmocka_unit_test(test_peek_first_field),
 		cmocka_unit_test(test_index_errors),
 		cmocka_unit_test(test_size_updates),
 		cmocka_unit_test(test_eviction_of_referenced_name),

@@ -584,3 +584,82 @@ int gp_hpack_decode(struct gp_hpack *h, const uint8_t *blk, size_t len,
 	out->truncated = h->overflow;
 	return 0;
 }
+
+/* A string literal at *p into out: 1 known, 0 too long for out, or -EBADMSG. */
+static int peek_str(const uint8_t **p, const uint8_t *end, char *out, size_t cap)
+{
+	int huff;
+	uint32_t n;
+	long len;
+
+	if (*p >= end)
+		return -EBADMSG;
+	huff = **p & 0x80;
+	if (gp_hpack_int(p, end, 7, &n) || n > (size_t)(end - *p))
+		return -EBADMSG;
+	if (huff)
+		len = gp_hpack_huffman(*p, n, (uint8_t *)out, cap - 1);
+	else if (n < cap)
+		len = (long)n;
+	else
+		len = -ENOSPC;
+	if (!huff && len >= 0)
+		memcpy(out, *p, n);
+	*p += n;
+	if (len == -ENOSPC) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (len < 0)
+		return -EBADMSG;
+	out[len] = '\0';
+	return !memchr(out, '\0', (size_t)len);	/* one with a NUL is not what it seems */
+}
+
+static void peek_static(uint32_t idx, struct gp_hpack_peek *out, int with_value)
+{
+	const struct stat_ent *e = &static_table[idx - 1];
+
+	snprintf(out->name, sizeof(out->name), "%s", e->name);
+	out->name_known = e->nlen < sizeof(out->name);
+	if (with_value) {
+		snprintf(out->value, sizeof(out->value), "%s", e->value);
+		out->value_known = e->vlen < sizeof(out->value);
+	}
+}
+
+int gp_hpack_peek(const uint8_t *blk, size_t len, struct gp_hpack_peek *out)
+{
+	const uint8_t *p = blk, *end = len ? blk + len : blk;
+	uint32_t idx;
+	int r, add;
+
+	memset(out, 0, sizeof(*out));
+	while (p < end && (*p & 0xe0) == 0x20)
+		if (gp_hpack_int(&p, end, 5, &idx))
+			return -EBADMSG;
+	if (p == end)
+		return 0;
+	if (*p & 0x80) {
+		if (gp_hpack_int(&p, end, 7, &idx) || !idx)
+			return -EBADMSG;
+		if (idx <= STATIC_LEN)
+			peek_static(idx, out, 1);
+		return 0;
+	}
+	add = (*p & 0xc0) == 0x40;
+	if (gp_hpack_int(&p, end, add ? 6 : 4, &idx))
+		return -EBADMSG;
+	if (idx > STATIC_LEN)
+		return 0;	/* a dynamic entry's name: unknown */
+	if (idx)
+		peek_static(idx, out, 0);
+	else if ((r = peek_str(&p, end, out->name, sizeof(out->name))) < 0)
+		return r;
+	else
+		out->name_known = (uint8_t)r;
+	if ((r = peek_str(&p, end, out->value, sizeof(out->value))) < 0)
+		return r;
+	out->value_known = (uint8_t)r;
+	return 0;
+}

@@ -80,6 +80,20 @@ int gp_hpack_int(const uint8_t **p, const uint8_t *end, unsigned prefix_bits, ui
  */
 long gp_hpack_huffman(const uint8_t *in, size_t n, uint8_t *out, size_t cap);
 
+/*
+ * What a block's first field says without the dynamic table (a direction
+ * joined mid-stream): its name where the static table or a literal gives
+ * it, its value where one does too. Strings are cut to fit; one that does
+ * not fit is unknown.
+ */
+struct gp_hpack_peek {
+	char name[16], value[16];	/* NUL-terminated */
+	uint8_t name_known, value_known;
+};
+
+/* 0 (an empty block knows nothing); -EBADMSG when the field does not parse. */
+int gp_hpack_peek(const uint8_t *blk, size_t len, struct gp_hpack_peek *out);
+
 /* The dynamic table: RFC size in octets, entries, and the current maximum. */
 size_t gp_hpack_table_size(const struct gp_hpack *h);
 size_t gp_hpack_table_len(const struct gp_hpack *h);
