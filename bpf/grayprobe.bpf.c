@@ -29,8 +29,8 @@ const volatile __u32 target_netns = 0;		/* 0: every namespace */
  * probing it in an object of its own would parse the kernel's BTF again.
  */
 volatile __u8 start_from_state = 0;
-/* Replay: a capture may start mid-flow; the first sender of payload is the client. */
-const volatile __u8 adopt_midstream = 0;
+/* Flows whose SYN was not seen: enum gp_adopt. */
+const volatile __u8 adopt_midstream = GP_ADOPT_NONE;
 
 struct conn_start {
 	__u64 ts_ns;
@@ -465,7 +465,7 @@ static __always_inline void flow_new(struct __sk_buff *skb, const struct gp_flow
 	__builtin_memset(nv, 0, sizeof(*nv));
 	nv->syn_ts = syn_ts;
 	nv->isn = isn;
-	nv->cap = GP_FIRST_PAYLOAD_MAX;
+	nv->cap = syn_ts || adopt_midstream == GP_ADOPT_ALL ? GP_FIRST_PAYLOAD_MAX : 0;
 	nv->client = sender;
 	nv->ifindex = skb->ifindex;
 	nv->l7[0].isn = isn;
@@ -490,7 +490,8 @@ static __always_inline void on_packet(struct __sk_buff *skb, const struct pkt *p
 			return;
 		v = bpf_map_lookup_elem(&gp_flows, &k);
 	} else if (!v) {
-		if (!adopt_midstream || !p->payload_len || (p->flags & TCP_FL_SYN))
+		if (!adopt_midstream || !p->payload_len || (p->flags & TCP_FL_SYN) ||
+		    (adopt_midstream == GP_ADOPT_HTTP && !l7_joinable(skb, p->payload_off)))
 			return;
 		flow_new(skb, &k, p->seq - 1, sender, 0, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&gp_flows, &k);

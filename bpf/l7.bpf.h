@@ -948,24 +948,82 @@ static __always_inline int h1_method(const __u8 *a, __u32 n)
 #undef M
 }
 
-/* A frame header that could start an HTTP/2 stream's bytes. */
-static __always_inline int h2_plausible(const __u8 *a, __u32 n)
+/*
+ * A frame header a sender could really have written (RFC 9113 4.1, 6):
+ * within the default SETTINGS_MAX_FRAME_SIZE, a known type on the stream
+ * kind it belongs to, only that type's flags, and the fixed lengths. A
+ * segment that starts inside a frame rarely passes it, and a join also
+ * checks the frame header after the first one when the segment holds it.
+ */
+static __always_inline int h2_plausible(const __u8 *a)
 {
-	return n >= 9 && !a[0] && a[3] <= 9 && !(a[5] & 0x80);
+	__u32 len = ((__u32)a[1] << 8) | a[2], sid0;
+	__u8 t = a[3], f = a[4];
+
+	if (a[0] || len > 16384 || t > 9 || (a[5] & 0x80))
+		return 0;
+	sid0 = !(a[5] | a[6] | a[7] | a[8]);
+	switch (t) {
+	case 0:	return !sid0 && !(f & ~0x09);			/* DATA */
+	case 1:	return !sid0 && !(f & ~0x2d);			/* HEADERS */
+	case 2:	return !sid0 && !f && len == 5;			/* PRIORITY */
+	case 3:	return !sid0 && !f && len == 4;			/* RST_STREAM */
+	case 4:	return sid0 && !(f & ~0x01) && !(len % 6);	/* SETTINGS */
+	case 6:	return sid0 && !(f & ~0x01) && len == 8;	/* PING */
+	case 7:	return sid0 && !f && len >= 8;			/* GOAWAY */
+	case 8:	return !f && len == 4;				/* WINDOW_UPDATE */
+	}
+	return 0;	/* PUSH_PROMISE, CONTINUATION: not where a block can be joined */
 }
 
-/* An adopted flow's first bytes in a direction: report it when they look like HTTP. */
-static __always_inline void l7_midstream(struct __sk_buff *skb, struct l7_seg *g)
+/* A segment of a flow not followed that starts like HTTP: worth an entry. */
+static __always_inline int l7_joinable(struct __sk_buff *skb, __u32 poff)
 {
 	__u8 a[16] = {};
-	__u32 n = g->e - g->s;
+
+	if (bpf_skb_load_bytes(skb, poff, a, 9))
+		return 0;
+	return h2_plausible(a) || h1_method(a, 9) || h1_prefix(a, "HTTP/1.", 7);
+}
+
+/* Segments of an adopted direction looked at for a frame header before giving up. */
+#define L7_JOIN_TRIES	8
+
+/*
+ * An adopted flow's direction: HTTP/2 is joined at a segment that starts
+ * with a frame header, its HPACK state unknown (told by a LOST(MIDSTREAM)
+ * of proto H2, after which framing goes on); HTTP/1 is reported and not
+ * followed. 1 when the walker is to follow the segment.
+ */
+static __always_inline int l7_midstream(struct __sk_buff *skb, struct l7_seg *g)
+{
+	struct gp_l7_dir *d = g->d;
+	struct l7_rec r = { .unit_off = g->s, .off = g->s, .kind = GP_L7_LOST,
+			    .reason = GP_L7_LOST_MIDSTREAM };
+	__u8 a[16] = {};
+	__u32 n = g->e - g->s, flen;
 
 	n = n < 9 ? n : 9;
-	g->d->mode = L7M_OFF;
 	if (!n || L7_LOAD(skb, g->poff, a, n, 15))
-		return;
-	if (h1_method(a, n) || (n >= 7 && h1_prefix(a, "HTTP/1.", 7)) || h2_plausible(a, n))
-		l7_lose(skb, g, 0, GP_L7_LOST_MIDSTREAM);
+		return 0;
+	if (n == 9 && h2_plausible(a)) {
+		flen = 9 + (((__u32)a[1] << 8) | a[2]);
+		if (flen + 9 > g->e - g->s ||
+		    (!bpf_skb_load_bytes(skb, g->poff + flen, a, 9) && h2_plausible(a))) {
+			d->pos = g->s;
+			h2_start(d, g->s);
+			return !l7_emit(skb, g, &r);
+		}
+	}
+	if (h1_method(a, n) || (n >= 7 && h1_prefix(a, "HTTP/1.", 7))) {
+		d->mode = L7M_OFF;
+		l7_lose(skb, g, g->s, GP_L7_LOST_MIDSTREAM);
+		return 0;
+	}
+	/* d->pos counts the segments looked at (mode MID) */
+	if (++d->pos >= L7_JOIN_TRIES)
+		d->mode = L7M_OFF;
+	return 0;
 }
 
 /* The server direction follows the client's choice, or is lost when its ISN is unknown. */
@@ -1063,8 +1121,7 @@ static __always_inline int l7_slow(struct __sk_buff *skb, struct l7_seg *g)
 		l7_lose(skb, g, d->pos, d->reason);
 		return 0;
 	case L7M_MID:
-		l7_midstream(skb, g);
-		return 0;
+		return l7_midstream(skb, g);
 	case L7M_WAIT:
 		if (g->s != d->pos)
 			return 0;	/* offset 0 (or the preface's next byte) missed or still to come */

@@ -204,6 +204,20 @@ struct gp_flow_val {
  * (HEADERS, CONTINUATION, PUSH_PROMISE, SETTINGS, RST_STREAM, GOAWAY).
  * Bodies and DATA payloads are skipped by arithmetic, never copied.
  */
+/*
+ * What the TC program does with a flow whose SYN it did not see (its
+ * rodata adopt_midstream). ALL (replay: a capture may start mid-flow): the
+ * first sender of payload is taken for the client, payload captured as
+ * for any flow. HTTP (live: connections older than the agent, or whose
+ * entry the LRU evicted): only at a segment that starts like HTTP, for
+ * its HTTP alone, no payload captured: no socket outcome awaits it.
+ */
+enum gp_adopt {
+	GP_ADOPT_NONE = 0,
+	GP_ADOPT_ALL = 1,
+	GP_ADOPT_HTTP = 2,
+};
+
 /* Longest HTTP/1 message head forwarded; a longer one loses the direction. */
 #define GP_L7_HEAD_MAX		4096
 /* Longest HTTP/2 frame forwarded whole: the default SETTINGS_MAX_FRAME_SIZE + header. */

@@ -298,16 +298,32 @@ t_l7_gap_and_retransmit() {
 	EOF
 }
 
-# TLS: no L7 record at all. Adopted mid-stream: one LOST MIDSTREAM per
-# direction that looks like HTTP, none for TLS. A server whose SYN-ACK was
-# not seen: its direction is LOST MIDSTREAM once the client speaks HTTP.
+# TLS: no L7 record at all. Adopted mid-stream: HTTP/2 is joined at a
+# segment that starts with a frame header (LOST MIDSTREAM, then its units),
+# HTTP/1 only reported (LOST MIDSTREAM, at its stream offset), TLS not at
+# all. A server whose SYN-ACK was not seen: its direction is LOST
+# MIDSTREAM once the client speaks HTTP.
 t_l7_tls_midstream() {
 	printf 'open\nc \\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xfc\\x03\\x03\nc.fill 500\nc.send\ns \\x16\\x03\\x03\\x00\\x40\ns.fill 300\ns.send\n' | l7 tls
 	expect_recs tls </dev/null
 	printf 'open nosyn\nc.h2 1 4 9 10\nc.send\ns HTTP/1.1 200 OK\\r\\n\\r\\n\ns.send\nc.h2 1 4 11 10\nc.send\n' | l7 mid
 	expect_recs mid <<-EOF
 	$(r 0 LOST 0 0 0 0 3)
-	$(r 1 LOST 0 0 0 0 3)
+	$(r 0 UNIT 0 0 19 1 0)
+	$(r 1 LOST 305419896 305419896 0 0 3)
+	$(r 0 UNIT 19 19 19 1 0)
+	EOF
+	# Segments that start inside a DATA payload are passed over; so is one
+	# whose first frame header is followed by bytes that are none.
+	printf 'open nosyn\nc.h2 0 0 1 3000\nc.h2 1 4 3 10\nc.skip 100\nc.send 1400,1400,109,19\n' | l7 midjoin
+	expect_recs midjoin <<-EOF
+	$(r 0 LOST 2909 2909 0 0 3)
+	$(r 0 UNIT 2909 2909 19 1 0)
+	EOF
+	printf 'open nosyn\nc.h2 0 0 1 5\nc.fill 20\nc.send\nc.h2 1 4 3 10\nc.send\n' | l7 midnext
+	expect_recs midnext <<-EOF
+	$(r 0 LOST 34 34 0 0 3)
+	$(r 0 UNIT 34 34 19 1 0)
 	EOF
 	printf 'open nosyn\nc \\x17\\x03\\x03\\x00\\x10\nc.fill 16\nc.send\ns \\x17\\x03\\x03\\x00\\x10\ns.fill 16\ns.send\n' | l7 midtls
 	expect_recs midtls </dev/null

@@ -291,6 +291,7 @@ static int load_pair(struct gp_loader *l, const struct gp_loader_opts *o, enum h
 	if (!l->skel)
 		return err;
 	l->skel->rodata->target_netns = o->netns_ino;
+	l->skel->rodata->adopt_midstream = o->classifier ? GP_ADOPT_HTTP : GP_ADOPT_NONE;
 	*stage = "load";
 	err = grayprobe_bpf__load(l->skel);
 	if (err)
@@ -608,7 +609,7 @@ static int tc_only_setup(struct grayprobe_bpf *skel, const struct gp_tc_only_opt
 		err = bpf_map__set_max_entries(skel->maps.gp_flows, o->flows_max);
 	if (!err && o->ringbuf_kb)
 		err = bpf_map__set_max_entries(skel->maps.gp_events, o->ringbuf_kb * 1024u);
-	skel->rodata->adopt_midstream = !!o->adopt_midstream;
+	skel->rodata->adopt_midstream = o->adopt_midstream ? GP_ADOPT_ALL : GP_ADOPT_NONE;
 	return err;
 }
 
