@@ -52,9 +52,14 @@ static void on_msg(void *ctx, const struct gp_http_msg *m)
 		abort();
 	if (m->grpc_status < -1 || m->grpc_status > 16)
 		abort();
-	if (m->ev == GP_HTTP_RESPONSE && !m->malformed && (m->status < 100 || m->status > 599))
+	/* Blind heads (reason set): a status only where the static table or a literal gives it. */
+	if (m->ev == GP_HTTP_RESPONSE && !m->malformed && (m->status || !m->reason) &&
+	    (m->status < 100 || m->status > 599))
 		abort();
-	if (m->ev == GP_HTTP_LOST)
+	if (m->reason && m->ev != GP_HTTP_LOST && m->hdrs_len)
+		abort();
+	if (m->ev == GP_HTTP_LOST && m->reason != GP_HTTP_LOST_RINGBUF &&
+	    m->reason != GP_HTTP_LOST_MIDSTREAM)
 		s->lost[m->dir] = 1;
 }
 
@@ -86,6 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			f[1] = (uint8_t)(plen >> 8);
 			f[2] = (uint8_t)plen;
 		}
+		/* The kernel's losses that leave framing: a ring refusal, a mid-stream join. */
+		if (ctl & 0x60)
+			gp_h2_lost(c, ctl & 1, ctl & 0x20 ? GP_HTTP_LOST_RINGBUF : GP_HTTP_LOST_MIDSTREAM,
+				   ctl >> 7, pos);
 		gp_h2_frame(c, ctl & 1, f, n, (ctl & 2) != 0, pos);
 		free(f);
 	}

@@ -20,6 +20,7 @@
 #include "fuzz.h"
 
 struct track {			/* per connection, in gp_l7_conn.user */
+	int joined;		/* HTTP/2 joined mid-stream: heads of either kind, either way round */
 	int lost[2];
 	int blind[2];		/* RINGBUF told: heads are no longer decoded */
 	uint32_t missed[2];
@@ -45,17 +46,25 @@ static void on_msg(void *ctx, struct gp_l7_conn *c, const struct gp_http_msg *m)
 	if (m->ev == GP_HTTP_LOST) {
 		if (!m->reason || m->reason >= GP_HTTP_LOST_MAX)
 			abort();
-		if (m->reason == GP_HTTP_LOST_RINGBUF && m->proto == GP_L7P_H2 &&
+		if (m->reason == GP_HTTP_LOST_MIDSTREAM && m->proto == GP_L7P_H2 && !t->joined)
+			t->joined = 1;
+		else if (m->reason == GP_HTTP_LOST_RINGBUF && m->proto == GP_L7P_H2 &&
 		    (!t->blind[m->dir] || m->missed > t->missed[m->dir])) {
 			t->blind[m->dir] = 1;	/* told again when the count grows */
 			t->missed[m->dir] = m->missed;
 		} else
 			t->lost[m->dir] = 1;
 	}
-	if ((m->ev == GP_HTTP_REQUEST || m->ev == GP_HTTP_RESPONSE) && m->reason &&
-	    (!t->blind[m->dir] || m->reason != GP_HTTP_LOST_RINGBUF || m->hdrs_len || m->status))
+	/* Blind heads: only their stream and a status the static table or a literal gives. */
+	if ((m->ev == GP_HTTP_REQUEST || m->ev == GP_HTTP_RESPONSE || m->ev == GP_HTTP_TRAILERS) &&
+	    m->reason && (m->hdrs_len || (m->status && (m->status < 100 || m->status > 599)) ||
+			  (m->ev == GP_HTTP_REQUEST && m->status) ||
+			  !(t->joined ? m->reason == GP_HTTP_LOST_MIDSTREAM ||
+					m->reason == GP_HTTP_LOST_RINGBUF :
+					t->blind[m->dir] && m->reason == GP_HTTP_LOST_RINGBUF)))
 		abort();
-	if ((m->ev == GP_HTTP_REQUEST || m->ev == GP_HTTP_RESPONSE) && t->blind[m->dir] && !m->reason)
+	if ((m->ev == GP_HTTP_REQUEST || m->ev == GP_HTTP_RESPONSE) && t->blind[m->dir] &&
+	    !t->joined && !m->reason)
 		abort();	/* a head decoded with a table that is not known */
 	if (m->ev == GP_HTTP_REQUEST) {
 		printable(m->method, GP_HTTP_METHOD_LEN);

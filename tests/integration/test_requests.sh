@@ -548,11 +548,13 @@ t_req_midstream_capture_replay() {
 	got=$(jq -r 'select(.type == "request") | "\(.gray) \(.code)"' "$T/full.json" | sort | uniq -c | awk '{ print $2, $3, $1 }')
 	expect_lines "$got" "$(printf '%s\n' 'after 2xx 2' 'after 5xx 1' 'before 2xx 2' 'before 4xx 1' 'stable 2xx 1')" \
 		"replay of the whole connection: requests per (gray, code)"
-	got=$(jq -r 'select(.type == "request") | .gray' "$T/mid.json" | sort | uniq -c | awk '{ print $2, $1 }')
-	[ -z "$got" ] || expect_lines "$got" "unknown 4" "replay of the capture started mid-connection: requests per gray"
-	# The kernel only reports the join (GP_L7_LOST_MIDSTREAM) and follows the
-	# flow no further: its requests are not counted at all.
-	[ -n "$got" ] || gap "a capture started mid-connection: 0 request lines, 4 requests of gray unknown expected"
+	# Joined at a frame header, the flow turned round by its first block
+	# (the capture's first bytes are /hold's response, from the server);
+	# statuses from the static table or literals, HPACK's table unknown.
+	got=$(jq -r 'select(.type == "request") | "\(.gray) \(.code) \(.dport) \(.undecoded // "-")"' "$T/mid.json" |
+		sort | uniq -c | awk '{ print $2, $3, $4, $5, $1 }')
+	expect_lines "$got" "$(printf '%s\n' 'unknown 2xx 8081 midstream 3' 'unknown 5xx 8081 midstream 1')" \
+		"replay of the capture started mid-connection: requests per (gray, code, server port, why)"
 }
 
 # Live and replayed alike: traffic of every kind, seen by the agent and
@@ -614,9 +616,6 @@ t_req_midstream_live() {
 	agent_stop
 	expect_lines "$(series grayprobe_http_requests_total '*' gray)" "" "requests per gray"
 	expect_req_lines 0 '.gray != "unknown"' "request lines with a tag"
-	# Live, flows whose SYN the TC program did not see are not followed at all.
-	[ -n "$(series grayprobe_requests_undecoded_total '*' reason)" ] \
-		|| gap "an agent started mid-connection: its 4 requests counted nowhere (undecoded no_socket 4 expected)"
 	expect_lines "$(series grayprobe_requests_undecoded_total '*' reason)" "no_socket 4" "undecoded requests"
 }
 

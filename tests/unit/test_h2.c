@@ -860,7 +860,7 @@ static void test_ringbuf_blind(void **state)
 	assert_int_equal(nev, 8);
 	assert_int_equal(evs[6].m.ev, GP_HTTP_RESPONSE);
 	assert_int_equal(evs[6].m.stream, 3);
-	assert_int_equal(evs[6].m.status, 0);
+	assert_int_equal(evs[6].m.status, 200);	/* the static table's, known without state */
 	assert_int_equal(evs[6].m.reason, GP_HTTP_LOST_RINGBUF);
 	assert_int_equal(evs[7].m.ev, GP_HTTP_RESPONSE_END);
 	/* RST_STREAM, END_STREAM and GOAWAY go on. */
@@ -894,6 +894,104 @@ static void test_ringbuf_blind(void **state)
 	gp_h2_conn_free(c);
 }
 
+
+static void expect_blind(const struct ev *e, enum gp_http_ev ev, unsigned dir, uint32_t stream,
+			 int status)
+{
+	assert_int_equal(e->m.ev, ev);
+	assert_int_equal(e->m.dir, dir);
+	assert_int_equal(e->m.stream, stream);
+	assert_int_equal(e->m.status, status);
+	assert_int_equal(e->m.reason, GP_HTTP_LOST_MIDSTREAM);
+	assert_string_equal(e->path, "");
+	assert_string_equal(e->hdrs, "");
+}
+
+/*
+ * Both directions joined mid-stream, the server's first, so taken for the
+ * client's: its first block (:status) turns the connection round before
+ * anything is told; requests are known by stream only, statuses where the
+ * static table or a literal gives them.
+ */
+static void test_midstream_join_turned_round(void **state)
+{
+	struct gp_h2_conn *c = conn();
+	struct buf b, st;
+
+	(void)state;
+	gp_h2_lost(c, 0, GP_HTTP_LOST_MIDSTREAM, 0, 1);
+	gp_h2_lost(c, 1, GP_HTTP_LOST_MIDSTREAM, 0, 2);	/* once per connection */
+	assert_int_equal(nev, 1);
+	assert_int_equal(evs[0].m.ev, GP_HTTP_LOST);
+	assert_int_equal(evs[0].m.dir, 0);
+	assert_int_equal(evs[0].m.reason, GP_HTTP_LOST_MIDSTREAM);
+	/* Record dir 0 is the server: a response to a request before the join. */
+	st.n = 0;
+	put8(&st, 0x88);
+	assert_int_equal(send(c, 0, HEADERS, EH, 1, &st, 3), 0);
+	assert_int_equal(nev, 3);
+	assert_int_equal(evs[1].m.ev, GP_HTTP_REORIENT);
+	expect_blind(&evs[2], GP_HTTP_RESPONSE, 1, 1, 200);
+	assert_int_equal(send_part(c, 0, DATA, ES, 1, NULL, 5, 0, 4), 0);
+	assert_int_equal(evs[3].m.ev, GP_HTTP_RESPONSE_END);
+	assert_int_equal(evs[3].m.dir, 1);
+	/* The client's requests, in record dir 1, never decoded. */
+	req_block(&b);
+	assert_int_equal(send(c, 1, HEADERS, EH | ES, 3, &b, 5), 0);
+	expect_blind(&evs[4], GP_HTTP_REQUEST, 0, 3, 0);
+	assert_int_equal(evs[4].m.end_stream, 1);
+	/* A literal :status (nginx's 503), a Huffman one (RFC 7541 C.6.1), one in the table. */
+	st.n = 0;
+	put(&st, "\x08\x03" "503", 5);
+	assert_int_equal(send(c, 0, HEADERS, EH, 3, &st, 6), 0);
+	expect_blind(&evs[5], GP_HTTP_RESPONSE, 1, 3, 503);
+	st.n = 0;
+	put(&st, "\x48\x82\x64\x02", 4);
+	assert_int_equal(send(c, 0, HEADERS, EH, 5, &st, 7), 0);
+	expect_blind(&evs[6], GP_HTTP_RESPONSE, 1, 5, 302);
+	st.n = 0;
+	put8(&st, 0xbe);
+	assert_int_equal(send(c, 0, HEADERS, EH, 7, &st, 8), 0);
+	expect_blind(&evs[7], GP_HTTP_RESPONSE, 1, 7, 0);
+	/* Trailers open with a regular field; a second turn-round is not made. */
+	st.n = 0;
+	lit(&st, 0x00, "grpc-status", "0");
+	assert_int_equal(send(c, 0, HEADERS, EH | ES, 3, &st, 9), 0);
+	expect_blind(&evs[8], GP_HTTP_TRAILERS, 1, 3, 0);
+	assert_int_equal(evs[9].m.ev, GP_HTTP_RESPONSE_END);
+	st.n = 0;
+	put8(&st, 0x88);
+	assert_int_equal(send(c, 1, HEADERS, EH, 9, &st, 10), 0);
+	assert_int_equal(send(c, 0, HEADERS, EH, 9, &b, 11), 0);
+	assert_int_equal(nev, 10);
+	gp_h2_conn_free(c);
+}
+
+/* Joined the right way round: nothing turns; a block that tells nothing follows the records. */
+static void test_midstream_join_as_recorded(void **state)
+{
+	struct gp_h2_conn *c = conn();
+	struct buf b, st;
+
+	(void)state;
+	gp_h2_lost(c, 1, GP_HTTP_LOST_MIDSTREAM, 0, 1);
+	assert_int_equal(nev, 1);
+	assert_int_equal(evs[0].m.dir, 1);
+	st.n = 0;
+	put8(&st, 0xc0);
+	assert_int_equal(send(c, 1, HEADERS, EH | ES, 1, &st, 2), 0);
+	expect_blind(&evs[1], GP_HTTP_RESPONSE, 1, 1, 0);
+	assert_int_equal(evs[2].m.ev, GP_HTTP_RESPONSE_END);
+	/* Its request direction was not joined yet: decoded as ever until it is. */
+	req_block(&b);
+	assert_int_equal(send(c, 0, HEADERS, EH | ES, 3, &b, 3), 0);
+	expect_request(&evs[3], 3, 1);
+	gp_h2_lost(c, 0, GP_HTTP_LOST_MIDSTREAM, 0, 4);
+	assert_int_equal(send(c, 0, HEADERS, EH | ES, 5, &b, 5), 0);
+	assert_int_equal(nev, 5);
+	expect_blind(&evs[4], GP_HTTP_REQUEST, 0, 5, 0);
+	gp_h2_conn_free(c);
+}
 
 static void test_nghttp_nginx(void **state)
 {
@@ -1014,6 +1112,8 @@ int main(void)
 		cmocka_unit_test(test_malformed_heads),
 		cmocka_unit_test(test_framing_errors),
 		cmocka_unit_test(test_ringbuf_blind),
+		cmocka_unit_test(test_midstream_join_turned_round),
+		cmocka_unit_test(test_midstream_join_as_recorded),
 		cmocka_unit_test(test_nghttp_nginx),
 		cmocka_unit_test(test_curl_nginx),
 		cmocka_unit_test(test_grpcio),

@@ -22,7 +22,10 @@ enum { F_DATA, F_HEADERS, F_PRIORITY, F_RST_STREAM, F_SETTINGS, F_PUSH_PROMISE, 
 struct h2_dir {
 	struct gp_hpack *hp;		/* NULL once dead or blind */
 	int dead;
-	int blind;			/* HPACK state lost with records the ring lost */
+	unsigned blind;			/* HPACK state unknown: GP_HTTP_LOST_RINGBUF or _MIDSTREAM */
+	/* Blind: what the first field of the block being received says (peek_block()). */
+	uint8_t pk_kind;
+	int pk_status;
 	uint32_t max_sid;		/* dir 0: the highest stream a request opened */
 	uint32_t missed;		/* dir 0: requests the kernel could not deliver */
 	/* A header block waiting for its CONTINUATION frames. */
@@ -41,7 +44,13 @@ struct gp_h2_conn {
 	gp_http_msg_fn fn;
 	void *ctx;
 	struct h2_dir d[2];
+	uint8_t joined;		/* a direction was joined mid-stream */
+	uint8_t said;		/* a message other than LOST was told */
+	uint8_t swap;		/* joined the wrong way round: record dir 0 is the server's */
 };
+
+/* h2_dir.pk_kind */
+enum { PK_UNKNOWN = 0, PK_REQUEST, PK_RESPONSE, PK_OTHER };
 
 /* What a header block says, pseudo-headers picked out. */
 struct h2_head {
@@ -107,6 +116,12 @@ static void msg_init(struct gp_http_msg *m, enum gp_http_ev ev, unsigned dir, ui
 static int blind_block(struct gp_h2_conn *c, unsigned dir, uint8_t type, uint32_t stream,
 		       int end_stream, uint64_t ts0, uint64_t ts1);
 
+static void say(struct gp_h2_conn *c, const struct gp_http_msg *m)
+{
+	c->said |= m->ev != GP_HTTP_LOST;
+	c->fn(c->ctx, m);
+}
+
 /* dir is lost from here on: one GP_HTTP_LOST, its memory freed. */
 static int lose(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint64_t ts_ns)
 {
@@ -118,36 +133,55 @@ static int lose(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint64_t ts
 	dir_release(&c->d[dir]);
 	msg_init(&m, GP_HTTP_LOST, dir, 0, ts_ns);
 	m.reason = reason;
-	c->fn(c->ctx, &m);
+	say(c, &m);
 	return -EBADMSG;
+}
+
+/*
+ * dir's HPACK state is unknown from here on, framing goes on. The ring's
+ * losses are told per direction (with dir 0's count of requests missed);
+ * a mid-stream join once per connection, in the direction joined first,
+ * which may yet turn out to be the other one.
+ */
+static void go_blind(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint32_t missed,
+		     uint64_t ts_ns)
+{
+	struct h2_dir *d = &c->d[dir];
+	struct gp_http_msg m;
+	int tell = reason == GP_HTTP_LOST_MIDSTREAM ? !c->joined : !d->blind || missed > d->missed;
+
+	if (!d->blind || reason == GP_HTTP_LOST_RINGBUF)
+		d->blind = reason;
+	d->missed = missed > d->missed ? missed : d->missed;
+	gp_hpack_free(d->hp);
+	d->hp = NULL;
+	if (!tell)
+		return;
+	if (reason == GP_HTTP_LOST_MIDSTREAM)
+		c->joined = 1;
+	msg_init(&m, GP_HTTP_LOST, dir, 0, ts_ns);
+	m.reason = reason;
+	m.missed = d->missed;
+	say(c, &m);
 }
 
 void gp_h2_lost(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint32_t missed,
 		uint64_t ts_ns)
 {
 	struct h2_dir *d;
-	struct gp_http_msg m;
 	int open;
 
 	if (dir > 1)
 		return;
+	dir ^= c->swap;
 	d = &c->d[dir];
-	if (reason != GP_HTTP_LOST_RINGBUF || d->dead) {
+	if ((reason != GP_HTTP_LOST_RINGBUF && reason != GP_HTTP_LOST_MIDSTREAM) || d->dead) {
 		lose(c, dir, reason, ts_ns);
 		return;
 	}
 	open = d->open;
 	d->open = 0;	/* its CONTINUATION may be among the records lost */
-	if (!d->blind || missed > d->missed) {
-		d->blind = 1;
-		d->missed = missed > d->missed ? missed : d->missed;
-		gp_hpack_free(d->hp);
-		d->hp = NULL;
-		msg_init(&m, GP_HTTP_LOST, dir, 0, ts_ns);
-		m.reason = reason;
-		m.missed = d->missed;
-		c->fn(c->ctx, &m);
-	}
+	go_blind(c, dir, reason, missed, ts_ns);
 	/* A request whose CONTINUATION was lost: the kernel counted its HEADERS delivered. */
 	if (open && dir == 0 && d->type == F_HEADERS)
 		blind_block(c, dir, F_HEADERS, d->stream, d->end_stream, d->ts_ns, ts_ns);
@@ -355,7 +389,7 @@ static void emit_request(struct gp_h2_conn *c, uint32_t stream, uint64_t ts_ns,
 	/* RFC 9113 8.3.1: a request without :method is malformed. */
 	hd->malformed |= !hd->method;
 	set_hdrs(&m, &c->d[0], hd);
-	c->fn(c->ctx, &m);
+	say(c, &m);
 }
 
 /* A block with :status (or one too large to tell) is a response head, else trailers. */
@@ -375,7 +409,7 @@ static void emit_response(struct gp_h2_conn *c, uint32_t stream, uint64_t ts_ns,
 			    !strncasecmp((const char *)hd->ctype, "application/grpc", 16);
 	}
 	set_hdrs(&m, &c->d[1], hd);
-	c->fn(c->ctx, &m);
+	say(c, &m);
 }
 
 static void emit_simple(struct gp_h2_conn *c, enum gp_http_ev ev, unsigned dir, uint32_t stream,
@@ -386,30 +420,85 @@ static void emit_simple(struct gp_h2_conn *c, enum gp_http_ev ev, unsigned dir, 
 	msg_init(&m, ev, dir, stream, ts_ns);
 	m.error_code = error_code;
 	m.last_stream = last_stream;
-	c->fn(c->ctx, &m);
+	say(c, &m);
+}
+
+/* What a blind block's first field (pseudo-headers come first, RFC 9113 8.3) says. */
+static void peek_block(struct h2_dir *d, const uint8_t *frag, size_t len)
+{
+	struct gp_hpack_peek pk;
+
+	d->pk_kind = PK_UNKNOWN;
+	d->pk_status = 0;
+	if (gp_hpack_peek(frag, len, &pk) || !pk.name_known)
+		return;
+	if (strcmp(pk.name, ":status")) {
+		d->pk_kind = pk.name[0] == ':' ? PK_REQUEST : PK_OTHER;
+		return;
+	}
+	d->pk_kind = PK_RESPONSE;
+	if (pk.value_known)
+		d->pk_status = parse_status((const uint8_t *)pk.value, strlen(pk.value));
 }
 
 /*
- * A header block without HPACK state: told from its stream alone, never
- * decoded. A client's new stream has a higher id than all before it (RFC
- * 9113 5.1.1): a request of unknown headers; else the request's trailers.
- * A server's block is a response head (or trailers) of unknown status.
+ * A joined connection's first block says which side is the client: turned
+ * round before anything but its LOST was told, and while no direction is
+ * lost (the consumer then turns its
+ * flow round: GP_HTTP_REORIENT); the directions' states go with them.
+ */
+static unsigned reorient(struct gp_h2_conn *c, unsigned dir)
+{
+	struct h2_dir t = c->d[0];
+	struct gp_http_msg m;
+	uint8_t kind = c->d[dir].pk_kind;
+
+	if (!c->joined || c->said || c->d[0].dead || c->d[1].dead || kind == PK_UNKNOWN ||
+	    kind == PK_OTHER ||
+	    (kind == PK_RESPONSE) == (dir == 1))
+		return dir;
+	c->d[0] = c->d[1];
+	c->d[1] = t;
+	c->swap ^= 1;
+	msg_init(&m, GP_HTTP_REORIENT, 0, 0, 0);
+	say(c, &m);
+	return dir ^ 1;
+}
+
+/*
+ * A header block without HPACK state: told from its stream and what its
+ * first field says, never decoded further. A client's new stream has a
+ * higher id than all before it (RFC 9113 5.1.1): a request of unknown
+ * headers; else the request's trailers. A server's block is a response
+ * head (its status when the static table or a literal gives it) or, when
+ * it opens with a regular field, trailers.
  */
 static int blind_block(struct gp_h2_conn *c, unsigned dir, uint8_t type, uint32_t stream,
 		       int end_stream, uint64_t ts0, uint64_t ts1)
 {
-	struct h2_dir *d = &c->d[dir];
+	struct h2_dir *d;
 	struct gp_http_msg m;
 
-	if (type == F_PUSH_PROMISE || (dir == 0 && stream <= d->max_sid))
+	if (type == F_PUSH_PROMISE)
 		return 0;
-	msg_init(&m, dir ? GP_HTTP_RESPONSE : GP_HTTP_REQUEST, dir, stream, ts0);
-	m.reason = GP_HTTP_LOST_RINGBUF;
+	dir = reorient(c, dir);
+	d = &c->d[dir];
+	/* A head from the wrong side is no request and no response: not told. */
+	if (d->pk_kind == (dir ? PK_REQUEST : PK_RESPONSE))
+		return 0;
+	if (dir == 0 && (stream <= d->max_sid || d->pk_kind == PK_OTHER))
+		return 0;
+	msg_init(&m, !dir ? GP_HTTP_REQUEST : d->pk_kind == PK_OTHER ? GP_HTTP_TRAILERS :
+		 GP_HTTP_RESPONSE, dir, stream, ts0);
+	m.reason = d->blind;
 	if (dir == 0) {
 		d->max_sid = stream;
 		m.end_stream = end_stream;
+	} else if (d->pk_status) {
+		m.status = d->pk_status;
+		m.interim = m.status / 100 == 1 && m.status != 101;
 	}
-	c->fn(c->ctx, &m);
+	say(c, &m);
 	if (dir && end_stream)
 		emit_simple(c, GP_HTTP_RESPONSE_END, 1, stream, ts1, 0, 0);
 	return 0;
@@ -502,6 +591,8 @@ static int on_headers(struct gp_h2_conn *c, unsigned dir, uint8_t type, uint8_t 
 
 	if (!sid || fragment(type, flags, p, n, &frag, &flen))
 		return lose(c, dir, GP_HTTP_LOST_HPACK, ts_ns);
+	if (d->blind)
+		peek_block(d, frag, flen);
 	if (flags & FL_END_HEADERS)
 		return block_done(c, dir, type, sid, end_stream, frag, flen, ts_ns, ts_ns);
 	d->blk_len = 0;
@@ -561,6 +652,7 @@ int gp_h2_frame(struct gp_h2_conn *c, unsigned dir, const uint8_t *frame, size_t
 
 	if (dir > 1)
 		return -EINVAL;
+	dir ^= c->swap;
 	if (c->d[dir].dead)
 		return -EBADMSG;
 	if (len < FRAME_HDR)

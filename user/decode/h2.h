@@ -38,14 +38,20 @@ int gp_h2_frame(struct gp_h2_conn *c, unsigned dir, const uint8_t *frame, size_t
 		int truncated, uint64_t ts_ns);
 /*
  * The kernel lost dir (reason: GP_HTTP_LOST_*): emits GP_HTTP_LOST once, dir
- * is dead. GP_HTTP_LOST_RINGBUF (records missed, framing kept): dir goes on
- * blind, its HPACK state unknown: its header blocks are never decoded; a
- * client block on a new stream is a GP_HTTP_REQUEST, a server block a
- * GP_HTTP_RESPONSE, both with reason GP_HTTP_LOST_RINGBUF and nothing else
- * known (status 0); RST_STREAM, GOAWAY and END_STREAM go on as before. A
- * client block left open by the loss is its request, told then. missed
- * (dir 0): the kernel's count of requests it could not deliver; each
- * RINGBUF that raises it is told again (GP_HTTP_LOST, missed).
+ * is dead. GP_HTTP_LOST_RINGBUF (records missed, framing kept) and
+ * _MIDSTREAM (dir joined at a frame header): dir goes on blind, its HPACK
+ * state unknown: its header blocks are never decoded, only their first
+ * field peeked at (gp_hpack_peek()); a client block on a new stream is a
+ * GP_HTTP_REQUEST, a server block a GP_HTTP_RESPONSE (with the status
+ * that field gives, else 0) or, opening with a regular field,
+ * GP_HTTP_TRAILERS, all with that reason; RST_STREAM, GOAWAY and
+ * END_STREAM go on as before. A client block left open by the loss is
+ * its request, told then. missed (RINGBUF, dir 0): the kernel's count of
+ * requests it could not deliver; each RINGBUF that raises it is told
+ * again (GP_HTTP_LOST, missed). MIDSTREAM is told once per connection, in
+ * the direction joined first (it says nothing of which side is whose); when the first block decided
+ * shows the client was taken for the server, GP_HTTP_REORIENT is told and
+ * the directions turn round (dir arguments stay the records').
  */
 void gp_h2_lost(struct gp_h2_conn *c, unsigned dir, unsigned reason, uint32_t missed,
 		uint64_t ts_ns);

@@ -41,6 +41,13 @@ enum gp_http_ev {
 	 * knowable are the tracker's to count as undecoded.
 	 */
 	GP_HTTP_LOST,
+	/*
+	 * HTTP/2 joined mid-stream (GP_HTTP_LOST_MIDSTREAM): the endpoint
+	 * taken for the client is the server (a response head came from it).
+	 * Comes before any message but that LOST; the messages after it have
+	 * their directions the right way round, and so must the flow.
+	 */
+	GP_HTTP_REORIENT,
 };
 
 /* Why decoding stopped; the first five are the kernel's enum gp_l7_lost. */
@@ -88,8 +95,9 @@ struct gp_http_msg {
 	uint32_t last_stream;
 	/*
 	 * GP_HTTP_LOST: why. REQUEST and RESPONSE: 0, or the head exists but
-	 * could not be decoded (GP_HTTP_LOST_RINGBUF: HPACK state lost): only
-	 * its stream (and end_stream) is known.
+	 * could not be decoded (GP_HTTP_LOST_RINGBUF or _MIDSTREAM: HPACK
+	 * state unknown): only its stream, end_stream and (RESPONSE) a status
+	 * the static table or a literal gave are known.
 	 */
 	unsigned reason;
 	/*

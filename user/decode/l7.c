@@ -49,6 +49,7 @@ struct conn {
 	uint64_t last_ts, end_ts;
 	uint8_t ended;
 	uint8_t resp_open;		/* an HTTP/1 final response head without its end */
+	uint8_t told_lost[2];		/* a GP_HTTP_LOST that ends the direction was told */
 };
 
 struct gp_l7 {
@@ -60,14 +61,43 @@ struct gp_l7 {
 	uint8_t scratch[GP_L7_HEAD_MAX];	/* a one-record HTTP/1 head, parsed in place */
 };
 
+/*
+ * A direction told lost says nothing more, whichever decoder would: an
+ * HTTP/2 connection turned round after a mid-stream join may find its
+ * client's side among the HTTP/1 directions lost.
+ */
 static void emit(struct conn *c, const struct gp_http_msg *m)
 {
+	unsigned dir = m->dir & 1;
+
+	if (c->told_lost[dir])
+		return;
+	if (m->ev == GP_HTTP_LOST && !(m->proto == GP_L7P_H2 && (m->reason == GP_HTTP_LOST_RINGBUF ||
+								   m->reason == GP_HTTP_LOST_MIDSTREAM)))
+		c->told_lost[dir] = 1;
 	c->t->ops.msg(c->t->ops.ctx, &c->pub, m);
+}
+
+static void flow_reverse(struct gp_flow_tuple *f)
+{
+	struct gp_flow_tuple r = *f;
+
+	memcpy(r.saddr, f->daddr, sizeof(r.saddr));
+	memcpy(r.daddr, f->saddr, sizeof(r.daddr));
+	r.sport = f->dport;
+	r.dport = f->sport;
+	*f = r;
 }
 
 static void h2_emit(void *ctx, const struct gp_http_msg *m)
 {
-	emit(ctx, m);
+	struct conn *c = ctx;
+
+	if (m->ev == GP_HTTP_REORIENT) {
+		flow_reverse(&c->pub.flow);
+		return;
+	}
+	emit(c, m);
 }
 
 static void emit_h1(struct conn *c, enum gp_http_ev ev, unsigned dir, uint64_t ts,
@@ -269,9 +299,10 @@ static int end_rec(struct conn *c, const struct gp_l7_event *h, const uint8_t *d
 }
 
 /*
- * HTTP/2 records the ring lost: framing goes on, so the decoder goes on
- * with the HPACK state unknown. An HTTP/1 direction is lost: without the
- * heads missed, responses cannot be matched to their requests.
+ * HTTP/2 records the ring lost, or a direction joined mid-stream: framing
+ * goes on, so the decoder goes on with the HPACK state unknown. An HTTP/1
+ * direction is lost: without the heads missed, responses cannot be matched
+ * to their requests.
  */
 static int lost_rec(struct conn *c, const struct gp_l7_event *h)
 {
@@ -282,7 +313,8 @@ static int lost_rec(struct conn *c, const struct gp_l7_event *h)
 	if (!reason || reason >= GP_L7_LOST_MAX)
 		reason = GP_HTTP_LOST_MALFORMED;
 	/* proto NONE: the kernel stopped the walk (a LOST of its own was refused) */
-	if (reason != GP_HTTP_LOST_RINGBUF || h->proto == GP_L7P_NONE || !h2 || !h2_of(c)) {
+	if ((reason != GP_HTTP_LOST_RINGBUF && reason != GP_HTTP_LOST_MIDSTREAM) ||
+	    h->proto == GP_L7P_NONE || !h2 || !h2_of(c)) {
 		lose(c, h->dir, h2, reason, h->ts_ns);
 		return 0;
 	}

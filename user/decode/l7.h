@@ -22,9 +22,11 @@
  *   offsets, MALFORMED otherwise). A unit's ts is its first record's.
  * - A direction is lost once (one GP_HTTP_LOST, from the decoder it was
  *   in); its later records are ignored. Except an HTTP/2 direction's
- *   GP_L7_LOST_RINGBUF: the unit being received is dropped, then records
- *   that continue a unit begun before are skipped, and the HTTP/2 decoder
- *   goes on without HPACK state (gp_h2_lost()). HTTP/1: a head that does not
+ *   GP_L7_LOST_RINGBUF or _MIDSTREAM: the unit being received is dropped,
+ *   then records that continue a unit begun before are skipped, and the
+ *   HTTP/2 decoder goes on without HPACK state (gp_h2_lost()); after a
+ *   mid-stream join it may find the flow the wrong way round, and turns
+ *   gp_l7_conn.flow round before telling any request. HTTP/1: a head that does not
  *   parse, or a response head in dir 0 (request in dir 1), is LOST_HEAD;
  *   a unit flagged GP_L7_F_TRUNC is LOST_TRUNCATED.
  * - HTTP/1 END in dir 1 is GP_HTTP_RESPONSE_END after a final response

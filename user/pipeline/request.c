@@ -542,6 +542,12 @@ static void on_lost(struct gp_req_tracker *t, struct rconn *rc, const struct gp_
 		rc->missed = m->missed;
 		rc->missed_ts = m->ts_ns;
 	}
+	/*
+	 * HTTP/2 joined mid-stream: requests before the join are unseen (a
+	 * response to one is a request of gray unknown), the rest blind.
+	 */
+	if (m->reason == GP_HTTP_LOST_MIDSTREAM && m->proto == GP_L7P_H2)
+		dir = 0;
 	if (rc->lost[dir])
 		return;
 	rc->lost[dir] = 1;
@@ -596,6 +602,8 @@ void gp_req_msg(void *tracker, struct gp_l7_conn *c, const struct gp_http_msg *m
 	case GP_HTTP_LOST:
 		on_lost(t, rc, m);
 		break;
+	case GP_HTTP_REORIENT:
+		break;	/* the connection's flow was turned round for us */
 	}
 }
 
