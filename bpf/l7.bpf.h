@@ -74,6 +74,8 @@ enum { RQ_PLAIN = 0, RQ_HEAD, RQ_CONNECT };
 #define L7_OWED(r)	((r) & 0x7f)
 /* gp_l7_dir.uflags: the frame is a client HEADERS opening a stream (not forwarded) */
 #define L7_UF_REQ	0x80
+/* gp_l7_dir.uflags, HTTP/1: a record of the head being walked was refused */
+#define L7_UF_HLOST	0x40
 
 /* What one packet is to a direction: stream bytes [s, e) of flow v. */
 struct l7_seg {
@@ -363,7 +365,8 @@ __noinline int gp_l7_flush(struct __sk_buff *skb)
 			continue;
 		packed = GP_L7_LOST | (GP_L7_LOST_RINGBUF << 16) | (i ? EM_DIR : 0) |
 			 (x->mode == L7M_H1 ? GP_L7P_H1 : GP_L7P_H2) << 20;
-		if (gp_l7_emit(skb, i || x->mode != L7M_H2 ? x->pos : g.v->h2_missed, x->pos, 0,
+		if (gp_l7_emit(skb, !i ? g.v->h2_missed : x->mode == L7M_H1 ? g.v->h1_resp_missed :
+			       x->pos, x->pos, 0,
 			       packed))
 			return -1;
 		x->reason = L7_TOLD;
@@ -411,6 +414,8 @@ fail:
 		if (d->uflags & L7_UF_REQ)
 			g->v->h2_missed++;
 		d->uflags &= ~L7_UF_REQ;
+		if (d->mode == L7M_H1 && r->kind == GP_L7_UNIT)
+			d->uflags |= L7_UF_HLOST;	/* counted once the head says what it was */
 		return 0;
 	}
 	d->mode = L7M_LOSTPEND;
@@ -687,15 +692,33 @@ static __always_inline int h1_body(struct __sk_buff *skb, struct l7_seg *g, int 
 	return h1_msg_end(skb, g);
 }
 
+/*
+ * A head with a record the ring refused: counted (count, or none for an
+ * interim response, which pairs with no request) and the new count owed
+ * in a LOST, so user space keeps its requests and responses in step.
+ */
+static __always_inline void h1_head_refused(struct gp_l7_dir *d, __u32 *count)
+{
+	if (!(d->uflags & L7_UF_HLOST))
+		return;
+	d->uflags &= ~L7_UF_HLOST;
+	if (!count)
+		return;
+	(*count)++;
+	d->reason = GP_L7_LOST_RINGBUF;
+}
+
 static __always_inline int h1_request_done(struct __sk_buff *skb, struct l7_seg *g)
 {
 	struct gp_l7_dir *d = g->d;
 	struct gp_flow_val *v = g->v;
 
 	if (h1_prefix(d->h1.first, "PRI * HTTP/2", 12)) {
+		h1_head_refused(d, NULL);
 		h2_start(d, d->unit + 24);
 		return 1;
 	}
+	h1_head_refused(d, &v->h2_missed);
 	/* Only responses that are followed need their request's kind. */
 	if (v->l7[1].mode == L7M_H1 && v->nfifo >= FIFO_MAX) {
 		struct l7_seg sg = *g;
@@ -722,9 +745,11 @@ static __always_inline int h1_response_done(struct __sk_buff *skb, struct l7_seg
 		return -1;
 	}
 	if (st < 200 && st != 101) {
+		h1_head_refused(d, NULL);
 		h1_start(d, d->pos);	/* interim: the final response follows */
 		return 0;
 	}
+	h1_head_refused(d, &v->h1_resp_missed);
 	if (v->nfifo) {
 		v->fifo >>= 2;
 		v->nfifo--;

@@ -186,14 +186,14 @@ struct gp_flow_val {
 	 * packet crossing two hooked interfaces (pod veth, then eth0) counts once.
 	 */
 	__u32 ifindex;
-	__u32 _pad2;
+	__u32 h1_resp_missed;	/* HTTP/1: final response heads the ring refused */
 	/* Below: the TC program's own HTTP state (user space reads the fields above only). */
 	struct gp_l7_dir l7[2];	/* [0] client -> server, [1] server -> client */
 	__u32 fifo;		/* HTTP/1 requests awaiting a response: 2 bits each, oldest lowest */
 	__u8 nfifo;
 	__u8 _pad3[3];
 	__u32 h2_sid;		/* HTTP/2: the highest stream a client HEADERS opened */
-	__u32 h2_missed;	/* HTTP/2: requests (those HEADERS) the ring refused */
+	__u32 h2_missed;	/* requests the ring refused: HTTP/2 HEADERS, HTTP/1 heads */
 };
 
 /*
@@ -255,9 +255,11 @@ enum gp_l7_kind {
 	 * (either direction); the first records of dir after it may continue
 	 * a unit whose start was lost (off != unit_off): skip those. HTTP/2:
 	 * dir's HPACK state is unknown from there on. It may come again. For
-	 * HTTP/2 in dir 0, unit_off is then not an offset but the count of
-	 * requests refused so far (client HEADERS frames on a new stream, RFC
-	 * 9113 5.1.1); a LOST comes after each such request refused. A
+	 * dir 0 (either protocol) and HTTP/1's dir 1, unit_off is then not an
+	 * offset but the count of units refused so far: requests (client
+	 * HEADERS frames on a new stream, RFC 9113 5.1.1; HTTP/1 request
+	 * heads), final response heads (HTTP/1, 101 included, 1xx not); a
+	 * LOST comes after each such unit refused, once its head is complete. A
 	 * RINGBUF with proto GP_L7P_NONE is not one of these: the kernel's
 	 * own LOST was refused and the walk stopped, as for other reasons.
 	 */
@@ -339,6 +341,7 @@ _Static_assert(sizeof(struct gp_flow_val) == 168, "gp_flow_val size changed");
 GP_ASSERT_OFF(struct gp_flow_val, l7, 40);
 GP_ASSERT_OFF(struct gp_flow_val, fifo, 152);
 GP_ASSERT_OFF(struct gp_flow_val, ifindex, 32);
+GP_ASSERT_OFF(struct gp_flow_val, h1_resp_missed, 36);
 GP_ASSERT_OFF(struct gp_flow_val, bytes, 8);
 GP_ASSERT_OFF(struct gp_flow_val, isn, 16);
 GP_ASSERT_OFF(struct gp_flow_val, cap, 20);

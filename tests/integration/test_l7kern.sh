@@ -400,6 +400,42 @@ t_l7_ringbuf_walks_on() {
 	l7_lost=2
 	EOF
 }
+# HTTP/1 walks on past heads the ring refused: the 4 KiB ring holds the
+# first 1028-byte request head; heads 2, 3 and 4 are refused, and after
+# each completes a LOST carries the running count (unit 1, 2, 3), so user
+# space keeps the FIFO: the responses and the fifth request follow as ever.
+t_l7_h1_ringbuf_walks_on() {
+	local i
+	{
+		printf 'open\nnodrain\n'
+		for i in 1 2 3 4; do
+			printf 'c GET /%d HTTP/1.1\\r\\nx-pad: \nc.fill 1000\nc \\r\\n\\r\\n\nc.send\n' $i
+		done
+		printf 'drain\n'
+		for i in 1 2 3 4; do printf 's HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n\n'; done
+		printf 's.send\nc GET /5 HTTP/1.1\\r\\n\\r\\n\nc.send\n'
+		printf 's HTTP/1.1 404 NF\\r\\nContent-Length: 0\\r\\n\\r\\n\ns.send\nstats\n'
+	} | l7 h1walk -r 4
+	expect_recs h1walk <<-EOF
+	$(r 0 UNIT 0 0 1028 1 0)
+	$(r 0 LOST 1 2056 0 0 2)
+	$(r 0 LOST 2 3084 0 0 2)
+	$(r 0 LOST 3 4112 0 0 2)
+	$(r 1 UNIT 0 0 38 1 0)
+	$(r 1 END 0 38 0 0 0)
+	$(r 1 UNIT 38 38 38 1 0)
+	$(r 1 END 38 76 0 0 0)
+	$(r 1 UNIT 76 76 38 1 0)
+	$(r 1 END 76 114 0 0 0)
+	$(r 1 UNIT 114 114 38 1 0)
+	$(r 1 END 114 152 0 0 0)
+	$(r 0 UNIT 4112 4112 19 1 0)
+	$(r 1 UNIT 152 152 38 1 0)
+	$(r 1 END 152 190 0 0 0)
+	l7_lost=3
+	EOF
+}
+
 # live_start: l7dump hooks B's veth (ingress and egress, as the agent now
 # does by default); returns once attached. live_stop: its records in $T/live.
 live_start() {
