@@ -46,7 +46,10 @@ static void on_msg(void *ctx, struct gp_l7_conn *c, const struct gp_http_msg *m)
 	if (m->ev == GP_HTTP_LOST) {
 		if (!m->reason || m->reason >= GP_HTTP_LOST_MAX)
 			abort();
-		if (m->reason == GP_HTTP_LOST_MIDSTREAM && m->proto == GP_L7P_H2 && !t->joined)
+		if (m->h1_walk_on) {
+			if (m->reason != GP_HTTP_LOST_RINGBUF || m->proto != GP_L7P_H1)
+				abort();	/* HTTP/1 after the ring's loss: heads go on */
+		} else if (m->reason == GP_HTTP_LOST_MIDSTREAM && m->proto == GP_L7P_H2 && !t->joined)
 			t->joined = 1;
 		else if (m->reason == GP_HTTP_LOST_RINGBUF && m->proto == GP_L7P_H2 &&
 		    (!t->blind[m->dir] || m->missed > t->missed[m->dir])) {

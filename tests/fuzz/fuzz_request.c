@@ -69,6 +69,9 @@ static void step(struct gp_req_tracker *t, struct gp_l7_conn *c, const uint8_t *
 	m.reason = 1 + p[2] % (GP_HTTP_LOST_MAX - 1);
 	m.dir = m.ev == GP_HTTP_LOST ? p[1] & 1 : m.dir;
 	m.malformed = (p[1] & 0x60) == 0x60;
+	/* The kernel's running counts: HTTP/1 heads refused, HTTP/2 requests refused. */
+	m.missed = p[2] & 7;
+	m.h1_walk_on = m.ev == GP_HTTP_LOST && m.proto == GP_L7P_H1 && (p[1] & 0x08);
 	gp_req_msg(t, c, &m);
 	*now += (p[1] & 0x10) ? (uint64_t)p[2] * 400 * MS : MS;
 }

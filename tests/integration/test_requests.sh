@@ -821,6 +821,40 @@ t_req_ringbuf_loss_all_counted() {
 		|| gap "outbound: requests of connections the tagger did not join to A's client sockets: request lines$lines of 2700"
 }
 
+# HTTP/1 under the same 4 KiB ring: pipelined heads the ring refused are
+# counted from the kernel's running count, in their place: every request
+# nginx answered is one inbound request line, and every tagged one has the
+# code its path gives (a refused head does not shift the pairing).
+t_req_h1_ringbuf_never_mispaired() {
+	local c i d r wrong
+	req_nginx 76
+	agent_in_b --ringbuf-kb 4
+	for c in 1 2 3; do
+		r=()
+		for i in $(seq 100); do
+			case $((i % 3)) in
+			0) r+=("GET /ok?$i X-Gray:g2xx X-Pad:$(printf '%0600d' "$i")") ;;
+			1) r+=("GET /missing?$i X-Gray:g4xx X-Pad:$(printf '%0300d' "$i")") ;;
+			2) r+=("GET /fail?$i X-Gray:g5xx X-Pad:$(printf '%0900d' "$i")") ;;
+			esac
+		done
+		ip netns exec "$NSA" "$PY" "$FIX/pipeline.py" "$B4" 8080 "${r[@]}" >"$T/pipe$c.out" \
+			|| fail "pipelining client $c: $(tail -n 2 "$T/pipe$c.out")"
+	done
+	expect_eq "$(log_lines)" 300 "requests nginx answered"
+	wait_quiet
+	agent_stop
+	RING_LOST=$(series grayprobe_requests_undecoded_total inbound reason | tr '\n' ';')
+	note "inbound: $(req_counts inbound | tr '\n' ';') undecoded: $RING_LOST"
+	[ -n "$RING_LOST" ] || fail "no request undecoded: the 4 KiB ring lost nothing, nothing was tested"
+	for d in $REQ_DIRS; do
+		wrong=$(req_events ".direction == \"$d\" and .gray != \"unknown\"" | jq -r '"\(.gray) \(.code)"' |
+			awk '$1 != "g" $2')
+		[ -z "$wrong" ] || fail "$d: requests paired with another's response: $(sort <<<"$wrong" | uniq -c | tr '\n' ';')"
+	done
+	expect_eq "$(req_events '.direction == "inbound"' | wc -l)" 300 "inbound request lines"
+}
+
 # Connections that carry their first request only after --tag-wait (a
 # client pool that connects ahead): their outcomes are counted first (alpn
 # "none", nothing seen yet), and the requests that come later on them are

@@ -408,16 +408,46 @@ static void test_head_trailing_bytes(void **state)
 	is_lost(1, 1, GP_HTTP_LOST_HEAD);
 }
 
+/*
+ * HTTP/1 after the ring refused records: the kernel's count of heads
+ * refused is told (the direction goes on), the rest of a unit whose start
+ * was refused is skipped, and the next head decodes as ever.
+ */
+static void test_h1_ringbuf_walks_on(void **state)
+{
+	struct gp_l7 *t = *state;
+	struct gp_l7_event h = hdr(0, GP_L7_LOST, GP_L7P_H1, 1, 47, 0, 0, 3);
+	size_t n = strlen(REQ1);
+
+	assert_int_equal(h1(t, 0, 0, REQ1, 1), 0);
+	h.reason = GP_L7_LOST_RINGBUF;
+	assert_int_equal(gp_l7_record(t, &h, NULL), 0);
+	assert_int_equal(g.n, 2);
+	is_lost(1, 0, GP_HTTP_LOST_RINGBUF);
+	assert_int_equal(g.ev[1].m.missed, 1);
+	assert_int_equal(g.ev[1].m.h1_walk_on, 1);
+	/* The second head's last part (its first was refused), then the third whole. */
+	h = hdr(0, GP_L7_UNIT, GP_L7P_H1, (uint32_t)n, (uint32_t)n + 10, 5, GP_L7_F_LAST, 4);
+	assert_int_equal(gp_l7_record(t, &h, (const uint8_t *)"\r\n\r\n\r"), 0);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(h1(t, 0, 2 * (uint32_t)n, REQ1, 5), 0);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.ev[2].m.ev, GP_HTTP_REQUEST);
+	assert_int_equal(g.ev[2].m.reason, 0);
+	assert_string_equal(g.ev[2].path, "/one");
+	assert_int_equal(stats(t).bad_records, 0);
+}
+
 /* The kernel's LOST: told once per direction, with its reason. */
 static void test_h1_lost(void **state)
 {
 	struct gp_l7 *t = *state;
 
-	assert_int_equal(lost(t, 1, GP_L7P_H1, GP_L7_LOST_RINGBUF, 5), 0);
-	assert_int_equal(lost(t, 1, GP_L7P_H1, GP_L7_LOST_GAP, 6), 0);
+	assert_int_equal(lost(t, 1, GP_L7P_H1, GP_L7_LOST_GAP, 5), 0);
+	assert_int_equal(lost(t, 1, GP_L7P_H1, GP_L7_LOST_RINGBUF, 6), 0);
 	assert_int_equal(lost(t, 0, GP_L7P_NONE, 77, 7), 0);
 	assert_int_equal(g.n, 2);
-	is_lost(0, 1, GP_HTTP_LOST_RINGBUF);
+	is_lost(0, 1, GP_HTTP_LOST_GAP);
 	assert_int_equal(g.ev[0].m.ts_ns, 5);
 	is_lost(1, 0, GP_HTTP_LOST_MALFORMED);
 	assert_int_equal(stats(t).bad_records, 0);
@@ -734,6 +764,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repeat_and_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_trailing_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h1_ringbuf_walks_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h1_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_end, setup, teardown),

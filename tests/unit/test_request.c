@@ -487,6 +487,58 @@ static void test_lost_request_direction_h2_grpc(void **state)
 	assert_false(out[0].has_latency);
 }
 
+/*
+ * HTTP/1 heads the ring refused, by the kernel's count: a request refused
+ * keeps its place in the FIFO (gray unknown), a response refused answers
+ * the oldest unanswered request without a status; every later pairing
+ * stays right.
+ */
+static void h1_refused(unsigned dir, uint32_t count, uint64_t ms)
+{
+	struct gp_http_msg m = msg(GP_HTTP_LOST, GP_L7P_H1, 0, ms);
+
+	m.dir = (uint8_t)dir;
+	m.reason = GP_HTTP_LOST_RINGBUF;
+	m.missed = count;
+	m.h1_walk_on = 1;
+	put_msg(&m);
+}
+
+static void test_h1_heads_refused_keep_pairs(void **state)
+{
+	(void)state;
+	h1_req(0, "/1", "x-gray: g1\r\n");
+	h1_refused(0, 0, 1);			/* a part refused, no head yet */
+	h1_refused(0, 1, 1);			/* /2's head */
+	h1_req(2, "/3", "x-gray: g3\r\n");
+	h1_refused(0, 3, 3);			/* /4 and /5 */
+	h1_req(4, "/6", "x-gray: g6\r\n");
+	resp(GP_L7P_H1, 0, 10, 200);		/* /1 */
+	h1_refused(1, 1, 11);			/* /2's response */
+	resp(GP_L7P_H1, 0, 12, 404);		/* /3 */
+	resp(GP_L7P_H1, 0, 13, 503);		/* /4 */
+	h1_refused(1, 2, 14);			/* /5's */
+	h1_refused(1, 2, 14);			/* told again: nothing more */
+	resp(GP_L7P_H1, 0, 15, 201);		/* /6 */
+	end(GP_L7P_H1, 0, 16);
+	assert_int_equal(n_out, 6);
+	assert_string_equal(out[0].gray, "g1");
+	assert_int_equal(out[0].code, GP_CODE_2XX);
+	assert_string_equal(out[1].gray, "unknown");
+	assert_true(out[1].undecoded && out[1].no_status);
+	assert_int_equal(out[1].reason, GP_HTTP_LOST_RINGBUF);
+	assert_string_equal(out[2].gray, "g3");
+	assert_int_equal(out[2].code, GP_CODE_4XX);
+	assert_string_equal(out[3].gray, "unknown");
+	assert_int_equal(out[3].code, GP_CODE_5XX);
+	assert_false(out[3].has_latency);	/* its start was not seen */
+	assert_true(out[4].no_status);
+	assert_string_equal(out[4].gray, "unknown");
+	assert_string_equal(out[5].gray, "g6");
+	assert_int_equal(out[5].code, GP_CODE_2XX);
+	assert_true(out[5].has_latency && out[5].latency_ns == 11 * MS);
+}
+
 /* Responses lost: no status can come; counted undecoded, never as none or reset. */
 static void test_lost_response_direction(void **state)
 {
@@ -806,6 +858,7 @@ int main(void)
 		T_(test_flush_none),
 		T_(test_lost_request_direction),
 		T_(test_lost_request_direction_h2_grpc),
+		T_(test_h1_heads_refused_keep_pairs),
 		T_(test_lost_response_direction),
 		T_(test_malformed_heads),
 		T_(test_h2_ringbuf_blind),

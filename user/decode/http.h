@@ -103,8 +103,11 @@ struct gp_http_msg {
 	/*
 	 * GP_HTTP_LOST of RINGBUF in dir 0 (HTTP/2): requests the kernel could
 	 * not deliver at all on this connection so far (it grows, told again).
+	 * With h1_walk_on (HTTP/1): heads of dir refused so far, requests in
+	 * dir 0, final responses in dir 1; the direction goes on.
 	 */
 	uint32_t missed;
+	int h1_walk_on;
 	/* HTTP/1 only: the message asked to close the connection after it. */
 	int conn_close;
 	/*

@@ -72,8 +72,9 @@ static void emit(struct conn *c, const struct gp_http_msg *m)
 
 	if (c->told_lost[dir])
 		return;
-	if (m->ev == GP_HTTP_LOST && !(m->proto == GP_L7P_H2 && (m->reason == GP_HTTP_LOST_RINGBUF ||
-								   m->reason == GP_HTTP_LOST_MIDSTREAM)))
+	if (m->ev == GP_HTTP_LOST && !m->h1_walk_on &&
+	    !(m->proto == GP_L7P_H2 && (m->reason == GP_HTTP_LOST_RINGBUF ||
+					m->reason == GP_HTTP_LOST_MIDSTREAM)))
 		c->told_lost[dir] = 1;
 	c->t->ops.msg(c->t->ops.ctx, &c->pub, m);
 }
@@ -100,19 +101,25 @@ static void h2_emit(void *ctx, const struct gp_http_msg *m)
 	emit(c, m);
 }
 
+static void h1_msg(struct gp_http_msg *m, enum gp_http_ev ev, unsigned dir, uint64_t ts,
+		   unsigned reason)
+{
+	memset(m, 0, sizeof(*m));
+	m->ev = ev;
+	m->dir = (uint8_t)dir;
+	m->proto = GP_L7P_H1;
+	m->ts_ns = ts;
+	m->method = m->authority = m->path = "";
+	m->grpc_status = -1;
+	m->reason = reason;
+}
+
 static void emit_h1(struct conn *c, enum gp_http_ev ev, unsigned dir, uint64_t ts,
 		    unsigned reason)
 {
 	struct gp_http_msg m;
 
-	memset(&m, 0, sizeof(m));
-	m.ev = ev;
-	m.dir = (uint8_t)dir;
-	m.proto = GP_L7P_H1;
-	m.ts_ns = ts;
-	m.method = m.authority = m.path = "";
-	m.grpc_status = -1;
-	m.reason = reason;
+	h1_msg(&m, ev, dir, ts, reason);
 	emit(c, &m);
 }
 
@@ -299,19 +306,29 @@ static int end_rec(struct conn *c, const struct gp_l7_event *h, const uint8_t *d
 }
 
 /*
- * HTTP/2 records the ring lost, or a direction joined mid-stream: framing
- * goes on, so the decoder goes on with the HPACK state unknown. An HTTP/1
- * direction is lost: without the heads missed, responses cannot be matched
- * to their requests.
+ * Records the ring lost, or an HTTP/2 direction joined mid-stream: framing
+ * goes on. HTTP/2's decoder goes on with the HPACK state unknown; HTTP/1
+ * needs no state, and the kernel's count of heads refused (unit_off) keeps
+ * requests and responses in step (GP_HTTP_LOST with missed).
  */
 static int lost_rec(struct conn *c, const struct gp_l7_event *h)
 {
 	struct dir *d = &c->d[h->dir];
 	unsigned reason = h->reason;
 	int h2 = h->proto == GP_L7P_H2 || d->h2;
+	struct gp_http_msg m;
 
 	if (!reason || reason >= GP_L7_LOST_MAX)
 		reason = GP_HTTP_LOST_MALFORMED;
+	if (reason == GP_HTTP_LOST_RINGBUF && h->proto == GP_L7P_H1 && !h2) {
+		drop_unit(c->t, d);
+		d->resync = 1;
+		h1_msg(&m, GP_HTTP_LOST, h->dir, h->ts_ns, reason);
+		m.missed = h->unit_off;
+		m.h1_walk_on = 1;
+		emit(c, &m);
+		return 0;
+	}
 	/* proto NONE: the kernel stopped the walk (a LOST of its own was refused) */
 	if ((reason != GP_HTTP_LOST_RINGBUF && reason != GP_HTTP_LOST_MIDSTREAM) ||
 	    h->proto == GP_L7P_NONE || !h2 || !h2_of(c)) {

@@ -32,6 +32,7 @@ struct rconn {
 	struct gp_dlist reqs;
 	unsigned dirs;			/* 1 << GP_DIR_*: socket outcomes claiming the flow */
 	uint8_t lost[2];		/* per message direction */
+	uint32_t h1_missed[2];		/* HTTP/1 heads refused, as the kernel last counted */
 	unsigned reason[2];
 	/*
 	 * HTTP/2 client streams counted as requests: the highest, and which
@@ -533,11 +534,40 @@ static void on_goaway(struct gp_req_tracker *t, struct rconn *rc, uint32_t last_
 	}
 }
 
+/*
+ * HTTP/1 heads the ring refused, by the kernel's running count: a request
+ * refused is a request of gray unknown at its place in the FIFO; a final
+ * response refused answers the oldest unanswered request, its status
+ * unknown. Told before any later record of the connection, so in step.
+ */
+static void h1_refused(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
+{
+	unsigned dir = m->dir ? 1 : 0;
+	struct req *q;
+
+	/* wrap-safe; a count that went back (a contradiction) adds nothing */
+	while ((int32_t)(m->missed - rc->h1_missed[dir]) > 0) {
+		rc->h1_missed[dir]++;
+		if (dir) {
+			q = h1_next(t, rc, 0);
+			if (q)
+				finish_no_status(t, q, GP_HTTP_LOST_RINGBUF);
+		} else if ((q = req_open(t, rc, m))) {
+			tag_unknown(&q->r, GP_HTTP_LOST_RINGBUF);
+			q->unseen = 1;
+		}
+	}
+}
+
 static void on_lost(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
 {
 	unsigned dir = m->dir ? 1 : 0;
 	struct gp_dlink *l, *next;
 
+	if (m->h1_walk_on) {
+		h1_refused(t, rc, m);
+		return;
+	}
 	if (!dir && m->reason == GP_HTTP_LOST_RINGBUF && m->missed > rc->missed) {
 		rc->missed = m->missed;
 		rc->missed_ts = m->ts_ns;
