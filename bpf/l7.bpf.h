@@ -20,9 +20,11 @@
  * then H2 or H1 until the stream ends, a gap (a segment past the walked
  * point) or framing past the limits here end it with one GP_L7_LOST. A
  * record the ring buffer refuses costs its unit only: GP_L7_LOST(RINGBUF)
- * is sent before the flow's next record and the walk goes on (l7_emit).
- * Retransmits and overlaps are walked from the walked point, so no unit is
- * sent twice.
+ * is sent before the flow's next record and the walk goes on (l7_emit),
+ * with the running count of requests (and HTTP/1 final responses) refused.
+ * Adopted mid-stream (no SYN seen): mode MID until a segment that starts
+ * with an HTTP/2 frame header joins it (l7_midstream). Retransmits and
+ * overlaps are walked from the walked point, so no unit is sent twice.
  */
 #ifndef GP_L7_BPF_H
 #define GP_L7_BPF_H

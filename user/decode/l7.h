@@ -26,7 +26,10 @@
  *   then records that continue a unit begun before are skipped, and the
  *   HTTP/2 decoder goes on without HPACK state (gp_h2_lost()); after a
  *   mid-stream join it may find the flow the wrong way round, and turns
- *   gp_l7_conn.flow round before telling any request. HTTP/1: a head that does not
+ *   gp_l7_conn.flow round before telling any request. And an HTTP/1
+ *   direction's GP_L7_LOST_RINGBUF: the unit being received is dropped,
+ *   its rest skipped, and GP_HTTP_LOST with h1_walk_on tells the kernel's
+ *   count of heads refused (missed); heads after it decode as ever. HTTP/1: a head that does not
  *   parse, or a response head in dir 0 (request in dir 1), is LOST_HEAD;
  *   a unit flagged GP_L7_F_TRUNC is LOST_TRUNCATED.
  * - HTTP/1 END in dir 1 is GP_HTTP_RESPONSE_END after a final response
