@@ -1003,14 +1003,20 @@ static __always_inline int h2_plausible(const __u8 *a)
 	return 0;	/* PUSH_PROMISE, CONTINUATION: not where a block can be joined */
 }
 
-/* A segment of a flow not followed that starts like HTTP: worth an entry. */
+/*
+ * A segment of a flow not followed that starts like HTTP: worth an entry.
+ * Its bytes go to the staging buffer: gp_tc's stack adds to every call
+ * chain's 512 bytes.
+ */
 static __always_inline int l7_joinable(struct __sk_buff *skb, __u32 poff)
 {
-	__u8 a[16] = {};
+	struct payload_buf *b;
+	__u32 zero = 0;
 
-	if (bpf_skb_load_bytes(skb, poff, a, 9))
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b || bpf_skb_load_bytes(skb, poff, b->data, 9))
 		return 0;
-	return h2_plausible(a) || h1_method(a, 9) || h1_prefix(a, "HTTP/1.", 7);
+	return h2_plausible(b->data) || h1_method(b->data, 9) || h1_prefix(b->data, "HTTP/1.", 7);
 }
 
 /* Segments of an adopted direction looked at for a frame header before giving up. */

@@ -821,7 +821,7 @@ t_req_ringbuf_loss_all_counted() {
 		|| gap "outbound: requests of connections the tagger did not join to A's client sockets: request lines$lines of 2700"
 }
 
-# HTTP/1 under the same 4 KiB ring: pipelined heads the ring refused are
+# HTTP/1 under a 4 KiB ring: pipelined heads the ring refused are
 # counted from the kernel's running count, in their place: every request
 # nginx answered is one inbound request line, and every tagged one has the
 # code its path gives (a refused head does not shift the pairing).
@@ -829,9 +829,11 @@ t_req_h1_ringbuf_never_mispaired() {
 	local c i d r wrong
 	req_nginx 76
 	agent_in_b --ringbuf-kb 4
-	for c in 1 2 3; do
+	# 30 connections of 10 pipelined requests: a burst of 100 heads in one
+	# GSO segment would pass the walker's 128 steps per segment instead.
+	for c in $(seq 30); do
 		r=()
-		for i in $(seq 100); do
+		for i in $(seq 10); do
 			case $((i % 3)) in
 			0) r+=("GET /ok?$i X-Gray:g2xx X-Pad:$(printf '%0600d' "$i")") ;;
 			1) r+=("GET /missing?$i X-Gray:g4xx X-Pad:$(printf '%0300d' "$i")") ;;
@@ -849,7 +851,7 @@ t_req_h1_ringbuf_never_mispaired() {
 	[ -n "$RING_LOST" ] || fail "no request undecoded: the 4 KiB ring lost nothing, nothing was tested"
 	for d in $REQ_DIRS; do
 		wrong=$(req_events ".direction == \"$d\" and .gray != \"unknown\"" | jq -r '"\(.gray) \(.code)"' |
-			awk '$1 != "g" $2')
+			awk '$2 ~ /xx$/ && $1 != "g" $2')
 		[ -z "$wrong" ] || fail "$d: requests paired with another's response: $(sort <<<"$wrong" | uniq -c | tr '\n' ';')"
 	done
 	expect_eq "$(req_events '.direction == "inbound"' | wc -l)" 300 "inbound request lines"
