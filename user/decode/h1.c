@@ -348,11 +348,7 @@ ssize_t gp_h1_parse(uint8_t *buf, size_t len, struct gp_h1_head *out)
 void gp_h1_msg(const struct gp_h1_head *h, const uint8_t *buf, unsigned dir, uint64_t ts_ns,
 	       struct gp_http_msg *m)
 {
-	memset(m, 0, sizeof(*m));
-	m->ev = h->request ? GP_HTTP_REQUEST : GP_HTTP_RESPONSE;
-	m->dir = (uint8_t)dir;
-	m->proto = GP_L7P_H1;
-	m->ts_ns = ts_ns;
+	gp_http_msg_init(m, h->request ? GP_HTTP_REQUEST : GP_HTTP_RESPONSE, GP_L7P_H1, dir, ts_ns);
 	m->method = h->method;
 	m->authority = h->authority;
 	m->path = h->path;
@@ -360,7 +356,6 @@ void gp_h1_msg(const struct gp_h1_head *h, const uint8_t *buf, unsigned dir, uin
 	m->hdrs_len = h->hdr_len;
 	m->status = h->status;
 	m->interim = h->status >= 100 && h->status < 200 && h->status != 101;
-	m->grpc_status = -1;
 	m->http10 = h->request && !h->minor;
 	m->conn_close = h->conn_close;
 	m->end_stream = h->request && !h->chunked && h->content_length <= 0;

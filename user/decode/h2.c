@@ -102,15 +102,8 @@ void gp_h2_conn_free(struct gp_h2_conn *c)
 static void msg_init(struct gp_http_msg *m, enum gp_http_ev ev, unsigned dir, uint32_t stream,
 		     uint64_t ts_ns)
 {
-	memset(m, 0, sizeof(*m));
-	m->ev = ev;
-	m->dir = (uint8_t)dir;
-	m->proto = GP_L7P_H2;
+	gp_http_msg_init(m, ev, GP_L7P_H2, dir, ts_ns);
 	m->stream = stream;
-	m->ts_ns = ts_ns;
-	m->method = m->authority = m->path = "";
-	m->hdrs = (const uint8_t *)"";
-	m->grpc_status = -1;
 }
 
 static int blind_block(struct gp_h2_conn *c, unsigned dir, uint8_t type, uint32_t stream,

@@ -122,4 +122,8 @@ struct gp_http_msg {
 
 typedef void (*gp_http_msg_fn)(void *ctx, const struct gp_http_msg *m);
 
+/* *m as an event that knows nothing yet: empty strings, no gRPC status. */
+void gp_http_msg_init(struct gp_http_msg *m, enum gp_http_ev ev, unsigned proto, unsigned dir,
+		      uint64_t ts_ns);
+
 #endif

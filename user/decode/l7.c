@@ -104,13 +104,7 @@ static void h2_emit(void *ctx, const struct gp_http_msg *m)
 static void h1_msg(struct gp_http_msg *m, enum gp_http_ev ev, unsigned dir, uint64_t ts,
 		   unsigned reason)
 {
-	memset(m, 0, sizeof(*m));
-	m->ev = ev;
-	m->dir = (uint8_t)dir;
-	m->proto = GP_L7P_H1;
-	m->ts_ns = ts;
-	m->method = m->authority = m->path = "";
-	m->grpc_status = -1;
+	gp_http_msg_init(m, ev, GP_L7P_H1, dir, ts);
 	m->reason = reason;
 }
 

@@ -391,6 +391,19 @@ static void on_request(struct gp_req_tracker *t, struct rconn *rc, const struct 
 		finish_no_status(t, q, rc->reason[1]);
 }
 
+/* A request known only from what came after its head: gray unknown (reason), no latency. */
+static struct req *open_unseen(struct gp_req_tracker *t, struct rconn *rc,
+			       const struct gp_http_msg *m, unsigned reason)
+{
+	struct req *q = req_open(t, rc, m);
+
+	if (q) {
+		tag_unknown(&q->r, reason);
+		q->unseen = 1;
+	}
+	return q;
+}
+
 /*
  * A response to a request not seen (its direction lost): a request of gray
  * unknown, followed like the others to its trailers and end. HTTP/2: only a
@@ -399,8 +412,6 @@ static void on_request(struct gp_req_tracker *t, struct rconn *rc, const struct 
  */
 static struct req *unseen(struct gp_req_tracker *t, struct rconn *rc, const struct gp_http_msg *m)
 {
-	struct req *q;
-
 	if (!rc->lost[0])
 		return NULL;
 	if (m->proto == GP_L7P_H2) {
@@ -409,12 +420,7 @@ static struct req *unseen(struct gp_req_tracker *t, struct rconn *rc, const stru
 		h2_count(rc, m->stream);
 		rc->missed_counted++;
 	}
-	q = req_open(t, rc, m);
-	if (q) {
-		tag_unknown(&q->r, rc->reason[0]);
-		q->unseen = 1;
-	}
-	return q;
+	return open_unseen(t, rc, m, rc->reason[0]);
 }
 
 /*
@@ -552,9 +558,8 @@ static void h1_refused(struct gp_req_tracker *t, struct rconn *rc, const struct 
 			q = h1_next(t, rc, 0);
 			if (q)
 				finish_no_status(t, q, GP_HTTP_LOST_RINGBUF);
-		} else if ((q = req_open(t, rc, m))) {
-			tag_unknown(&q->r, GP_HTTP_LOST_RINGBUF);
-			q->unseen = 1;
+		} else {
+			open_unseen(t, rc, m, GP_HTTP_LOST_RINGBUF);
 		}
 	}
 }
