@@ -50,6 +50,7 @@ enum gp_event_type {
 	GP_EV_PAYLOAD = 2,	/* struct gp_payload_event + len bytes */
 	GP_EV_FLOW_END = 3,	/* struct gp_payload_event, len 0: FIN or RST seen */
 	GP_EV_L7 = 4,		/* struct gp_l7_event + len bytes */
+	GP_EV_TLS = 5,		/* struct gp_tls_event + len bytes */
 };
 
 /* gp_conn_event.flags */
@@ -68,6 +69,8 @@ enum gp_stat {
 	GP_STAT_LOST_PAYLOAD = 2,	/* payload record did not fit the ring buffer */
 	GP_STAT_PKT_MALFORMED = 3,	/* TC: headers cut short or inconsistent */
 	GP_STAT_L7_LOST = 4,		/* an HTTP record did not fit the ring buffer */
+	GP_STAT_TLS_LOST = 5,		/* a TLS plaintext record did not fit the ring buffer */
+	GP_STAT_TLS_CALLS = 6,		/* TLS library read/write calls that returned data */
 	GP_STAT_MAX,
 };
 
@@ -300,6 +303,53 @@ struct gp_l7_event {
 	/* len bytes of data follow */
 };
 
+/*
+ * TLS plaintext, taken where a TLS library hands it to or from the
+ * application (enum gp_tls_source: uprobes on OpenSSL's SSL_read/SSL_write
+ * and their _ex forms). A session is one library object (an SSL *) in one
+ * process; it is joined to its TCP flow by the socket its calls send and
+ * receive on, learned on the calling thread (bpf/ssl.bpf.c).
+ */
+/* Plaintext bytes of one read or write call copied; past them the call is cut. */
+#define GP_TLS_DATA_MAX		16384
+/* TLS sessions followed at once in the kernel (LRU: the oldest is forgotten). */
+#define GP_TLS_SESS_MAX		65536
+
+enum gp_tls_source {
+	GP_TLS_SRC_OPENSSL = 1,
+};
+
+/* gp_tls_event.flags */
+#define GP_TLS_F_JOINED	0x1	/* flow, isn and dir are the TCP flow's (TC saw it) */
+#define GP_TLS_F_FIRST	0x2	/* the session's first record here: it may have begun before */
+#define GP_TLS_F_CLOSE	0x4	/* the session was freed (len 0) */
+
+/*
+ * One read or write call's plaintext: bytes [off, off + total) of
+ * direction dir of the session, of which the first len follow (len <
+ * total: cut at GP_TLS_DATA_MAX). Offsets count from the first byte of the
+ * direction seen. Joined: flow is client -> server and dir 0 is the
+ * client's bytes, as in gp_l7_event; side says which end this process is.
+ * Not joined: flow is the socket's tuple as this end has it (family 0 when
+ * no socket was seen), dir 0 is what the process wrote.
+ */
+struct gp_tls_event {
+	__u32 type;		/* GP_EV_TLS */
+	__u32 pid;		/* tgid */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC, when the call returned */
+	struct gp_flow_tuple flow;
+	__u32 isn;		/* joined: the client's ISN */
+	__u32 len;		/* bytes that follow */
+	__u64 sess;		/* the library's session object (SSL *); with pid, the session */
+	__u64 off;
+	__u32 total;
+	__u8 dir;		/* 0 client -> server, 1 server -> client */
+	__u8 side;		/* joined: 0 this process is the client, 1 the server */
+	__u8 source;		/* enum gp_tls_source */
+	__u8 flags;		/* GP_TLS_F_* */
+	/* len bytes of data follow */
+};
+
 #define GP_ASSERT_OFF(t, f, o) _Static_assert(__builtin_offsetof(t, f) == (o), #t "." #f " moved")
 _Static_assert(sizeof(struct gp_conn_event) == 96, "gp_conn_event size changed");
 GP_ASSERT_OFF(struct gp_conn_event, type, 0);
@@ -362,5 +412,18 @@ GP_ASSERT_OFF(struct gp_l7_event, kind, 73);
 GP_ASSERT_OFF(struct gp_l7_event, proto, 74);
 GP_ASSERT_OFF(struct gp_l7_event, flags, 75);
 GP_ASSERT_OFF(struct gp_l7_event, reason, 76);
+_Static_assert(sizeof(struct gp_tls_event) == 88, "gp_tls_event size changed");
+GP_ASSERT_OFF(struct gp_tls_event, pid, 4);
+GP_ASSERT_OFF(struct gp_tls_event, ts_ns, 8);
+GP_ASSERT_OFF(struct gp_tls_event, flow, 16);
+GP_ASSERT_OFF(struct gp_tls_event, isn, 56);
+GP_ASSERT_OFF(struct gp_tls_event, len, 60);
+GP_ASSERT_OFF(struct gp_tls_event, sess, 64);
+GP_ASSERT_OFF(struct gp_tls_event, off, 72);
+GP_ASSERT_OFF(struct gp_tls_event, total, 80);
+GP_ASSERT_OFF(struct gp_tls_event, dir, 84);
+GP_ASSERT_OFF(struct gp_tls_event, side, 85);
+GP_ASSERT_OFF(struct gp_tls_event, source, 86);
+GP_ASSERT_OFF(struct gp_tls_event, flags, 87);
 
 #endif /* GRAYPROBE_H */
