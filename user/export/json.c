@@ -185,6 +185,12 @@ int gp_json_request(FILE *f, const struct gp_request *r, int64_t realtime_offset
 	json_endpoints(f, r->flow.family, r->flow.saddr, r->flow.sport, r->flow.daddr,
 		       r->flow.dport);
 	json_key_str(f, "alpn", r->alpn);
+	/* The protocol TLS agreed on, as its plaintext shows; cleartext negotiated none. */
+	fprintf(f, ",\"tls\":%s", r->tls ? "true" : "false");
+	if (r->tls)
+		json_key_str(f, "alpn_negotiated", r->alpn);
+	else
+		fputs(",\"alpn_negotiated\":null", f);
 	json_key_str(f, "gray", r->gray);
 	json_key_str(f, "marker", r->marker);
 	json_key_str(f, "method", r->method);
