@@ -438,7 +438,8 @@ out:
  * process of another user, or with capabilities we lack, is refused
  * without it) and open new uprobes: CAP_PERFMON, or CAP_SYS_ADMIN where
  * the kernel wants it (Linux 6.16, and stable kernels since July 2025).
- * Which one is tried in a child: the smallest set that attaches.
+ * Which one is tried in a child: the smallest set that attaches. What this
+ * process does not have (a narrower bounding set) cannot be kept: said.
  */
 static uint64_t tls_keep(struct gp_engine *r, uint64_t keep)
 {
@@ -446,20 +447,27 @@ static uint64_t tls_keep(struct gp_engine *r, uint64_t keep)
 	const uint64_t sets[] = {
 		ptrace | 1ull << GP_CAP_BIT_PERFMON,
 		ptrace | 1ull << GP_CAP_BIT_PERFMON | 1ull << GP_CAP_BIT_BPF,
+		ptrace | 1ull << GP_CAP_BIT_SYS_ADMIN,
 	};
+	static const char *const names[] = {
+		"CAP_SYS_PTRACE and CAP_PERFMON", "CAP_SYS_PTRACE, CAP_PERFMON and CAP_BPF",
+		"CAP_SYS_PTRACE and CAP_SYS_ADMIN",
+	};
+	uint64_t eff = 0;
 	size_t i;
 
 	if (!r->ssl)
 		return 0;
-	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+	/* Nothing attached to try with: the set that works on every kernel. */
+	for (i = 0; i < 2; i++)
 		if (gp_ssl_attach_works_with(r->ssl, keep | sets[i]) == 1)
 			break;
-	if (i == sizeof(sets) / sizeof(sets[0])) {
-		gp_info("tls: keeping CAP_SYS_PTRACE and CAP_SYS_ADMIN for library rescans");
-		return ptrace | 1ull << GP_CAP_BIT_SYS_ADMIN;
+	if (gp_caps_effective(&eff) || (eff & sets[i]) != sets[i]) {
+		gp_warn("tls: library rescans need %s, which this process lacks: libssl files "
+			"found after start get no uprobes", names[i]);
+		return 0;
 	}
-	gp_info("tls: keeping CAP_SYS_PTRACE and CAP_PERFMON%s for library rescans",
-		i ? " and CAP_BPF" : "");
+	gp_info("tls: keeping %s for library rescans", names[i]);
 	return sets[i];
 }
 
