@@ -135,15 +135,14 @@ int gp_ssl_open(struct gp_ssl **out, const struct gp_ssl_maps *m, uint32_t netns
 			 UPROBE_PMU, strerror(errno));
 		return err;
 	}
-	if (!have_sock_tps()) {
-		snprintf(why, len, "the kernel has no sock_send_length/sock_recv_length tracepoints "
-			 "(Linux 6.3+), which join a TLS session to its TCP flow");
-		return err;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	err = load(s, m, netns_ino, 1, why, len);
+	/* The reason looked for only now: parsing the kernel's BTF costs ~50 ms. */
+	if (err && !have_sock_tps())
+		snprintf(why, len, "the kernel has no sock_send_length/sock_recv_length tracepoints "
+			 "(Linux 6.3+), which join a TLS session to its TCP flow");
 	if (err) {
 		gp_ssl_close(s);
 		return err;
