@@ -58,13 +58,13 @@ endif
 CORE_SRCS := user/pipeline/hist.c user/pipeline/agg.c user/export/prom.c user/export/json.c \
 	user/pipeline/event.c user/cmd/opts.c user/util/log.c user/collect/caps.c \
 	user/pipeline/payload.c user/util/htab.c user/util/label.c user/pipeline/tagger.c user/pipeline/rules.c user/pipeline/request.c user/pipeline/pipeline.c user/pipeline/tls.c \
-	user/input/pktsplit.c user/collect/iface.c user/collect/hooks.c user/util/parse.c user/top/topmodel.c user/top/toptext.c \
+	user/input/pktsplit.c user/collect/iface.c user/collect/hooks.c user/collect/ssllib.c user/util/parse.c user/top/topmodel.c user/top/toptext.c \
 	user/decode/http.c user/decode/h1.c user/decode/l7.c user/decode/hpack.c user/decode/h2.c \
 	user/decode/plain.c
 APP_SRCS  := user/cmd/main.c user/cmd/check.c user/cmd/engine.c user/top/topui.c user/export/web.c
 # The collect layer's libbpf half: the agent, tests/tools/tcfuzz and
 # bench/tcrun link it (after it, libgrayprobe.a, then libbpf).
-COLLECT_SRCS := user/collect/loader.c user/collect/tc.c
+COLLECT_SRCS := user/collect/loader.c user/collect/tc.c user/collect/ssl.c
 # Capture reading for `replay`: only the main binary and its test link libpcap.
 PCAP_SRCS := user/input/pcapin.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUT)/%.o)
@@ -158,6 +158,7 @@ $(OUT)/ssl.skel.h: $(OUT)/ssl.bpf.o
 
 # The loader includes the skeleton; make knows before compiling it.
 $(OUT)/collect/loader.o: $(OUT)/grayprobe.skel.h
+$(OUT)/collect/ssl.o: $(OUT)/ssl.skel.h
 $(OUT)/top/topui.o: CFLAGS += $(NCURSES_CFLAGS)
 $(OUT)/web.o: CFLAGS += $(MHD_CFLAGS)
 
@@ -233,7 +234,7 @@ soak: test-deps
 # ASan+UBSan. `make test` runs each for a few seconds, `make fuzz` for
 # FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES := event payload rules pcap tagger hpack h2 h1 l7 request tls
+FUZZ_NAMES := event payload rules pcap tagger hpack h2 h1 l7 request ssllib tls
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(OUT)/fuzz/fuzz_%)
 FUZZ_OBJS  := $(CORE_SRCS:user/%.c=$(OUT)/fuzz/%.o) $(PCAP_SRCS:user/%.c=$(OUT)/fuzz/%.o)
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser \

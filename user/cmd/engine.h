@@ -33,6 +33,10 @@ struct gp_engine_config {
 	const char *const *ifaces;
 	size_t n_ifaces;
 	int no_tc;			/* outcomes only, untagged */
+	/* TLS source: OpenSSL uprobes on the libraries found, and these (--ssl-lib). */
+	const char *const *ssl_libs;
+	size_t n_ssl_libs;
+	int no_tls;			/* --no-tls: none, and no capability kept for it */
 	/* Hooks, TC mode, egress, ring size; the engine sets the rest. */
 	struct gp_loader_opts load;
 	unsigned max_tags;

@@ -111,6 +111,9 @@ static struct gp_engine_config engine_config(const struct gp_opts *o, const char
 		.ifaces = o->ifaces,
 		.n_ifaces = o->n_ifaces,
 		.no_tc = o->no_tc,
+		.ssl_libs = o->ssl_libs,
+		.n_ssl_libs = o->n_ssl_libs,
+		.no_tls = o->no_tls,
 		.load = {
 			.connect_hook = o->connect_hook, .state_hook = o->state_hook,
 			.tc_mode = o->tc_mode, .egress = !o->ingress_only, .ringbuf_kb = o->ringbuf_kb,
