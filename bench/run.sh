@@ -609,10 +609,12 @@ bench_tls() {
 		"-" "-" "-" "schedstat delta of the agent over the load run"
 }
 
-# tls_bpf_cost: one more wrk run over TLS with bpf_stats; rows for each
-# program that ran (per request), and the gp_ssl_* uprobes' time per run.
+# tls_bpf_cost: one more wrk run over TLS with bpf_stats; rows for gp_tc
+# and each gp_ssl_* program (per request), and all gp_ssl_* time (the
+# uprobes, uretprobes and socket tracepoints) per SSL call (the entry
+# uprobes' runs: gp_ssl_*_in).
 tls_bpf_cost() {
-	local out rps lat n s0 s1 name rc rt ssl_rt=0 ssl_rc=0
+	local out rps lat n s0 s1 name rc rt ssl_rt=0 calls=0
 	prog_stats_on
 	agent_start "$HTTP_NB" -i gpb$$hb
 	s0=$(prog_stats)
@@ -629,15 +631,16 @@ tls_bpf_cost() {
 		case $name in gp_tc | gp_ssl_*) ;; *) continue ;; esac
 		row "8. $name BPF time per HTTPS request (ns)" "-" "-" "$name" "$(fmt "$(calc "$rt / $n")")" "-" "-" "-" \
 			"$(fmt "$(calc "$rc / $n")") runs x $(fmt "$(calc "$rt / $rc")") ns (bpf_stats run_time_ns), wrk and nginx together"
-		case $name in gp_ssl_*) ssl_rt=$((ssl_rt + rt)) ssl_rc=$((ssl_rc + rc)) ;; esac
+		case $name in gp_ssl_*_in) calls=$((calls + rc)) ;; esac
+		case $name in gp_ssl_*) ssl_rt=$((ssl_rt + rt)) ;; esac
 	done < <(prog_stats_delta "$s0" "$s1")
-	if [ "$ssl_rc" = 0 ]; then
-		log "  no gp_ssl_* program ran: the agent has no TLS uprobes"
+	if [ "$calls" = 0 ]; then
+		log "  no gp_ssl_*_in program ran: the agent has no TLS uprobes"
 		return 0
 	fi
-	row "8. all gp_ssl_* uprobe programs: BPF time per run (ns)" "-" "-" "gp_ssl_*" \
-		"$(fmt "$(calc "$ssl_rt / $ssl_rc")")" "-" "-" "-" \
-		"$ssl_rc runs, $(fmt "$(calc "$ssl_rc / $n")") per request; BPF time only, not the uprobe's trap and return"
+	rec tls_ssl_call_ns run "$(calc "$ssl_rt / $calls")"
+	row "8. gp_ssl_* BPF time per SSL read/write call (ns)" "-" "-" "gp_ssl_*" "$(fmt "$(calc "$ssl_rt / $calls")")" \
+		"-" "-" "-" "$calls calls ($(fmt "$(calc "$calls / $n")") per request, wrk's and nginx's); BPF run time only, not the uprobe's trap and return"
 }
 # tls_counted: HTTPS requests in the agent's last textfile, "inbound N outbound N".
 tls_counted() {
