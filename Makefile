@@ -142,13 +142,18 @@ unit: test-deps
 $(OUT) $(OUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUT)/grayprobe.bpf.o: bpf/grayprobe.bpf.c | $(OUT)
+# Two objects: the main one, and the OpenSSL uprobes (loaded only where they attach).
+$(OUT)/%.bpf.o: bpf/%.bpf.c | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 $(OUT)/grayprobe.skel.h: $(OUT)/grayprobe.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name grayprobe_bpf > $@
+
+$(OUT)/ssl.skel.h: $(OUT)/ssl.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name gp_ssl_bpf > $@
 
 # The loader includes the skeleton; make knows before compiling it.
 $(OUT)/collect/loader.o: $(OUT)/grayprobe.skel.h
