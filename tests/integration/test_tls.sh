@@ -160,7 +160,6 @@ t_tls_started_after_agent() {
 	need nginx nginx
 	tag_pair 63
 	agent_in_b
-	sleep 1
 	tls_servers
 	local ngx
 	ngx=$(cat "$T/nginx/nginx.pid")
