@@ -234,7 +234,7 @@ soak: test-deps
 # ASan+UBSan. `make test` runs each for a few seconds, `make fuzz` for
 # FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES := event payload rules pcap tagger hpack h2 h1 l7 request ssllib tls
+FUZZ_NAMES := event payload rules pcap tagger hpack h2 h1 l7 request plain ssllib tls
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(OUT)/fuzz/fuzz_%)
 FUZZ_OBJS  := $(CORE_SRCS:user/%.c=$(OUT)/fuzz/%.o) $(PCAP_SRCS:user/%.c=$(OUT)/fuzz/%.o)
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser \
