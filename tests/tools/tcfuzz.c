@@ -393,6 +393,37 @@ static int ref_key(const struct ref *r, struct gp_flow_key *k)
 	return swap;
 }
 
+/*
+ * A ClientHello's own length bounds the capture of its flow, this segment
+ * included, and the capture reaches past each record header the segment
+ * holds (RFC 8446 5.1), up to GP_TLS_WALK_MAX of them, until one of type
+ * 23 or one that is not TLS. held: the payload bytes the frame holds.
+ * Returns 1 for a hello.
+ */
+static int ref_tls_walk(const uint8_t *d, uint32_t held, struct gp_flow_val *v)
+{
+	uint32_t cap, next = 0, i;
+
+	if (held < 9)
+		return 0;
+	v->tls_walk = GP_TLS_WALK_OFF;
+	if (d[0] != 0x16 || d[5] != 0x01)
+		return 0;
+	v->tls_walk = GP_TLS_WALK_ON;
+	cap = 9 + ((uint32_t)d[6] << 16 | d[7] << 8 | d[8]) + GP_TLS_RECORD_SLACK;
+	for (i = 0; i < GP_TLS_WALK_MAX && next + 5 <= held; i++) {
+		if (d[next] == 23 || d[next + 1] != 3) {
+			v->tls_walk = GP_TLS_WALK_OFF;
+			break;
+		}
+		next += 5 + ((uint32_t)d[next + 3] << 8 | d[next + 4]);
+	}
+	if (next + 5 > cap)
+		cap = next + 5;
+	v->cap = cap < GP_FIRST_PAYLOAD_MAX ? cap : GP_FIRST_PAYLOAD_MAX;
+	return 1;
+}
+
 static void ref_expect(const uint8_t *f, size_t len, struct ref *r, struct expect *x)
 {
 	int syn_only = (r->flags & (F_SYN | F_ACK)) == F_SYN;
@@ -459,12 +490,10 @@ static void ref_expect(const uint8_t *f, size_t len, struct ref *r, struct expec
 		e->len = n;
 		x->data = d;
 		x->nrec = 1;
-		/* A ClientHello's own length bounds the capture of this flow. */
-		if (n >= 9 && d[0] == 0x16 && d[5] == 0x01) {
-			uint32_t cap = 9 + ((uint32_t)d[6] << 16 | d[7] << 8 | d[8]) + GP_TLS_RECORD_SLACK;
-
-			x->val.cap = cap < GP_FIRST_PAYLOAD_MAX ? cap : GP_FIRST_PAYLOAD_MAX;
+		if (ref_tls_walk(d, r->pl_len < present ? r->pl_len : present, &x->val)) {
 			FEAT(r, FT_HELLO_CAP);
+			if (e->len > x->val.cap)
+				e->len = x->val.cap;
 		}
 	}
 	if (r->flags & (F_FIN | F_RST)) {
