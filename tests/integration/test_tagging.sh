@@ -653,4 +653,66 @@ t_tls_handshake_time_tls12() {
 	promtool check metrics <"$T/gp.prom" >"$T/lint" 2>&1 || fail "promtool: $(head -n 5 "$T/lint")"
 }
 
+# s_client_get ARGS...: one HTTP/1.0 GET over openssl s_client from A to
+# $B4:443 with $T's certificate trusted; its output in $T/s_client.out.
+s_client_get() {
+	printf 'GET / HTTP/1.0\r\nHost: %s\r\n\r\n' "$NAME" | ip netns exec "$NSA" timeout 5 \
+		openssl s_client -connect "$B4:443" -servername "$NAME" -CAfile "$T/cert.pem" \
+		-ign_eof "$@" >"$T/s_client.out" 2>&1 || fail "s_client $*: $(tail -n 3 "$T/s_client.out")"
+	grep -q '^HTTP/1.1 200' "$T/s_client.out" || fail "s_client $*: no answer"
+}
+
+# Flights longer than the ClientHello's slack (GP_TLS_RECORD_SLACK, 256
+# bytes): TLS 1.2 with a client certificate, TLS 1.3 after a
+# HelloRetryRequest (a second ClientHello). The classifier walks the
+# client's records to the first application-data header; the capture
+# shows that header lies that far past the first hello.
+t_tls_handshake_time_long_flight() {
+	need nginx nginx
+	need openssl openssl
+	need jq jq
+	need tshark tshark
+	need tcpdump tcpdump
+	tag_pair 78
+	tls_cert "$NAME"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=client.$NAME" \
+		-keyout "$T/ckey.pem" -out "$T/ccert.pem" 2>"$T/req.err" || fail "client certificate"
+	nginx_start "$NSB" 443 <<-NGX
+		server {
+			listen $B4:443 ssl;
+			ssl_protocols TLSv1.2 TLSv1.3;
+			ssl_ecdh_curve X25519;
+			ssl_verify_client optional_no_ca;
+			ssl_certificate $T/cert.pem;
+			ssl_certificate_key $T/key.pem;
+			location / { return 200 "ok\n"; }
+		}
+	NGX
+	capture_start "$NSB" "$IFB" "tcp port 443"
+	agent_in_b
+	local t0 wall
+	t0=$(date +%s%N)
+	s_client_get -tls1_2 -cert "$T/ccert.pem" -key "$T/ckey.pem"
+	# A long ALPN list (repeated in the second hello) takes the flight past the slack.
+	s_client_get -tls1_3 -groups P-256:X25519 -alpn "http/1.1,$(printf 'x%.0s' $(seq 100))"
+	wall=$(( $(date +%s%N) - t0 ))
+	wait_events 4
+	agent_stop
+	capture_stop
+	hs_show
+	expect_hs tls 1 "$wall"
+	expect_hs http/1.1 1 "$wall"
+	# Per flow: the first hello's end, and the first client frame with a type-23 record.
+	local flows
+	flows=$(cap_fields "tcp.dstport == 443 && (tls.handshake.type == 1 || tls.record.content_type == 23 || tls.record.opaque_type == 23)" \
+		tcp.stream tcp.seq tls.record.length tls.handshake.type tls.record.content_type tls.record.opaque_type \
+		| awk -F'\t' '!($1 in h) && $4 ~ /(^|,)1(,|$)/ { split($3, l, ","); h[$1] = l[1] + 5; n[$1] = 0; next }
+			($1 in h) && !d[$1] && ($5 ~ /(^|,)23(,|$)/ || $6 ~ /(^|,)23(,|$)/) { d[$1] = 1; print $1, $2 - 1 - h[$1] }')
+	echo "first application-data frame, bytes past the first hello: $flows"
+	expect_eq "$(wc -l <<<"$flows")" 2 "capture: flows with application data"
+	awk '$2 <= 256 { exit 1 }' <<<"$flows" || fail "a flight within the slack: not what this test is for: $flows"
+	expect_eq "$(cap_fields 'tcp.dstport == 443 && tls.handshake.type == 1' tcp.stream | wc -l)" 3 \
+		"capture: ClientHellos (one retried)"
+}
+
 run_tests "$@"
