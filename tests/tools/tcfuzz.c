@@ -421,6 +421,7 @@ static int ref_tls_walk(const uint8_t *d, uint32_t held, struct gp_flow_val *v)
 	if (next + 5 > cap)
 		cap = next + 5;
 	v->cap = cap < GP_FIRST_PAYLOAD_MAX ? cap : GP_FIRST_PAYLOAD_MAX;
+	v->tls_next = next;
 	return 1;
 }
 
@@ -1125,11 +1126,14 @@ static int check_flows(struct bpf *b, const struct expect *x)
 		/* the HTTP walkers' state is l7dump's to check */
 		if (memcmp(&v, &w, offsetof(struct gp_flow_val, l7)))
 			return fail("gp_flows entry: syn_ts %s bytes %" PRIu64 " isn %u cap %u segs %u "
-				    "client %u ended %u ifindex %u; expected syn_ts %s bytes %" PRIu64
-				    " isn %u cap %u segs %u client %u ended %u ifindex %u",
+				    "client %u ended %u ifindex %u tls_walk %u; expected syn_ts %s bytes %"
+				    PRIu64 " isn %u cap %u segs %u client %u ended %u ifindex %u tls_walk %u",
 				    v.syn_ts ? "set" : "0", (uint64_t)v.bytes, v.isn, v.cap, v.segs,
-				    v.client, v.ended, v.ifindex, x->val.syn_ts ? "set" : "0",
-				    (uint64_t)w.bytes, w.isn, w.cap, w.segs, w.client, w.ended, w.ifindex);
+				    v.client, v.ended, v.ifindex, v.tls_walk, x->val.syn_ts ? "set" : "0",
+				    (uint64_t)w.bytes, w.isn, w.cap, w.segs, w.client, w.ended, w.ifindex,
+				    w.tls_walk);
+		if (v.tls_next != w.tls_next)
+			return fail("gp_flows entry: tls_next %u, expected %u", v.tls_next, w.tls_next);
 	}
 	while (!bpf_map_get_next_key(b->flows_fd, prev, &k)) {
 		prev = &k;
