@@ -13,7 +13,7 @@ OUT=${OUT:-build}
 SECS=${1:-60}
 shift 2>/dev/null
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(event payload rules pcap tagger hpack h2 h1 l7 request)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(event payload rules pcap tagger hpack h2 h1 l7 request tls)
 PCAPS=../shared/corpus/pcap
 
 seed() {	# seed NAME DIR

@@ -199,6 +199,8 @@ int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
 	snap->lost_track = stats[GP_STAT_LOST_TRACK];
 	snap->lost_payload = stats[GP_STAT_LOST_PAYLOAD];
 	snap->lost_l7 = stats[GP_STAT_L7_LOST];
+	snap->lost_tls = stats[GP_STAT_TLS_LOST];
+	snap->tls_calls = stats[GP_STAT_TLS_CALLS];
 	snap->pkt_malformed = stats[GP_STAT_PKT_MALFORMED];
 	snap->textfile_errors = r->textfile_errors;
 	return 0;

@@ -108,11 +108,16 @@ static void header(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A counter without labels. */
+/* A counter or gauge without labels. */
+static void metric1(FILE *f, const char *type, const char *name, const char *help, uint64_t v)
+{
+	header(f, name, type, help);
+	fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
 static void counter(FILE *f, const char *name, const char *help, uint64_t v)
 {
-	header(f, name, "counter", help);
-	fprintf(f, "%s %" PRIu64 "\n", name, v);
+	metric1(f, "counter", name, help, v);
 }
 
 /* Decimal digits of v at out, no NUL; returns their count (at most 20). */
@@ -369,6 +374,29 @@ static void render_records_undecoded(FILE *f, const struct gp_snapshot *s)
 	fprintf(f, "%s{reason=\"contradicting\"} %" PRIu64 "\n", name, s->l7_bad_records);
 }
 
+/* TLS plaintext records: every one is in exactly one of these, or lost. */
+static void render_tls(FILE *f, const struct gp_snapshot *s)
+{
+	static const char name[] = "grayprobe_tls_records_total";
+	unsigned r;
+
+	header(f, name, "counter",
+	       "TLS plaintext records (one per SSL_read/SSL_write call that moved bytes) by what "
+	       "became of them: decoded into requests; other_end: the flow's other end on this "
+	       "node was decoded instead; no_flow: the calls' socket is not a flow the classifier "
+	       "follows (an interface not hooked, or no socket seen): not decoded, never guessed; "
+	       "not_http; table_full.");
+	for (r = 0; r < GP_TLS_R_MAX; r++)
+		fprintf(f, "%s{result=\"%s\"} %" PRIu64 "\n", name, gp_tls_result_name(r),
+			s->tls.records[r]);
+	counter(f, "grayprobe_tls_records_lost_total",
+		"TLS plaintext records the uprobes could not deliver (ring buffer full); the "
+		"session's requests from there are counted undecoded (reason=\"gap\").",
+		s->lost_tls);
+	metric1(f, "gauge", "grayprobe_tls_sessions", "TLS sessions (SSL objects) followed now.",
+		s->tls.sessions);
+}
+
 /* What did not reach the counts above: kernel-side losses and records not decoded. */
 static void render_losses(FILE *f, const struct gp_snapshot *s)
 {
@@ -396,6 +424,8 @@ static void render_losses(FILE *f, const struct gp_snapshot *s)
 		"(grayprobe_requests_undecoded_total{reason=\"ringbuf\"}).",
 		s->lost_l7);
 	render_records_undecoded(f, s);
+
+	render_tls(f, s);
 
 	counter(f, "grayprobe_packets_malformed_total",
 		"TCP/IP packets the classifier skipped because their headers were cut short "

@@ -726,6 +726,16 @@ unsigned gp_tagger_dirs(const struct gp_tagger *t, const struct gp_flow_tuple *f
 	return mask;
 }
 
+const char *gp_tagger_sni(const struct gp_tagger *t, const struct gp_flow_tuple *ft, uint32_t isn)
+{
+	struct gp_flow_tuple k = *ft;
+	const struct uflow *f;
+
+	k._pad = 0;
+	f = lookup(t, &k, gp_hash_bytes(&k, sizeof(k)));
+	return f && f->isn == isn && f->res && f->res->sni ? f->res->sni : "";
+}
+
 void gp_tagger_sweep_begin(struct gp_tagger *t)
 {
 	t->sweep_gen++;

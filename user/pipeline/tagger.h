@@ -108,6 +108,8 @@ void gp_tagger_flow_bytes(struct gp_tagger *t, const struct gp_flow_tuple *f, ui
  * socket of this node owns, or one already forgotten.
  */
 unsigned gp_tagger_dirs(const struct gp_tagger *t, const struct gp_flow_tuple *f, uint32_t isn);
+/* The SNI of the flow's ClientHello, once decided; "" for none or an unknown flow. */
+const char *gp_tagger_sni(const struct gp_tagger *t, const struct gp_flow_tuple *f, uint32_t isn);
 /*
  * Outcomes whose wait is over leave; flows that are decided, have no
  * outcome waiting and were not seen since the last sweep are forgotten.
