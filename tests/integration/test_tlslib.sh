@@ -160,4 +160,30 @@ t_tlslib_narrow_bounding_set() {
 	agent_stop
 }
 
+# Before Linux 6.3 (no sock_send_length/sock_recv_length: Debian 12's 6.1)
+# a TLS session cannot be joined to its flow: check says so, and run warns
+# once and goes on with connection-level tags (the TLS connection counted
+# with its ALPN). Run by the kernel matrix on 6.1; skipped where the
+# tracepoints exist.
+t_tlslib_no_sock_tracepoints() {
+	need openssl openssl
+	"$GP" check >"$T/check" 2>&1
+	grep -qE '^  sock_tp +ok ' "$T/check" && skip "this kernel has the sock tracepoints (the 6.1 matrix runs it)"
+	grep -qE '^  sock_tp +no +.*sock_send_length' "$T/check" || fail "check's sock_tp row: $(grep sock_tp "$T/check")"
+	ns_pair 72
+	agent_start -i "gpv${BASHPID}b"
+	grep -q "tls: the kernel has no sock_send_length/sock_recv_length tracepoints (Linux 6.3+).*connection-level tags only" \
+		"$T/agent.err" || fail "no warning: $(grep tls: "$T/agent.err")"
+	tls_server
+	ip netns exec "$NSA" curl -sk --http1.1 -o /dev/null "https://$B4:8443/" || fail "curl over TLS failed"
+	for _ in $(seq 100); do
+		[ "$(prom "grayprobe_connections_total{direction=\"outbound\",alpn=\"http/1.1\",gray=\"stable\",result=\"established\"}")" = 1 ] && break
+		sleep 0.1
+	done
+	expect_eq "$(prom "grayprobe_connections_total{direction=\"outbound\",alpn=\"http/1.1\",gray=\"stable\",result=\"established\"}")" 1 \
+		"the TLS connection, tagged by its ALPN"
+	expect_eq "$(prom 'grayprobe_tls_records_total{result="decoded"}')" 0 "TLS records decoded"
+	agent_stop
+}
+
 run_tests "$@"
