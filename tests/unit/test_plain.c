@@ -509,6 +509,7 @@ static void test_h1_connect_and_close(void **state)
 	expect(&u[1], GP_L7_END, GP_L7P_H1, 0, sizeof(resp) - 1, 0, 0, 0);
 	units_free(u, n);
 	assert_int_equal(gp_plain_proto(p, 1), GP_L7P_H1);
+	assert_int_equal(gp_plain_finished(p), 1);
 	gp_plain_free(p);
 
 	reset();
@@ -517,6 +518,7 @@ static void test_h1_connect_and_close(void **state)
 	feeds(p, 1, "HTTP/1.0 200 OK\r\n\r\nuntil close... HTTP/1.1 200 OK\r\n\r\n");
 	n = merged(1, u, 8);
 	assert_int_equal(n, 1);		/* read until close: no END, nothing after */
+	assert_int_equal(gp_plain_finished(p), 0);
 	units_free(u, n);
 	gp_plain_free(p);
 	l7_clean();
@@ -936,6 +938,7 @@ static void test_join_h2(void **state)
 	feed(p, 0, b->b, b->n);
 	assert_int_equal(g.nr, 0);
 	assert_int_equal(gp_plain_proto(p, 0), GP_L7P_NONE);
+	assert_int_equal(gp_plain_finished(p), 0);	/* the server's side may yet join */
 	gp_plain_free(p);
 	free(b);
 	l7_clean();

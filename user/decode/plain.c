@@ -886,3 +886,8 @@ unsigned gp_plain_proto(const struct gp_plain *p, unsigned dir)
 {
 	return dir > 1 ? GP_L7P_NONE : p->d[dir].found;
 }
+
+int gp_plain_finished(const struct gp_plain *p)
+{
+	return p->d[0].mode == M_OFF && p->d[1].mode == M_OFF;
+}
