@@ -930,6 +930,24 @@ static void test_join_h2(void **state)
 	gp_plain_free(p);
 	l7_clean();
 
+	/* a server's SETTINGS ACK first: not its preface, a join */
+	reset();
+	p = gp_plain_new();
+	b->n = 0;
+	frame(b, 4, 0x01, 0, NULL, 0);
+	frame(b, 1, 0x04, 1, blk_200, 1);
+	feed_at(p, 1, 0, b->b, b->n, b->n, 1);
+	n = merged(1, u, 8);
+	assert_int_equal(n, 3);
+	expect(&u[0], GP_L7_LOST, GP_L7P_H2, 0, 0, 0, 0, GP_L7_LOST_MIDSTREAM);
+	expect(&u[1], GP_L7_UNIT, GP_L7P_H2, 0, 0, 9, GP_L7_F_LAST, 0);
+	units_free(u, n);
+	gp_plain_free(p);
+	l7_clean();
+	b->n = 0;
+	frame(b, 1, 0x05, 5, blk_req, sizeof(blk_req));
+	frame(b, 0, 0x01, 5, "x", 1);
+
 	/* nothing joinable in JOIN_TRIES calls: not followed */
 	reset();
 	p = gp_plain_new();
