@@ -928,12 +928,21 @@ static void test_join_h2(void **state)
 	expect(&u[0], GP_L7_LOST, GP_L7P_H2, at, at, 0, 0, GP_L7_LOST_MIDSTREAM);
 	units_free(u, n);
 	gp_plain_free(p);
+	free(b);
 	l7_clean();
+}
 
+/* Joined at a server's SETTINGS ACK (not its preface), or nowhere in JOIN_TRIES calls. */
+static void test_join_h2_not_start(void **state)
+{
+	struct buf *b = calloc(1, sizeof(*b));
+	struct gp_plain *p = gp_plain_new();
+	struct unit u[8];
+	unsigned n;
+
+	(void)state;
+	assert_non_null(b);
 	/* a server's SETTINGS ACK first: not its preface, a join */
-	reset();
-	p = gp_plain_new();
-	b->n = 0;
 	frame(b, 4, 0x01, 0, NULL, 0);
 	frame(b, 1, 0x04, 1, blk_200, 1);
 	feed_at(p, 1, 0, b->b, b->n, b->n, 1);
@@ -944,13 +953,11 @@ static void test_join_h2(void **state)
 	units_free(u, n);
 	gp_plain_free(p);
 	l7_clean();
-	b->n = 0;
-	frame(b, 1, 0x05, 5, blk_req, sizeof(blk_req));
-	frame(b, 0, 0x01, 5, "x", 1);
-
-	/* nothing joinable in JOIN_TRIES calls: not followed */
 	reset();
 	p = gp_plain_new();
+	b->n = 0;
+	frame(b, 1, 0x05, 5, blk_req, sizeof(blk_req));
+	/* nothing joinable in JOIN_TRIES calls: not followed */
 	for (n = 0; n < 8; n++)
 		feed_at(p, 0, g.off[0], "not HTTP at all, no.", 20, 20, !n);
 	feed(p, 0, b->b, b->n);
@@ -1107,6 +1114,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cut_in_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_in_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_h2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_h2_not_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_h1_and_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_to_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_to_end_upgrade, setup, teardown),
