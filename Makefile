@@ -57,14 +57,14 @@ endif
 # cmd -> collect, input -> pipeline -> export, top -> util.
 CORE_SRCS := user/pipeline/hist.c user/pipeline/agg.c user/export/prom.c user/export/json.c \
 	user/pipeline/event.c user/cmd/opts.c user/util/log.c user/collect/caps.c \
-	user/pipeline/payload.c user/util/htab.c user/util/label.c user/pipeline/tagger.c user/pipeline/rules.c user/pipeline/request.c user/pipeline/pipeline.c \
-	user/input/pktsplit.c user/collect/iface.c user/collect/hooks.c user/util/parse.c user/top/topmodel.c user/top/toptext.c \
+	user/pipeline/payload.c user/util/htab.c user/util/label.c user/pipeline/tagger.c user/pipeline/tlshs.c user/pipeline/rules.c user/pipeline/request.c user/pipeline/pipeline.c user/pipeline/tls.c \
+	user/input/pktsplit.c user/collect/iface.c user/collect/hooks.c user/collect/ssllib.c user/util/parse.c user/top/topmodel.c user/top/toptext.c \
 	user/decode/http.c user/decode/h1.c user/decode/l7.c user/decode/hpack.c user/decode/h2.c \
 	user/decode/plain.c
 APP_SRCS  := user/cmd/main.c user/cmd/check.c user/cmd/engine.c user/top/topui.c user/export/web.c
 # The collect layer's libbpf half: the agent, tests/tools/tcfuzz and
 # bench/tcrun link it (after it, libgrayprobe.a, then libbpf).
-COLLECT_SRCS := user/collect/loader.c user/collect/tc.c
+COLLECT_SRCS := user/collect/loader.c user/collect/tc.c user/collect/ssl.c
 # Capture reading for `replay`: only the main binary and its test link libpcap.
 PCAP_SRCS := user/input/pcapin.c
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(OUT)/%.o)
@@ -143,7 +143,8 @@ unit: test-deps
 $(OUT) $(OUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUT)/grayprobe.bpf.o: bpf/grayprobe.bpf.c | $(OUT)
+# Two objects: the main one, and the OpenSSL uprobes (loaded only where they attach).
+$(OUT)/%.bpf.o: bpf/%.bpf.c | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -151,8 +152,13 @@ $(OUT)/grayprobe.skel.h: $(OUT)/grayprobe.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name grayprobe_bpf > $@
 
+$(OUT)/ssl.skel.h: $(OUT)/ssl.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name gp_ssl_bpf > $@
+
 # The loader includes the skeleton; make knows before compiling it.
 $(OUT)/collect/loader.o: $(OUT)/grayprobe.skel.h
+$(OUT)/collect/ssl.o: $(OUT)/ssl.skel.h
 $(OUT)/top/topui.o: CFLAGS += $(NCURSES_CFLAGS)
 $(OUT)/web.o: CFLAGS += $(MHD_CFLAGS)
 
@@ -176,6 +182,7 @@ $(OUT)/grayprobe: $(APP_OBJS) $(PCAP_OBJS) $(COLLECT_LIBS)
 # The corpus cross-check and the capture reader's test read captures with libpcap.
 $(OUT)/tests/test_corpus: TEST_LIBS := -lpcap
 $(OUT)/tests/test_pcapin: TEST_LIBS := -lpcap
+$(OUT)/tests/test_tlshs: TEST_LIBS := -lpcap
 $(OUT)/tests/test_pcapin: $(PCAP_OBJS)
 
 $(OUT)/tests/test_%: tests/unit/test_%.c $(OUT)/libgrayprobe.a | $(OUT)/tests
@@ -228,7 +235,7 @@ soak: test-deps
 # ASan+UBSan. `make test` runs each for a few seconds, `make fuzz` for
 # FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES := event payload rules pcap tagger hpack h2 h1 l7 request plain
+FUZZ_NAMES := event payload rules pcap tagger hpack h2 h1 l7 request plain ssllib tls
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(OUT)/fuzz/fuzz_%)
 FUZZ_OBJS  := $(CORE_SRCS:user/%.c=$(OUT)/fuzz/%.o) $(PCAP_SRCS:user/%.c=$(OUT)/fuzz/%.o)
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser \

@@ -3,7 +3,7 @@
 # Not a test: it measures, prints a table of medians and ratios, and writes
 # it to $OUT/bench/results.md (raw figures in $OUT/bench/raw.tsv).
 #
-#   bench/run.sh [SECTION...]   sections: conn tc iperf ring footprint textfile diag http
+#   bench/run.sh [SECTION...]   sections: conn tc iperf ring footprint textfile diag http tls
 #
 # Variants alternate run by run (A B A B ...). Traffic stays on loopback or
 # on veth pairs between namespaces made here, on 198.18.0.0/15 only. The
@@ -128,6 +128,14 @@ calc() { awk "BEGIN { v = $1; printf \"%.6g\", v }"; }
 # row METRIC "A label" A "B label" B RATIO "goal" PASS|MISS|- "how"
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; }
 verdict() { awk "BEGIN { exit !($1) }" && echo pass || echo MISS; }
+# ab_row TITLE METRIC GOAL HOW: the row of a {none, grayprobe} pair of
+# METRIC: medians, ratio, goal "ratio >= GOAL".
+ab_row() {
+	local a b
+	a=$(med "$2" none) b=$(med "$2" grayprobe)
+	row "$1" "no program" "$(fmt "$a")" "grayprobe" "$(fmt "$b")" \
+		"$(fmt "$(calc "$b / $a")")" ">= ${3}x" "$(verdict "$b / $a >= $3")" "$4"
+}
 fmt() {	# 3 significant digits, no exponent
 	awk -v v="$1" -v d="${2:-3}" 'BEGIN { if (v == "nan" || v == "-") print v;
 		else if (v >= 10 ^ d || v <= -(10 ^ d)) printf "%.0f\n", v; else printf "%.*g\n", d, v }'
@@ -273,10 +281,7 @@ bench_iperf() {
 	stop_pid "$srv" TERM
 	delns "$na"	# the veth pair goes with its namespaces
 	delns "$nb"
-	local a b
-	a=$(med iperf_gbps none) b=$(med iperf_gbps grayprobe)
-	row "3. iperf3 over veth, 1 stream (Gbit/s)" "no program" "$(fmt "$a")" "grayprobe" "$(fmt "$b")" \
-		"$(fmt "$(calc "$b / $a")")" ">= 0.98x" "$(verdict "$b / $a >= 0.98")" \
+	ab_row "3. iperf3 over veth, 1 stream (Gbit/s)" iperf_gbps 0.98 \
 		"bench/run.sh iperf: -t $IPERF_T -O $IPERF_OMIT; agent 'run -i VETH --egress' in the server namespace"
 }
 
@@ -411,58 +416,76 @@ bench_textfile() {
 }
 
 # ---------------------------------------------------------------- diag
+# prog_stats_on / prog_stats_off: kernel.bpf_stats_enabled=1 for a
+# measurement (restored after, and by the EXIT trap).
+prog_stats_on() {
+	BPF_STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -q -w kernel.bpf_stats_enabled=1
+}
+prog_stats_off() {
+	sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_OLD"
+	BPF_STATS_OLD=
+}
+# prog_stats: "ID NAME RUN_TIME_NS RUN_CNT" for each BPF program the agent holds.
+prog_stats() {
+	local id
+	for id in $(cat /proc/"$AGENT"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -un); do
+		bpftool -j prog show id "$id" | jq -r '"\(.id) \(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
+	done
+}
+# prog_stats_delta BEFORE AFTER: "NAME RUNS NS" for each program that ran
+# between two prog_stats outputs.
+prog_stats_delta() {
+	awk 'NR == FNR { t[$1] = $3; c[$1] = $4; next }
+		$4 - c[$1] > 0 { print $2, $4 - c[$1], $3 - t[$1] }' <(echo "$1") <(echo "$2")
+}
+
 # Where a connection's time goes: BPF run time per connection with
 # kernel.bpf_stats_enabled=1 (bpftool prog show run_time_ns), agent CPU.
 bench_diag() {
-	local ids id out c0 c1 n=$CONNS v bin
+	local out c0 c1 n=$CONNS v bin s0 name rc rt
 	log "diag: BPF run time per connection (kernel.bpf_stats_enabled=1, $n connects)"
-	BPF_STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
-	sysctl -q -w kernel.bpf_stats_enabled=1
+	prog_stats_on
 	for v in grayprobe; do
 		bin=$GP
 		mkns
 		AGENT_BIN=$bin agent_start "$NS" -i lo
-		ids=$(cat /proc/"$AGENT"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -un)
-		declare -A rt0 rc0
-		for id in $ids; do
-			read -r rt0[$id] rc0[$id] < <(bpftool -j prog show id "$id" | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
-		done
+		s0=$(prog_stats)
 		c0=$(schedns "$AGENT")
 		out=$(ip netns exec "$NS" taskset -c 1 "$BD/connloop" 198.18.0.1 8080 "$n") || die "connloop: $out"
 		sleep 0.3
 		c1=$(schedns "$AGENT")
-		for id in $ids; do
-			local j name rt rc
-			j=$(bpftool -j prog show id "$id")
-			name=$(jq -r .name <<<"$j")
-			rt=$(jq -r '.run_time_ns // 0' <<<"$j")
-			rc=$(jq -r '.run_cnt // 0' <<<"$j")
-			rt=$((rt - ${rt0[$id]})) rc=$((rc - ${rc0[$id]}))
-			[ "$rc" -gt 0 ] || continue
+		while read -r name rc rt; do
 			rec "diag_${v}_${name}" run "$(calc "$rt / $n")"
 			log "  $v $name: $rc runs ($(calc "$rc / $n") per connection), $(calc "$rt / $rc") ns per run, $(calc "$rt / $n") ns per connection"
 			row "diag ($v): $name BPF time per connection (ns)" "-" "-" "$name" "$(fmt "$(calc "$rt / $n")")" "-" "-" "-" \
 				"$(calc "$rc / $n") runs x $(fmt "$(calc "$rt / $rc")") ns (bpf_stats run_time_ns)"
-		done
+		done < <(prog_stats_delta "$s0" "$(prog_stats)")
 		agent_stop
 		delns "$NS"
 		log "  $v agent user space: $(calc "($c1 - $c0) / $n") ns CPU per connection ($out)"
 		row "diag ($v): agent user-space CPU per connection (ns)" "-" "-" "agent" "$(fmt "$(calc "($c1 - $c0) / $n")")" \
 			"-" "-" "-" "schedstat delta over $n connects, -i lo"
 	done
-	sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_OLD"
-	BPF_STATS_OLD=
+	prog_stats_off
 }
 
 # ---------------------------------------------------------------- 7
+# wrk_run URL: wrk through the veth (1 thread, 8 connections, HTTP_T s);
+# prints "REQUESTS/S MEAN_LATENCY_US REQUESTS".
+wrk_run() {
+	local out
+	out=$(ip netns exec "$HTTP_NA" wrk -t 1 -c 8 -d "${HTTP_T}s" "$1" 2>&1) || die "wrk: $out"
+	grep -qE '^ +(Non-2xx|Socket errors)' <<<"$out" && die "wrk: $(grep -E '^ +(Non-2xx|Socket errors)' <<<"$out")"
+	awk '$1 == "Latency" { v = $2; m = v ~ /us$/ ? 1 : v ~ /ms$/ ? 1000 : 1e6; sub(/[um]?s$/, "", v); lat = v * m }
+		$2 == "requests" && $3 == "in" { n = $1 } /^Requests\/sec:/ { print $2, lat, n }' <<<"$out"
+}
+
 # http_load VARIANT TOOL: one load run through the veth; prints requests/s.
 http_load() {
 	local out
 	case $2 in
-	wrk)
-		out=$(ip netns exec "$HTTP_NA" wrk -t 1 -c 8 -d "${HTTP_T}s" "http://198.18.2.2:8080/" 2>&1) \
-			|| die "wrk: $out"
-		awk '/^Requests\/sec:/ { print $2 }' <<<"$out" ;;
+	wrk) wrk_run "http://198.18.2.2:8080/" | awk '{ print $1 }' ;;
 	h2load)
 		out=$(ip netns exec "$HTTP_NA" h2load -n "$HTTP_N" -c 4 -m 16 "http://198.18.2.2:8081/" 2>&1) \
 			|| die "h2load: $out"
@@ -482,20 +505,23 @@ http_veth() {
 	ip -n "$HTTP_NA" link set gpb$$ha up
 	ip -n "$HTTP_NB" link set gpb$$hb up
 	mkdir -p "$TMP/nginx"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.grayprobe.test \
+		-keyout "$TMP/nginx/key.pem" -out "$TMP/nginx/cert.pem" >/dev/null 2>&1 || die "openssl req failed"
 	cat >"$TMP/nginx/nginx.conf" <<-CONF
 		daemon off; master_process off; worker_processes 1; pid $TMP/nginx/pid;
 		error_log $TMP/nginx/error.log; events { worker_connections 1024; }
 		http { access_log off; client_body_temp_path $TMP/nginx/b; proxy_temp_path $TMP/nginx/p;
 		fastcgi_temp_path $TMP/nginx/f; uwsgi_temp_path $TMP/nginx/u; scgi_temp_path $TMP/nginx/s;
 		keepalive_requests 1000000;
-		server { listen 198.18.2.2:8080; listen 198.18.2.2:8081 http2;
+		server { listen 198.18.2.2:8080; listen 198.18.2.2:8081 http2; listen 198.18.2.2:8443 ssl;
+		ssl_certificate $TMP/nginx/cert.pem; ssl_certificate_key $TMP/nginx/key.pem;
 		location / { return 200 "ok\n"; } } }
 	CONF
 	ip netns exec "$HTTP_NB" nginx -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" >/dev/null 2>&1 &
 	HTTP_NGINX=$!
 	PIDS+=("$HTTP_NGINX")
 	for _ in $(seq 100); do
-		ip netns exec "$HTTP_NB" ss -Hltn 'sport = :8081' | grep -q . && return 0
+		ip netns exec "$HTTP_NB" ss -Hltn 'sport = :8443' | grep -q . && return 0
 		sleep 0.05
 	done
 	die "nginx did not listen"
@@ -503,7 +529,7 @@ http_veth() {
 bench_http() {
 	local r v tool rps c0 c1 t0 t1
 	log "7/7 HTTP throughput through veth: $ROUNDS rounds x {wrk, h2load} x {no program, grayprobe}"
-	for tool in wrk h2load nginx; do command -v $tool >/dev/null || die "$tool not installed"; done
+	for tool in wrk h2load nginx openssl; do command -v $tool >/dev/null || die "$tool not installed"; done
 	http_veth
 	for r in $(seq "$ROUNDS"); do
 		for tool in wrk h2load; do
@@ -529,26 +555,109 @@ bench_http() {
 	stop_pid "$HTTP_NGINX" TERM
 	delns "$HTTP_NA"
 	delns "$HTTP_NB"
-	local a b
 	for tool in wrk h2load; do
-		a=$(med "http_$tool" none) b=$(med "http_$tool" grayprobe)
-		row "7. $tool through veth (req/s)" "no program" "$(fmt "$a")" "grayprobe" "$(fmt "$b")" \
-			"$(fmt "$(calc "$b / $a")")" ">= 0.97x" "$(verdict "$b / $a >= 0.97")" \
+		ab_row "7. $tool through veth (req/s)" "http_$tool" 0.97 \
 			"bench/run.sh http: nginx in a namespace, agent 'run -i VETH' (ingress+egress) beside it"
 		row "7. agent CPU per 10k requests/s, $tool (% of one core)" "-" "-" "agent" \
 			"$(fmt "$(med http_cpu "$tool")")" "-" "-" "-" "schedstat delta of the agent over the load run"
 	done
 }
 
+# ---------------------------------------------------------------- 8
+# wrk against nginx over TLS through the veth. Both use OpenSSL
+# (libssl.so.3): the agent's uprobes run in the client and in the server,
+# and TC sees the TLS records. Then one more run with bpf_stats for the
+# BPF time per SSL call (outside the pairs: the stats cost time too).
+bench_tls() {
+	local r v tool out rps lat n c0 c1 t0 t1
+	log "8/8 HTTPS through veth: $ROUNDS rounds x {no program, grayprobe}, wrk over TLS, ${HTTP_T}s each"
+	for tool in wrk nginx openssl; do command -v $tool >/dev/null || die "$tool not installed"; done
+	http_veth
+	for r in $(seq "$ROUNDS"); do
+		for v in none grayprobe; do
+			if [ "$v" = grayprobe ]; then
+				agent_start "$HTTP_NB" -i gpb$$hb
+				c0=$(schedns "$AGENT") t0=$(date +%s%N)
+			fi
+			out=$(wrk_run https://198.18.2.2:8443/) || die "wrk over TLS failed"
+			read -r rps lat n <<<"$out"
+			[ -n "$n" ] || die "wrk printed no rate: $out"
+			if [ "$v" = grayprobe ]; then
+				c1=$(schedns "$AGENT") t1=$(date +%s%N)
+				sleep 0.3	# records in flight reach the textfile at stop
+				agent_stop
+				TLS_REQS=$(tls_counted)
+				rec tls_cpu run "$(calc "($c1 - $c0) / ($t1 - $t0) * 100 * 10000 / $rps")"
+			fi
+			rec tls_rps "$v" "$rps"
+			rec tls_lat_us "$v" "$lat"
+			log "  round $r $v: $(fmt "$rps") req/s, mean latency $(fmt "$lat") us, $n requests${TLS_REQS:+ (agent counted $TLS_REQS)}"
+			TLS_REQS=
+		done
+	done
+	tls_bpf_cost
+	stop_pid "$HTTP_NGINX" TERM
+	delns "$HTTP_NA"
+	delns "$HTTP_NB"
+	local a b
+	ab_row "8. wrk over TLS through veth (req/s)" tls_rps 0.95 \
+		"bench/run.sh tls: nginx (TLS 1.3, P-256) in a namespace, wrk -t 1 -c 8 https:// from the other, agent 'run -i VETH' beside nginx; uprobes in both"
+	a=$(med tls_lat_us none) b=$(med tls_lat_us grayprobe)
+	row "8. wrk over TLS: mean latency per request (us)" "no program" "$(fmt "$a")" "grayprobe" "$(fmt "$b")" \
+		"$(fmt "$(calc "$b / $a")")" "-" "-" "wrk's mean latency, 8 connections kept alive: grayprobe adds $(fmt "$(calc "$b - $a")") us a request"
+	row "8. agent CPU per 10k HTTPS requests/s (% of one core)" "-" "-" "agent" "$(fmt "$(med tls_cpu run)")" \
+		"-" "-" "-" "schedstat delta of the agent over the load run"
+}
+
+# tls_bpf_cost: one more wrk run over TLS with bpf_stats; rows for gp_tc
+# and each gp_ssl_* program (per request), and all gp_ssl_* time (the
+# uprobes, uretprobes and socket tracepoints) per SSL call (the entry
+# uprobes' runs: gp_ssl_*_in).
+tls_bpf_cost() {
+	local out rps lat n s0 s1 name rc rt ssl_rt=0 calls=0
+	prog_stats_on
+	agent_start "$HTTP_NB" -i gpb$$hb
+	s0=$(prog_stats)
+	out=$(wrk_run https://198.18.2.2:8443/) || die "wrk over TLS failed"
+	s1=$(prog_stats)
+	read -r rps lat n <<<"$out"
+	sleep 0.3
+	agent_stop
+	prog_stats_off
+	log "  with bpf_stats: $(fmt "$rps") req/s, $n requests (agent counted $(tls_counted))"
+	while read -r name rc rt; do
+		log "  $name: $rc runs ($(calc "$rc / $n") per request), $(calc "$rt / $rc") ns per run"
+		# The agent watches every namespace: its other programs ran for the rest of the machine.
+		case $name in gp_tc | gp_ssl_*) ;; *) continue ;; esac
+		row "8. $name BPF time per HTTPS request (ns)" "-" "-" "$name" "$(fmt "$(calc "$rt / $n")")" "-" "-" "-" \
+			"$(fmt "$(calc "$rc / $n")") runs x $(fmt "$(calc "$rt / $rc")") ns (bpf_stats run_time_ns), wrk and nginx together"
+		case $name in gp_ssl_*_in) calls=$((calls + rc)) ;; esac
+		case $name in gp_ssl_*) ssl_rt=$((ssl_rt + rt)) ;; esac
+	done < <(prog_stats_delta "$s0" "$s1")
+	if [ "$calls" = 0 ]; then
+		log "  no gp_ssl_*_in program ran: the agent has no TLS uprobes"
+		return 0
+	fi
+	rec tls_ssl_call_ns run "$(calc "$ssl_rt / $calls")"
+	row "8. gp_ssl_* BPF time per SSL read/write call (ns)" "-" "-" "gp_ssl_*" "$(fmt "$(calc "$ssl_rt / $calls")")" \
+		"-" "-" "-" "$calls calls ($(fmt "$(calc "$calls / $n")") per request, wrk's and nginx's); BPF run time only, not the uprobe's trap and return"
+}
+# tls_counted: HTTPS requests in the agent's last textfile, "inbound N outbound N".
+tls_counted() {
+	awk '/^grayprobe_http_requests_total\{/ && /alpn="http\/1.1"/ {
+		d = $0; sub(/.*direction="/, "", d); sub(/".*/, "", d); n[d] += $NF }
+		END { printf "inbound %.0f outbound %.0f", n["inbound"], n["outbound"] }' "$TMP/x.prom"
+}
+
 # ---------------------------------------------------------------- main
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(conn tc iperf ring footprint textfile diag http)
+[ ${#sections[@]} -eq 0 ] && sections=(conn tc iperf ring footprint textfile diag http tls)
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for s in "${sections[@]}"; do
 	case $s in
-	conn | tc | iperf | ring | footprint | textfile | diag | http) "bench_$s" ;;
-	*) die "unknown section '$s' (conn tc iperf ring footprint textfile diag http)" ;;
+	conn | tc | iperf | ring | footprint | textfile | diag | http | tls) "bench_$s" ;;
+	*) die "unknown section '$s' (conn tc iperf ring footprint textfile diag http tls)" ;;
 	esac
 done
 

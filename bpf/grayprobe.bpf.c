@@ -16,6 +16,7 @@
 #include "grayprobe.h"
 #include "sock.bpf.h"
 #include "pkt.bpf.h"
+#include "flow.bpf.h"
 
 #define TC_ACT_UNSPEC	(-1)	/* tcx: TCX_NEXT; clsact: go on to the next filter */
 
@@ -88,6 +89,7 @@ struct payload_buf {
 	} seg;
 	struct gp_l7_h1 scan;
 	struct gp_flow_val nv;	/* a new flow entry: see flow_new() */
+	__u8 tls_hdr[9];	/* tls_walk(): a record header, with a handshake's */
 };
 
 /* Staging for variable-size records: bpf_ringbuf_reserve() wants a constant size. */
@@ -137,73 +139,6 @@ static __always_inline void flow_tuple(struct gp_flow_tuple *t, const struct pkt
 }
 
 #include "l7.bpf.h"
-
-/* 0 when (a, pa) sorts before (b, pb): the order gp_flow_key documents. */
-static __always_inline int endpoint_after(const __u8 *a, __u16 pa, const __u8 *b, __u16 pb)
-{
-	__u64 a0, a1, b0, b1;
-
-	__builtin_memcpy(&a0, a, 8);
-	__builtin_memcpy(&a1, a + 8, 8);
-	__builtin_memcpy(&b0, b, 8);
-	__builtin_memcpy(&b1, b + 8, 8);
-	if (a0 != b0)
-		return a0 > b0;
-	if (a1 != b1)
-		return a1 > b1;
-	return pa > pb;
-}
-
-/*
- * Fills the key from endpoints x and y; returns x's index in it. Branches,
- * not addr[idx]: the verifier refuses the pointer arithmetic clang makes of
- * a variable index into a stack array.
- */
-static __always_inline __u8 flow_key(struct gp_flow_key *k, __u16 family, const __u8 *x,
-				     __u16 px, const __u8 *y, __u16 py)
-{
-	__u8 swap = endpoint_after(x, px, y, py);
-
-	k->family = family;
-	k->_pad = 0;
-	if (swap) {
-		__builtin_memcpy(k->addr[0], y, 16);
-		__builtin_memcpy(k->addr[1], x, 16);
-		k->port[0] = py;
-		k->port[1] = px;
-	} else {
-		__builtin_memcpy(k->addr[0], x, 16);
-		__builtin_memcpy(k->addr[1], y, 16);
-		k->port[0] = px;
-		k->port[1] = py;
-	}
-	return swap;
-}
-
-/*
- * TC sees a dual-stack socket's IPv4 peer as IPv4; the socket holds it as
- * v4-mapped IPv6. The key uses what the wire has.
- */
-static __always_inline __u16 unmap_v4(__u16 family, __u8 a[16], __u8 b[16])
-{
-	__u32 w0, w1, w2, v0, v1, v2;
-
-	if (family != AF_INET6)
-		return family;
-	__builtin_memcpy(&w0, a, 4);
-	__builtin_memcpy(&w1, a + 4, 4);
-	__builtin_memcpy(&w2, a + 8, 4);
-	__builtin_memcpy(&v0, b, 4);
-	__builtin_memcpy(&v1, b + 4, 4);
-	__builtin_memcpy(&v2, b + 8, 4);
-	if (w0 || w1 || w2 != bpf_htonl(0xffff) || v0 || v1 || v2 != bpf_htonl(0xffff))
-		return family;
-	__builtin_memcpy(a, a + 12, 4);
-	__builtin_memcpy(b, b + 12, 4);
-	__builtin_memset(a + 4, 0, 12);
-	__builtin_memset(b + 4, 0, 12);
-	return AF_INET;
-}
 
 /* The flow entry TC made for a socket's connection, client being caddr. */
 static __always_inline struct gp_flow_val *sock_flow(__u16 family, const __u8 *caddr, __u16 cport,
@@ -431,19 +366,68 @@ static __always_inline void flow_record(struct __sk_buff *skb, const struct pkt 
 		}
 		b->hdr.len = n;
 		size += m + 1;
-		/*
-		 * The ClientHello's own length bounds what is worth copying:
-		 * after it, the client waits for the server anyway.
-		 */
-		if (!off && n >= 9 && b->data[0] == 0x16 && b->data[5] == 0x01) {
-			__u32 hello = (b->data[6] << 16) | (b->data[7] << 8) | b->data[8];
-			__u32 cap = 9 + hello + GP_TLS_RECORD_SLACK;
-
-			v->cap = cap < GP_FIRST_PAYLOAD_MAX ? cap : GP_FIRST_PAYLOAD_MAX;
-		}
 	}
 	if (bpf_ringbuf_output(&gp_events, b, size, rb_flags()))
 		stat_inc(GP_STAT_LOST_PAYLOAD);
+}
+
+/* v->cap raised to at least cap, within what user space keeps. */
+static __always_inline void cap_at_least(struct gp_flow_val *v, __u32 cap)
+{
+	if (cap > GP_FIRST_PAYLOAD_MAX)
+		cap = GP_FIRST_PAYLOAD_MAX;
+	if (cap > v->cap)
+		v->cap = cap;
+}
+
+/*
+ * The client's TLS records, before its segment [off, off + held) is
+ * captured. A ClientHello at offset 0 bounds the capture by its own length
+ * (the client then waits for the server), this segment's included; from
+ * there each record header
+ * in the segment moves the capture past the next one, until the first
+ * application-data (23) header is in: the handshake's end, for user space
+ * to time. A header split across segments, or more than GP_TLS_WALK_MAX in
+ * one, ends the walk where it is.
+ */
+static __always_inline void tls_walk(struct __sk_buff *skb, const struct pkt *p,
+				     struct gp_flow_val *v, __u32 off, __u32 held)
+{
+	struct payload_buf *b;
+	__u32 zero = 0, next, i;
+	__u8 *h;
+
+	if (v->tls_walk == GP_TLS_WALK_OFF || (v->tls_walk == GP_TLS_WALK_UNSEEN && off))
+		return;
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b)
+		return;
+	h = b->tls_hdr;
+	if (v->tls_walk == GP_TLS_WALK_UNSEEN) {
+		/* Too short to tell: a retransmission may say more. */
+		if (held < 9 || bpf_skb_load_bytes(skb, p->payload_off, h, 9))
+			return;
+		v->tls_walk = GP_TLS_WALK_OFF;
+		if (h[0] != 0x16 || h[5] != 0x01)
+			return;
+		v->cap = 0;
+		cap_at_least(v, 9 + ((h[6] << 16) | (h[7] << 8) | h[8]) + GP_TLS_RECORD_SLACK);
+		v->tls_walk = GP_TLS_WALK_ON;
+		v->tls_next = 0;
+	}
+	next = v->tls_next;
+	for (i = 0; i < GP_TLS_WALK_MAX; i++) {
+		if (next < off || next - off + 5 > held ||
+		    bpf_skb_load_bytes(skb, p->payload_off + (next - off), h, 5))
+			break;
+		if (h[0] == 23 || h[1] != 3) {
+			v->tls_walk = GP_TLS_WALK_OFF;
+			break;
+		}
+		next += 5 + ((h[3] << 8) | h[4]);
+	}
+	v->tls_next = next;
+	cap_at_least(v, next + 5);
 }
 
 /*
@@ -519,6 +503,8 @@ static __always_inline void on_packet(struct __sk_buff *skb, const struct pkt *p
 			__sync_fetch_and_add(&v->bytes, held);
 		/* Payload in a SYN (TFO) starts right after the ISN all the same. */
 		off = p->seq - v->isn - !(p->flags & TCP_FL_SYN);
+		if (sender == v->client && v->segs < GP_CAPTURE_SEGS_MAX)
+			tls_walk(skb, p, v, off, held);
 		if (sender == v->client && off < v->cap && v->segs < GP_CAPTURE_SEGS_MAX) {
 			n = v->cap - off;
 			if (n > held)

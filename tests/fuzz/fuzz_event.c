@@ -11,6 +11,7 @@ static volatile uint8_t sink;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct gp_payload_event h;
+	struct gp_tls_event th;
 	const uint8_t *payload;
 	struct gp_conn c;
 	/* A private copy sized exactly, so ASan sees any overread. */
@@ -28,6 +29,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (payload + h.len > buf + size || h.off + h.len > GP_FIRST_PAYLOAD_MAX)
 			abort();
 		for (i = 0; i < h.len; i++)
+			sink ^= payload[i];
+	}
+	if (!gp_tls_event_decode(buf, size, &th, &payload)) {
+		uint32_t i;
+
+		if (payload + th.len > buf + size || th.len > th.total || th.dir > 1)
+			abort();
+		for (i = 0; i < th.len; i++)
 			sink ^= payload[i];
 	}
 	free(buf);

@@ -14,7 +14,7 @@ OUT=${OUT:-build}
 SECS=${1:-60}
 shift 2>/dev/null
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(event payload rules pcap tagger hpack h2 h1 l7 request plain)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(event payload rules pcap tagger hpack h2 h1 l7 request plain ssllib tls)
 PCAPS=../shared/corpus/pcap
 
 seed() {	# seed NAME DIR
@@ -59,6 +59,12 @@ SEEDS
 				r(0x0d, 4, 0, 0, "HTTP/1.1 2"), r(0x2d, 4, 1, 9, "00 OK\r\nContent-Length: 9\r\n\r\n"),
 				r(0x0e, 4, 0, 0, ""), r(0x35, 4, 0, 0, pack("C*", 0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 100)),
 				r(0x07, 4, 0, 0, ""), r(0x03, 4, 30, 0, "")' >"$2/seed-l7" ;;
+	ssllib)	# a process's maps as show_map_vma() prints them
+		printf '%s\n' \
+			'55d0c0a00000-55d0c0a02000 r--p 00000000 fd:01 1837 /usr/bin/python3.11' \
+			'7f1c2b020000-7f1c2b07b000 r-xp 00020000 fd:01 2753561                    /usr/lib/x86_64-linux-gnu/libssl.so.3' \
+			'7f1c2c000000-7f1c2c020000 r--p 00000000 fd:01 77 /usr/lib/x86_64-linux-gnu/libssl.so.3 (deleted)' \
+			'7ffd1b3f0000-7ffd1b411000 rw-p 00000000 00:00 0                          [stack]' >"$2/seed-maps" ;;
 	plain)	# fuzz_plain.c's calls: an HTTP/1 exchange in pieces, then an h2 session (preface, SETTINGS, HEADERS, DATA)
 		perl -e 'sub c { my ($op, $aux, $d) = @_; pack("CnC", $op, length $d, $aux) . $d }
 			print "\0", c(0, 0, "GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD /h HTTP/1.1\r\n\r\n"),

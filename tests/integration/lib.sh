@@ -498,3 +498,15 @@ prometheus_start() {
 	wait_http "http://127.0.0.1:$pp/-/ready" || wait_http "http://127.0.0.1:$pp/-/ready" \
 		|| fail "prometheus not ready: $(tail -n 3 "$T/prometheus.log")"
 }
+
+# The capabilities the agent says it keeps for TLS library rescans ("tls:
+# keeping ..." in its log) as a CapEff mask, with the bits of $1 (hex) added.
+tls_caps_hex() {
+	local m=$((16#${1:-0})) line
+	line=$(grep -m1 'tls: keeping' "$T/agent.err")
+	case $line in *CAP_SYS_PTRACE*) m=$((m | 1 << 19)) ;; esac
+	case $line in *CAP_SYS_ADMIN*) m=$((m | 1 << 21)) ;; esac
+	case $line in *CAP_PERFMON*) m=$((m | 1 << 38)) ;; esac
+	case $line in *CAP_BPF*) m=$((m | 1 << 39)) ;; esac
+	printf '%016x\n' "$m"
+}

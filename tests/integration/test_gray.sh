@@ -325,17 +325,26 @@ t_interfaces_come_and_go() {
 cap_eff() { awk '$1 == "CapEff:" { print $2 }' "/proc/$1/status"; }
 
 # Attached, the agent keeps no capability (tcx), or CAP_NET_ADMIN only to
-# remove its clsact filter; with --user it also stops being root.
+# remove its clsact filter, and what TLS library rescans need where that
+# source works (its own set: test_tlslib.sh); with --user it also stops
+# being root.
 t_capabilities_dropped() {
 	need nginx nginx
 	tag_pair 52
 	plain_nginx_b
-	agent_in_b
+	agent_in_b --no-tls
 	# Without tcx (before 6.6) auto uses clsact, whose filters need CAP_NET_ADMIN to come off.
 	if hook_available tcx; then
 		expect_eq "$(cap_eff "$AGENT")" 0000000000000000 "CapEff with tcx"
 	else
 		expect_eq "$(cap_eff "$AGENT")" 0000000000001000 "CapEff with clsact (no tcx here)"
+	fi
+	agent_stop
+	agent_in_b
+	if hook_available tcx; then
+		expect_eq "$(cap_eff "$AGENT")" "$(tls_caps_hex 0)" "CapEff with tcx and TLS"
+	else
+		expect_eq "$(cap_eff "$AGENT")" "$(tls_caps_hex 1000)" "CapEff with clsact and TLS"
 	fi
 	agent_stop
 	chmod 0711 "$T"	# nobody must reach its directory inside
@@ -348,7 +357,7 @@ t_capabilities_dropped() {
 	[ -s "$T/nobody/gp.prom" ] || fail "no textfile as nobody: $(tail -n 2 "$T/agent.err")"
 	expect_eq "$(awk '$1 == "Uid:" { print $2 $3 $4 $5 }' "/proc/$AGENT/status")" \
 		"$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" "uids with --user nobody"
-	expect_eq "$(cap_eff "$AGENT")" 0000000000001000 "CapEff with clsact: CAP_NET_ADMIN only"
+	expect_eq "$(cap_eff "$AGENT")" "$(tls_caps_hex 1000)" "CapEff with clsact: CAP_NET_ADMIN and TLS's"
 	expect_eq "$(http_a -H 'X-Canary: yes')" 200 "request"
 	sleep 1.5
 	agent_stop

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "decode/h2.h"
+#include "unit.h"
 #include "pipeline/payload.h"
 
 /* ---- event recorder ----------------------------------------------------- */
@@ -119,15 +120,7 @@ static int send_part(struct gp_h2_conn *c, unsigned dir, uint8_t type, uint8_t f
 	int err;
 
 	assert_non_null(f);
-	f[0] = (uint8_t)(plen >> 16);
-	f[1] = (uint8_t)(plen >> 8);
-	f[2] = (uint8_t)plen;
-	f[3] = type;
-	f[4] = flags;
-	f[5] = (uint8_t)(sid >> 24);
-	f[6] = (uint8_t)(sid >> 16);
-	f[7] = (uint8_t)(sid >> 8);
-	f[8] = (uint8_t)sid;
+	h2_header(f, (uint32_t)plen, type, flags, sid);
 	if (n)
 		memcpy(f + 9, p, n);
 	err = gp_h2_frame(c, dir, f, 9 + n, n < plen, ts);

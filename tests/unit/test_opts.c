@@ -764,6 +764,29 @@ static void test_rule_flags(void **state)
 	BAD("--rule needs a value", "run", "--rule");
 }
 
+/* --ssl-lib is repeatable; --no-tls is a switch of run and top that excludes it. */
+static void test_tls_flags(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	PARSE(&p, "run", "--ssl-lib", "/opt/app/lib/libssl.so.3", "--ssl-lib=/usr/lib64/libssl.so.1.1");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.n_ssl_libs, 2);
+	assert_string_equal(p.o.ssl_libs[0], "/opt/app/lib/libssl.so.3");
+	assert_string_equal(p.o.ssl_libs[1], "/usr/lib64/libssl.so.1.1");
+	assert_int_equal(p.o.no_tls, 0);
+	PARSE(&p, "top", "--no-tls", "--once");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.o.no_tls, 1);
+	assert_int_equal(p.o.n_ssl_libs, 0);
+	BAD("--ssl-lib needs a path", "run", "--ssl-lib", "");
+	BAD("--no-tls cannot be combined with --ssl-lib", "run", "--no-tls", "--ssl-lib", "/x");
+	BAD("replay takes only --rules, --rule, -v and the capture file, not '--no-tls'", "replay",
+	    "--no-tls", "f.pcap");
+	BAD("option '--no-tls=1' takes no value", "run", "--no-tls=1");
+}
+
 static void test_rule_flags_limit(void **state)
 {
 	char *argv[2 * (GP_RULE_FLAGS_MAX + 1) + 3];	/* command, 65 pairs, NULL */
@@ -1121,6 +1144,7 @@ int main(void)
 		T(test_parse_seconds_ms),
 		T(test_rule_flags),
 		T(test_rule_flags_limit),
+		T(test_tls_flags),
 		T(test_check_rejects_tagging_options),
 		T(test_replay),
 		T(test_replay_needs_one_file),

@@ -525,6 +525,187 @@ static void test_not_followed_reaches_the_snapshot(void **state)
 	gp_pipeline_free(p);
 }
 
+/* A GP_EV_TLS record of flow 198.18.0.1:sport -> 198.19.0.2:443 (joined unless flags say). */
+static struct rec tls_rec(uint32_t pid, unsigned sport, unsigned dir, unsigned side, unsigned flags,
+			  uint64_t off, const void *data, size_t n, uint64_t ts)
+{
+	struct gp_tls_event h;
+	struct rec r = { .len = sizeof(h) + n, .ts = ts };
+
+	assert_true(r.len <= sizeof(r.buf));
+	memset(&h, 0, sizeof(h));
+	h.type = GP_EV_TLS;
+	h.pid = pid;
+	h.ts_ns = ts;
+	addr4(h.flow.saddr, "198.18.0.1");
+	addr4(h.flow.daddr, "198.19.0.2");
+	h.flow.sport = (uint16_t)sport;
+	h.flow.dport = 443;
+	h.flow.family = AF_INET;
+	h.isn = 0x10000000u + sport;
+	h.sess = 0x5500000000ull + pid;
+	h.off = off;
+	h.len = h.total = (uint32_t)n;
+	h.dir = (uint8_t)dir;
+	h.side = (uint8_t)side;
+	h.source = GP_TLS_SRC_OPENSSL;
+	h.flags = (uint8_t)flags;
+	memcpy(r.buf, &h, sizeof(h));
+	memcpy(r.buf + sizeof(h), data, n);
+	return r;
+}
+
+static struct gp_pipeline *mk_req(struct req_sink *s, struct gp_rules *rules)
+{
+	struct gp_pipeline_sinks sinks = { .request = on_req, .ctx = s };
+	struct gp_pipeline_config cfg = { .tagger.tag_wait_ns = WAIT, .aggregate = 1,
+					  .max_tags = 64 };
+	struct gp_pipeline *p;
+
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(gp_pipeline_new(&p, &cfg, &sinks), 0);
+	gp_pipeline_set_rules(p, rules);
+	return p;
+}
+
+#define J	GP_TLS_F_JOINED
+#define JF	(GP_TLS_F_JOINED | GP_TLS_F_FIRST)
+
+/*
+ * Both ends of one HTTPS connection on this node: curl's session (the
+ * client, pid 100) and nginx's (the server, pid 200) each report every
+ * byte. The first session seen is decoded, the other counted other_end:
+ * each request once, tagged from its own header, as over cleartext.
+ */
+static void test_tls_both_ends_decoded_once(void **state)
+{
+	uint32_t q = sizeof(http_req) - 1, a = sizeof(resp_503) - 1;
+	struct rec r[] = {
+		tls_rec(100, 40005, 0, 0, JF, 0, http_req, q, T0 + MS),
+		tls_rec(200, 40005, 0, 1, JF, 0, http_req, q, T0 + 2 * MS),
+		tls_rec(200, 40005, 1, 1, JF, 0, resp_503, a, T0 + 5 * MS),
+		tls_rec(100, 40005, 1, 0, JF, 0, resp_503, a, T0 + 6 * MS),
+		tls_rec(100, 40005, 0, 0, J, q, req_2, sizeof(req_2) - 1, T0 + 10 * MS),
+		tls_rec(200, 40005, 0, 1, J, q, req_2, sizeof(req_2) - 1, T0 + 11 * MS),
+		tls_rec(200, 40005, 1, 1, J, a, resp_503, a, T0 + 12 * MS),
+		tls_rec(100, 40005, 1, 0, J, a, resp_503, a, T0 + 13 * MS),
+	};
+	struct gp_rules *rules = default_rules();
+	struct gp_snapshot snap;
+	struct req_sink s;
+	struct gp_pipeline *p = mk_req(&s, rules);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		feed(p, &r[i]);
+	gp_pipeline_flush(p);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.reqs[0].alpn, "http/1.1");
+	assert_true(s.reqs[0].tls);
+	assert_string_equal(s.reqs[0].gray, "canary");
+	assert_int_equal(s.reqs[0].code, GP_CODE_5XX);
+	/* curl's clock: its write of the request to its read of the response */
+	assert_int_equal(s.reqs[0].latency_ns, 5 * MS);
+	assert_string_equal(s.reqs[1].gray, "two");
+	assert_int_equal(s.reqs[1].latency_ns, 3 * MS);
+	assert_int_equal(gp_pipeline_snapshot(p, &snap), 0);
+	assert_int_equal(snap.tls.records[GP_TLS_R_DECODED], 4);
+	assert_int_equal(snap.tls.records[GP_TLS_R_OTHER_END], 4);
+	assert_int_equal(snap.tls.sessions, 2);
+	gp_snapshot_release(&snap);
+	gp_pipeline_free(p);
+	gp_rules_free(rules);
+}
+
+/* A frame and its payload at out. */
+static size_t h2_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t sid, const void *pl,
+		       size_t n)
+{
+	h2_header(out, (uint32_t)n, type, flags, sid);
+	memcpy(out + 9, pl, n);
+	return 9 + n;
+}
+
+/* HTTP/2 over TLS (alpn "h2"): RFC 7541 C.3.1's request block, a ":status 200" answer. */
+static void test_tls_h2_request(void **state)
+{
+	static const uint8_t req_block[] = { 0x82, 0x86, 0x84, 0x41, 0x0f, 'w', 'w', 'w', '.',
+		'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm' };
+	static const uint8_t status_200 = 0x88;
+	uint8_t c[256], sv[128];
+	size_t nc = 24, ns = 0;
+	struct gp_rules *rules = default_rules();
+	struct req_sink s;
+	struct gp_pipeline *p = mk_req(&s, rules);
+	struct rec r;
+
+	(void)state;
+	memcpy(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	nc += h2_frame(c + nc, 4, 0, 0, "", 0);
+	nc += h2_frame(c + nc, 1, 0x5, 1, req_block, sizeof(req_block));
+	ns += h2_frame(sv + ns, 4, 0, 0, "", 0);
+	ns += h2_frame(sv + ns, 1, 0x4, 1, &status_200, 1);
+	ns += h2_frame(sv + ns, 0, 0x1, 1, "ok\n", 3);
+	r = tls_rec(300, 40006, 1, 1, JF, 0, sv, 9, T0);	/* the server's SETTINGS first */
+	feed(p, &r);
+	r = tls_rec(300, 40006, 0, 1, JF, 0, c, nc, T0 + MS);
+	feed(p, &r);
+	r = tls_rec(300, 40006, 1, 1, J, 9, sv + 9, ns - 9, T0 + 3 * MS);
+	feed(p, &r);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.reqs[0].alpn, "h2");
+	assert_true(s.reqs[0].tls);
+	assert_int_equal(s.reqs[0].status, 200);
+	assert_int_equal(s.reqs[0].stream, 1);
+	assert_string_equal(s.reqs[0].authority, "www.example.com");
+	assert_int_equal(s.reqs[0].latency_ns, 2 * MS);
+	gp_pipeline_free(p);
+	gp_rules_free(rules);
+}
+
+/*
+ * Not joined (no socket TC follows), not HTTP, or after SSL_free: counted,
+ * never decoded; a reused SSL * on another flow starts over.
+ */
+static void test_tls_not_decoded_is_counted(void **state)
+{
+	static const char ssh[] = "SSH-2.0-OpenSSH_9.2\r\n";
+	struct gp_rules *rules = default_rules();
+	struct gp_snapshot snap;
+	struct req_sink s;
+	struct gp_pipeline *p = mk_req(&s, rules);
+	struct rec r;
+
+	(void)state;
+	r = tls_rec(400, 40007, 0, 0, GP_TLS_F_FIRST, 0, http_req, sizeof(http_req) - 1, T0);
+	feed(p, &r);
+	r = tls_rec(401, 40008, 0, 0, JF, 0, ssh, sizeof(ssh) - 1, T0);
+	feed(p, &r);
+	r = tls_rec(401, 40008, 0, 0, GP_TLS_F_CLOSE | J, 0, "", 0, T0 + MS);
+	feed(p, &r);
+	/* the same SSL * again, on another connection: decoded afresh */
+	r = tls_rec(401, 40009, 0, 0, JF, 0, http_req, sizeof(http_req) - 1, T0 + 2 * MS);
+	feed(p, &r);
+	r = tls_rec(401, 40009, 1, 0, JF, 0, resp_503, sizeof(resp_503) - 1, T0 + 3 * MS);
+	feed(p, &r);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.reqs[0].flow.sport, 40009);
+	assert_int_equal(gp_pipeline_snapshot(p, &snap), 0);
+	assert_int_equal(snap.tls.records[GP_TLS_R_NO_FLOW], 1);
+	assert_int_equal(snap.tls.records[GP_TLS_R_NOT_HTTP], 1);
+	assert_int_equal(snap.tls.records[GP_TLS_R_DECODED], 2);
+	assert_int_equal(snap.tls.sessions, 2);
+	gp_snapshot_release(&snap);
+	gp_pipeline_expire(p, T0 + 2000 * 1000 * MS);
+	assert_int_equal(gp_pipeline_sweep(p, T0 + 2000 * 1000 * MS), 0);
+	assert_int_equal(gp_pipeline_snapshot(p, &snap), 0);
+	assert_int_equal(snap.tls.sessions, 0);
+	gp_snapshot_release(&snap);
+	gp_pipeline_free(p);
+	gp_rules_free(rules);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -533,6 +714,9 @@ int main(void)
 		cmocka_unit_test(test_sweep_runs_on_the_callers_clock),
 		cmocka_unit_test(test_requests_from_l7_records),
 		cmocka_unit_test(test_not_followed_reaches_the_snapshot),
+		cmocka_unit_test(test_tls_both_ends_decoded_once),
+		cmocka_unit_test(test_tls_h2_request),
+		cmocka_unit_test(test_tls_not_decoded_is_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,6 +115,10 @@ static void basic_snapshot(struct gp_snapshot *s)
 	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "http/1.1", "canary", 0, 517);
 	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 234567);
 	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h2", "x\"y\\z", 0, 1);
+	/* TLS handshakes: only tags that have one get the histogram. */
+	gp_agg_add_handshake(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 2000000);
+	gp_agg_add_handshake(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 1950001);
+	gp_agg_add_handshake(a, GP_DIR_INBOUND, "h2", "x\"y\\z", 0, 40000000000ull);
 	basic_requests(a);
 
 	memset(s, 0, sizeof(*s));
@@ -273,10 +277,10 @@ static void test_render_invariants(void **state)
 			n_bytes++;
 		}
 	}
-	/* 4 connection tags, 3 HTTP request series, 1 gRPC one. */
-	assert_int_equal(n_first, 8);
-	assert_int_equal(n_inf, 8);
-	assert_int_equal(n_count, 8);
+	/* 4 connection tags, 2 of them with handshakes, 3 HTTP request series, 1 gRPC one. */
+	assert_int_equal(n_first, 10);
+	assert_int_equal(n_inf, 10);
+	assert_int_equal(n_count, 10);
 	/* One bytes series per tag, even one whose flows carried nothing yet. */
 	assert_int_equal(n_bytes, 4);
 	free(out);
@@ -365,6 +369,19 @@ static const char empty_text[] =
 	"# TYPE grayprobe_http_records_undecoded_total counter\n"
 	"grayprobe_http_records_undecoded_total{reason=\"conn_table_full\"} 0\n"
 	"grayprobe_http_records_undecoded_total{reason=\"contradicting\"} 0\n"
+	"# HELP grayprobe_tls_records_total TLS plaintext records (one per SSL_read/SSL_write call that moved bytes) by what became of them: decoded into requests; other_end: the flow's other end on this node was decoded instead; no_flow: the calls' socket is not a flow the classifier follows (an interface not hooked, or no socket seen): not decoded, never guessed; not_http; table_full.\n"
+	"# TYPE grayprobe_tls_records_total counter\n"
+	"grayprobe_tls_records_total{result=\"decoded\"} 0\n"
+	"grayprobe_tls_records_total{result=\"other_end\"} 0\n"
+	"grayprobe_tls_records_total{result=\"no_flow\"} 0\n"
+	"grayprobe_tls_records_total{result=\"not_http\"} 0\n"
+	"grayprobe_tls_records_total{result=\"table_full\"} 0\n"
+	"# HELP grayprobe_tls_records_lost_total TLS plaintext records the uprobes could not deliver (ring buffer full); the session's requests from there are counted undecoded (reason=\"gap\").\n"
+	"# TYPE grayprobe_tls_records_lost_total counter\n"
+	"grayprobe_tls_records_lost_total 0\n"
+	"# HELP grayprobe_tls_sessions TLS sessions (SSL objects) followed now.\n"
+	"# TYPE grayprobe_tls_sessions gauge\n"
+	"grayprobe_tls_sessions 0\n"
 	"# HELP grayprobe_packets_malformed_total TCP/IP packets the classifier skipped because "
 	"their headers were cut short or inconsistent.\n"
 	"# TYPE grayprobe_packets_malformed_total counter\n"

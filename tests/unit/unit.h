@@ -12,6 +12,21 @@
 #include "pipeline/event.h"
 #include "pipeline/rules.h"
 
+/* An HTTP/2 frame header (RFC 9113 4.1) at out: a payload of len bytes follows. */
+static inline void h2_header(uint8_t out[9], uint32_t len, uint8_t type, uint8_t flags,
+			     uint32_t sid)
+{
+	out[0] = (uint8_t)(len >> 16);
+	out[1] = (uint8_t)(len >> 8);
+	out[2] = (uint8_t)len;
+	out[3] = type;
+	out[4] = flags;
+	out[5] = (uint8_t)(sid >> 24);
+	out[6] = (uint8_t)(sid >> 16);
+	out[7] = (uint8_t)(sid >> 8);
+	out[8] = (uint8_t)sid;
+}
+
 /* A FILE * into memory, so renderers are tested without touching disk. */
 struct mem {
 	FILE *f;

@@ -56,8 +56,26 @@ void gp_check_render(FILE *out, const struct gp_check_facts *f)
 			f->tc_mode == GP_TC_CLSACT ? "clsact filters" : "tcx links");
 }
 
+void gp_check_render_tls(FILE *out, const struct gp_ssl_check *c)
+{
+	size_t i;
+
+	row(out, "uprobe", !c->uprobe_err, c->uprobe);
+	row(out, "sock_tp", !c->tp_err, c->tp);
+	fprintf(out, "tls: %s\n", !c->uprobe_err && !c->tp_err ?
+		"OpenSSL plaintext through uprobes (HTTPS requests tagged by their headers)" :
+		"connection-level tags only (SNI, ALPN, addresses)");
+	for (i = 0; i < c->n_libs; i++)
+		fprintf(out, "  libssl       %s\n", c->libs[i]);
+	if (c->more_libs)
+		fprintf(out, "  libssl       and %zu more\n", c->more_libs);
+	fprintf(out, "tls limits: statically linked TLS (Go crypto/tls, BoringSSL in Envoy or "
+		"Chromium) and GnuTLS get connection-level tags only\n");
+}
+
 int gp_cmd_check(FILE *out, const struct gp_check_want *want)
 {
+	struct gp_ssl_check tls;
 	struct gp_check_facts f;
 	struct utsname u;
 	int err;
@@ -68,5 +86,9 @@ int gp_cmd_check(FILE *out, const struct gp_check_want *want)
 		return 1;
 	err = gp_loader_check(&f, want);
 	gp_check_render(out, &f);
+	if (f.probed) {
+		gp_ssl_check(&tls);
+		gp_check_render_tls(out, &tls);
+	}
 	return err ? 1 : 0;
 }

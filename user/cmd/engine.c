@@ -22,6 +22,8 @@
 #include "cmd/engine.h"
 #include "collect/iface.h"
 #include "collect/loader.h"
+#include "collect/ssl.h"
+#include "collect/ssllib.h"
 #include "util/log.h"
 #include "export/prom.h"
 #include "pipeline/pipeline.h"
@@ -41,10 +43,12 @@ struct gp_engine {
 	struct gp_engine_ops ops;
 	const char *textfile;		/* NULL: none */
 	struct gp_loader *loader;
+	struct gp_ssl *ssl;		/* the TLS source; NULL: off or unavailable */
+	struct gp_ssllib *ssllib;	/* libssl files found so far */
 	struct gp_pipeline *pipe;
 	struct gp_rules *rules;
 	uint64_t next_write, interval_ns, started_ns, next_iface_scan;
-	uint64_t next_retire, next_consume;
+	uint64_t next_retire, next_consume, next_lib_scan;
 	uint64_t now;			/* the clock of the dispatch reading records */
 	uint64_t next_fold_log, folds_logged;
 	uint64_t bad_records_logged;
@@ -78,6 +82,14 @@ static void on_request(void *ctx, const struct gp_request *q)
 
 	if (r->ops.request && !r->cb_err)
 		r->cb_err = r->ops.request(r->ops.ctx, q);
+}
+
+static void on_handshake(void *ctx, const struct gp_tls_handshake *h)
+{
+	struct gp_engine *r = ctx;
+
+	if (r->ops.handshake && !r->cb_err)
+		r->cb_err = r->ops.handshake(r->ops.ctx, h);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -191,6 +203,8 @@ int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
 	snap->lost_track = stats[GP_STAT_LOST_TRACK];
 	snap->lost_payload = stats[GP_STAT_LOST_PAYLOAD];
 	snap->lost_l7 = stats[GP_STAT_L7_LOST];
+	snap->lost_tls = stats[GP_STAT_TLS_LOST];
+	snap->tls_calls = stats[GP_STAT_TLS_CALLS];
 	snap->pkt_malformed = stats[GP_STAT_PKT_MALFORMED];
 	snap->textfile_errors = r->textfile_errors;
 	return 0;
@@ -430,10 +444,49 @@ out:
 }
 
 /*
+ * Library rescans read other processes' maps and roots (CAP_SYS_PTRACE: a
+ * process of another user, or with capabilities we lack, is refused
+ * without it) and open new uprobes: CAP_PERFMON, or CAP_SYS_ADMIN where
+ * the kernel wants it (Linux 6.16, and stable kernels since July 2025).
+ * Which one is tried in a child: the smallest set that attaches. What this
+ * process does not have (a narrower bounding set) cannot be kept: said.
+ */
+static uint64_t tls_keep(struct gp_engine *r, uint64_t keep)
+{
+	const uint64_t ptrace = 1ull << GP_CAP_BIT_SYS_PTRACE;
+	const uint64_t sets[] = {
+		ptrace | 1ull << GP_CAP_BIT_PERFMON,
+		ptrace | 1ull << GP_CAP_BIT_PERFMON | 1ull << GP_CAP_BIT_BPF,
+		ptrace | 1ull << GP_CAP_BIT_SYS_ADMIN,
+	};
+	static const char *const names[] = {
+		"CAP_SYS_PTRACE and CAP_PERFMON", "CAP_SYS_PTRACE, CAP_PERFMON and CAP_BPF",
+		"CAP_SYS_PTRACE and CAP_SYS_ADMIN",
+	};
+	uint64_t eff = 0;
+	size_t i;
+
+	if (!r->ssl)
+		return 0;
+	/* Nothing attached to try with: the set that works on every kernel. */
+	for (i = 0; i < 2; i++)
+		if (gp_ssl_attach_works_with(r->ssl, keep | sets[i]) == 1)
+			break;
+	if (gp_caps_effective(&eff) || (eff & sets[i]) != sets[i]) {
+		gp_warn("tls: library rescans need %s, which this process lacks: libssl files "
+			"found after start get no uprobes", names[i]);
+		return 0;
+	}
+	gp_info("tls: keeping %s for library rescans", names[i]);
+	return sets[i];
+}
+
+/*
  * Loaded and attached: from here on only fds already held are used, so every
  * capability goes, but CAP_NET_ADMIN while a clsact filter must be removed
- * at exit or interfaces that appear must be hooked. With --user, the agent
- * also stops being root.
+ * at exit or interfaces that appear must be hooked, and what the TLS
+ * source's rescans need (tls_keep). With --user, the agent also stops
+ * being root.
  */
 static int drop_privileges(struct gp_engine *r)
 {
@@ -442,6 +495,7 @@ static int drop_privileges(struct gp_engine *r)
 	char why[256];
 	int err;
 
+	keep |= tls_keep(r, keep);
 	if (!r->cfg.user) {
 		err = gp_caps_limit(keep);
 		if (err)
@@ -462,7 +516,8 @@ static int drop_privileges(struct gp_engine *r)
 static int open_pipeline(struct gp_engine *r)
 {
 	const struct gp_engine_config *c = &r->cfg;
-	struct gp_pipeline_sinks sinks = { .conn = on_conn, .request = on_request, .ctx = r };
+	struct gp_pipeline_sinks sinks = { .conn = on_conn, .request = on_request,
+					   .handshake = on_handshake, .ctx = r };
 	struct gp_pipeline_config pc = {
 		.tagger.tag_wait_ns = (uint64_t)c->tag_wait_ms * 1000000u,
 		.tagger.endpoint_memory_ns = (uint64_t)c->endpoint_memory_s * 1000000000u,
@@ -486,10 +541,61 @@ static int open_pipeline(struct gp_engine *r)
 	return 0;
 }
 
+/* A library found: its uprobes. One whose process went meanwhile is tried again. */
+static int on_ssllib(void *ctx, const struct gp_ssllib_found *f)
+{
+	struct gp_engine *r = ctx;
+
+	if (f->err) {
+		gp_warn("--ssl-lib %s: %s; taken when it appears", f->path, strerror(-f->err));
+		return 0;
+	}
+	if (!gp_ssl_attach(r->ssl, f->path, f->pid))
+		return 0;
+	return f->pid && access(f->path, F_OK);
+}
+
+static void scan_ssllibs(struct gp_engine *r)
+{
+	int n = gp_ssllib_scan(r->ssllib, on_ssllib, r);
+
+	if (n < 0)
+		gp_warn("tls: looking for libssl in /proc failed: %s", strerror(-n));
+}
+
+/*
+ * The TLS source, after the main object (whose maps it shares) and before
+ * privileges go. Unavailable, it is one warning: TLS flows keep their
+ * connection-level tags. 0, or -ENOMEM.
+ */
+static int open_tls(struct gp_engine *r)
+{
+	struct gp_ssl_maps m = gp_loader_maps(r->loader);
+	struct gp_ssllib_opts so = { .paths = r->cfg.ssl_libs, .n_paths = r->cfg.n_ssl_libs };
+	char why[256];
+	int err;
+
+	if (r->cfg.no_tls)
+		return 0;
+	err = gp_ssl_open(&r->ssl, &m, gp_loader_netns(r->loader), why, sizeof(why));
+	if (err == -ENOMEM)
+		return err;
+	if (err) {
+		gp_warn("tls: %s; HTTPS gets connection-level tags only (--no-tls: not tried)", why);
+		return 0;
+	}
+	err = gp_ssllib_new(&r->ssllib, &so);
+	if (err)
+		return err;
+	scan_ssllibs(r);
+	return 0;
+}
+
 /* Loaded, attached, privileges dropped, the endpoint serving; 0 or -errno, said. */
 static int attach(struct gp_engine *r, struct gp_loader_opts *lo, const struct gp_ifaces *ifs)
 {
 	const struct gp_engine_config *cfg = &r->cfg;
+	char tls[32] = "off";
 	int err;
 
 	lo->ifaces = ifs;
@@ -497,6 +603,9 @@ static int attach(struct gp_engine *r, struct gp_loader_opts *lo, const struct g
 	lo->on_event = on_event;
 	lo->ctx = r;
 	err = gp_loader_open(&r->loader, lo);
+	if (err)
+		return err;
+	err = open_tls(r);
 	if (err)
 		return err;
 	/* The hook probes' skeletons are freed: give that heap back (~11 MB). */
@@ -507,10 +616,13 @@ static int attach(struct gp_engine *r, struct gp_loader_opts *lo, const struct g
 	if (err)
 		return err;
 	r->started_ns = gp_now_ns(CLOCK_MONOTONIC);
-	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s; %s%s",
+	if (r->ssl)
+		snprintf(tls, sizeof(tls), "%u libssl files", gp_ssl_libs(r->ssl));
+	gp_info("attached: connect_hook=%s state_hook=%s netns=%s classifier=%s tls=%s; %s%s",
 		gp_connect_hook_name(gp_loader_connect_hook(r->loader)),
 		gp_state_hook_name(gp_loader_state_hook(r->loader)),
 		cfg->netns ? cfg->netns : "all", gp_engine_tc_desc(r),
+		tls,
 		r->textfile ? "writing " : "no textfile", r->textfile ? r->textfile : "");
 	return 0;
 }
@@ -641,6 +753,11 @@ static void housekeep(struct gp_engine *r, uint64_t now)
 		rescan_ifaces(r);
 		r->next_iface_scan = now + GP_IFACE_SCAN_NS;
 	}
+	/* Processes come and go like interfaces: their libraries are looked for as often. */
+	if (r->ssllib && now >= r->next_lib_scan) {
+		scan_ssllibs(r);
+		r->next_lib_scan = now + GP_IFACE_SCAN_NS;
+	}
 }
 
 int gp_engine_dispatch(struct gp_engine *r, uint64_t now)
@@ -684,6 +801,8 @@ void gp_engine_close(struct gp_engine *r)
 	if (!r)
 		return;
 	gp_web_close(r->web);
+	gp_ssl_close(r->ssl);		/* before the maps it shares */
+	gp_ssllib_free(r->ssllib);
 	gp_loader_close(r->loader);
 	gp_pipeline_free(r->pipe);
 	gp_rules_free(r->rules);

@@ -10,6 +10,7 @@
 #include "pipeline/event.h"
 #include "pipeline/request.h"
 #include "pipeline/rules.h"
+#include "pipeline/tagger.h"
 
 /* Collecting for run and top: hooks, tagging, rules, aggregation, textfile. */
 struct gp_engine;
@@ -33,6 +34,10 @@ struct gp_engine_config {
 	const char *const *ifaces;
 	size_t n_ifaces;
 	int no_tc;			/* outcomes only, untagged */
+	/* TLS source: OpenSSL uprobes on the libraries found, and these (--ssl-lib). */
+	const char *const *ssl_libs;
+	size_t n_ssl_libs;
+	int no_tls;			/* --no-tls: none, and no capability kept for it */
 	/* Hooks, TC mode, egress, ring size; the engine sets the rest. */
 	struct gp_loader_opts load;
 	unsigned max_tags;
@@ -48,6 +53,8 @@ struct gp_engine_ops {
 	int (*conn)(void *ctx, const struct gp_conn *c);
 	/* Each finished request after it was counted (NULL: not wanted); the same. */
 	int (*request)(void *ctx, const struct gp_request *r);
+	/* Each TLS handshake's end after it was counted (NULL: not wanted); the same. */
+	int (*handshake)(void *ctx, const struct gp_tls_handshake *h);
 	void *ctx;
 };
 

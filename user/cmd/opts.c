@@ -43,7 +43,7 @@ enum {
 	OPT_STATE_HOOK, OPT_RINGBUF_KB, OPT_MAX_TAGS, OPT_VERSION, OPT_EGRESS, OPT_INGRESS_ONLY, OPT_TC_MODE,
 	OPT_TAG_WAIT, OPT_RULES, OPT_RULE, OPT_USER, OPT_ONCE, OPT_P99_DELTA, OPT_FAIL_DELTA,
 	OPT_MIN_SAMPLES, OPT_RECENT, OPT_WEB_LISTEN, OPT_ENDPOINT_MEMORY, OPT_TAG_IDLE,
-	OPT_REQUEST_TIMEOUT,
+	OPT_REQUEST_TIMEOUT, OPT_SSL_LIB, OPT_NO_TLS,
 };
 
 /* How a number is kept: a whole number, or milli-units of up to 3 decimals. */
@@ -106,6 +106,7 @@ static int parse_count(const struct opt_def *d, struct gp_opts *o, const char *a
 static int parse_iface(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
 static int parse_rule(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
 static int parse_listen(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
+static int parse_ssl_lib(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
 static int parse_duration(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err);
 static int parse_connect_hook(const struct opt_def *d, struct gp_opts *o, const char *arg,
 			      FILE *err);
@@ -196,10 +197,18 @@ static const struct opt_def opt_defs[] = {
 	  .def = GP_REQ_TIMEOUT_DEFAULT_S,
 	  .help = "an HTTP request without a response this long is counted as\n"
 		  "code=\"none\": 30s, 1m; {min}s..{max}s (default {def}s)" },
+	{ "ssl-lib", OPT_SSL_LIB, "PATH", ON_ENGINE, parse_ssl_lib, F(ssl_libs), .what = "path",
+	  .help = "also put the OpenSSL uprobes on this libssl file; repeatable (libssl.so.*\n"
+		  "in the usual places and every one processes map, in containers too,\n"
+		  "are found by themselves, rescanned each second)" },
+	{ "no-tls", OPT_NO_TLS, NULL, ON_ENGINE, parse_switch, F(no_tls),
+	  .help = "no OpenSSL uprobes: HTTPS keeps connection-level tags only, and\n"
+		  "no capability is kept for library rescans" },
 	{ "user", OPT_USER, "NAME", ON_ENGINE, parse_path, F(user), .what = "user name",
 	  .help = "once attached, run as NAME (its textfile directory must be\n"
 		  "writable by NAME); root or not, every capability is dropped\n"
-		  "after attaching but CAP_NET_ADMIN with clsact (to detach)" },
+		  "after attaching but CAP_NET_ADMIN with clsact (to detach) and\n"
+		  "what TLS library rescans need (see --no-tls)" },
 	{ "web.listen-address", OPT_WEB_LISTEN, "ADDR:PORT", ON(GP_CMD_RUN), parse_listen,
 	  F(web_listen), .what = "HOST:PORT, [IPV6]:PORT or :PORT (port 1..65535)",
 	  .help = "also serve the textfile's bytes on http://ADDR:PORT/metrics, e.g.\n"
@@ -402,6 +411,17 @@ static int parse_rule(const struct opt_def *d, struct gp_opts *o, const char *ar
 	return 0;
 }
 
+static int parse_ssl_lib(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err)
+{
+	char n[48];
+
+	if (!arg[0])
+		return bad(err, "%s needs a %s", opt_name(d, n), d->what);
+	if (o->n_ssl_libs == GP_SSL_LIBS_MAX)
+		return bad(err, "%s: more than %d given", opt_name(d, n), GP_SSL_LIBS_MAX);
+	o->ssl_libs[o->n_ssl_libs++] = arg;
+	return 0;
+}
 
 static int parse_listen(const struct opt_def *d, struct gp_opts *o, const char *arg, FILE *err)
 {
@@ -701,6 +721,8 @@ static int check_rest(struct gp_opts *o, int ac, char **av, int refused, const c
 		return bad(err, "-i none cannot be combined with other -i, --egress or --ingress-only");
 	if (o->egress && o->ingress_only)
 		return bad(err, "--egress and --ingress-only cannot be combined");
+	if (o->no_tls && o->n_ssl_libs)
+		return bad(err, "--no-tls cannot be combined with --ssl-lib");
 	return 0;
 }
 

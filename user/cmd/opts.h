@@ -19,6 +19,7 @@ enum gp_cmd {
 #define GP_TEXTFILE_NAME	"grayprobe.prom"
 #define GP_IFACES_MAX		64	/* -i patterns */
 #define GP_RULE_FLAGS_MAX	64	/* --rule flags */
+#define GP_SSL_LIBS_MAX		16	/* --ssl-lib flags */
 #define GP_TAG_WAIT_DEFAULT_MS	2000
 #define GP_TAG_WAIT_MAX_MS	60000
 #define GP_ENDPOINT_MEMORY_DEFAULT_S	600
@@ -57,6 +58,9 @@ struct gp_opts {
 	const char *replay_file;	/* replay's FILE */
 	const char *user;		/* --user: run as this user once attached */
 	const char *web_listen;		/* --web.listen-address: NULL, off */
+	const char *ssl_libs[GP_SSL_LIBS_MAX];	/* --ssl-lib: files to put uprobes on too */
+	size_t n_ssl_libs;
+	int no_tls;			/* --no-tls: no OpenSSL uprobes */
 	/* top */
 	unsigned refresh_ms;		/* -d */
 	int once;			/* --once: print the table once, exit */

@@ -16,10 +16,6 @@
 #include "collect/caps.h"
 #include "util/log.h"
 
-#define GP_CAP_NET_ADMIN	12
-#define GP_CAP_SYS_ADMIN	21
-#define GP_CAP_PERFMON		38
-#define GP_CAP_BPF		39
 #define HAS(eff, cap)		(((eff) >> (cap)) & 1)
 
 int gp_caps_effective(uint64_t *eff)
@@ -45,21 +41,21 @@ int gp_caps_effective(uint64_t *eff)
 
 int gp_caps_sufficient(uint64_t eff, char *buf, size_t len)
 {
-	if (HAS(eff, GP_CAP_SYS_ADMIN) || (HAS(eff, GP_CAP_BPF) && HAS(eff, GP_CAP_PERFMON))) {
+	if (HAS(eff, GP_CAP_BIT_SYS_ADMIN) || (HAS(eff, GP_CAP_BIT_BPF) && HAS(eff, GP_CAP_BIT_PERFMON))) {
 		if (len)
 			buf[0] = '\0';
 		return 0;
 	}
 	snprintf(buf, len, "%s%s%s",
-		 HAS(eff, GP_CAP_BPF) ? "" : "CAP_BPF",
-		 !HAS(eff, GP_CAP_BPF) && !HAS(eff, GP_CAP_PERFMON) ? " and " : "",
-		 HAS(eff, GP_CAP_PERFMON) ? "" : "CAP_PERFMON");
+		 HAS(eff, GP_CAP_BIT_BPF) ? "" : "CAP_BPF",
+		 !HAS(eff, GP_CAP_BIT_BPF) && !HAS(eff, GP_CAP_BIT_PERFMON) ? " and " : "",
+		 HAS(eff, GP_CAP_BIT_PERFMON) ? "" : "CAP_PERFMON");
 	return -EPERM;
 }
 
 int gp_caps_net_admin(uint64_t eff)
 {
-	return HAS(eff, GP_CAP_NET_ADMIN) ? 0 : -EPERM;
+	return HAS(eff, GP_CAP_BIT_NET_ADMIN) ? 0 : -EPERM;
 }
 
 int gp_caps_require(int net_admin)

@@ -22,6 +22,10 @@ int gp_caps_sufficient(uint64_t eff, char *buf, size_t len);
 int gp_caps_net_admin(uint64_t eff);
 
 #define GP_CAP_BIT_NET_ADMIN	12
+#define GP_CAP_BIT_SYS_PTRACE	19
+#define GP_CAP_BIT_SYS_ADMIN	21
+#define GP_CAP_BIT_PERFMON	38
+#define GP_CAP_BIT_BPF		39
 
 /*
  * The one check before loading, once per command: CAP_BPF and CAP_PERFMON

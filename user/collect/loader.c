@@ -41,6 +41,7 @@ struct gp_loader {
 	int egress;
 	enum gp_tc_mode tc_mode;
 	int tc_lock_fd;			/* held while clsact filters are ours */
+	uint32_t netns_ino;
 	char tc_desc[256];
 };
 
@@ -291,6 +292,7 @@ static int load_pair(struct gp_loader *l, const struct gp_loader_opts *o, enum h
 	if (!l->skel)
 		return err;
 	l->skel->rodata->target_netns = o->netns_ino;
+	l->netns_ino = o->netns_ino;
 	l->skel->rodata->adopt_midstream = o->classifier ? GP_ADOPT_HTTP : GP_ADOPT_NONE;
 	*stage = "load";
 	err = grayprobe_bpf__load(l->skel);
@@ -802,6 +804,20 @@ void gp_loader_close(struct gp_loader *l)
 	ring_buffer__free(l->rb);
 	grayprobe_bpf__destroy(l->skel);
 	free(l);
+}
+
+struct gp_ssl_maps gp_loader_maps(const struct gp_loader *l)
+{
+	return (struct gp_ssl_maps){
+		.events = bpf_map__fd(l->skel->maps.gp_events),
+		.flows = bpf_map__fd(l->skel->maps.gp_flows),
+		.stats = bpf_map__fd(l->skel->maps.gp_stats),
+	};
+}
+
+uint32_t gp_loader_netns(const struct gp_loader *l)
+{
+	return l->netns_ino;
 }
 
 int gp_loader_drain(struct gp_loader *l)

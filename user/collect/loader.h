@@ -8,6 +8,7 @@
 #include "grayprobe.h"
 #include "collect/iface.h"
 #include "collect/hooks.h"
+#include "collect/ssl.h"
 #include "collect/tc.h"
 
 /* The collecting half: BPF objects, hooks, ring buffer, kernel counters. */
@@ -62,6 +63,11 @@ const char *gp_loader_tc_desc(const struct gp_loader *l);
 int gp_loader_sync_ifaces(struct gp_loader *l, const struct gp_ifaces *want);
 /* Some hook is a clsact filter: removing it at exit needs CAP_NET_ADMIN. */
 int gp_loader_uses_clsact(const struct gp_loader *l);
+
+/* The maps the TLS source shares: ring buffer, flow table, counters. */
+struct gp_ssl_maps gp_loader_maps(const struct gp_loader *l);
+/* The netns filter run was given (0: every namespace). */
+uint32_t gp_loader_netns(const struct gp_loader *l);
 
 /* Records waiting in the ring buffer, handled now: their count or -errno. */
 int gp_loader_drain(struct gp_loader *l);

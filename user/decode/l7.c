@@ -358,6 +358,14 @@ static struct conn *find(struct gp_l7 *t, const struct key *k, uint32_t hash)
 	return NULL;
 }
 
+int gp_l7_known(struct gp_l7 *t, const struct gp_flow_tuple *f, uint32_t isn)
+{
+	struct key k;
+
+	make_key(&k, f, isn);
+	return find(t, &k, gp_hash_bytes(&k, sizeof(k))) != NULL;
+}
+
 /* The record's connection, new if need be; NULL when the table is full. */
 static struct conn *conn_of(struct gp_l7 *t, const struct gp_l7_event *h)
 {
@@ -379,6 +387,7 @@ static struct conn *conn_of(struct gp_l7 *t, const struct gp_l7_event *h)
 		c->pub.flow = k.flow;
 		c->pub.isn = h->isn;
 		c->pub.ifindex = h->ifindex;
+		c->pub.tls = !!(h->flags & GP_L7_F_TLS);
 		c->t = t;
 		gp_htab_add(&t->tab, &c->node, hash);
 	}

@@ -38,11 +38,18 @@
  */
 struct gp_l7;
 
+/*
+ * gp_l7_event.flags, set by user space only (the kernel never does): the
+ * record was made from TLS plaintext (decode/plain.h), not taken at TC.
+ */
+#define GP_L7_F_TLS	0x80
+
 /* A connection as the decoders and the request tracker know it. */
 struct gp_l7_conn {
 	struct gp_flow_tuple flow;	/* client -> server */
 	uint32_t isn;			/* client ISN: reused 4-tuples are other connections */
 	uint32_t ifindex;		/* of its first record */
+	int tls;			/* its first record had GP_L7_F_TLS */
 	void *user;			/* the consumer's, NULL at first */
 };
 
@@ -84,5 +91,7 @@ void gp_l7_flow_end(struct gp_l7 *t, const struct gp_flow_tuple *f, uint32_t isn
 /* Connections ended, or idle for idle_ns, are closed. */
 void gp_l7_expire(struct gp_l7 *t, uint64_t now_ns, uint64_t idle_ns);
 void gp_l7_stats(const struct gp_l7 *t, struct gp_l7_stats *out);
+/* Whether records of this connection were taken and it is not forgotten yet. */
+int gp_l7_known(struct gp_l7 *t, const struct gp_flow_tuple *f, uint32_t isn);
 
 #endif

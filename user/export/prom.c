@@ -108,11 +108,16 @@ static void header(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A counter without labels. */
+/* A counter or gauge without labels. */
+static void metric1(FILE *f, const char *type, const char *name, const char *help, uint64_t v)
+{
+	header(f, name, type, help);
+	fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
 static void counter(FILE *f, const char *name, const char *help, uint64_t v)
 {
-	header(f, name, "counter", help);
-	fprintf(f, "%s %" PRIu64 "\n", name, v);
+	metric1(f, "counter", name, help, v);
 }
 
 /* Decimal digits of v at out, no NUL; returns their count (at most 20). */
@@ -190,6 +195,37 @@ static void render_histograms(FILE *f, const struct gp_snapshot *s)
 
 		tag_labels_str(lbl, &s->tags[i]);
 		histogram(f, name, lbl, s->tags[i].buckets, s->tags[i].sum_ns);
+	}
+}
+
+static uint64_t hs_count(const struct gp_tag_stats *t)
+{
+	uint64_t n = 0;
+	unsigned b;
+
+	for (b = 0; b < GP_HIST_SLOTS; b++)
+		n += t->hs_buckets[b];
+	return n;
+}
+
+/* Only tags with a handshake: most (none, http/1.1, h2c) never have one. */
+static void render_tls_handshakes(FILE *f, const struct gp_snapshot *s)
+{
+	static const char name[] = "grayprobe_tls_handshake_duration_seconds";
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < s->n_tags; i++) {
+		char lbl[TAG_LABELS_MAX];
+
+		if (!hs_count(&s->tags[i]))
+			continue;
+		if (!any++)
+			header(f, name, "histogram",
+			       "TLS handshake time as the client's bytes show it at TC: its "
+			       "ClientHello to its first application-data record.");
+		tag_labels_str(lbl, &s->tags[i]);
+		histogram(f, name, lbl, s->tags[i].hs_buckets, s->tags[i].hs_sum_ns);
 	}
 }
 
@@ -338,6 +374,29 @@ static void render_records_undecoded(FILE *f, const struct gp_snapshot *s)
 	fprintf(f, "%s{reason=\"contradicting\"} %" PRIu64 "\n", name, s->l7_bad_records);
 }
 
+/* TLS plaintext records: every one is in exactly one of these, or lost. */
+static void render_tls(FILE *f, const struct gp_snapshot *s)
+{
+	static const char name[] = "grayprobe_tls_records_total";
+	unsigned r;
+
+	header(f, name, "counter",
+	       "TLS plaintext records (one per SSL_read/SSL_write call that moved bytes) by what "
+	       "became of them: decoded into requests; other_end: the flow's other end on this "
+	       "node was decoded instead; no_flow: the calls' socket is not a flow the classifier "
+	       "follows (an interface not hooked, or no socket seen): not decoded, never guessed; "
+	       "not_http; table_full.");
+	for (r = 0; r < GP_TLS_R_MAX; r++)
+		fprintf(f, "%s{result=\"%s\"} %" PRIu64 "\n", name, gp_tls_result_name(r),
+			s->tls.records[r]);
+	counter(f, "grayprobe_tls_records_lost_total",
+		"TLS plaintext records the uprobes could not deliver (ring buffer full); the "
+		"session's requests from there are counted undecoded (reason=\"gap\").",
+		s->lost_tls);
+	metric1(f, "gauge", "grayprobe_tls_sessions", "TLS sessions (SSL objects) followed now.",
+		s->tls.sessions);
+}
+
 /* What did not reach the counts above: kernel-side losses and records not decoded. */
 static void render_losses(FILE *f, const struct gp_snapshot *s)
 {
@@ -366,6 +425,8 @@ static void render_losses(FILE *f, const struct gp_snapshot *s)
 		s->lost_l7);
 	render_records_undecoded(f, s);
 
+	render_tls(f, s);
+
 	counter(f, "grayprobe_packets_malformed_total",
 		"TCP/IP packets the classifier skipped because their headers were cut short "
 		"or inconsistent.",
@@ -390,6 +451,7 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 	render_histograms(f, s);
 	render_connections(f, s);
 	render_bytes(f, s);
+	render_tls_handshakes(f, s);
 	render_requests(f, s);
 	render_losses(f, s);
 

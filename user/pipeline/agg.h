@@ -7,6 +7,7 @@
 
 #include "pipeline/event.h"
 #include "pipeline/hist.h"
+#include "pipeline/tls.h"
 
 #define GP_MAX_TAGS_DEFAULT	64
 #define GP_MAX_TAGS_LIMIT	4096
@@ -28,6 +29,8 @@ struct gp_tag_stats {
 	uint64_t sum_ns;
 	uint64_t results[GP_RES_MAX];
 	uint64_t bytes;			/* TCP payload bytes of the tag's flows */
+	uint64_t hs_buckets[GP_HIST_SLOTS];	/* TLS handshakes (gp_agg_add_handshake) */
+	uint64_t hs_sum_ns;
 	uint8_t pinned;			/* never retired, outside --max-tags (see below) */
 };
 
@@ -104,6 +107,9 @@ void gp_agg_record_request(struct gp_agg *agg, const struct gp_request *r);
 /* Flow bytes for the tag an outcome got (gray_flags: its GP_GRAY_*), folded the same way. */
 void gp_agg_add_bytes(struct gp_agg *agg, unsigned dir, const char *alpn, const char *gray,
 		      unsigned gray_flags, uint64_t bytes);
+/* A TLS handshake's time (tagger.h) for the tag its outcome got, folded as bytes are. */
+void gp_agg_add_handshake(struct gp_agg *agg, unsigned dir, const char *alpn, const char *gray,
+			  unsigned gray_flags, uint64_t ns);
 /*
  * The clock is the caller's (now_ns, e.g. CLOCK_MONOTONIC): a tag used since
  * the last call was seen now; dynamic tags not seen for idle_ns or more are
@@ -150,6 +156,10 @@ struct gp_snapshot {
 	uint64_t l7_conns_dropped;	/* HTTP records of connections the L7 table had no room for */
 	uint64_t l7_bad_records;	/* HTTP records that contradicted their unit */
 	uint64_t req_open_dropped;	/* requests not followed: GP_REQ_OPEN_MAX open already */
+	/* TLS plaintext: the kernel's calls and losses, the pipeline's sessions. */
+	uint64_t tls_calls;		/* library calls that moved bytes */
+	uint64_t lost_tls;		/* their records the ring buffer refused */
+	struct gp_tls_stats tls;
 };
 
 /* qsort order of struct gp_tag_stats: direction, then alpn, then gray. */

@@ -144,6 +144,21 @@ int gp_l7_event_decode(const void *data, size_t len, struct gp_l7_event *hdr,
 	return 0;
 }
 
+int gp_tls_event_decode(const void *data, size_t len, struct gp_tls_event *hdr,
+			const uint8_t **payload)
+{
+	if (len < sizeof(*hdr))
+		return -EINVAL;
+	memcpy(hdr, data, sizeof(*hdr));
+	if (hdr->type != GP_EV_TLS || hdr->dir > 1 || hdr->side > 1 ||
+	    (hdr->flow.family && hdr->flow.family != AF_INET && hdr->flow.family != AF_INET6) ||
+	    hdr->len > GP_TLS_DATA_MAX || hdr->len > hdr->total ||
+	    len < sizeof(*hdr) + hdr->len || ((hdr->flags & GP_TLS_F_CLOSE) && hdr->total))
+		return -EINVAL;
+	*payload = (const uint8_t *)data + sizeof(*hdr);
+	return 0;
+}
+
 void gp_addr_str(int family, const uint8_t addr[16], char *buf, size_t len)
 {
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, len) && len)

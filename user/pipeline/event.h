@@ -68,6 +68,12 @@ int gp_payload_decode(const void *data, size_t len, struct gp_payload_event *hdr
 /* A GP_EV_L7 record: header copied out, *payload its hdr->len bytes inside data. 0 or -EINVAL. */
 int gp_l7_event_decode(const void *data, size_t len, struct gp_l7_event *hdr,
 		       const uint8_t **payload);
+/*
+ * A GP_EV_TLS record: header copied out, *payload its hdr->len bytes inside
+ * data. 0 or -EINVAL (len past total or GP_TLS_DATA_MAX, a CLOSE with bytes).
+ */
+int gp_tls_event_decode(const void *data, size_t len, struct gp_tls_event *hdr,
+			const uint8_t **payload);
 
 /* "198.18.0.1" or "fd00:198:18::1". */
 void gp_addr_str(int family, const uint8_t addr[16], char *buf, size_t len);

@@ -9,6 +9,7 @@
 
 #include "decode/l7.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/tls.h"
 
 /*
  * Connections the reassembler saw nothing of for this long are let go (their
@@ -24,6 +25,7 @@ struct gp_pipeline {
 	struct gp_agg *agg;		/* NULL: not aggregating */
 	struct gp_req_tracker *req;
 	struct gp_l7 *l7;
+	struct gp_tls *tls;		/* feeds l7 */
 	uint64_t bad_records;
 };
 
@@ -44,6 +46,16 @@ static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray
 
 	if (p->agg)
 		gp_agg_add_bytes(p->agg, dir, alpn, gray, gray_flags, n);
+}
+
+static void on_handshake(void *ctx, const struct gp_tls_handshake *h)
+{
+	struct gp_pipeline *p = ctx;
+
+	if (p->agg)
+		gp_agg_add_handshake(p->agg, h->dir, h->alpn, h->gray, h->gray_flags, h->duration_ns);
+	if (p->sinks.handshake)
+		p->sinks.handshake(p->sinks.ctx, h);
 }
 
 static void on_flow(void *ctx, const struct gp_flow_result *r)
@@ -72,11 +84,19 @@ static unsigned on_dirs(void *ctx, const struct gp_flow_tuple *f, uint32_t isn)
 	return gp_tagger_dirs(p->tagger, f, isn);
 }
 
+static const char *on_sni(void *ctx, const struct gp_flow_tuple *f, uint32_t isn)
+{
+	struct gp_pipeline *p = ctx;
+
+	return gp_tagger_sni(p->tagger, f, isn);
+}
+
 int gp_pipeline_new(struct gp_pipeline **out, const struct gp_pipeline_config *cfg,
 		    const struct gp_pipeline_sinks *sinks)
 {
-	struct gp_tagger_ops ops = { .conn = on_tagged, .bytes = on_bytes };
-	struct gp_req_ops rops = { .done = on_request, .dirs = on_dirs };
+	struct gp_tagger_ops ops = { .conn = on_tagged, .bytes = on_bytes,
+				     .handshake = on_handshake };
+	struct gp_req_ops rops = { .done = on_request, .dirs = on_dirs, .sni = on_sni };
 	struct gp_pipeline *p = calloc(1, sizeof(*p));
 
 	*out = NULL;
@@ -97,7 +117,8 @@ int gp_pipeline_new(struct gp_pipeline **out, const struct gp_pipeline_config *c
 
 		p->l7 = gp_l7_new(&lops);
 	}
-	if (!p->tagger || !p->req || !p->l7 || (cfg->aggregate && !p->agg)) {
+	p->tls = p->l7 ? gp_tls_new(p->l7) : NULL;
+	if (!p->tagger || !p->req || !p->l7 || !p->tls || (cfg->aggregate && !p->agg)) {
 		gp_pipeline_free(p);
 		return -ENOMEM;
 	}
@@ -111,6 +132,7 @@ void gp_pipeline_free(struct gp_pipeline *p)
 		return;
 	/* The tracker first: it lets go of the connections, so closing them emits nothing. */
 	gp_req_free(p->req);
+	gp_tls_free(p->tls);
 	gp_l7_free(p->l7);
 	gp_tagger_free(p->tagger);
 	gp_agg_free(p->agg);
@@ -141,6 +163,17 @@ static int l7_record(struct gp_pipeline *p, const void *data, size_t size, uint6
 	return 0;
 }
 
+static int tls_record(struct gp_pipeline *p, const void *data, size_t size, uint64_t now_ns)
+{
+	struct gp_tls_event h;
+	const uint8_t *bytes;
+
+	if (gp_tls_event_decode(data, size, &h, &bytes))
+		return -EBADMSG;
+	gp_tls_record(p->tls, &h, bytes, l7_ts(p, h.ts_ns, now_ns));
+	return 0;
+}
+
 int gp_pipeline_record(struct gp_pipeline *p, const void *data, size_t size, uint64_t now_ns)
 {
 	struct gp_payload_event h;
@@ -163,6 +196,10 @@ int gp_pipeline_record(struct gp_pipeline *p, const void *data, size_t size, uin
 		return 0;
 	case GP_EV_L7:
 		if (l7_record(p, data, size, now_ns))
+			break;
+		return 0;
+	case GP_EV_TLS:
+		if (tls_record(p, data, size, now_ns))
 			break;
 		return 0;
 	}
@@ -195,6 +232,7 @@ int gp_pipeline_sweep(struct gp_pipeline *p, uint64_t now_ns)
 	if (p->cfg.walk)
 		err = p->cfg.walk(p->cfg.walk_src, sweep_flow, p);
 	gp_tagger_tick(p->tagger, now_ns, !err);
+	gp_tls_expire(p->tls, now_ns, L7_IDLE_NS);
 	gp_l7_expire(p->l7, now_ns, L7_IDLE_NS);
 	gp_req_expire(p->req, now_ns);
 	return err;
@@ -230,6 +268,7 @@ int gp_pipeline_snapshot(const struct gp_pipeline *p, struct gp_snapshot *snap)
 	snap->l7_bad_records = l7.bad_records;
 	gp_req_tracker_stats(p->req, &req);
 	snap->req_open_dropped = req.dropped;
+	gp_tls_stats(p->tls, &snap->tls);
 	return 0;
 }
 

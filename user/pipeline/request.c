@@ -259,8 +259,10 @@ static void base_request(struct gp_request *r, const struct rconn *rc, const str
 	r->isn = rc->l7->isn;
 	r->grpc_status = -1;
 	r->ts_ns = m->ts_ns;
-	snprintf(r->alpn, sizeof(r->alpn), "%s",
-		 m->proto == GP_L7P_H2 ? "h2c" : m->http10 ? "http/1.0" : "http/1.1");
+	r->tls = rc->l7->tls;
+	/* What the bytes say was spoken: over TLS, the protocol ALPN agreed on. */
+	snprintf(r->alpn, sizeof(r->alpn), "%s", m->proto == GP_L7P_H2 ? (r->tls ? "h2" : "h2c") :
+		 m->http10 ? "http/1.0" : "http/1.1");
 }
 
 static int hdr_has(const struct gp_http_msg *m, const char *name, const char *what, int prefix)
@@ -277,7 +279,9 @@ static void tag(const struct gp_req_tracker *t, struct gp_request *r, const stru
 	const struct gp_flow_tuple *k = &r->flow;
 	struct gp_flow_facts facts = {
 		.family = k->family, .saddr = k->saddr, .daddr = k->daddr,
-		.sport = k->sport, .dport = k->dport, .alpn = r->alpn, .sni = "",
+		.sport = k->sport, .dport = k->dport, .alpn = r->alpn,
+		/* Over TLS the flow's SNI rules apply to its requests too. */
+		.sni = r->tls && t->ops.sni ? t->ops.sni(t->ops.ctx, k, r->isn) : "",
 		.http_hdrs = m->hdrs, .http_hdrs_len = m->hdrs ? m->hdrs_len : 0,
 	};
 	struct gp_gray g;

@@ -48,7 +48,8 @@ struct gp_request {
 	uint32_t isn;
 	unsigned dir;			/* enum gp_direction; GP_DIR_MAX: no socket outcome */
 	uint32_t stream;		/* HTTP/2 stream id; 0 for HTTP/1 */
-	char alpn[GP_TAG_MAX + 1];	/* "http/1.1", "http/1.0", "h2c" */
+	char alpn[GP_TAG_MAX + 1];	/* "http/1.1", "http/1.0", "h2c"; over TLS "h2" */
+	int tls;			/* decoded from TLS plaintext: alpn is the negotiated one */
 	char gray[GP_TAG_MAX + 1];	/* "unknown" when the request was not seen */
 	char marker[GP_TAG_MAX + 1];	/* the header that decided gray, "" */
 	unsigned gray_flags;		/* GP_GRAY_* */
@@ -75,6 +76,8 @@ struct gp_req_ops {
 	void (*done)(void *ctx, const struct gp_request *r);
 	/* Which directions (bit 1 << GP_DIR_*) have a socket outcome for the flow. */
 	unsigned (*dirs)(void *ctx, const struct gp_flow_tuple *f, uint32_t isn);
+	/* The flow's TLS SNI for the rules, "" if none (NULL: never any). */
+	const char *(*sni)(void *ctx, const struct gp_flow_tuple *f, uint32_t isn);
 	void *ctx;
 };
 
