@@ -101,7 +101,8 @@ t_tlslib_ssl_lib_copy() {
 }
 
 # A process in a mount namespace of its own, its libssl a copy bind-mounted over the
-# host's path, started after the agent: found by the rescan, its calls counted.
+# host's path, started after the agent: found by the rescan, its calls counted;
+# once it is gone, the copy's uprobes come off.
 t_tlslib_mount_namespace() {
 	local pid
 	host_libssl
@@ -119,6 +120,12 @@ t_tlslib_mount_namespace() {
 	request
 	[ "$(tls_calls)" -gt 0 ] || fail "no SSL call counted from the mount namespace's copy"
 	tls_records_seen
+	# Its process gone, no one maps the copy: its uprobes (which pin the inode) come off.
+	exec 7>&-
+	kill "$CLIENT" 2>/dev/null
+	wait_log "tls: uprobes off /proc/$pid/root$HOSTLIB: no process maps it any more"
+	grep -q "uprobes off $HOSTLIB" "$T/agent.err" && fail "the host's libssl was detached"
+	agent_stop
 }
 
 # A file without OpenSSL's symbols: one warning, and run goes on with the others.
