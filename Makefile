@@ -57,7 +57,7 @@ endif
 # cmd -> collect, input -> pipeline -> export, top -> util.
 CORE_SRCS := user/pipeline/hist.c user/pipeline/agg.c user/export/prom.c user/export/json.c \
 	user/pipeline/event.c user/cmd/opts.c user/util/log.c user/collect/caps.c \
-	user/pipeline/payload.c user/util/htab.c user/util/label.c user/pipeline/tagger.c user/pipeline/rules.c user/pipeline/request.c user/pipeline/pipeline.c user/pipeline/tls.c \
+	user/pipeline/payload.c user/util/htab.c user/util/label.c user/pipeline/tagger.c user/pipeline/tlshs.c user/pipeline/rules.c user/pipeline/request.c user/pipeline/pipeline.c user/pipeline/tls.c \
 	user/input/pktsplit.c user/collect/iface.c user/collect/hooks.c user/collect/ssllib.c user/util/parse.c user/top/topmodel.c user/top/toptext.c \
 	user/decode/http.c user/decode/h1.c user/decode/l7.c user/decode/hpack.c user/decode/h2.c \
 	user/decode/plain.c
@@ -182,6 +182,7 @@ $(OUT)/grayprobe: $(APP_OBJS) $(PCAP_OBJS) $(COLLECT_LIBS)
 # The corpus cross-check and the capture reader's test read captures with libpcap.
 $(OUT)/tests/test_corpus: TEST_LIBS := -lpcap
 $(OUT)/tests/test_pcapin: TEST_LIBS := -lpcap
+$(OUT)/tests/test_tlshs: TEST_LIBS := -lpcap
 $(OUT)/tests/test_pcapin: $(PCAP_OBJS)
 
 $(OUT)/tests/test_%: tests/unit/test_%.c $(OUT)/libgrayprobe.a | $(OUT)/tests
@@ -234,7 +235,7 @@ soak: test-deps
 # ASan+UBSan. `make test` runs each for a few seconds, `make fuzz` for
 # FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES := event payload rules pcap tagger hpack h2 h1 l7 request ssllib tls
+FUZZ_NAMES := event payload rules pcap tagger hpack h2 h1 l7 request plain ssllib tls
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(OUT)/fuzz/fuzz_%)
 FUZZ_OBJS  := $(CORE_SRCS:user/%.c=$(OUT)/fuzz/%.o) $(PCAP_SRCS:user/%.c=$(OUT)/fuzz/%.o)
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser \

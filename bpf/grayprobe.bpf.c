@@ -89,6 +89,7 @@ struct payload_buf {
 	} seg;
 	struct gp_l7_h1 scan;
 	struct gp_flow_val nv;	/* a new flow entry: see flow_new() */
+	__u8 tls_hdr[9];	/* tls_walk(): a record header, with a handshake's */
 };
 
 /* Staging for variable-size records: bpf_ringbuf_reserve() wants a constant size. */
@@ -365,19 +366,68 @@ static __always_inline void flow_record(struct __sk_buff *skb, const struct pkt 
 		}
 		b->hdr.len = n;
 		size += m + 1;
-		/*
-		 * The ClientHello's own length bounds what is worth copying:
-		 * after it, the client waits for the server anyway.
-		 */
-		if (!off && n >= 9 && b->data[0] == 0x16 && b->data[5] == 0x01) {
-			__u32 hello = (b->data[6] << 16) | (b->data[7] << 8) | b->data[8];
-			__u32 cap = 9 + hello + GP_TLS_RECORD_SLACK;
-
-			v->cap = cap < GP_FIRST_PAYLOAD_MAX ? cap : GP_FIRST_PAYLOAD_MAX;
-		}
 	}
 	if (bpf_ringbuf_output(&gp_events, b, size, rb_flags()))
 		stat_inc(GP_STAT_LOST_PAYLOAD);
+}
+
+/* v->cap raised to at least cap, within what user space keeps. */
+static __always_inline void cap_at_least(struct gp_flow_val *v, __u32 cap)
+{
+	if (cap > GP_FIRST_PAYLOAD_MAX)
+		cap = GP_FIRST_PAYLOAD_MAX;
+	if (cap > v->cap)
+		v->cap = cap;
+}
+
+/*
+ * The client's TLS records, before its segment [off, off + held) is
+ * captured. A ClientHello at offset 0 bounds the capture by its own length
+ * (the client then waits for the server), this segment's included; from
+ * there each record header
+ * in the segment moves the capture past the next one, until the first
+ * application-data (23) header is in: the handshake's end, for user space
+ * to time. A header split across segments, or more than GP_TLS_WALK_MAX in
+ * one, ends the walk where it is.
+ */
+static __always_inline void tls_walk(struct __sk_buff *skb, const struct pkt *p,
+				     struct gp_flow_val *v, __u32 off, __u32 held)
+{
+	struct payload_buf *b;
+	__u32 zero = 0, next, i;
+	__u8 *h;
+
+	if (v->tls_walk == GP_TLS_WALK_OFF || (v->tls_walk == GP_TLS_WALK_UNSEEN && off))
+		return;
+	b = bpf_map_lookup_elem(&gp_payload_buf, &zero);
+	if (!b)
+		return;
+	h = b->tls_hdr;
+	if (v->tls_walk == GP_TLS_WALK_UNSEEN) {
+		/* Too short to tell: a retransmission may say more. */
+		if (held < 9 || bpf_skb_load_bytes(skb, p->payload_off, h, 9))
+			return;
+		v->tls_walk = GP_TLS_WALK_OFF;
+		if (h[0] != 0x16 || h[5] != 0x01)
+			return;
+		v->cap = 0;
+		cap_at_least(v, 9 + ((h[6] << 16) | (h[7] << 8) | h[8]) + GP_TLS_RECORD_SLACK);
+		v->tls_walk = GP_TLS_WALK_ON;
+		v->tls_next = 0;
+	}
+	next = v->tls_next;
+	for (i = 0; i < GP_TLS_WALK_MAX; i++) {
+		if (next < off || next - off + 5 > held ||
+		    bpf_skb_load_bytes(skb, p->payload_off + (next - off), h, 5))
+			break;
+		if (h[0] == 23 || h[1] != 3) {
+			v->tls_walk = GP_TLS_WALK_OFF;
+			break;
+		}
+		next += 5 + ((h[3] << 8) | h[4]);
+	}
+	v->tls_next = next;
+	cap_at_least(v, next + 5);
 }
 
 /*
@@ -453,6 +503,8 @@ static __always_inline void on_packet(struct __sk_buff *skb, const struct pkt *p
 			__sync_fetch_and_add(&v->bytes, held);
 		/* Payload in a SYN (TFO) starts right after the ISN all the same. */
 		off = p->seq - v->isn - !(p->flags & TCP_FL_SYN);
+		if (sender == v->client && v->segs < GP_CAPTURE_SEGS_MAX)
+			tls_walk(skb, p, v, off, held);
 		if (sender == v->client && off < v->cap && v->segs < GP_CAPTURE_SEGS_MAX) {
 			n = v->cap - off;
 			if (n > held)

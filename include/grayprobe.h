@@ -40,6 +40,13 @@
  * fragmented across records.
  */
 #define GP_TLS_RECORD_SLACK	256
+/*
+ * TLS record headers the classifier walks per client segment, from the
+ * ClientHello on, so that the capture reaches the first application-data
+ * record's header (the handshake's end) past a long flight: a second
+ * ClientHello, client certificates, an RSA key exchange.
+ */
+#define GP_TLS_WALK_MAX		8
 /* Ring buffer size, in KiB; must be a power of two and a multiple of the page. */
 #define GP_RINGBUF_KB_DEFAULT	1024
 #define GP_RINGBUF_KB_MIN	4
@@ -183,7 +190,8 @@ struct gp_flow_val {
 	__u8 client;		/* 0 or 1: which key endpoint sent the SYN */
 	__u8 ended;		/* FIN or RST seen, GP_EV_FLOW_END sent */
 	__u8 inbound_done;	/* passive open reported */
-	__u8 _pad[3];
+	__u8 tls_walk;		/* the client's TLS records: enum gp_tls_walk */
+	__u8 _pad[2];
 	/*
 	 * Interface the SYN was seen on. Bytes are counted there only, so a
 	 * packet crossing two hooked interfaces (pod veth, then eth0) counts once.
@@ -197,6 +205,14 @@ struct gp_flow_val {
 	__u8 _pad3[3];
 	__u32 h2_sid;		/* HTTP/2: the highest stream a client HEADERS opened */
 	__u32 h2_missed;	/* requests the ring refused: HTTP/2 HEADERS, HTTP/1 heads */
+	__u32 tls_next;		/* GP_TLS_WALK_ON: the client's next record header */
+	__u32 _pad4;
+};
+
+enum gp_tls_walk {
+	GP_TLS_WALK_UNSEEN = 0,	/* no client payload at offset 0 yet */
+	GP_TLS_WALK_ON = 1,	/* a ClientHello began the stream: records are walked */
+	GP_TLS_WALK_OFF = 2,	/* not TLS, application data reached, or lost track */
 };
 
 /*
@@ -387,7 +403,7 @@ GP_ASSERT_OFF(struct gp_flow_key, family, 36);
 _Static_assert(sizeof(struct gp_l7_h1) == 20, "gp_l7_h1 size changed");
 _Static_assert(sizeof(struct gp_l7_dir) == 56, "gp_l7_dir size changed");
 GP_ASSERT_OFF(struct gp_l7_dir, h1, 36);
-_Static_assert(sizeof(struct gp_flow_val) == 168, "gp_flow_val size changed");
+_Static_assert(sizeof(struct gp_flow_val) == 176, "gp_flow_val size changed");
 GP_ASSERT_OFF(struct gp_flow_val, l7, 40);
 GP_ASSERT_OFF(struct gp_flow_val, fifo, 152);
 GP_ASSERT_OFF(struct gp_flow_val, ifindex, 32);
@@ -399,6 +415,8 @@ GP_ASSERT_OFF(struct gp_flow_val, segs, 24);
 GP_ASSERT_OFF(struct gp_flow_val, client, 26);
 GP_ASSERT_OFF(struct gp_flow_val, ended, 27);
 GP_ASSERT_OFF(struct gp_flow_val, inbound_done, 28);
+GP_ASSERT_OFF(struct gp_flow_val, tls_walk, 29);
+GP_ASSERT_OFF(struct gp_flow_val, tls_next, 168);
 _Static_assert(sizeof(struct gp_l7_event) == 80, "gp_l7_event size changed");
 GP_ASSERT_OFF(struct gp_l7_event, ifindex, 4);
 GP_ASSERT_OFF(struct gp_l7_event, ts_ns, 8);

@@ -3,7 +3,8 @@
  * The tagger driven by a script read from the input: outcomes, payload
  * records at any offsets, flow ends, byte totals, ticks, sweeps, over a few
  * 4-tuples and ISNs. Whatever the order, every outcome handed in comes out
- * exactly once, tagged with a printable label.
+ * exactly once, tagged with a printable label; a handshake time comes
+ * only for a direction an outcome joined, under that outcome's label.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,18 @@ static void on_conn(void *ctx, const struct gp_conn *c)
 		abort();
 }
 
+static void on_handshake(void *ctx, const struct gp_tls_handshake *h)
+{
+	const char *s;
+
+	(void)ctx;
+	if (h->dir >= GP_DIR_MAX || !h->alpn[0] || !h->gray[0] || h->ts_ns < h->duration_ns)
+		abort();
+	for (s = h->alpn; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			abort();
+}
+
 static void tuple(struct gp_flow_tuple *t, uint8_t sel)
 {
 	memset(t, 0, sizeof(*t));
@@ -41,7 +54,7 @@ static void tuple(struct gp_flow_tuple *t, uint8_t sel)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct count n = { 0 };
-	struct gp_tagger_ops ops = { .conn = on_conn, .ctx = &n };
+	struct gp_tagger_ops ops = { .conn = on_conn, .handshake = on_handshake, .ctx = &n };
 	struct gp_tagger_config cfg = { .tag_wait_ns = 1000, .endpoint_memory_ns = 100000 };
 	struct gp_tagger *t = gp_tagger_new(&ops, &cfg);
 	struct gp_rules *rules = gp_rules_build(gp_rules_builder_new());
@@ -84,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				len = size - i;
 			tuple(&h.flow, sel);
 			h.type = GP_EV_PAYLOAD;
+			h.ts_ns = now;
 			h.isn = sel >> 6;
 			h.off = (uint32_t)(sel & 0x30) * 32;
 			if (h.off + len > GP_FIRST_PAYLOAD_MAX)

@@ -6,14 +6,15 @@
 # (the captures themselves for fuzz_pcap; their TLS ClientHellos and HTTP
 # requests, as tshark reassembles them, for fuzz_payload and fuzz_tagger;
 # RFC 7541 blocks and an h2c exchange for fuzz_hpack and fuzz_h2; HTTP/1 heads
-# for fuzz_h1, an L7 record sequence for fuzz_l7).
+# for fuzz_h1, an L7 record sequence for fuzz_l7, HTTP/1 and h2 sessions' calls for
+# fuzz_plain).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-build}
 SECS=${1:-60}
 shift 2>/dev/null
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(event payload rules pcap tagger hpack h2 h1 l7 request ssllib tls)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(event payload rules pcap tagger hpack h2 h1 l7 request plain ssllib tls)
 PCAPS=../shared/corpus/pcap
 
 seed() {	# seed NAME DIR
@@ -64,6 +65,17 @@ SEEDS
 			'7f1c2b020000-7f1c2b07b000 r-xp 00020000 fd:01 2753561                    /usr/lib/x86_64-linux-gnu/libssl.so.3' \
 			'7f1c2c000000-7f1c2c020000 r--p 00000000 fd:01 77 /usr/lib/x86_64-linux-gnu/libssl.so.3 (deleted)' \
 			'7ffd1b3f0000-7ffd1b411000 rw-p 00000000 00:00 0                          [stack]' >"$2/seed-maps" ;;
+	plain)	# fuzz_plain.c's calls: an HTTP/1 exchange in pieces, then an h2 session (preface, SETTINGS, HEADERS, DATA)
+		perl -e 'sub c { my ($op, $aux, $d) = @_; pack("CnC", $op, length $d, $aux) . $d }
+			print "\0", c(0, 0, "GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD /h HTTP/1.1\r\n\r\n"),
+				c(1, 0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"),
+				c(3, 4, "lo\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n")' >"$2/seed-h1"
+		perl -e 'sub c { my ($op, $aux, $d) = @_; pack("CnC", $op, length $d, $aux) . $d }
+			sub f { my ($t, $fl, $sid, $p) = @_; substr(pack("N", length $p), 1) . pack("CCN", $t, $fl, $sid) . $p }
+			print "\0", c(0, 0, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" . f(4, 0, 0, "")),
+				c(1, 0, f(4, 0, 0, pack("nN", 3, 100)) . f(4, 1, 0, "")),
+				c(0, 0, f(1, 5, 1, pack("C*", 0x82, 0x86, 0x84, 0x41, 1, 0x61))),
+				c(1, 0, f(1, 4, 1, pack("C", 0x88)) . f(0, 1, 1, "ok") . f(7, 0, 0, pack("NN", 1, 0)))' >"$2/seed-h2" ;;
 	esac
 }
 

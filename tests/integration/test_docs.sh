@@ -115,13 +115,18 @@ t_docs_quick_start() {
 	expect_eq "$(jq -s '[.[] | select(.alpn == "h2" and .sni == "shop.example.com")] | length' \
 		"$T/events.json")" 6 "events tagged h2 with SNI shop.example.com"
 	expect_eq "$(jq -s '[.[] | select(.result == "refused")] | length' "$T/events.json")" 1 "refused events"
-	# The 4 plain HTTP requests, each seen from both ends: their own tags.
+	# The 4 plain HTTP requests and the 5 HTTPS ones (OpenSSL's plaintext
+	# in curl and the Python server), each seen from both ends: their own tags.
 	jq -c 'select(.type == "request" and .daddr == "198.18.0.2")' "$T/events.all" >"$T/requests.json"
-	expect_eq "$(wc -l <"$T/requests.json")" 8 "demo request lines"
+	expect_eq "$(wc -l <"$T/requests.json")" 18 "demo request lines"
+	expect_eq "$(jq -s '[.[] | select(.tls and .dport == 8443 and .alpn_negotiated == "http/1.1" and .code == "2xx")] | length' \
+		"$T/requests.json")" 10 "HTTPS request lines (curl offered h2, the server agreed on http/1.1)"
 	expect_eq "$(jq -s '[.[] | select(.gray == "canary" and .marker == "x-canary" and .code == "2xx")] | length' \
 		"$T/requests.json")" 4 "requests tagged canary by X-Canary"
 	readme_out "ip netns exec gpdemo-srv build/grayprobe run " >"$T/shown.events"
-	cat "$T/events.json" "$T/requests.json" >"$T/lines.json"
+	jq -c 'select(.type == "tls_handshake" and .daddr == "198.18.0.2")' "$T/events.all" >"$T/handshakes.json"
+	expect_eq "$(wc -l <"$T/handshakes.json")" 10 "demo TLS handshake lines (5 connections, both ends)"
+	cat "$T/events.json" "$T/requests.json" "$T/handshakes.json" >"$T/lines.json"
 	expect_json_lines "$T/shown.events" "$T/lines.json" "run --events json"
 
 	# The textfile lines the README shows: exactly, but for alpn="none",

@@ -561,4 +561,158 @@ t_two_interfaces() {
 	expect_events 6 true
 }
 
+# TLS handshake time: grayprobe_tls_handshake_duration_seconds, one
+# observation per socket direction of each TLS connection, under its tag.
+hs_count() { prom "grayprobe_tls_handshake_duration_seconds_count{direction=\"$1\",alpn=\"$2\",gray=\"stable\"}"; }
+hs_sum() { prom "grayprobe_tls_handshake_duration_seconds_sum{direction=\"$1\",alpn=\"$2\",gray=\"stable\"}"; }
+# expect_hs ALPN N WALL_NS: N handshakes in each direction, their sum in
+# (0, N x WALL_NS), and N JSON lines a direction, each in (0, WALL_NS).
+expect_hs() {
+	local d sum n
+	for d in outbound inbound; do
+		expect_eq "$(hs_count $d "$1")" "$2" "textfile: handshakes $d alpn=$1"
+		sum=$(hs_sum $d "$1")
+		awk -v s="$sum" -v n="$2" -v w="$3" 'BEGIN { exit !(s > 0 && s < n * w / 1e9) }' \
+			|| fail "textfile: handshake sum $d alpn=$1 is '$sum' s, not in (0, $2 x ${3} ns)"
+		n=$(jq -s "[.[] | select(.type == \"tls_handshake\" and .direction == \"$d\" and .alpn == \"$1\"
+			and .saddr == \"$A4\" and .daddr == \"$B4\" and .dport == 443
+			and .duration_ns > 0 and .duration_ns < $3)] | length" "$T/events.json")
+		expect_eq "$n" "$2" "tls_handshake lines $d alpn=$1 with 0 < duration_ns < $3"
+	done
+}
+# The measured times, to the test's log.
+hs_show() {
+	jq -r 'select(.type == "tls_handshake") | "handshake: \(.direction) \(.alpn) \(.duration_ns) ns"' "$T/events.json"
+}
+
+# TLS 1.3 (curl and nginx, OpenSSL 3): ClientHello to the client's
+# Finished, its first application-data record.
+t_tls_handshake_time_tls13() {
+	need nginx nginx
+	need curl curl
+	need openssl openssl
+	need jq jq
+	command -v promtool >/dev/null || skip "promtool not installed (Debian prometheus)"
+	tag_pair 76
+	tls_cert "$NAME"
+	nginx_start "$NSB" 443 <<-NGX
+		server {
+			listen $B4:443 ssl http2;
+			ssl_protocols TLSv1.3;
+			ssl_certificate $T/cert.pem;
+			ssl_certificate_key $T/key.pem;
+			location / { return 200 "ok\n"; }
+		}
+	NGX
+	agent_in_b
+	local t0 wall i
+	t0=$(date +%s%N)
+	for i in 1 2 3; do
+		expect_eq "$(curl_a --http2 --tlsv1.3 --resolve $NAME:443:$B4 https://$NAME/)" 2 "curl --http2 #$i"
+	done
+	for i in 1 2; do
+		expect_eq "$(curl_a --http1.1 --tlsv1.3 --resolve $NAME:443:$B4 https://$NAME/)" 1.1 "curl --http1.1 #$i"
+	done
+	wall=$(( $(date +%s%N) - t0 ))
+	wait_events 10
+	agent_stop
+	hs_show
+	expect_hs h2 3 "$wall"
+	expect_hs http/1.1 2 "$wall"
+	expect_events 10 '.type == "connection"'
+	promtool check metrics <"$T/gp.prom" >"$T/lint" 2>&1 || fail "promtool: $(head -n 5 "$T/lint")"
+}
+
+# TLS 1.2 (curl --tls-max 1.2, openssl s_client -tls1_2): the first
+# application-data record follows the encrypted Finished.
+t_tls_handshake_time_tls12() {
+	need nginx nginx
+	need curl curl
+	need openssl openssl
+	need jq jq
+	command -v promtool >/dev/null || skip "promtool not installed (Debian prometheus)"
+	tag_pair 77
+	nginx_tls_b
+	agent_in_b
+	local t0 wall i
+	t0=$(date +%s%N)
+	for i in 1 2; do
+		expect_eq "$(curl_a --http1.1 --tls-max 1.2 --resolve $NAME:443:$B4 https://$NAME/)" 1.1 "curl --tls-max 1.2 #$i"
+	done
+	printf 'GET / HTTP/1.0\r\nHost: %s\r\n\r\n' "$NAME" | ip netns exec "$NSA" timeout 5 \
+		openssl s_client -tls1_2 -connect "$B4:443" -servername "$NAME" -CAfile "$T/cert.pem" \
+		-ign_eof >"$T/s_client.out" 2>&1 || fail "s_client -tls1_2: $(tail -n 3 "$T/s_client.out")"
+	grep -q 'Protocol *: TLSv1.2' "$T/s_client.out" || fail "s_client did not use TLS 1.2"
+	grep -q '^HTTP/1.1 200' "$T/s_client.out" || fail "s_client got no answer"
+	wall=$(( $(date +%s%N) - t0 ))
+	wait_events 6
+	agent_stop
+	hs_show
+	expect_hs http/1.1 2 "$wall"
+	expect_hs tls 1 "$wall"
+	promtool check metrics <"$T/gp.prom" >"$T/lint" 2>&1 || fail "promtool: $(head -n 5 "$T/lint")"
+}
+
+# s_client_get ARGS...: one HTTP/1.0 GET over openssl s_client from A to
+# $B4:443 with $T's certificate trusted; its output in $T/s_client.out.
+s_client_get() {
+	printf 'GET / HTTP/1.0\r\nHost: %s\r\n\r\n' "$NAME" | ip netns exec "$NSA" timeout 5 \
+		openssl s_client -connect "$B4:443" -servername "$NAME" -CAfile "$T/cert.pem" \
+		-ign_eof "$@" >"$T/s_client.out" 2>&1 || fail "s_client $*: $(tail -n 3 "$T/s_client.out")"
+	grep -q '^HTTP/1.1 200' "$T/s_client.out" || fail "s_client $*: no answer"
+}
+
+# Flights longer than the ClientHello's slack (GP_TLS_RECORD_SLACK, 256
+# bytes): TLS 1.2 with a client certificate, TLS 1.3 after a
+# HelloRetryRequest (a second ClientHello). The classifier walks the
+# client's records to the first application-data header; the capture
+# shows that header lies that far past the first hello.
+t_tls_handshake_time_long_flight() {
+	need nginx nginx
+	need openssl openssl
+	need jq jq
+	need tshark tshark
+	need tcpdump tcpdump
+	tag_pair 78
+	tls_cert "$NAME"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=client.$NAME" \
+		-keyout "$T/ckey.pem" -out "$T/ccert.pem" 2>"$T/req.err" || fail "client certificate"
+	nginx_start "$NSB" 443 <<-NGX
+		server {
+			listen $B4:443 ssl;
+			ssl_protocols TLSv1.2 TLSv1.3;
+			ssl_ecdh_curve X25519;
+			ssl_verify_client optional_no_ca;
+			ssl_certificate $T/cert.pem;
+			ssl_certificate_key $T/key.pem;
+			location / { return 200 "ok\n"; }
+		}
+	NGX
+	capture_start "$NSB" "$IFB" "tcp port 443"
+	agent_in_b
+	local t0 wall
+	t0=$(date +%s%N)
+	s_client_get -tls1_2 -cert "$T/ccert.pem" -key "$T/ckey.pem"
+	# A long ALPN list (repeated in the second hello) takes the flight past the slack.
+	s_client_get -tls1_3 -groups P-256:X25519 -alpn "http/1.1,$(printf 'x%.0s' $(seq 100))"
+	wall=$(( $(date +%s%N) - t0 ))
+	wait_events 4
+	agent_stop
+	capture_stop
+	hs_show
+	expect_hs tls 1 "$wall"
+	expect_hs http/1.1 1 "$wall"
+	# Per flow: the first hello's end, and the first client frame with a type-23 record.
+	local flows
+	flows=$(cap_fields "tcp.dstport == 443 && (tls.handshake.type == 1 || tls.record.content_type == 23 || tls.record.opaque_type == 23)" \
+		tcp.stream tcp.seq tls.record.length tls.handshake.type tls.record.content_type tls.record.opaque_type \
+		| awk -F'\t' '!($1 in h) && $4 ~ /(^|,)1(,|$)/ { split($3, l, ","); h[$1] = l[1] + 5; n[$1] = 0; next }
+			($1 in h) && !d[$1] && ($5 ~ /(^|,)23(,|$)/ || $6 ~ /(^|,)23(,|$)/) { d[$1] = 1; print $1, $2 - 1 - h[$1] }')
+	echo "first application-data frame, bytes past the first hello: $flows"
+	expect_eq "$(wc -l <<<"$flows")" 2 "capture: flows with application data"
+	awk '$2 <= 256 { exit 1 }' <<<"$flows" || fail "a flight within the slack: not what this test is for: $flows"
+	expect_eq "$(cap_fields 'tcp.dstport == 443 && tls.handshake.type == 1' tcp.stream | wc -l)" 3 \
+		"capture: ClientHellos (one retried)"
+}
+
 run_tests "$@"

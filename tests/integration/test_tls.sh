@@ -175,9 +175,10 @@ t_tls_started_after_agent() {
 # A client offering spdy/3,http/1.1,h2 (Python's ssl, set_alpn_protocols)
 # negotiates h2 with nginx: its requests are alpn "h2", from the
 # plaintext, while its connection keeps the offer (alpn "spdy/3", the
-# first offered, and alpn_offered); alpn_negotiated in the connection
-# lines says h2. Offering spdy/3,http/1.1 on the http/1.1 port gives
-# http/1.1 the same way.
+# first offered, and alpn_offered: the connection line is written at the
+# handshake, before any plaintext); the request lines say alpn_negotiated
+# "h2". Offering spdy/3,http/1.1 on the http/1.1 port gives http/1.1 the
+# same way.
 t_tls_alpn_negotiated() {
 	tls_nginx 64
 	agent_in_b
@@ -193,7 +194,10 @@ t_tls_alpn_negotiated() {
 		for p in 8444:h2:spdy/3,http/1.1,h2 8443:http/1.1:spdy/3,http/1.1; do
 			IFS=: read -r port want offer <<<"$p"
 			expect_events 1 ".type == \"connection\" and .direction == \"$d\" and .dport == $port and .alpn == \"spdy/3\"
-				and .alpn_offered == \"$offer\" and .alpn_negotiated == \"$want\""
+				and .alpn_offered == \"$offer\""
+			expect_req_lines "$([ "$want" = h2 ] && echo 3 || echo 2)" \
+				".direction == \"$d\" and .dport == $port and .alpn == \"$want\" and .alpn_negotiated == \"$want\"" \
+				"$d: request lines on :$port with alpn_negotiated $want"
 		done
 	done
 }

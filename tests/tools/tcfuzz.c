@@ -393,6 +393,38 @@ static int ref_key(const struct ref *r, struct gp_flow_key *k)
 	return swap;
 }
 
+/*
+ * A ClientHello's own length bounds the capture of its flow, this segment
+ * included, and the capture reaches past each record header the segment
+ * holds (RFC 8446 5.1), up to GP_TLS_WALK_MAX of them, until one of type
+ * 23 or one that is not TLS. held: the payload bytes the frame holds.
+ * Returns 1 for a hello.
+ */
+static int ref_tls_walk(const uint8_t *d, uint32_t held, struct gp_flow_val *v)
+{
+	uint32_t cap, next = 0, i;
+
+	if (held < 9)
+		return 0;
+	v->tls_walk = GP_TLS_WALK_OFF;
+	if (d[0] != 0x16 || d[5] != 0x01)
+		return 0;
+	v->tls_walk = GP_TLS_WALK_ON;
+	cap = 9 + ((uint32_t)d[6] << 16 | d[7] << 8 | d[8]) + GP_TLS_RECORD_SLACK;
+	for (i = 0; i < GP_TLS_WALK_MAX && next + 5 <= held; i++) {
+		if (d[next] == 23 || d[next + 1] != 3) {
+			v->tls_walk = GP_TLS_WALK_OFF;
+			break;
+		}
+		next += 5 + ((uint32_t)d[next + 3] << 8 | d[next + 4]);
+	}
+	if (next + 5 > cap)
+		cap = next + 5;
+	v->cap = cap < GP_FIRST_PAYLOAD_MAX ? cap : GP_FIRST_PAYLOAD_MAX;
+	v->tls_next = next;
+	return 1;
+}
+
 static void ref_expect(const uint8_t *f, size_t len, struct ref *r, struct expect *x)
 {
 	int syn_only = (r->flags & (F_SYN | F_ACK)) == F_SYN;
@@ -459,12 +491,10 @@ static void ref_expect(const uint8_t *f, size_t len, struct ref *r, struct expec
 		e->len = n;
 		x->data = d;
 		x->nrec = 1;
-		/* A ClientHello's own length bounds the capture of this flow. */
-		if (n >= 9 && d[0] == 0x16 && d[5] == 0x01) {
-			uint32_t cap = 9 + ((uint32_t)d[6] << 16 | d[7] << 8 | d[8]) + GP_TLS_RECORD_SLACK;
-
-			x->val.cap = cap < GP_FIRST_PAYLOAD_MAX ? cap : GP_FIRST_PAYLOAD_MAX;
+		if (ref_tls_walk(d, r->pl_len < present ? r->pl_len : present, &x->val)) {
 			FEAT(r, FT_HELLO_CAP);
+			if (e->len > x->val.cap)
+				e->len = x->val.cap;
 		}
 	}
 	if (r->flags & (F_FIN | F_RST)) {
@@ -1096,11 +1126,14 @@ static int check_flows(struct bpf *b, const struct expect *x)
 		/* the HTTP walkers' state is l7dump's to check */
 		if (memcmp(&v, &w, offsetof(struct gp_flow_val, l7)))
 			return fail("gp_flows entry: syn_ts %s bytes %" PRIu64 " isn %u cap %u segs %u "
-				    "client %u ended %u ifindex %u; expected syn_ts %s bytes %" PRIu64
-				    " isn %u cap %u segs %u client %u ended %u ifindex %u",
+				    "client %u ended %u ifindex %u tls_walk %u; expected syn_ts %s bytes %"
+				    PRIu64 " isn %u cap %u segs %u client %u ended %u ifindex %u tls_walk %u",
 				    v.syn_ts ? "set" : "0", (uint64_t)v.bytes, v.isn, v.cap, v.segs,
-				    v.client, v.ended, v.ifindex, x->val.syn_ts ? "set" : "0",
-				    (uint64_t)w.bytes, w.isn, w.cap, w.segs, w.client, w.ended, w.ifindex);
+				    v.client, v.ended, v.ifindex, v.tls_walk, x->val.syn_ts ? "set" : "0",
+				    (uint64_t)w.bytes, w.isn, w.cap, w.segs, w.client, w.ended, w.ifindex,
+				    w.tls_walk);
+		if (v.tls_next != w.tls_next)
+			return fail("gp_flows entry: tls_next %u, expected %u", v.tls_next, w.tls_next);
 	}
 	while (!bpf_map_get_next_key(b->flows_fd, prev, &k)) {
 		prev = &k;

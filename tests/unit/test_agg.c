@@ -390,6 +390,49 @@ static void test_add_bytes_per_tag(void **state)
 	gp_agg_free(a);
 }
 
+/* Handshake times go to their tag's own histogram, folded past the cap as bytes are. */
+static void test_add_handshake_per_tag(void **state)
+{
+	struct gp_snapshot s;
+	struct gp_agg *a = gp_agg_new(1);
+	const struct gp_tag_stats *t;
+	uint64_t n = 0;
+	unsigned b;
+
+	(void)state;
+	assert_non_null(a);
+	record(a, GP_DIR_OUTBOUND, "h2", "stable", GP_RES_ESTABLISHED, 1000);
+	gp_agg_add_handshake(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 2000000);
+	gp_agg_add_handshake(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 3000000);
+	gp_agg_add_handshake(a, GP_DIR_INBOUND, "h2", "stable", 0, 1000);
+	gp_agg_add_handshake(a, GP_DIR_OUTBOUND, "h3", "x", 0, 5);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gp_agg_snapshot(a, &s), 0);
+	t = find(&s, GP_DIR_OUTBOUND, "h2", "stable");
+	assert_non_null(t);
+	assert_int_equal(t->hs_sum_ns, 5000000);
+	assert_int_equal(t->hs_buckets[gp_hist_bucket(2000000)], 1);
+	assert_int_equal(t->hs_buckets[gp_hist_bucket(3000000)], 1);
+	for (b = 0; b < GP_HIST_SLOTS; b++)
+		n += t->hs_buckets[b];
+	assert_int_equal(n, 2);
+	/* The connect histogram is its own. */
+	assert_int_equal(t->sum_ns, 1000);
+	t = find(&s, GP_DIR_INBOUND, "h2", "stable");
+	assert_non_null(t);
+	assert_int_equal(t->hs_sum_ns, 1000);
+	assert_int_equal(total_results(t), 0);
+	/* Past the cap: the overflow tag, and no folded outcome counted. */
+	assert_null(find(&s, GP_DIR_OUTBOUND, "h3", "x"));
+	t = find(&s, GP_DIR_OUTBOUND, GP_OVERFLOW_TAG, GP_OVERFLOW_TAG);
+	assert_non_null(t);
+	assert_int_equal(t->hs_sum_ns, 5);
+	assert_int_equal(s.tags_overflow, 0);
+	assert_int_equal(s.events, 1);
+	gp_snapshot_release(&s);
+	gp_agg_free(a);
+}
+
 static void test_add_bytes_past_cap_go_to_overflow(void **state)
 {
 	struct gp_snapshot s;
@@ -697,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_is_a_copy),
 		cmocka_unit_test(test_add_bytes_per_tag),
 		cmocka_unit_test(test_add_bytes_past_cap_go_to_overflow),
+		cmocka_unit_test(test_add_handshake_per_tag),
 		cmocka_unit_test(test_retire_idle),
 		cmocka_unit_test(test_retire_bytes_and_never),
 		cmocka_unit_test(test_pinned_past_cap),

@@ -277,6 +277,24 @@ static void test_continuation(void **state)
 	gp_h2_conn_free(c);
 }
 
+/* An empty HEADERS fragment, the block in its CONTINUATION (seen by fuzz_plain under UBSan). */
+static void test_empty_fragment(void **state)
+{
+	struct gp_h2_conn *c = conn();
+	struct buf b, none;
+
+	(void)state;
+	req_block(&b);
+	none.n = 0;
+	assert_int_equal(send(c, 0, HEADERS, ES, 1, &none, 10), 0);
+	assert_int_equal(send(c, 0, CONT, 0, 1, &none, 11), 0);
+	assert_int_equal(send(c, 0, CONT, EH, 1, &b, 12), 0);
+	assert_int_equal(nev, 1);
+	expect_request(&evs[0], 1, 1);
+	assert_int_equal(evs[0].m.ts_ns, 10);
+	gp_h2_conn_free(c);
+}
+
 /* A CONTINUATION for another stream, or none: exactly one LOST, the other direction goes on. */
 static void test_continuation_errors(void **state)
 {
@@ -1095,6 +1113,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_response),
 		cmocka_unit_test(test_padded_priority),
+		cmocka_unit_test(test_empty_fragment),
 		cmocka_unit_test(test_continuation),
 		cmocka_unit_test(test_continuation_errors),
 		cmocka_unit_test(test_grpc),

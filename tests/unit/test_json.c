@@ -558,6 +558,38 @@ static void test_request_lines(void **state)
 		      "\"undecoded\":\"ringbuf\"}\n");
 }
 
+static void test_tls_handshake_lines(void **state)
+{
+	struct gp_tls_handshake h = {
+		.dir = GP_DIR_OUTBOUND, .alpn = "h2", .gray = "x\"y", .ts_ns = 5123456789ull,
+		.duration_ns = 2083417,
+	};
+	struct mem m;
+	char *out;
+
+	(void)state;
+	h.flow.family = AF_INET6;
+	assert_int_equal(inet_pton(AF_INET6, "fd00:198:18::1", h.flow.saddr), 1);
+	assert_int_equal(inet_pton(AF_INET6, "fd00:198:18::2", h.flow.daddr), 1);
+	h.flow.sport = 40000;
+	h.flow.dport = 443;
+	mem_open(&m);
+	assert_int_equal(gp_json_tls_handshake(m.f, &h, 1699999995000000000ll), 0);
+	h.dir = GP_DIR_MAX;
+	assert_int_equal(gp_json_tls_handshake(m.f, &h, 1699999995000000000ll), 0);
+	out = mem_close(&m);
+	assert_string_equal(out,
+		"{\"type\":\"tls_handshake\",\"ts\":\"2023-11-14T22:13:20.123456789Z\","
+		"\"direction\":\"outbound\",\"family\":\"ipv6\",\"saddr\":\"fd00:198:18::1\","
+		"\"sport\":40000,\"daddr\":\"fd00:198:18::2\",\"dport\":443,"
+		"\"alpn\":\"h2\",\"gray\":\"x\\\"y\",\"duration_ns\":2083417}\n"
+		"{\"type\":\"tls_handshake\",\"ts\":\"2023-11-14T22:13:20.123456789Z\","
+		"\"direction\":\"unknown\",\"family\":\"ipv6\",\"saddr\":\"fd00:198:18::1\","
+		"\"sport\":40000,\"daddr\":\"fd00:198:18::2\",\"dport\":443,"
+		"\"alpn\":\"h2\",\"gray\":\"x\\\"y\",\"duration_ns\":2083417}\n");
+	free(out);
+}
+
 static void test_conn_reports_write_error(void **state)
 {
 	struct gp_conn c = base_conn();
@@ -594,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_alpn_offered_truncated_key),
 		cmocka_unit_test(test_flow_reports_write_error),
 		cmocka_unit_test(test_request_lines),
+		cmocka_unit_test(test_tls_handshake_lines),
 	};
 
 	return cmocka_run_group_tests(test_json, NULL, NULL);

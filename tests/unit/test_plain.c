@@ -712,8 +712,12 @@ static void test_every_split_h2(void **state)
 	h2_streams(c, s);
 	{
 		const struct chunk ch[] = { { 0, c->b, c->n }, { 1, s->b, s->n } };
+		/* the server's first bytes before the client's choice: held, then walked */
+		const struct chunk early[] = { { 1, s->b, 5 }, { 0, c->b, c->n }, { 1, s->b + 5, s->n - 5 } };
 
 		every_split(ch, 2);
+		reset();
+		every_split(early, 3);
 	}
 	free(c);
 	free(s);

@@ -115,6 +115,10 @@ static void basic_snapshot(struct gp_snapshot *s)
 	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "http/1.1", "canary", 0, 517);
 	gp_agg_add_bytes(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 234567);
 	gp_agg_add_bytes(a, GP_DIR_INBOUND, "h2", "x\"y\\z", 0, 1);
+	/* TLS handshakes: only tags that have one get the histogram. */
+	gp_agg_add_handshake(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 2000000);
+	gp_agg_add_handshake(a, GP_DIR_OUTBOUND, "h2", "stable", 0, 1950001);
+	gp_agg_add_handshake(a, GP_DIR_INBOUND, "h2", "x\"y\\z", 0, 40000000000ull);
 	basic_requests(a);
 
 	memset(s, 0, sizeof(*s));
@@ -273,10 +277,10 @@ static void test_render_invariants(void **state)
 			n_bytes++;
 		}
 	}
-	/* 4 connection tags, 3 HTTP request series, 1 gRPC one. */
-	assert_int_equal(n_first, 8);
-	assert_int_equal(n_inf, 8);
-	assert_int_equal(n_count, 8);
+	/* 4 connection tags, 2 of them with handshakes, 3 HTTP request series, 1 gRPC one. */
+	assert_int_equal(n_first, 10);
+	assert_int_equal(n_inf, 10);
+	assert_int_equal(n_count, 10);
 	/* One bytes series per tag, even one whose flows carried nothing yet. */
 	assert_int_equal(n_bytes, 4);
 	free(out);

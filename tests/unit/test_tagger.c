@@ -50,6 +50,14 @@ static struct {
 	size_t n_flows;
 	struct credit bytes[MAX_BYTES];
 	size_t n_bytes;
+	struct hs_seen {
+		struct gp_flow_tuple flow;
+		unsigned dir;
+		char alpn[GP_TAG_MAX + 1];
+		char gray[GP_TAG_MAX + 1];
+		uint64_t ts_ns, duration_ns;
+	} hs[MAX_FLOWS];
+	size_t n_hs;
 } out;
 
 static struct gp_tagger *T;
@@ -87,8 +95,25 @@ static void on_flow(void *ctx, const struct gp_flow_result *r)
 	out.flows[out.n_flows++] = *r;
 }
 
+static void on_handshake(void *ctx, const struct gp_tls_handshake *h)
+{
+	struct hs_seen *e;
+
+	assert_ptr_equal(ctx, &out);
+	assert_true(out.n_hs < MAX_FLOWS);
+	assert_true(h->dir < GP_DIR_MAX);
+	e = &out.hs[out.n_hs++];
+	e->flow = h->flow;
+	e->dir = h->dir;
+	snprintf(e->alpn, sizeof(e->alpn), "%s", h->alpn);
+	snprintf(e->gray, sizeof(e->gray), "%s", h->gray);
+	e->ts_ns = h->ts_ns;
+	e->duration_ns = h->duration_ns;
+}
+
 static const struct gp_tagger_ops ops = {
-	.conn = on_conn, .bytes = on_bytes, .flow = on_flow, .ctx = &out,
+	.conn = on_conn, .bytes = on_bytes, .flow = on_flow, .handshake = on_handshake,
+	.ctx = &out,
 };
 
 /* As run has it by default; the endpoint memory's tests make their own. */
@@ -272,6 +297,9 @@ static void len_end(struct wr *w, size_t at, unsigned width)
 		w->b[at + i] = (uint8_t)(l >> (8 * (width - 1 - i)));
 }
 
+/* Test knob: client_hello offers 0-RTT (the early_data extension, RFC 8446 4.2.10). */
+static int hello_early_data;
+
 static const char *const hello_alpn[] = { "\x3a\x3a" /* GREASE */, "h2", "http/1.1" };
 
 #define HELLO_ALPN	hello_alpn, sizeof(hello_alpn) / sizeof(hello_alpn[0])
@@ -331,6 +359,8 @@ static size_t client_hello(uint8_t *buf, size_t cap, const char *sni, const char
 			put8(&w, 0);
 		len_end(&w, e, 2);
 	}
+	if (hello_early_data)
+		put16(&w, 42), put16(&w, 0);
 	put16(&w, 43);						/* supported_versions */
 	e = len_begin(&w, 2);
 	l = len_begin(&w, 1);
@@ -372,6 +402,18 @@ static size_t tls_stream(uint8_t *buf, size_t cap, const char *sni, size_t pad,
 	size_t n = client_hello(hs, sizeof(hs), sni, HELLO_ALPN, pad);
 
 	return records(hs, n, frags, buf, cap);
+}
+
+/* TLS 1.3's second flight (RFC 8446 D.4): ChangeCipherSpec, then the Finished in a type-23 record. */
+static size_t flight13(uint8_t *b)
+{
+	static const uint8_t ccs[] = { 20, 3, 3, 0, 1, 1 };
+	size_t n = sizeof(ccs);
+
+	memcpy(b, ccs, n);
+	b[n++] = 23, b[n++] = 3, b[n++] = 3, b[n++] = 0, b[n++] = 53;
+	memset(b + n, 0xa5, 53);
+	return n + 53;
 }
 
 /* ---- checks ------------------------------------------------------------- */
@@ -1488,7 +1530,7 @@ static void test_optional_callbacks(void **state)
 {
 	static const struct gp_tagger_ops conn_only = { .conn = on_conn, .ctx = &out };
 	struct gp_conn a = out4(40001), b = out4(40002);
-	uint8_t s[4096];
+	uint8_t s[4096], f[128];
 	size_t n = tls_stream(s, sizeof(s), SNI, 0, NULL);
 
 	(void)state;
@@ -1498,6 +1540,7 @@ static void test_optional_callbacks(void **state)
 	assert_non_null(T);
 	gp_tagger_conn(T, &a, T0);
 	seg_all(&a, s, n, T0);
+	seg(&a, (uint32_t)n, f, (uint32_t)flight13(f), 0, T0 + MS);
 	flow_bytes(&a, 5000);
 	gp_tagger_conn(T, &b, T0);
 	gp_tagger_flush(T);
@@ -1505,6 +1548,143 @@ static void test_optional_callbacks(void **state)
 	expect_emit(0, &a, "h2", OFFERED, SNI, "stable", "");
 	assert_int_equal(out.n_flows, 0);
 	assert_int_equal(out.n_bytes, 0);
+	assert_int_equal(out.n_hs, 0);
+}
+
+/* ---- TLS handshake time ------------------------------------------------- */
+
+static void expect_hs(size_t i, const struct gp_conn *c, const char *alpn, uint64_t ts,
+		      uint64_t dur)
+{
+	struct gp_flow_tuple t;
+
+	if (i >= out.n_hs)
+		fail_msg("handshake %zu not reported (%zu so far)", i, out.n_hs);
+	tuple_of(c, &t);
+	assert_memory_equal(&out.hs[i].flow, &t, sizeof(t));
+	assert_int_equal(out.hs[i].dir, c->dir);
+	assert_string_equal(out.hs[i].alpn, alpn);
+	assert_string_equal(out.hs[i].gray, "stable");
+	assert_int_equal(out.hs[i].ts_ns, ts);
+	assert_int_equal(out.hs[i].duration_ns, dur);
+}
+
+static void test_tls13_handshake_timed_once_per_joined_direction(void **state)
+{
+	struct gp_conn a = out4(41001), b = in4(41001);
+	uint8_t s[4096], f[128];
+	size_t n = tls_stream(s, sizeof(s), SNI, 0, NULL), m = flight13(f);
+
+	(void)state;
+	gp_tagger_conn(T, &a, T0);
+	gp_tagger_conn(T, &b, T0);
+	seg_all(&a, s, n, T0 + 1 * MS);
+	/* A retransmitted hello keeps the first one's time. */
+	seg_all(&a, s, n, T0 + 2 * MS);
+	assert_int_equal(out.n_conns, 2);
+	assert_int_equal(out.n_hs, 0);
+	seg(&a, (uint32_t)n, f, (uint32_t)m, n + m, T0 + 4 * MS);
+	assert_int_equal(out.n_hs, 2);
+	expect_hs(0, &a, "h2", T0 + 4 * MS, 3 * MS);
+	expect_hs(1, &b, "h2", T0 + 4 * MS, 3 * MS);
+	/* Application data after it and the end: nothing more. */
+	seg(&a, (uint32_t)(n + m), f + 6, (uint32_t)(m - 6), 0, T0 + 5 * MS);
+	flow_end(&a, 0, T0 + 6 * MS);
+	gp_tagger_flush(T);
+	assert_int_equal(out.n_hs, 2);
+}
+
+/* TLS 1.2 (RFC 5246 7.3): ClientKeyExchange, ChangeCipherSpec, Finished (22), then 23. */
+static void test_tls12_handshake_ends_at_application_data(void **state)
+{
+	static const uint8_t hdrs[][5] = {
+		{ 22, 3, 3, 0, 37 }, { 20, 3, 3, 0, 1 }, { 22, 3, 3, 0, 40 },
+	};
+	struct gp_conn a = out4(41002);
+	uint8_t s[4096], f[256], app[] = { 23, 3, 3, 0, 30 };
+	size_t n = tls_stream(s, sizeof(s), SNI, 0, NULL), m = 0, i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		memcpy(f + m, hdrs[i], 5);
+		memset(f + m + 5, 0x17, hdrs[i][4]);	/* bodies full of 23s fool no one */
+		m += 5 + hdrs[i][4];
+	}
+	gp_tagger_conn(T, &a, T0);
+	seg_all(&a, s, n, T0 + MS);
+	seg(&a, (uint32_t)n, f, (uint32_t)m, 0, T0 + 5 * MS);
+	assert_int_equal(out.n_hs, 0);
+	/* Its header split over two segments: the first one's time counts. */
+	seg(&a, (uint32_t)(n + m), app, 2, 0, T0 + 6 * MS);
+	assert_int_equal(out.n_hs, 0);
+	seg(&a, (uint32_t)(n + m + 2), app + 2, 3, 0, T0 + 7 * MS);
+	assert_int_equal(out.n_hs, 1);
+	expect_hs(0, &a, "h2", T0 + 6 * MS, 5 * MS);
+}
+
+/* The server's outcome comes after the handshake's end: it gets it when it joins. */
+static void test_handshake_reported_to_a_later_outcome(void **state)
+{
+	struct gp_conn a = out4(41003), b = in4(41003);
+	uint8_t s[4096], f[128];
+	size_t n = tls_stream(s, sizeof(s), SNI, 0, NULL), m = flight13(f);
+
+	(void)state;
+	gp_tagger_conn(T, &a, T0);
+	seg_all(&a, s, n, T0 + MS);
+	seg(&a, (uint32_t)n, f, (uint32_t)m, 0, T0 + 3 * MS);
+	assert_int_equal(out.n_hs, 1);
+	gp_tagger_conn(T, &b, T0 + 4 * MS);
+	assert_int_equal(out.n_hs, 2);
+	expect_hs(1, &b, "h2", T0 + 3 * MS, 2 * MS);
+}
+
+/* What is not seen whole, or is not a handshake of its own, is never timed. */
+static void test_handshake_not_observed(void **state)
+{
+	static const char head[] = CONNECT_HEAD "\r\n";
+	struct gp_conn gap = out4(41010), none = out4(41011), lone = out4(41012);
+	struct gp_conn early = out4(41013), junk = out4(41014);
+	struct gp_conn tun = mk("198.18.0.1", 41015, "198.19.0.2", 3128, GP_DIR_OUTBOUND);
+	uint8_t s[4096], e[4096], f[128], bad[8] = { 23, 2, 0, 0, 1, 0 };
+	size_t n = tls_stream(s, sizeof(s), SNI, 0, NULL), m = flight13(f), ne;
+
+	(void)state;
+	hello_early_data = 1;
+	ne = tls_stream(e, sizeof(e), SNI, 0, NULL);
+	hello_early_data = 0;
+	use_rules("");
+	/* A gap: the Finished came before the ChangeCipherSpec. */
+	gp_tagger_conn(T, &gap, T0);
+	seg_all(&gap, s, n, T0 + MS);
+	seg(&gap, (uint32_t)n + 6, f + 6, (uint32_t)m - 6, 0, T0 + 2 * MS);
+	seg(&gap, (uint32_t)n, f, 6, 0, T0 + 3 * MS);
+	/* No application data before the end. */
+	gp_tagger_conn(T, &none, T0);
+	seg_all(&none, s, n, T0 + MS);
+	seg(&none, (uint32_t)n, f, 6, 0, T0 + 2 * MS);
+	flow_end(&none, 0, T0 + 3 * MS);
+	/* No socket outcome joined: nothing to count it under. */
+	seg_all(&lone, s, n, T0 + MS);
+	seg(&lone, (uint32_t)n, f, (uint32_t)m, 0, T0 + 2 * MS);
+	/* 0-RTT: its early data would pass for the handshake's end. */
+	gp_tagger_conn(T, &early, T0);
+	seg_all(&early, e, ne, T0 + MS);
+	seg(&early, (uint32_t)ne, f, (uint32_t)m, 0, T0 + 2 * MS);
+	/* Not a TLS record after the hello (version 2.0). */
+	gp_tagger_conn(T, &junk, T0);
+	seg_all(&junk, s, n, T0 + MS);
+	seg(&junk, (uint32_t)n, bad, sizeof(bad), 0, T0 + 2 * MS);
+	seg(&junk, (uint32_t)n + sizeof(bad), f, (uint32_t)m, 0, T0 + 3 * MS);
+	/* Inside a CONNECT tunnel. */
+	gp_tagger_conn(T, &tun, T0);
+	seg_all(&tun, head, sizeof(head) - 1, T0 + MS);
+	seg(&tun, sizeof(head) - 1, s, (uint32_t)n, 0, T0 + 2 * MS);
+	seg(&tun, (uint32_t)(sizeof(head) - 1 + n), f, (uint32_t)m, 0, T0 + 3 * MS);
+	gp_tagger_tick(T, T0 + 10 * WAIT, 0);
+	gp_tagger_flush(T);
+	assert_int_equal(out.n_conns, 5);
+	assert_int_equal(out.n_hs, 0);
 }
 
 /* ---- limits ------------------------------------------------------------- */
@@ -2002,6 +2182,10 @@ int main(void)
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest test_tagger[] = {
 		T_(test_untracked_outcome_leaves_at_once),
+		T_(test_tls13_handshake_timed_once_per_joined_direction),
+		T_(test_tls12_handshake_ends_at_application_data),
+		T_(test_handshake_reported_to_a_later_outcome),
+		T_(test_handshake_not_observed),
 		T_(test_untracked_outcome_without_rules_is_stable),
 		T_(test_outcome_waits_for_client_hello),
 		T_(test_hello_without_alpn_is_tls),

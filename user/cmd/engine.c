@@ -84,6 +84,14 @@ static void on_request(void *ctx, const struct gp_request *q)
 		r->cb_err = r->ops.request(r->ops.ctx, q);
 }
 
+static void on_handshake(void *ctx, const struct gp_tls_handshake *h)
+{
+	struct gp_engine *r = ctx;
+
+	if (r->ops.handshake && !r->cb_err)
+		r->cb_err = r->ops.handshake(r->ops.ctx, h);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct gp_engine *r = ctx;
@@ -508,7 +516,8 @@ static int drop_privileges(struct gp_engine *r)
 static int open_pipeline(struct gp_engine *r)
 {
 	const struct gp_engine_config *c = &r->cfg;
-	struct gp_pipeline_sinks sinks = { .conn = on_conn, .request = on_request, .ctx = r };
+	struct gp_pipeline_sinks sinks = { .conn = on_conn, .request = on_request,
+					   .handshake = on_handshake, .ctx = r };
 	struct gp_pipeline_config pc = {
 		.tagger.tag_wait_ns = (uint64_t)c->tag_wait_ms * 1000000u,
 		.tagger.endpoint_memory_ns = (uint64_t)c->endpoint_memory_s * 1000000000u,

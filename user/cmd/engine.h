@@ -10,6 +10,7 @@
 #include "pipeline/event.h"
 #include "pipeline/request.h"
 #include "pipeline/rules.h"
+#include "pipeline/tagger.h"
 
 /* Collecting for run and top: hooks, tagging, rules, aggregation, textfile. */
 struct gp_engine;
@@ -52,6 +53,8 @@ struct gp_engine_ops {
 	int (*conn)(void *ctx, const struct gp_conn *c);
 	/* Each finished request after it was counted (NULL: not wanted); the same. */
 	int (*request)(void *ctx, const struct gp_request *r);
+	/* Each TLS handshake's end after it was counted (NULL: not wanted); the same. */
+	int (*handshake)(void *ctx, const struct gp_tls_handshake *h);
 	void *ctx;
 };
 

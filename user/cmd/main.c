@@ -65,6 +65,15 @@ static int run_request(void *ctx, const struct gp_request *q)
 	return 0;
 }
 
+static int run_handshake(void *ctx, const struct gp_tls_handshake *h)
+{
+	struct run_ctx *r = ctx;
+
+	if (r->events_json && gp_json_tls_handshake(stdout, h, r->rt_offset_ns))
+		return errno ? errno : EIO;
+	return 0;
+}
+
 /* No SA_RESTART: a signal must interrupt the ring buffer's epoll wait. */
 static void catch_signals(const struct sigaction *sa)
 {
@@ -202,7 +211,8 @@ static int cmd_run(const struct gp_opts *opts)
 	struct gp_engine_config cfg = engine_config(opts, opts->textfile ? opts->textfile :
 						    gp_default_textfile());
 	struct run_ctx r = { .events_json = opts->events_json };
-	struct gp_engine_ops ops = { .conn = run_conn, .request = run_request, .ctx = &r };
+	struct gp_engine_ops ops = { .conn = run_conn, .request = run_request,
+				     .handshake = run_handshake, .ctx = &r };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct gp_engine *e = NULL;
 	int err, ret;

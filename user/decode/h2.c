@@ -560,6 +560,8 @@ static int blk_append(struct h2_dir *d, const uint8_t *p, size_t n)
 
 	if (n > GP_H2_BLOCK_MAX - d->blk_len)
 		return -E2BIG;
+	if (!n)
+		return 0;	/* an empty fragment: blk may still be NULL */
 	if (d->blk_len + n > d->blk_cap) {
 		for (cap = d->blk_cap ? d->blk_cap : 4096; cap < d->blk_len + n; cap *= 2)
 			;

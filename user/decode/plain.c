@@ -781,10 +781,11 @@ static void decided(struct cx *x, struct pdir *d, int how, uint64_t off, const u
 
 	if (how == D_H1 || how == D_H2) {
 		start(d, how, d->pend.base, d->pend.base + (dir || how == D_H1 ? 0 : 24));
-		replay(x, d);
-		walk_call(x, d, off, data, len, end);
+		/* first, as the kernel: the requests walked next need its mode */
 		if (!dir && !d->join)
 			server_follow(x, how);
+		replay(x, d);
+		walk_call(x, d, off, data, len, end);
 		return;
 	}
 	if (d->join) {

@@ -166,6 +166,28 @@ int gp_json_flow(FILE *f, const struct gp_flow_result *r, uint64_t frame, uint64
 	return ferror(f) ? -EIO : 0;
 }
 
+/* The keys request and handshake lines start with: type, time, direction, flow, alpn. */
+static void json_flow_head(FILE *f, const char *type, uint64_t ts_ns, int64_t offset_ns,
+			   unsigned dir, const struct gp_flow_tuple *flow, const char *alpn)
+{
+	char ts[64];
+
+	fmt_ts(ts, sizeof(ts), ts_ns, offset_ns);
+	fprintf(f, "{\"type\":\"%s\",\"ts\":\"%s\"", type, ts);
+	json_key_str(f, "direction", dir < GP_DIR_MAX ? gp_direction_name(dir) : "unknown");
+	json_endpoints(f, flow->family, flow->saddr, flow->sport, flow->daddr, flow->dport);
+	json_key_str(f, "alpn", alpn);
+}
+
+int gp_json_tls_handshake(FILE *f, const struct gp_tls_handshake *h, int64_t realtime_offset_ns)
+{
+	json_flow_head(f, "tls_handshake", h->ts_ns, realtime_offset_ns, h->dir, &h->flow,
+		       h->alpn);
+	json_key_str(f, "gray", h->gray);
+	fprintf(f, ",\"duration_ns\":%" PRIu64 "}\n", h->duration_ns);
+	return ferror(f) ? -EIO : 0;
+}
+
 /* ,"KEY":N or ,"KEY":null. */
 static void json_key_opt(FILE *f, const char *key, int has, uint64_t v)
 {
@@ -177,14 +199,7 @@ static void json_key_opt(FILE *f, const char *key, int has, uint64_t v)
 
 int gp_json_request(FILE *f, const struct gp_request *r, int64_t realtime_offset_ns)
 {
-	char ts[64];
-
-	fmt_ts(ts, sizeof(ts), r->ts_ns, realtime_offset_ns);
-	fprintf(f, "{\"type\":\"request\",\"ts\":\"%s\"", ts);
-	json_key_str(f, "direction", r->dir < GP_DIR_MAX ? gp_direction_name(r->dir) : "unknown");
-	json_endpoints(f, r->flow.family, r->flow.saddr, r->flow.sport, r->flow.daddr,
-		       r->flow.dport);
-	json_key_str(f, "alpn", r->alpn);
+	json_flow_head(f, "request", r->ts_ns, realtime_offset_ns, r->dir, &r->flow, r->alpn);
 	/* The protocol TLS agreed on, as its plaintext shows; cleartext negotiated none. */
 	fprintf(f, ",\"tls\":%s", r->tls ? "true" : "false");
 	if (r->tls)

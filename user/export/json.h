@@ -27,6 +27,13 @@ int gp_json_conn(FILE *f, const struct gp_conn *c, int64_t realtime_offset_ns);
  */
 int gp_json_request(FILE *f, const struct gp_request *r, int64_t realtime_offset_ns);
 
+/*
+ * One TLS handshake's end as one line ("type":"tls_handshake"), per joined
+ * direction; it comes after its connection's line. realtime_offset_ns as
+ * for gp_json_conn.
+ */
+int gp_json_tls_handshake(FILE *f, const struct gp_tls_handshake *h, int64_t realtime_offset_ns);
+
 /* replay: one classified flow; frame is where it was decided, ts_ns its UTC time. */
 int gp_json_flow(FILE *f, const struct gp_flow_result *r, uint64_t frame, uint64_t ts_ns);
 

@@ -198,6 +198,37 @@ static void render_histograms(FILE *f, const struct gp_snapshot *s)
 	}
 }
 
+static uint64_t hs_count(const struct gp_tag_stats *t)
+{
+	uint64_t n = 0;
+	unsigned b;
+
+	for (b = 0; b < GP_HIST_SLOTS; b++)
+		n += t->hs_buckets[b];
+	return n;
+}
+
+/* Only tags with a handshake: most (none, http/1.1, h2c) never have one. */
+static void render_tls_handshakes(FILE *f, const struct gp_snapshot *s)
+{
+	static const char name[] = "grayprobe_tls_handshake_duration_seconds";
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < s->n_tags; i++) {
+		char lbl[TAG_LABELS_MAX];
+
+		if (!hs_count(&s->tags[i]))
+			continue;
+		if (!any++)
+			header(f, name, "histogram",
+			       "TLS handshake time as the client's bytes show it at TC: its "
+			       "ClientHello to its first application-data record.");
+		tag_labels_str(lbl, &s->tags[i]);
+		histogram(f, name, lbl, s->tags[i].hs_buckets, s->tags[i].hs_sum_ns);
+	}
+}
+
 static void render_connections(FILE *f, const struct gp_snapshot *s)
 {
 	size_t i;
@@ -420,6 +451,7 @@ int gp_prom_render(FILE *f, const struct gp_snapshot *s)
 	render_histograms(f, s);
 	render_connections(f, s);
 	render_bytes(f, s);
+	render_tls_handshakes(f, s);
 	render_requests(f, s);
 	render_losses(f, s);
 

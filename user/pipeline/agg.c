@@ -311,6 +311,18 @@ void gp_agg_add_bytes(struct gp_agg *agg, unsigned dir, const char *alpn, const 
 		t->s.conn.bytes += bytes;
 }
 
+void gp_agg_add_handshake(struct gp_agg *agg, unsigned dir, const char *alpn, const char *gray,
+			  unsigned gray_flags, uint64_t ns)
+{
+	struct tkey k = { dir_of(dir), 0, alpn, gray };
+	struct slot *t = get(&agg->conns, &k, gray_flags, 0);
+
+	if (!t)
+		return;
+	t->s.conn.hs_buckets[gp_hist_bucket(ns)]++;
+	t->s.conn.hs_sum_ns += ns;
+}
+
 void gp_agg_record(struct gp_agg *agg, const struct gp_conn *c)
 {
 	struct tkey k = { dir_of(c->dir), 0, c->alpn, c->gray };

@@ -29,6 +29,8 @@ struct gp_tag_stats {
 	uint64_t sum_ns;
 	uint64_t results[GP_RES_MAX];
 	uint64_t bytes;			/* TCP payload bytes of the tag's flows */
+	uint64_t hs_buckets[GP_HIST_SLOTS];	/* TLS handshakes (gp_agg_add_handshake) */
+	uint64_t hs_sum_ns;
 	uint8_t pinned;			/* never retired, outside --max-tags (see below) */
 };
 
@@ -105,6 +107,9 @@ void gp_agg_record_request(struct gp_agg *agg, const struct gp_request *r);
 /* Flow bytes for the tag an outcome got (gray_flags: its GP_GRAY_*), folded the same way. */
 void gp_agg_add_bytes(struct gp_agg *agg, unsigned dir, const char *alpn, const char *gray,
 		      unsigned gray_flags, uint64_t bytes);
+/* A TLS handshake's time (tagger.h) for the tag its outcome got, folded as bytes are. */
+void gp_agg_add_handshake(struct gp_agg *agg, unsigned dir, const char *alpn, const char *gray,
+			  unsigned gray_flags, uint64_t ns);
 /*
  * The clock is the caller's (now_ns, e.g. CLOCK_MONOTONIC): a tag used since
  * the last call was seen now; dynamic tags not seen for idle_ns or more are

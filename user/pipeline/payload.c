@@ -7,6 +7,7 @@
 #define TLS_HS_CLIENT_HELLO	1
 #define TLS_EXT_SERVER_NAME	0
 #define TLS_EXT_ALPN		16
+#define TLS_EXT_EARLY_DATA	42
 /* RFC 8446 5.1: a plaintext record carries at most 2^14 bytes. */
 #define TLS_RECORD_MAX		16384
 
@@ -203,6 +204,8 @@ static enum pr parse_client_hello(struct cur *c, struct ch_ctx *x)
 			if (x->seen_sni++)
 				return PR_BAD;
 			TRY(parse_sni(&e, x));
+		} else if (type == TLS_EXT_EARLY_DATA) {
+			x->out->early_data = 1;
 		}
 	}
 	return PR_OK;

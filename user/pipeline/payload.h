@@ -48,6 +48,8 @@ struct gp_payload_info {
 	char sni[GP_SNI_MAX + 1];
 	uint8_t alpn_offered_truncated;
 	uint8_t sni_truncated;
+	/* TLS: the hello offers 0-RTT (early_data), whose records may come before the handshake's end. */
+	uint8_t early_data;
 	/* HTTP/1 only: "GET", "CONNECT", ... and the version's minor digit. */
 	char http_method[GP_HTTP_METHOD_MAX + 1];
 	uint8_t http_minor;

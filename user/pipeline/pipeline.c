@@ -48,6 +48,16 @@ static void on_bytes(void *ctx, unsigned dir, const char *alpn, const char *gray
 		gp_agg_add_bytes(p->agg, dir, alpn, gray, gray_flags, n);
 }
 
+static void on_handshake(void *ctx, const struct gp_tls_handshake *h)
+{
+	struct gp_pipeline *p = ctx;
+
+	if (p->agg)
+		gp_agg_add_handshake(p->agg, h->dir, h->alpn, h->gray, h->gray_flags, h->duration_ns);
+	if (p->sinks.handshake)
+		p->sinks.handshake(p->sinks.ctx, h);
+}
+
 static void on_flow(void *ctx, const struct gp_flow_result *r)
 {
 	struct gp_pipeline *p = ctx;
@@ -84,7 +94,8 @@ static const char *on_sni(void *ctx, const struct gp_flow_tuple *f, uint32_t isn
 int gp_pipeline_new(struct gp_pipeline **out, const struct gp_pipeline_config *cfg,
 		    const struct gp_pipeline_sinks *sinks)
 {
-	struct gp_tagger_ops ops = { .conn = on_tagged, .bytes = on_bytes };
+	struct gp_tagger_ops ops = { .conn = on_tagged, .bytes = on_bytes,
+				     .handshake = on_handshake };
 	struct gp_req_ops rops = { .done = on_request, .dirs = on_dirs, .sni = on_sni };
 	struct gp_pipeline *p = calloc(1, sizeof(*p));
 

@@ -27,6 +27,8 @@ struct gp_pipeline_sinks {
 	void (*flow)(void *ctx, const struct gp_flow_result *r);
 	/* A finished request, once per direction, after it was counted (NULL: not wanted). */
 	void (*request)(void *ctx, const struct gp_request *r);
+	/* A TLS handshake's end, once per joined direction, after it was counted (NULL: not wanted). */
+	void (*handshake)(void *ctx, const struct gp_tls_handshake *h);
 	void *ctx;
 };
 

@@ -7,6 +7,7 @@
 #include "util/dlist.h"
 #include "util/htab.h"
 #include "pipeline/tagger.h"
+#include "pipeline/tlshs.h"
 
 #define BITMAP_BYTES	(GP_FIRST_PAYLOAD_MAX / 8)
 
@@ -25,6 +26,7 @@ struct joined {
 	char gray[GP_TAG_MAX + 1];
 	unsigned gray_flags;
 	uint64_t credited;
+	int hs_credited;		/* the handshake's time was handed out */
 };
 
 /* Reassembly of the client's first bytes, while undecided. */
@@ -43,6 +45,7 @@ struct tagres {
 	char *sni;
 	int offered_truncated;
 	int payload;			/* decided by the flow's own bytes */
+	int hs;				/* a ClientHello at offset 0 without 0-RTT: time its handshake */
 };
 
 /* A server endpoint as a failure and an earlier flow to it share it; no padding. */
@@ -74,6 +77,7 @@ struct uflow {
 	struct tagres *res;		/* once decided, while outcomes may still join */
 	struct pending *pend[GP_DIR_MAX];
 	struct joined joined[GP_DIR_MAX];
+	struct gp_tls_hs hs;
 	uint64_t first_ts, ended_ns;
 	uint64_t bytes_total;
 	uint32_t isn;			/* client ISN: which connection on the 4-tuple */
@@ -245,12 +249,34 @@ static void tuple_of_conn(const struct gp_conn *c, struct gp_flow_tuple *k)
 	k->family = c->family;
 }
 
+/* The handshake's time, once its end is seen and the flow's tag says it is TLS. */
+static void credit_handshake(struct gp_tagger *t, struct uflow *f, unsigned d)
+{
+	struct joined *j = &f->joined[d];
+	struct gp_tls_handshake h = {
+		.flow = f->key, .dir = d, .alpn = j->alpn, .gray = j->gray,
+		.gray_flags = j->gray_flags, .ts_ns = f->hs.end_ts,
+	};
+
+	if (j->hs_credited || f->hs.state != GP_TLS_HS_DONE || !f->res || !f->res->hs ||
+	    f->hs.end_ts < f->hs.hello_ts)
+		return;
+	j->hs_credited = 1;
+	h.duration_ns = f->hs.end_ts - f->hs.hello_ts;
+	if (t->ops.handshake)
+		t->ops.handshake(t->ops.ctx, &h);
+}
+
+/* What a flow owes the directions its outcomes joined: bytes, a handshake time. */
 static void credit(struct gp_tagger *t, struct uflow *f)
 {
 	int d;
 
 	for (d = 0; d < GP_DIR_MAX; d++) {
 		struct joined *j = &f->joined[d];
+
+		if (j->used)
+			credit_handshake(t, f, d);
 
 		if (j->used && f->bytes_total > j->credited) {
 			if (t->ops.bytes)
@@ -389,6 +415,7 @@ static void emit(struct gp_tagger *t, struct uflow *f, struct gp_conn *c,
 		memcpy(j->gray, c->gray, sizeof(j->gray));
 		j->gray_flags = c->gray_flags;
 		j->credited = 0;
+		j->hs_credited = 0;
 	}
 	if (t->ops.conn)
 		t->ops.conn(t->ops.ctx, c);
@@ -498,6 +525,7 @@ static void try_decide(struct gp_tagger *t, struct uflow *f, int force)
 	memcpy(res->gray, r->gray, sizeof(res->gray));
 	memcpy(res->marker, r->http_marker, sizeof(res->marker));
 	res->payload = f->any_payload;
+	res->hs = show == info && info->kind == GP_PL_TLS && !info->early_data;
 	res->gray_flags = gray_flags;
 	f->decided = 1;
 	f->res = res;
@@ -568,6 +596,7 @@ static struct uflow *flow_for(struct gp_tagger *t, const struct gp_flow_tuple *k
 	f->res = NULL;
 	f->contig = 0;
 	memset(f->joined, 0, sizeof(f->joined));
+	memset(&f->hs, 0, sizeof(f->hs));
 	f->first_ts = f->ended_ns = f->bytes_total = 0;
 	f->decided = f->ended = f->any_payload = 0;
 	f->isn = isn;
@@ -660,6 +689,7 @@ void gp_tagger_payload(struct gp_tagger *t, const struct gp_payload_event *h,
 			try_decide(t, f, 0);
 		}
 	}
+	gp_tls_hs_feed(&f->hs, h->off, data, h->len, h->ts_ns);
 	credit(t, f);
 }
 

@@ -48,6 +48,20 @@ struct gp_flow_result {
 	size_t bytes_seen;		/* contiguous client bytes classified */
 };
 
+/*
+ * A TLS flow's handshake time as its client's bytes show it (pipeline/tlshs.h),
+ * for one direction an outcome joined, under that outcome's tag. Only flows
+ * that start with a ClientHello (not inside a CONNECT tunnel, no 0-RTT offer).
+ */
+struct gp_tls_handshake {
+	struct gp_flow_tuple flow;	/* client -> server */
+	unsigned dir;			/* enum gp_direction */
+	const char *alpn, *gray;
+	unsigned gray_flags;
+	uint64_t ts_ns;			/* the client's first application-data record */
+	uint64_t duration_ns;		/* the ClientHello's first segment to it */
+};
+
 struct gp_tagger_ops {
 	/* A tagged outcome, once (NULL: not wanted). */
 	void (*conn)(void *ctx, const struct gp_conn *c);
@@ -56,6 +70,8 @@ struct gp_tagger_ops {
 		      unsigned gray_flags, uint64_t n);
 	/* A flow's classification, once (NULL: not wanted). */
 	void (*flow)(void *ctx, const struct gp_flow_result *r);
+	/* A handshake's end, once per joined direction, whichever comes last (NULL: not wanted). */
+	void (*handshake)(void *ctx, const struct gp_tls_handshake *h);
 	void *ctx;
 };
 
