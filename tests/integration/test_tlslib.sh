@@ -189,8 +189,8 @@ t_tlslib_no_sock_tracepoints() {
 	"$GP" check >"$T/check" 2>&1
 	grep -qE '^  sock_tp +ok ' "$T/check" && skip "this kernel has the sock tracepoints (the 6.1 matrix runs it)"
 	grep -qE '^  sock_tp +no +.*sock_send_length' "$T/check" || fail "check's sock_tp row: $(grep sock_tp "$T/check")"
-	ns_pair 72
-	agent_start -i "gpv${BASHPID}b"
+	tag_pair 72
+	agent_start_in "$NSB" -i "$IFB" --tag-wait 1
 	grep -q "tls: the kernel has no sock_send_length/sock_recv_length tracepoints (Linux 6.3+).*connection-level tags only" \
 		"$T/agent.err" || fail "no warning: $(grep tls: "$T/agent.err")"
 	tls_server
