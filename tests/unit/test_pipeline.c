@@ -627,11 +627,13 @@ static size_t h2_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t sid, 
 	return 9 + n;
 }
 
-/* HTTP/2 over TLS (alpn "h2"): RFC 7541 C.3.1's request block, a ":status 200" answer. */
+/* RFC 7541 C.3.1's request block: GET http://www.example.com/ */
+static const uint8_t req_block[] = { 0x82, 0x86, 0x84, 0x41, 0x0f, 'w', 'w', 'w', '.', 'e', 'x',
+				     'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm' };
+
+/* HTTP/2 over TLS (alpn "h2"): that request, a ":status 200" answer. */
 static void test_tls_h2_request(void **state)
 {
-	static const uint8_t req_block[] = { 0x82, 0x86, 0x84, 0x41, 0x0f, 'w', 'w', 'w', '.',
-		'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm' };
 	static const uint8_t status_200 = 0x88;
 	uint8_t c[256], sv[128];
 	size_t nc = 24, ns = 0;
@@ -660,6 +662,72 @@ static void test_tls_h2_request(void **state)
 	assert_int_equal(s.reqs[0].stream, 1);
 	assert_string_equal(s.reqs[0].authority, "www.example.com");
 	assert_int_equal(s.reqs[0].latency_ns, 2 * MS);
+	gp_pipeline_free(p);
+	gp_rules_free(rules);
+}
+
+/*
+ * An h2 TLS session whose client record with stream 3's HEADERS the ring
+ * refused (the next one's offset jumps): the requests after it are still
+ * counted, gray unknown (HPACK state lost) with their statuses, stream 3
+ * from its response; the reason is in the snapshot.
+ */
+static void test_tls_h2_record_lost(void **state)
+{
+	static const uint8_t st[] = { 0x88, 0x89, 0x8d, 0x8e };	/* 200 204 404 500 */
+	static const int code[] = { GP_CODE_2XX, GP_CODE_2XX, GP_CODE_4XX, GP_CODE_5XX };
+	uint8_t c[256], sv[128];
+	size_t nc = 24, ns = 0, h = 9 + sizeof(req_block), i, at;
+	struct gp_rules *rules = default_rules();
+	struct gp_snapshot snap;
+	struct req_sink s;
+	struct gp_pipeline *p = mk_req(&s, rules);
+	struct rec r;
+
+	(void)state;
+	memcpy(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	nc += h2_frame(c + nc, 4, 0, 0, "", 0);
+	for (i = 0; i < 4; i++)
+		nc += h2_frame(c + nc, 1, 0x5, 1 + 2 * i, req_block, sizeof(req_block));
+	ns += h2_frame(sv + ns, 4, 0, 0, "", 0);
+	for (i = 0; i < 4; i++)
+		ns += h2_frame(sv + ns, 1, 0x5, 1 + 2 * i, &st[i], 1);
+	r = conn_rec(40010, 443, T0 - MS);
+	feed(p, &r);
+	r = tls_rec(300, 40010, 1, 1, JF, 0, sv, 9, T0);
+	feed(p, &r);
+	at = 24 + 9 + h;	/* stream 3's HEADERS: its record lost */
+	r = tls_rec(300, 40010, 0, 1, JF, 0, c, at, T0 + MS);
+	feed(p, &r);
+	/* the request after the lost one comes before its response: the loss is known then */
+	for (i = 0; i < 4; i++) {
+		if (i == 1 || i == 2) {
+			r = tls_rec(300, 40010, 0, 1, J, at + i * h, c + at + i * h, h,
+				    T0 + (10 * i + 1) * MS);
+			feed(p, &r);
+		}
+		r = tls_rec(300, 40010, 1, 1, J, 9 + i * 10, sv + 9 + i * 10, 10,
+			    T0 + (10 * i + 3) * MS);
+		feed(p, &r);
+	}
+	gp_pipeline_flush(p);
+	assert_int_equal(s.n, 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(s.reqs[i].stream, 1 + 2 * i);
+		assert_int_equal(s.reqs[i].code, code[i]);
+		assert_string_equal(s.reqs[i].alpn, "h2");
+		assert_int_equal(s.reqs[i].dir, GP_DIR_OUTBOUND);
+		assert_int_equal(!strcmp(s.reqs[i].gray, "unknown"), i > 0);
+		assert_int_equal(s.reqs[i].reason, i ? GP_HTTP_LOST_MIDSTREAM : 0);
+	}
+	assert_int_equal(s.reqs[0].latency_ns, 2 * MS);
+	assert_int_equal(s.reqs[2].latency_ns, 12 * MS);
+	assert_int_equal(gp_pipeline_snapshot(p, &snap), 0);
+	assert_int_equal(snap.req_undecoded[GP_DIR_OUTBOUND][GP_HTTP_LOST_MIDSTREAM], 3);
+	assert_int_equal(snap.req_undecoded[GP_DIR_OUTBOUND][GP_HTTP_LOST_GAP], 0);
+	expect_sample(&snap, "grayprobe_requests_undecoded_total{direction=\"outbound\","
+		      "reason=\"midstream\"} 3");
+	gp_snapshot_release(&snap);
 	gp_pipeline_free(p);
 	gp_rules_free(rules);
 }
@@ -716,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_not_followed_reaches_the_snapshot),
 		cmocka_unit_test(test_tls_both_ends_decoded_once),
 		cmocka_unit_test(test_tls_h2_request),
+		cmocka_unit_test(test_tls_h2_record_lost),
 		cmocka_unit_test(test_tls_not_decoded_is_counted),
 	};
 

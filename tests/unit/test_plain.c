@@ -834,7 +834,11 @@ static void test_cut_in_body(void **state)
 	l7_clean();
 }
 
-/* Cut inside a head, a frame forwarded or a frame header: LOST(GAP) there, nothing after. */
+/*
+ * Cut inside a head: LOST(GAP) there, nothing after. Inside a frame
+ * forwarded or a frame header: LOST(MIDSTREAM) of HTTP/2 there, the walk
+ * goes on at a later frame header (test_h2_gap_resync).
+ */
 static void test_cut_in_head(void **state)
 {
 	struct buf *b = calloc(1, sizeof(*b));
@@ -876,7 +880,7 @@ static void test_cut_in_head(void **state)
 	n = merged(0, u, 8);
 	assert_int_equal(n, 2);
 	expect(&u[0], GP_L7_UNIT, GP_L7P_H2, 24, 24, 16, 0, 0);
-	expect(&u[1], GP_L7_LOST, GP_L7P_H2, 40, 40, 0, 0, GP_L7_LOST_GAP);
+	expect(&u[1], GP_L7_LOST, GP_L7P_H2, 40, 40, 0, 0, GP_L7_LOST_MIDSTREAM);
 	units_free(u, n);
 	gp_plain_free(p);
 	reset();
@@ -884,11 +888,147 @@ static void test_cut_in_head(void **state)
 	feed_at(p, 0, 0, b->b, 28, b->n, 0);
 	n = merged(0, u, 8);
 	assert_int_equal(n, 1);
-	expect(&u[0], GP_L7_LOST, GP_L7P_H2, 28, 28, 0, 0, GP_L7_LOST_GAP);
+	expect(&u[0], GP_L7_LOST, GP_L7P_H2, 28, 28, 0, 0, GP_L7_LOST_MIDSTREAM);
 	units_free(u, n);
 	gp_plain_free(p);
 	free(b);
 	l7_clean();
+}
+
+/* A client's h2 stream: preface, SETTINGS, stream 1; then streams 3, 5 (with DATA), 7 from *a on. */
+static void h2_four_requests(struct buf *b, uint32_t *a)
+{
+	b->n = 0;
+	puts_(b, PREFACE);
+	frame(b, 4, 0, 0, NULL, 0);
+	frame(b, 1, 0x05, 1, blk_req, sizeof(blk_req));
+	*a = b->n;
+	frame(b, 1, 0x05, 3, blk_req, sizeof(blk_req));
+	frame(b, 1, 0x04, 5, blk_req, sizeof(blk_req));
+	frame(b, 0, 0x01, 5, "x", 1);
+	frame(b, 1, 0x05, 7, blk_req, sizeof(blk_req));
+}
+
+/* The requests decode/l7.c told: their streams and reasons, in order. */
+static void expect_requests(const uint32_t *stream, const uint32_t *reason, unsigned n)
+{
+	unsigned i, k = 0;
+
+	for (i = 0; i < g.nmsg; i++) {
+		if (g.msg[i].m.ev != GP_HTTP_REQUEST)
+			continue;
+		assert_true(k < n);
+		assert_int_equal(g.msg[i].m.stream, stream[k]);
+		assert_int_equal(g.msg[i].m.reason, reason[k]);
+		k++;
+	}
+	assert_int_equal(k, n);
+}
+
+/*
+ * HTTP/2 after a call lost (an offset jump) or cut over a HEADERS frame:
+ * one LOST(MIDSTREAM), then the units of the next call that starts with a
+ * frame header; the requests there are told blind (their HPACK state is
+ * not known), the one cut is not told.
+ */
+static void test_h2_gap_resync(void **state)
+{
+	static const uint32_t sid[] = { 1, 5, 7 };
+	static const uint32_t why[] = { 0, GP_HTTP_LOST_MIDSTREAM, GP_HTTP_LOST_MIDSTREAM };
+	struct buf *b = calloc(1, sizeof(*b));
+	struct gp_plain *p = gp_plain_new();
+	uint32_t a, h = 9 + sizeof(blk_req);
+	struct unit u[8];
+	unsigned n, i, lost = 0;
+
+	(void)state;
+	assert_non_null(b);
+	h2_four_requests(b, &a);
+	feed_at(p, 0, 0, b->b, a, a, 0);
+	/* stream 3's call lost: the next one starts at stream 5's HEADERS */
+	feed_at(p, 0, a + h, b->b + a + h, b->n - a - h, b->n - a - h, 0);
+	n = merged(0, u, 8);
+	assert_int_equal(n, 6);
+	expect(&u[1], GP_L7_UNIT, GP_L7P_H2, 33, 33, h, GP_L7_F_LAST, 0);
+	expect(&u[2], GP_L7_LOST, GP_L7P_H2, a, a, 0, 0, GP_L7_LOST_MIDSTREAM);
+	expect(&u[3], GP_L7_UNIT, GP_L7P_H2, a + h, a + h, h, GP_L7_F_LAST, 0);
+	expect(&u[4], GP_L7_END, GP_L7P_H2, a + 2 * h, a + 2 * h, 9, 0, 0);
+	expect(&u[5], GP_L7_UNIT, GP_L7P_H2, a + 2 * h + 10, a + 2 * h + 10, h, GP_L7_F_LAST, 0);
+	units_free(u, n);
+	gp_plain_free(p);
+	l7_clean();
+	expect_requests(sid, why, 3);
+	for (i = 0; i < g.nmsg; i++)
+		lost += g.msg[i].m.ev == GP_HTTP_LOST;
+	assert_int_equal(lost, 1);
+
+	/* stream 3's HEADERS cut after 5 bytes of its block: the unit begun is dropped */
+	reset();
+	p = gp_plain_new();
+	feed_at(p, 0, 0, b->b, a, a, 0);
+	feed_at(p, 0, a, b->b + a, 14, h, 0);
+	feed(p, 0, b->b + a + h, b->n - a - h);
+	n = merged(0, u, 8);
+	assert_int_equal(n, 7);
+	expect(&u[2], GP_L7_UNIT, GP_L7P_H2, a, a, 14, 0, 0);
+	expect(&u[3], GP_L7_LOST, GP_L7P_H2, a + 14, a + 14, 0, 0, GP_L7_LOST_MIDSTREAM);
+	expect(&u[4], GP_L7_UNIT, GP_L7P_H2, a + h, a + h, h, GP_L7_F_LAST, 0);
+	units_free(u, n);
+	gp_plain_free(p);
+	l7_clean();
+	expect_requests(sid, why, 3);
+
+	/* a frame header cut: the rest of that call is no place to rejoin, the next one is */
+	reset();
+	p = gp_plain_new();
+	feed_at(p, 0, 0, b->b, a + 4, b->n, 0);
+	n = merged(0, u, 8);
+	assert_int_equal(n, 3);
+	expect(&u[2], GP_L7_LOST, GP_L7P_H2, a + 4, a + 4, 0, 0, GP_L7_LOST_MIDSTREAM);
+	units_free(u, n);
+	feed(p, 0, b->b + a + h, h + 10);	/* stream 5 again, as a new call */
+	assert_int_equal(merged(0, u, 8), 5);
+	units_free(u, 5);
+	gp_plain_free(p);
+	free(b);
+	l7_clean();
+}
+
+/*
+ * No call of JOIN_TRIES after the gap starts with a frame header (an
+ * HTTP/1 request line does not count): the direction is lost then, GAP.
+ */
+static void test_h2_gap_no_resync(void **state)
+{
+	static const char h1[] = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const uint32_t sid[] = { 1 }, why[] = { 0 };
+	struct buf *b = calloc(1, sizeof(*b));
+	struct gp_plain *p = gp_plain_new();
+	uint32_t a, end;
+	struct unit u[8];
+	unsigned n, i;
+
+	(void)state;
+	assert_non_null(b);
+	h2_four_requests(b, &a);
+	feed_at(p, 0, 0, b->b, a, a, 0);
+	feed_at(p, 0, a + 1000, h1, sizeof(h1) - 1, sizeof(h1) - 1, 0);
+	for (i = 1; i < 8; i++)
+		feeds(p, 0, "\x01 no frame header here, not HTTP/1 either");
+	end = (uint32_t)g.off[0];
+	feed(p, 0, b->b + a, b->n - a);
+	n = merged(0, u, 8);
+	assert_int_equal(n, 4);
+	expect(&u[2], GP_L7_LOST, GP_L7P_H2, a, a, 0, 0, GP_L7_LOST_MIDSTREAM);
+	expect(&u[3], GP_L7_LOST, GP_L7P_H2, end, end, 0, 0, GP_L7_LOST_GAP);
+	units_free(u, n);
+	assert_int_equal(gp_plain_proto(p, 0), GP_L7P_H2);
+	gp_plain_free(p);
+	free(b);
+	l7_clean();
+	expect_requests(sid, why, 1);
+	assert_int_equal(g.msg[g.nmsg - 1].m.ev, GP_HTTP_LOST);
+	assert_int_equal(g.msg[g.nmsg - 1].m.reason, GP_HTTP_LOST_GAP);
 }
 
 /* ---- joined mid-stream ---- */
@@ -1070,6 +1210,51 @@ static void test_end_to_end(void **state)
 	free(s);
 }
 
+/* A server's call lost over a response's HEADERS: later responses keep their status. */
+static void test_end_to_end_h2_gap(void **state)
+{
+	static const uint8_t st404[] = { 0x8d }, st500[] = { 0x8e };
+	struct buf *c = calloc(1, sizeof(*c)), *s = calloc(1, sizeof(*s));
+	struct gp_plain *p = gp_plain_new();
+	unsigned i, resp = 0, lost = 0;
+	uint32_t a, a2;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(s);
+	h2_four_requests(c, &a);
+	frame(s, 4, 0, 0, NULL, 0);
+	frame(s, 1, 0x05, 1, blk_200, 1);
+	a = s->n;
+	frame(s, 1, 0x05, 3, st404, 1);
+	a2 = s->n;
+	frame(s, 1, 0x05, 5, st500, 1);
+	feed(p, 0, c->b, c->n);
+	feed(p, 1, s->b, a);
+	feed_at(p, 1, a2, s->b + a2, s->n - a2, s->n - a2, 0);
+	gp_plain_free(p);
+	l7_clean();
+	for (i = 0; i < g.nmsg; i++) {
+		const struct gp_http_msg *m = &g.msg[i].m;
+
+		if (m->ev == GP_HTTP_LOST) {
+			assert_int_equal(m->dir, 1);
+			assert_int_equal(m->reason, GP_HTTP_LOST_MIDSTREAM);
+			lost++;
+		}
+		if (m->ev != GP_HTTP_RESPONSE)
+			continue;
+		assert_int_equal(m->stream, resp ? 5 : 1);
+		assert_int_equal(m->status, resp ? 500 : 200);
+		assert_int_equal(m->reason, resp ? GP_HTTP_LOST_MIDSTREAM : 0);
+		resp++;
+	}
+	assert_int_equal(resp, 2);
+	assert_int_equal(lost, 1);
+	free(c);
+	free(s);
+}
+
 static void test_end_to_end_upgrade(void **state)
 {
 	struct buf *c = calloc(1, sizeof(*c)), *s = calloc(1, sizeof(*s));
@@ -1113,11 +1298,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_h2c_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_in_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_in_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h2_gap_resync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h2_gap_no_resync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_h2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_h2_not_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_h1_and_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_to_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_to_end_upgrade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_end_to_end_h2_gap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

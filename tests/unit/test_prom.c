@@ -376,7 +376,7 @@ static const char empty_text[] =
 	"grayprobe_tls_records_total{result=\"no_flow\"} 0\n"
 	"grayprobe_tls_records_total{result=\"not_http\"} 0\n"
 	"grayprobe_tls_records_total{result=\"table_full\"} 0\n"
-	"# HELP grayprobe_tls_records_lost_total TLS plaintext records the uprobes could not deliver (ring buffer full); the session's requests from there are counted undecoded (reason=\"gap\").\n"
+	"# HELP grayprobe_tls_records_lost_total TLS plaintext records the uprobes could not deliver (ring buffer full); the session's requests from there are counted undecoded (reason=\"gap\" over HTTP/1, \"midstream\" over HTTP/2).\n"
 	"# TYPE grayprobe_tls_records_lost_total counter\n"
 	"grayprobe_tls_records_lost_total 0\n"
 	"# HELP grayprobe_tls_sessions TLS sessions (SSL objects) followed now.\n"

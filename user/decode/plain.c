@@ -15,6 +15,7 @@
 enum {
 	M_DECIDE = 0,	/* the first bytes (pend) decide; or waiting for the client's choice */
 	M_JOIN,		/* joined mid-stream: each call's start is looked at */
+	M_RESYNC,	/* HTTP/2 after a gap: as M_JOIN, for a frame header only */
 	M_H1,
 	M_H2,
 	M_OFF,
@@ -113,7 +114,8 @@ static void rec(struct cx *x, struct pdir *d, uint8_t kind, uint8_t flags, uint6
 	h.ts_ns = ts;
 	h.dir = (uint8_t)dir_of(x, d);
 	h.kind = kind;
-	h.proto = d->mode == M_H1 ? GP_L7P_H1 : d->mode == M_H2 ? GP_L7P_H2 : GP_L7P_NONE;
+	h.proto = d->mode == M_H1 ? GP_L7P_H1 :
+		  d->mode == M_H2 || d->mode == M_RESYNC ? GP_L7P_H2 : GP_L7P_NONE;
 	h.flags = flags;
 	h.unit_off = (uint32_t)unit_off;
 	h.off = (uint32_t)off;
@@ -597,6 +599,24 @@ static void h1_step(struct cx *x, struct pdir *d, const uint8_t *b, uint32_t n)
 
 /* ---- walking ------------------------------------------------------------------------ */
 
+static void join_call(struct cx *x, struct pdir *d, uint64_t off, const uint8_t *data,
+		      uint32_t len, uint64_t end);
+
+/*
+ * HTTP/2 bytes [d->pos, to) that had to be read were missed: frames of
+ * unknown number and HPACK state with them. Told as the kernel's join
+ * (MIDSTREAM: no count of requests missed, which RINGBUF's would claim),
+ * then the walk rejoins at a call that starts with a frame header.
+ */
+static void resync(struct cx *x, struct pdir *d, uint64_t to)
+{
+	d->mode = M_RESYNC;
+	rec(x, d, GP_L7_LOST, 0, d->pos, d->pos, NULL, 0, GP_L7_LOST_MIDSTREAM, x->ts);
+	d->pos = to;
+	d->hlen = 0;
+	d->tries = 0;
+}
+
 /* Bytes [off, off + len) of data, off <= d->pos: walked from d->pos on. */
 static void walk(struct cx *x, struct pdir *d, uint64_t off, const uint8_t *data, uint32_t len)
 {
@@ -627,8 +647,16 @@ static void missing(struct cx *x, struct pdir *d, uint64_t to)
 			d->pos = to;
 		} else if (d->mode == M_H2 && d->pos >= d->fwd_end && d->pos < d->next) {
 			d->pos = min64(d->next, to);
+		} else if (d->mode == M_H2) {
+			resync(x, d, to);
+			return;
 		} else {
-			if (d->mode == M_H1 || d->mode == M_H2)
+			/*
+			 * HTTP/1: a head missed cannot be counted, and the
+			 * FIFO would pair later responses with the wrong
+			 * requests.
+			 */
+			if (d->mode == M_H1)
 				lose(x, d, d->pos, GP_L7_LOST_GAP);
 			return;
 		}
@@ -643,9 +671,13 @@ static void walk_call(struct cx *x, struct pdir *d, uint64_t off, const uint8_t 
 
 	if (end <= d->pos)
 		return;		/* walked already */
-	if (off > d->pos) {
+	if (off > d->pos)
 		missing(x, d, off);
-	} else if (off < d->pos) {
+	if (d->mode == M_RESYNC) {	/* this call may be where the walk rejoins */
+		join_call(x, d, off, data, len, end);
+		return;
+	}
+	if (off < d->pos) {
 		skip = min64(d->pos - off, len);
 		if (skip)
 			data += skip;
@@ -747,25 +779,42 @@ static void join_at(struct cx *x, struct pdir *d, uint64_t off, const uint8_t *d
 		    uint32_t len, uint64_t end)
 {
 	unsigned dir = dir_of(x, d);
+	int resyncing = d->mode == M_RESYNC;
 	uint32_t flen;
 
 	if (len >= 9 && h2_plausible(data)) {
 		flen = 9 + (((uint32_t)data[1] << 8) | data[2]);
 		if (flen + 9 > len || h2_plausible(data + flen)) {
 			h2_start(d, off, off);
-			rec(x, d, GP_L7_LOST, 0, off, off, NULL, 0, GP_L7_LOST_MIDSTREAM, x->ts);
+			if (!resyncing)	/* told at the gap */
+				rec(x, d, GP_L7_LOST, 0, off, off, NULL, 0, GP_L7_LOST_MIDSTREAM,
+				    x->ts);
 			walk_call(x, d, off, data, len, end);
 			return;
 		}
 	}
-	if (dir ? has_prefix(data, len, "HTTP/1.") : h1_method(data, len < 9 ? len : 9) > 0) {
+	if (!resyncing &&
+	    (dir ? has_prefix(data, len, "HTTP/1.") : h1_method(data, len < 9 ? len : 9) > 0)) {
 		start(d, D_H1, off, off);
 		walk_call(x, d, off, data, len, end);
 		return;
 	}
 	d->pos = end;
-	if (++d->tries >= JOIN_TRIES)
-		d->mode = M_OFF;
+	if (++d->tries < JOIN_TRIES)
+		return;
+	if (resyncing)
+		lose(x, d, end, GP_L7_LOST_GAP);
+	d->mode = M_OFF;
+}
+
+/* A call of a direction looking for a place to start: tried if it starts past the walk. */
+static void join_call(struct cx *x, struct pdir *d, uint64_t off, const uint8_t *data,
+		      uint32_t len, uint64_t end)
+{
+	if (off >= d->pos && len)
+		join_at(x, d, off, data, len, end);
+	else if (end > d->pos)
+		d->pos = end;
 }
 
 /* What a decision does: the walk from the first byte, or the join's tries, or nothing. */
@@ -865,13 +914,11 @@ int gp_plain_feed(struct gp_plain *p, const struct gp_l7_event *tmpl, uint64_t o
 		deciding(&x, d, off, data, len, end);
 		break;
 	case M_JOIN:
-		if (off >= d->pos && len)
-			join_at(&x, d, off, data, len, end);
-		else if (end > d->pos)
-			d->pos = end;
+		join_call(&x, d, off, data, len, end);
 		break;
 	case M_H1:
 	case M_H2:
+	case M_RESYNC:
 		walk_call(&x, d, off, data, len, end);
 		break;
 	}

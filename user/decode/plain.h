@@ -24,8 +24,13 @@
  *   2^31 always loses the direction, and the first line's start is kept
  *   however long the line (the kernel's col wraps at 256).
  * - Bytes not captured (len < total) or skipped (an offset jump) cost
- *   nothing inside a body or an HTTP/2 payload that is not forwarded; a
- *   GAP only where they had to be read.
+ *   nothing inside a body or an HTTP/2 payload that is not forwarded.
+ *   Where they had to be read, HTTP/1 is lost (GAP: a head missed cannot
+ *   be counted, and responses would pair with the wrong requests); HTTP/2
+ *   goes on as after the kernel's ring losses: GP_L7_LOST_MIDSTREAM of
+ *   proto H2 there (RINGBUF's count of requests missed is not known),
+ *   then the walk rejoins at the first of 8 calls that starts with a
+ *   plausible frame header, else GAP.
  * - A session joined (first) is taken up per direction: the client's
  *   preface or a request line, the server's first SETTINGS (no ACK) or a
  *   status line at the first byte seen start the direction as at the

@@ -391,7 +391,8 @@ static void render_tls(FILE *f, const struct gp_snapshot *s)
 			s->tls.records[r]);
 	counter(f, "grayprobe_tls_records_lost_total",
 		"TLS plaintext records the uprobes could not deliver (ring buffer full); the "
-		"session's requests from there are counted undecoded (reason=\"gap\").",
+		"session's requests from there are counted undecoded (reason=\"gap\" over HTTP/1, "
+		"\"midstream\" over HTTP/2).",
 		s->lost_tls);
 	metric1(f, "gauge", "grayprobe_tls_sessions", "TLS sessions (SSL objects) followed now.",
 		s->tls.sessions);
