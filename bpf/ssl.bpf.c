@@ -223,10 +223,14 @@ static __noinline int emit(const struct ssl_call *c, __u64 n)
 
 	if (!s || s->j.foreign)
 		return 0;
+	stat_inc(GP_STAT_TLS_CALLS);
+	if (!s->j.joined) {
+		stat_inc(GP_STAT_TLS_NO_FLOW);
+		return 0;
+	}
 	b = bpf_map_lookup_elem(&gp_ssl_buf, &zero);
 	if (!b)
 		return 0;
-	stat_inc(GP_STAT_TLS_CALLS);
 	len = n < GP_TLS_DATA_MAX ? n : GP_TLS_DATA_MAX;
 	b->hdr.type = GP_EV_TLS;
 	b->hdr.pid = k.tgid;
@@ -237,10 +241,10 @@ static __noinline int emit(const struct ssl_call *c, __u64 n)
 	b->hdr.sess = c->sess;
 	b->hdr.off = s->off[ld];
 	b->hdr.total = n;
-	b->hdr.dir = s->j.joined ? ld ^ s->j.side : ld;
+	b->hdr.dir = ld ^ s->j.side;
 	b->hdr.side = s->j.side;
 	b->hdr.source = GP_TLS_SRC_OPENSSL;
-	b->hdr.flags = (s->j.joined ? GP_TLS_F_JOINED : 0) | (s->first[ld] ? GP_TLS_F_FIRST : 0);
+	b->hdr.flags = GP_TLS_F_JOINED | (s->first[ld] ? GP_TLS_F_FIRST : 0);
 	s->off[ld] += n;
 	s->first[ld] = 0;
 	if (bpf_probe_read_user(b->data, len, (const void *)c->buf))
@@ -329,7 +333,8 @@ int BPF_KPROBE(gp_ssl_free, void *ssl)
 
 	if (!s)
 		return 0;
-	e = s->j.foreign ? NULL : bpf_ringbuf_reserve(&gp_events, sizeof(*e), 0);
+	/* Only a session whose records were sent has an end to tell. */
+	e = s->j.foreign || !s->j.joined ? NULL : bpf_ringbuf_reserve(&gp_events, sizeof(*e), 0);
 	if (e) {
 		__builtin_memset(e, 0, sizeof(*e));
 		e->type = GP_EV_TLS;
@@ -342,7 +347,7 @@ int BPF_KPROBE(gp_ssl_free, void *ssl)
 		e->source = GP_TLS_SRC_OPENSSL;
 		e->flags = GP_TLS_F_CLOSE | (s->j.joined ? GP_TLS_F_JOINED : 0);
 		bpf_ringbuf_submit(e, rb_flags());
-	} else if (!s->j.foreign) {
+	} else if (!s->j.foreign && s->j.joined) {
 		stat_inc(GP_STAT_TLS_LOST);
 	}
 	bpf_map_delete_elem(&gp_ssl_sess, &k);

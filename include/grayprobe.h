@@ -78,6 +78,7 @@ enum gp_stat {
 	GP_STAT_L7_LOST = 4,		/* an HTTP record did not fit the ring buffer */
 	GP_STAT_TLS_LOST = 5,		/* a TLS plaintext record did not fit the ring buffer */
 	GP_STAT_TLS_CALLS = 6,		/* TLS library read/write calls that returned data */
+	GP_STAT_TLS_NO_FLOW = 7,	/* of those, calls of sessions not joined to a TC flow: not sent */
 	GP_STAT_MAX,
 };
 
@@ -346,8 +347,11 @@ enum gp_tls_source {
  * total: cut at GP_TLS_DATA_MAX). Offsets count from the first byte of the
  * direction seen. Joined: flow is client -> server and dir 0 is the
  * client's bytes, as in gp_l7_event; side says which end this process is.
- * Not joined: flow is the socket's tuple as this end has it (family 0 when
- * no socket was seen), dir 0 is what the process wrote.
+ * Not joined (no socket seen, or one TC does not follow), a call is only
+ * counted (GP_STAT_TLS_NO_FLOW): uprobes fire for every process on the
+ * node, and shipping what cannot be decoded would crowd out what can.
+ * Such a record (from replay or tests) has flow as this end has it and dir
+ * 0 for what the process wrote.
  */
 struct gp_tls_event {
 	__u32 type;		/* GP_EV_TLS */

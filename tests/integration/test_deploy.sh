@@ -64,6 +64,38 @@ expand_syscall_filter() {
 
 unit_value() { sed -n "s/^$1=//p" "$2" | tr '\n' ' '; }
 
+# The installed unit's ExecStart, run from ROOT with the textfile in TFDIR
+# and ARGS in place of $GRAYPROBE_ARGS.
+unit_exec() {	# UNIT ROOT TFDIR ARGS
+	local exec
+	exec=$(unit_value ExecStart "$1")
+	exec=${exec//\/usr\/local\/sbin\/grayprobe/$2/usr/local/sbin/grayprobe}
+	exec=${exec//\/etc\/grayprobe\/rules/$2/etc/grayprobe/rules}
+	exec=${exec//\/var\/lib\/prometheus\/node-exporter/$3}
+	echo "${exec//\$GRAYPROBE_ARGS/$4}"
+}
+
+# setpriv's --bounding-set for the unit's CapabilityBoundingSet.
+unit_bset() {
+	local s bset=-all
+	for s in $(unit_value CapabilityBoundingSet "$1"); do bset="$bset,+$(tr 'A-Z' 'a-z' <<<"${s#CAP_}")"; done
+	echo "$bset"
+}
+
+# The agent's log ($T/agent.err) says the TLS source attached the host's
+# libssl and kept "tls: keeping ...", and CapEff of PID is exactly that set
+# (plus CAP_NET_ADMIN when NETADMIN is 1).
+expect_tls_kept() {	# PID NETADMIN
+	local eff
+	grep -q "tls: attached OpenSSL uprobes to " "$T/agent.err" \
+		|| fail "the TLS source attached nothing: $(grep tls: "$T/agent.err" | head -n 3)"
+	grep -q "tls: keeping CAP_SYS_PTRACE" "$T/agent.err" \
+		|| fail "no capabilities kept for TLS rescans: $(grep tls: "$T/agent.err" | head -n 3)"
+	eff=$(awk '$1 == "CapEff:" { print $2 }' "/proc/$1/status")
+	echo "CapEff $eff: $(grep -m1 -o 'tls: keeping .* for' "$T/agent.err")$([ "$2" = 1 ] && echo ' + CAP_NET_ADMIN')"
+	expect_eq "$eff" "$(tls_caps_hex "$([ "$2" = 1 ] && echo 1000)")" "CapEff with the TLS source"
+}
+
 # make install lays out the binary, the man page, the unit (paths rewritten
 # to PREFIX and SYSCONFDIR), the rules example, and never overwrites rules
 # an operator changed.
@@ -228,7 +260,7 @@ t_systemd_unit() {
 	not_sanitized "the unit's syscall and memory limits"
 	command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed (Debian systemd)"
 	command -v strace >/dev/null || skip "strace not installed (Debian strace)"
-	local r=$T/root u caps bset fam s bad= allowed exec args
+	local r=$T/root u caps bset fam s bad= allowed exec args netadmin=1
 	install_to "$r"
 	u=$r/usr/local/lib/systemd/system/grayprobe.service
 	mkdir -p "$T/verify"
@@ -236,7 +268,8 @@ t_systemd_unit() {
 	sed "s|^ExecStart=/usr/local/sbin/grayprobe|ExecStart=$r/usr/local/sbin/grayprobe|" "$u" >"$T/verify/grayprobe.service"
 	MANPATH=$r/usr/local/share/man systemd-analyze verify "$T/verify/grayprobe.service" >"$T/verify.log" 2>&1 \
 		|| fail "systemd-analyze verify: $(head -n 5 "$T/verify.log")"
-	systemd-analyze security --offline=true --threshold=25 "$T/verify/grayprobe.service" >"$T/security.log" 2>&1 \
+	# 2.6: CAP_SYS_PTRACE and CAP_SYS_ADMIN (the TLS source) add 0.3 each to 2.0.
+	systemd-analyze security --offline=true --threshold=26 "$T/verify/grayprobe.service" >"$T/security.log" 2>&1 \
 		|| fail "systemd-analyze security: $(grep Overall "$T/security.log")"
 
 	expect_eq "$(unit_value ProtectSystem "$u")" "strict " "ProtectSystem"
@@ -246,18 +279,15 @@ t_systemd_unit() {
 	grep -q -- "--textfile /var/lib/prometheus/node-exporter/grayprobe.prom " <<<"$exec" \
 		|| fail "ExecStart's textfile is not in the StateDirectory: $exec"
 	caps=$(unit_value CapabilityBoundingSet "$u")
-	expect_eq "$caps" "CAP_BPF CAP_PERFMON CAP_NET_ADMIN " "CapabilityBoundingSet"
-	bset=-all
-	for s in $caps; do bset="$bset,+$(tr 'A-Z' 'a-z' <<<"${s#CAP_}")"; done
+	expect_eq "$caps" "CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_PTRACE CAP_SYS_ADMIN " "CapabilityBoundingSet"
+	bset=$(unit_bset "$u")
 
 	ns_pair 84
 	listen "$NSB" "$B4" 9000
 	mkdir "$T/tf"
-	exec=${exec//\/usr\/local\/sbin\/grayprobe/$r/usr/local/sbin/grayprobe}
-	exec=${exec//\/etc\/grayprobe\/rules/$r/etc/grayprobe/rules}
-	exec=${exec//\/var\/lib\/prometheus\/node-exporter/$T/tf}
 	# With the HTTP endpoint on, so its thread's syscalls and socket are checked too.
-	exec=${exec//\$GRAYPROBE_ARGS/-i gpv${BASHPID}b --netns /run/netns/$NSB --interval 1 --tag-wait 0.5 --web.listen-address 127.0.0.1:9435}
+	s=gpv${BASHPID}b	# ns_pair's, named before $() forks
+	exec=$(unit_exec "$u" "$r" "$T/tf" "-i $s --netns /run/netns/$NSB --interval 1 --tag-wait 0.5 --web.listen-address 127.0.0.1:9435")
 	read -ra args <<<"$exec"
 	local memlock=unlimited
 	# BPF memory is charged to the memory cgroup from 5.11: the rlimit is moot.
@@ -274,6 +304,9 @@ t_systemd_unit() {
 	[ -s "$T/tf/grayprobe.prom" ] || fail "no textfile under the unit's limits: $(tail -n 3 "$T/agent.err")"
 	agent=$(pgrep -P "$tracer" | head -n 1)
 	[ "$(readlink "/proc/$agent/exe")" = "$r/usr/local/sbin/grayprobe" ] || fail "pid $agent is not the agent"
+	# A fixed -i name with tcx: no CAP_NET_ADMIN after attach.
+	hook_available tcx && netadmin=0
+	expect_tls_kept "$agent" "$netadmin"
 	expect_eq "$(connects "$NSA" "$B4" 9000 3)" "established=3 refused=0 timeout=0 unreachable=0 other=0" "connects"
 	ip netns exec "$NSB" curl -fsS --max-time 5 http://127.0.0.1:9435/metrics 2>&1 | grep -q '^grayprobe_build_info' \
 		|| fail "/metrics under the unit's limits: $(tail -n 3 "$T/agent.err")"
@@ -309,6 +342,66 @@ t_systemd_unit() {
 		bad=$(grep -v '^/sys/kernel/\(debug/\)\?tracing/' <<<"$bad")
 	fi
 	[ -z "$bad" ] || fail "writes outside the unit's writable paths: $(tr '\n' ' ' <<<"$bad")"
+}
+
+# The unit's TLS source: under its bounding set, no_new_privs and a /proc
+# mounted as ProtectProc= mounts it (checked first: another user's maps
+# need CAP_SYS_PTRACE, and hidepid hides nothing from it), the agent attaches the host's libssl, keeps exactly what it says, and its
+# rescan finds a process of nobody's started later in a mount namespace of
+# its own, with its own copy of libssl over the host's path.
+t_systemd_unit_tls() {
+	local r=$T/root u hide lib bset exec args pid agent
+	# The unit runs the shipped build; a sanitizer's would not be what ships.
+	not_sanitized "the unit's TLS source"
+	need openssl openssl
+	lib=$(readlink -f "$(ldd "$(command -v openssl)" | awk '$1 ~ /^libssl\.so/ { print $3 }')")
+	[ -f "$lib" ] || skip "openssl links no libssl.so here"
+	hook_available uprobe || skip "no uprobes here (grayprobe check)"
+	install_to "$r"
+	u=$r/usr/local/lib/systemd/system/grayprobe.service
+	hide=$(unit_value ProtectProc "$u")
+	hide=${hide% }
+	expect_eq "$hide" invisible "ProtectProc"
+	expect_eq "$(unit_value NoNewPrivileges "$u")" "yes " "NoNewPrivileges"
+	bset=$(unit_bset "$u")
+	# ProtectProc: a procfs of the unit's own, mounted with hidepid=VALUE.
+	local inproc=(unshare -m --propagation private sh -c 'mount -t proc -o hidepid="$0" proc /proc && exec "$@"' "$hide")
+	mkdir -p "$T/tf" "$T/lib"
+	cp "$lib" "$T/lib/"
+	exec=$(unit_exec "$u" "$r" "$T/tf" "-i none --interval 1")
+	read -ra args <<<"$exec"
+	"${inproc[@]}" setpriv --bounding-set "$bset" --inh-caps=-all --no-new-privs -- "${args[@]}" \
+		>/dev/null 2>"$T/agent.err" &
+	agent=$!
+	PIDS+=($agent)
+	for _ in $(seq 100); do [ -s "$T/tf/grayprobe.prom" ] && break; sleep 0.1; done
+	[ -s "$T/tf/grayprobe.prom" ] || fail "no textfile under the unit's limits: $(tail -n 3 "$T/agent.err")"
+	[ "$(readlink "/proc/$agent/exe")" = "$r/usr/local/sbin/grayprobe" ] || fail "pid $agent is not the agent"
+	grep -q "tls: attached OpenSSL uprobes to $lib\$" "$T/agent.err" \
+		|| fail "the host's libssl not attached: $(grep tls: "$T/agent.err" | head -n 3)"
+	expect_tls_kept "$agent" 0
+	# nobody's process, its libssl a copy bind-mounted over the host's path.
+	unshare -m --propagation private sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$T/lib/$(basename "$lib")" "$lib" \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups env LD_PRELOAD="$lib" sleep 60 &
+	pid=$!
+	PIDS+=($pid)
+	for _ in $(seq 50); do grep -qF "$lib" "/proc/$pid/maps" 2>/dev/null && break; sleep 0.1; done
+	grep -qF "$lib" "/proc/$pid/maps" || fail "nobody's process does not map libssl"
+	# Without CAP_SYS_PTRACE its maps are refused, even to root; hidepid
+	# hides it from a gid other than 0 (gid= of the mount, 0 by default),
+	# unless that process has CAP_SYS_PTRACE.
+	"${inproc[@]}" setpriv --bounding-set -all --inh-caps=-all -- head -c 1 "/proc/$pid/maps" >/dev/null 2>&1 \
+		&& fail "nobody's maps readable by a root without CAP_SYS_PTRACE"
+	"${inproc[@]}" setpriv --bounding-set -all --inh-caps=-all --regid=1 --clear-groups -- test -e "/proc/$pid" \
+		&& fail "hidepid=$hide shows nobody's process to gid 1 without capabilities"
+	"${inproc[@]}" setpriv --bounding-set -all,+sys_ptrace --inh-caps=-all --regid=1 --clear-groups -- \
+		head -c 1 "/proc/$pid/maps" >/dev/null || fail "hidepid=$hide hides nobody's maps from CAP_SYS_PTRACE"
+	for _ in $(seq 50); do grep -qF "uprobes to /proc/$pid/root$lib (pid $pid)" "$T/agent.err" && break; sleep 0.1; done
+	grep -qF "tls: attached OpenSSL uprobes to /proc/$pid/root$lib (pid $pid)" "$T/agent.err" \
+		|| fail "the rescan did not find nobody's copy: $(grep tls: "$T/agent.err" | tail -n 3)"
+	grep -q "warning: tls" "$T/agent.err" && fail "TLS warnings: $(grep 'warning: tls' "$T/agent.err")"
+	kill -TERM "$agent"
+	wait "$agent" || fail "agent exited $? on SIGTERM: $(tail -n 3 "$T/agent.err")"
 }
 
 # The rules: promtool's checker, promtool's unit tests, and the unit tests
@@ -609,8 +702,9 @@ t_names_in_rules_and_dashboard_exist() {
 	PY
 }
 
-# The DaemonSet: well-formed, host network, only BPF+PERFMON+NET_ADMIN, its
-# mounts, its resources; then its container args run for real under those
+# The DaemonSet: well-formed, host network and pids, only BPF, PERFMON,
+# NET_ADMIN and the TLS source's SYS_PTRACE and SYS_ADMIN, its mounts, its
+# resources; then its container args run for real under those
 # capabilities (no_new_privs, the mounts mapped to directories here), on a
 # namespace with a veth the pattern matches; its measured memory fits the
 # request, and its liveness probe passes on a fresh textfile and fails on
@@ -634,7 +728,7 @@ t_kubernetes_daemonset() {
 		tl = ds["spec"]["template"]["metadata"]["labels"]
 		assert all(tl.get(k) == v for k, v in sel.items()), "selector does not match the template's labels"
 		assert pod.get("hostNetwork") is True, "hostNetwork must be true"
-		assert not pod.get("hostPID"), "hostPID is not needed"
+		assert pod.get("hostPID") is True, "hostPID: the TLS source rescans other pods' /proc/PID"
 		assert not pod.get("hostIPC"), "hostIPC is not needed"
 		[c] = pod["containers"]
 		sc = c["securityContext"]
@@ -642,7 +736,9 @@ t_kubernetes_daemonset() {
 		assert sc.get("allowPrivilegeEscalation") is False
 		assert sc.get("readOnlyRootFilesystem") is True
 		assert sc["capabilities"]["drop"] == ["ALL"], "drop ALL first"
-		assert sorted(sc["capabilities"]["add"]) == ["BPF", "NET_ADMIN", "PERFMON"], sc["capabilities"]["add"]
+		caps = sc["capabilities"]["add"]
+		assert sorted(caps) == ["BPF", "NET_ADMIN", "PERFMON", "SYS_ADMIN", "SYS_PTRACE"], caps
+		assert sc.get("appArmorProfile", {}).get("type") == "Unconfined", "the default profile refuses ptrace read of host processes"
 		res = c["resources"]
 		assert res["requests"]["cpu"] and res["requests"]["memory"] and res["limits"]["memory"]
 		def mib(q):
@@ -662,6 +758,7 @@ t_kubernetes_daemonset() {
 		commented = re.findall(r"#\s*- --web\.listen-address\s*\n\s*#\s*- \S*:(\d+)", open(sys.argv[1]).read())
 		assert commented == [str(port["containerPort"])], (commented, port)
 		assert "--web.listen-address" not in args, "the HTTP endpoint is off by default"
+		assert "--no-tls" not in args, "the TLS source is on by default"
 		textfile = args[args.index("--textfile") + 1]
 		assert os.path.dirname(textfile) == tf, "textfile %s not in the shared hostPath mount %s" % (textfile, tf)
 		# Map each mount to a directory of the test; configMaps become files.
@@ -688,21 +785,24 @@ t_kubernetes_daemonset() {
 		    f.write("\0".join(mapped(a) for a in probe))
 		with open(os.path.join(out, "_textfile"), "w") as f:
 		    f.write(mapped(textfile))
+		with open(os.path.join(out, "_bset"), "w") as f:
+		    f.write(",".join(["-all"] + ["+" + c.lower() for c in caps]))
 		with open(os.path.join(out, "_request_mib"), "w") as f:
 		    f.write(str(mib(res["requests"]["memory"])))
 		print("ok")
 	PY
-	local args=() probe=() tfile req v=veth${BASHPID} ns=gp${BASHPID}k rss maps=0 id m
+	local args=() probe=() tfile req bset v=veth${BASHPID} ns=gp${BASHPID}k rss maps=0 id m
 	mapfile -d '' args <"$T/k8s/_args"
 	mapfile -d '' probe <"$T/k8s/_probe"
 	tfile=$(cat "$T/k8s/_textfile")
 	req=$(cat "$T/k8s/_request_mib")
+	bset=$(cat "$T/k8s/_bset")
 	ip netns add "$ns" && NETNS+=("$ns") || fail "ip netns add $ns"
 	ip -n "$ns" link add "$v" type veth peer name "gpk${BASHPID}" || fail "veth $v"
 	ip -n "$ns" link set lo up
 	ip -n "$ns" link set "$v" up
 	ip -n "$ns" link set "gpk${BASHPID}" up
-	ip netns exec "$ns" setpriv --bounding-set -all,+bpf,+perfmon,+net_admin --inh-caps=-all --no-new-privs \
+	ip netns exec "$ns" setpriv --bounding-set "$bset" --inh-caps=-all --no-new-privs \
 		-- "$GP" "${args[@]}" >/dev/null 2>"$T/agent.err" &
 	AGENT=$!
 	PIDS+=($AGENT)
@@ -710,6 +810,8 @@ t_kubernetes_daemonset() {
 	[ -s "$tfile" ] || fail "the DaemonSet's args wrote no textfile: $(tail -n 3 "$T/agent.err")"
 	grep -q "classifier=.*$v/ingress" "$T/agent.err" && grep -q "classifier=.*$v/egress" "$T/agent.err" \
 		|| fail "veth $v not hooked both ways by the DaemonSet's -i patterns: $(grep attached "$T/agent.err")"
+	# Patterns: CAP_NET_ADMIN stays to hook new veths.
+	expect_tls_kept "$AGENT" 1
 	# Memory the pod's cgroup is charged: RSS plus the agent's BPF maps.
 	rss=$(awk '$1 == "VmRSS:" { print int($2 / 1024) }' "/proc/$AGENT/status")
 	for id in $(awk '$1 == "map_id:" { print $2 }' /proc/"$AGENT"/fdinfo/* 2>/dev/null | sort -u); do

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The TLS source's libraries: check's uprobe rows, --ssl-lib, a process in a
-# mount namespace of its own with its own copy of libssl found by the
-# rescan (its SSL calls counted by the kernel), a file that takes no
-# uprobes, and the capabilities kept for rescans.
+# mount namespace of its own with its own copy of libssl found by the rescan
+# (its SSL calls counted by the kernel, its records reaching the pipeline),
+# a file that takes no uprobes, and the capabilities kept for rescans.
 source "$(dirname "$0")/lib.sh"
 
 # The host's libssl.so.3, as openssl maps it.
@@ -25,6 +25,16 @@ tls_calls() {
 	done
 	[ -n "$id" ] || fail "the agent holds no gp_stats map"
 	bpftool -j map lookup id "$id" key 6 0 0 0 | jq '[.formatted.values[].value] | add'
+}
+
+# tls_records_seen: the textfile counts TLS plaintext records (any result), within 5 s.
+tls_records_seen() {
+	for _ in $(seq 50); do
+		awk '$1 ~ /^grayprobe_tls_records_total\{/ { n += $2 } END { exit !(n > 0) }' \
+			"$T/gp.prom" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "no TLS record reached the agent: $(grep '^grayprobe_tls_records_total' "$T/gp.prom")"
 }
 
 # wait_log REGEX [SECONDS]: the agent's log has a line matching REGEX.
@@ -87,10 +97,12 @@ t_tlslib_ssl_lib_copy() {
 	grep -qF "$T/lib/$(basename "$HOSTLIB")" "/proc/$CLIENT/maps" || fail "the client does not map the copy"
 	request
 	[ "$(tls_calls)" -gt 0 ] || fail "no SSL call counted through the copy"
+	tls_records_seen
 }
 
 # A process in a mount namespace of its own, its libssl a copy bind-mounted over the
-# host's path, started after the agent: found by the rescan, its calls counted.
+# host's path, started after the agent: found by the rescan, its calls counted;
+# once it is gone, the copy's uprobes come off.
 t_tlslib_mount_namespace() {
 	local pid
 	host_libssl
@@ -107,6 +119,13 @@ t_tlslib_mount_namespace() {
 	expect_eq "$pid" "$CLIENT" "the process found"
 	request
 	[ "$(tls_calls)" -gt 0 ] || fail "no SSL call counted from the mount namespace's copy"
+	tls_records_seen
+	# Its process gone, no one maps the copy: its uprobes (which pin the inode) come off.
+	exec 7>&-
+	kill "$CLIENT" 2>/dev/null
+	wait_log "tls: uprobes off /proc/$pid/root$HOSTLIB: no process maps it any more"
+	grep -q "uprobes off $HOSTLIB" "$T/agent.err" && fail "the host's libssl was detached"
+	agent_stop
 }
 
 # A file without OpenSSL's symbols: one warning, and run goes on with the others.
@@ -157,6 +176,32 @@ t_tlslib_narrow_bounding_set() {
 		|| fail "no warning: $(grep tls: "$T/agent.err")"
 	expect_eq "$(awk '$1 == "CapEff:" { print $2 }' "/proc/$AGENT/status")" 0000000000000000 \
 		"CapEff without the rescans' capabilities"
+	agent_stop
+}
+
+# Before Linux 6.3 (no sock_send_length/sock_recv_length: Debian 12's 6.1)
+# a TLS session cannot be joined to its flow: check says so, and run warns
+# once and goes on with connection-level tags (the TLS connection counted
+# with its ALPN). Run by the kernel matrix on 6.1; skipped where the
+# tracepoints exist.
+t_tlslib_no_sock_tracepoints() {
+	need openssl openssl
+	"$GP" check >"$T/check" 2>&1
+	grep -qE '^  sock_tp +ok ' "$T/check" && skip "this kernel has the sock tracepoints (the 6.1 matrix runs it)"
+	grep -qE '^  sock_tp +no +.*sock_send_length' "$T/check" || fail "check's sock_tp row: $(grep sock_tp "$T/check")"
+	tag_pair 72
+	agent_start_in "$NSB" -i "$IFB" --tag-wait 1
+	grep -q "tls: the kernel has no sock_send_length/sock_recv_length tracepoints (Linux 6.3+).*connection-level tags only" \
+		"$T/agent.err" || fail "no warning: $(grep tls: "$T/agent.err")"
+	tls_server
+	ip netns exec "$NSA" curl -sk --http1.1 -o /dev/null "https://$B4:8443/" || fail "curl over TLS failed"
+	for _ in $(seq 100); do
+		[ "$(prom "grayprobe_connections_total{direction=\"outbound\",alpn=\"http/1.1\",gray=\"stable\",result=\"established\"}")" = 1 ] && break
+		sleep 0.1
+	done
+	expect_eq "$(prom "grayprobe_connections_total{direction=\"outbound\",alpn=\"http/1.1\",gray=\"stable\",result=\"established\"}")" 1 \
+		"the TLS connection, tagged by its ALPN"
+	expect_eq "$(prom 'grayprobe_tls_records_total{result="decoded"}')" 0 "TLS records decoded"
 	agent_stop
 }
 

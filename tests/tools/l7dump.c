@@ -199,38 +199,7 @@ static int flush(int dir, const size_t *sizes, size_t nsizes)
 	return 0;
 }
 
-static void append(int dir, const void *p, size_t n)
-{
-	struct dirbuf *d = &S.d[dir];
-
-	if (d->len + n > STREAM_MAX)
-		abort();
-	memcpy(d->b + d->len, p, n);
-	d->len += n;
-}
-
-static void append_fill(int dir, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = 'a' + (S.d[dir].len % 26);
-
-		append(dir, &c, 1);
-	}
-}
-
-static void append_h2(int dir, unsigned type, unsigned flags, uint32_t stream, size_t len)
-{
-	uint8_t h[9];
-
-	h[0] = len >> 16;
-	h[1] = len >> 8;
-	h[2] = len;
-	h[3] = type;
-	h[4] = flags;
-	put32(h + 5, stream);
-	append(dir, h, 9);
-	append_fill(dir, len);
-}
+#include "l7stream.h"
 
 /* ---- printing ------------------------------------------------------------------ */
 

@@ -5,7 +5,8 @@
  * having written them), sent in random segmentations with retransmits and
  * overlapping segments among them; the kernel's records,
  * reassembled per unit, must equal the reference's list exactly.
- * Included by l7dump.c only.
+ * Included by l7dump.c (the kernel's walker) and tests/unit/test_plainref.c
+ * (decode/plain.c, the same walk for TLS plaintext).
  */
 
 static uint64_t rng;

@@ -509,6 +509,7 @@ static void test_h1_connect_and_close(void **state)
 	expect(&u[1], GP_L7_END, GP_L7P_H1, 0, sizeof(resp) - 1, 0, 0, 0);
 	units_free(u, n);
 	assert_int_equal(gp_plain_proto(p, 1), GP_L7P_H1);
+	assert_int_equal(gp_plain_finished(p), 1);
 	gp_plain_free(p);
 
 	reset();
@@ -517,6 +518,7 @@ static void test_h1_connect_and_close(void **state)
 	feeds(p, 1, "HTTP/1.0 200 OK\r\n\r\nuntil close... HTTP/1.1 200 OK\r\n\r\n");
 	n = merged(1, u, 8);
 	assert_int_equal(n, 1);		/* read until close: no END, nothing after */
+	assert_int_equal(gp_plain_finished(p), 0);
 	units_free(u, n);
 	gp_plain_free(p);
 	l7_clean();
@@ -926,16 +928,42 @@ static void test_join_h2(void **state)
 	expect(&u[0], GP_L7_LOST, GP_L7P_H2, at, at, 0, 0, GP_L7_LOST_MIDSTREAM);
 	units_free(u, n);
 	gp_plain_free(p);
+	free(b);
 	l7_clean();
+}
 
-	/* nothing joinable in JOIN_TRIES calls: not followed */
+/* Joined at a server's SETTINGS ACK (not its preface), or nowhere in JOIN_TRIES calls. */
+static void test_join_h2_not_start(void **state)
+{
+	struct buf *b = calloc(1, sizeof(*b));
+	struct gp_plain *p = gp_plain_new();
+	struct unit u[8];
+	unsigned n;
+
+	(void)state;
+	assert_non_null(b);
+	/* a server's SETTINGS ACK first: not its preface, a join */
+	frame(b, 4, 0x01, 0, NULL, 0);
+	frame(b, 1, 0x04, 1, blk_200, 1);
+	feed_at(p, 1, 0, b->b, b->n, b->n, 1);
+	n = merged(1, u, 8);
+	assert_int_equal(n, 3);
+	expect(&u[0], GP_L7_LOST, GP_L7P_H2, 0, 0, 0, 0, GP_L7_LOST_MIDSTREAM);
+	expect(&u[1], GP_L7_UNIT, GP_L7P_H2, 0, 0, 9, GP_L7_F_LAST, 0);
+	units_free(u, n);
+	gp_plain_free(p);
+	l7_clean();
 	reset();
 	p = gp_plain_new();
+	b->n = 0;
+	frame(b, 1, 0x05, 5, blk_req, sizeof(blk_req));
+	/* nothing joinable in JOIN_TRIES calls: not followed */
 	for (n = 0; n < 8; n++)
 		feed_at(p, 0, g.off[0], "not HTTP at all, no.", 20, 20, !n);
 	feed(p, 0, b->b, b->n);
 	assert_int_equal(g.nr, 0);
 	assert_int_equal(gp_plain_proto(p, 0), GP_L7P_NONE);
+	assert_int_equal(gp_plain_finished(p), 0);	/* the server's side may yet join */
 	gp_plain_free(p);
 	free(b);
 	l7_clean();
@@ -1086,6 +1114,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cut_in_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_in_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_h2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_h2_not_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_h1_and_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_to_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_to_end_upgrade, setup, teardown),

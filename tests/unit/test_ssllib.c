@@ -30,6 +30,8 @@ struct seen {
 	int pid[MAX_SEEN], err[MAX_SEEN];
 	size_t n;
 	int refuse;		/* fn's answer: non-zero, offer again */
+	struct gp_ssllib_key gone[MAX_SEEN];
+	size_t n_gone;
 };
 
 static int record(void *ctx, const struct gp_ssllib_found *f)
@@ -43,6 +45,14 @@ static int record(void *ctx, const struct gp_ssllib_found *f)
 	s->err[s->n] = f->err;
 	s->n++;
 	return s->refuse;
+}
+
+static void record_gone(void *ctx, const struct gp_ssllib_key *k)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->n_gone < MAX_SEEN);
+	s->gone[s->n_gone++] = *k;
 }
 
 static void mkdirs(const char *rel)
@@ -119,7 +129,9 @@ static struct gp_ssllib *open_lib(const char *const *paths, size_t n, unsigned p
 {
 	char proc[128], host[128];
 	struct gp_ssllib *s;
-	struct gp_ssllib_opts o = { .paths = paths, .n_paths = n, .pids_per_scan = per_scan };
+	struct gp_ssllib_opts o = {
+		.paths = paths, .n_paths = n, .pids_per_scan = per_scan, .gone = record_gone,
+	};
 
 	snprintf(proc, sizeof(proc), "%s/proc", top);
 	snprintf(host, sizeof(host), "%s/host", top);
@@ -279,6 +291,65 @@ static void test_bounded(void **state)
 	gp_ssllib_free(s);
 }
 
+/* A round of every process without a file: it is gone, and offered again when mapped again. */
+static void test_gone_when_unmapped(void **state)
+{
+	struct gp_ssllib_key k;
+	struct gp_ssllib *s;
+	struct seen seen = { 0 };
+	char p[512];
+	int pid;
+
+	(void)state;
+	put_file("/host" LIBDIR "/libssl.so.3", "host");
+	for (pid = 20; pid <= 22; pid++) {
+		snprintf(p, sizeof(p), "/proc/%d/root/lib/libssl.so.3", pid);
+		put_file(p, pid == 22 ? "22" : "shared");
+	}
+	/* 20 and 21 share a file; 22 maps its own and the host's. */
+	snprintf(p, sizeof(p), "%s/proc/21/root/lib/libssl.so.3", top);
+	assert_int_equal(unlink(p), 0);
+	snprintf(seen.path[0], sizeof(seen.path[0]), "%s/proc/20/root/lib/libssl.so.3", top);
+	assert_int_equal(link(seen.path[0], p), 0);
+	put_maps(20, "/lib/libssl.so.3", NULL);
+	put_maps(21, "/lib/libssl.so.3", NULL);
+	put_maps(22, "/lib/libssl.so.3", NULL);
+	s = open_lib(NULL, 0, 2);
+	assert_int_equal(gp_ssllib_scan(s, record, &seen), 2);	/* the host's; 20's (21's) */
+	assert_int_equal(gp_ssllib_scan(s, record, &seen), 1);	/* 22's; a round ends, 20 */
+	assert_int_equal(seen.n_gone, 0);
+	/* 20 goes: 21 still maps the file. 22 goes: its file is gone after a round. */
+	snprintf(p, sizeof(p), "rm -rf '%s/proc/20' '%s/proc/22'", top, top);
+	snprintf(seen.path[0], sizeof(seen.path[0]), "%s/proc/22/root/lib/libssl.so.3", top);
+	assert_int_equal(gp_ssllib_file_key(seen.path[0], &k), 0);
+	assert_int_equal(system(p), 0);
+	assert_int_equal(gp_ssllib_count(s), 3);
+	assert_int_equal(gp_ssllib_scan(s, record, &seen), 0);	/* 21, the round goes on */
+	assert_int_equal(seen.n_gone, 0);
+	assert_int_equal(gp_ssllib_scan(s, record, &seen), 0);	/* it ends: 22's is gone; 21 */
+	assert_int_equal(seen.n_gone, 1);
+	assert_true(seen.gone[0].ino == k.ino && seen.gone[0].major == k.major &&
+		    seen.gone[0].minor == k.minor);
+	assert_int_equal(gp_ssllib_count(s), 2);
+	/* 21 goes: after a round without it (30 maps nothing) the shared file is gone too. */
+	snprintf(p, sizeof(p), "rm -rf '%s/proc/21'", top);
+	assert_int_equal(system(p), 0);
+	mkdirs("/proc/30");
+	assert_int_equal(gp_ssllib_scan(s, record, &seen), 0);	/* 30 */
+	assert_int_equal(gp_ssllib_scan(s, record, &seen), 0);	/* the round 21 was in ends; 30 */
+	assert_int_equal(seen.n_gone, 1);
+	assert_int_equal(gp_ssllib_scan(s, record, &seen), 0);	/* a round of 30 alone ends */
+	assert_int_equal(seen.n_gone, 2);
+	/* The host's file, found as a path, stays with no process mapping it. */
+	assert_int_equal(gp_ssllib_count(s), 1);
+	/* Mapped again: offered again. */
+	put_file("/proc/31/root/lib/libssl.so.3", "22 again");
+	put_maps(31, "/lib/libssl.so.3", NULL);
+	assert_int_equal(gp_ssllib_scan(s, record, &seen), 1);
+	assert_int_equal(seen.pid[seen.n - 1], 31);
+	gp_ssllib_free(s);
+}
+
 static void test_file_key(void **state)
 {
 	struct gp_ssllib_key a, b;
@@ -303,6 +374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gone_when_unmapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_key, setup, teardown),
 	};
 

@@ -205,6 +205,8 @@ int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
 	snap->lost_l7 = stats[GP_STAT_L7_LOST];
 	snap->lost_tls = stats[GP_STAT_TLS_LOST];
 	snap->tls_calls = stats[GP_STAT_TLS_CALLS];
+	/* Counted where they were seen: such calls are not sent. */
+	snap->tls.records[GP_TLS_R_NO_FLOW] += stats[GP_STAT_TLS_NO_FLOW];
 	snap->pkt_malformed = stats[GP_STAT_PKT_MALFORMED];
 	snap->textfile_errors = r->textfile_errors;
 	return 0;
@@ -550,9 +552,16 @@ static int on_ssllib(void *ctx, const struct gp_ssllib_found *f)
 		gp_warn("--ssl-lib %s: %s; taken when it appears", f->path, strerror(-f->err));
 		return 0;
 	}
-	if (!gp_ssl_attach(r->ssl, f->path, f->pid))
+	if (!gp_ssl_attach(r->ssl, f))
 		return 0;
 	return f->pid && access(f->path, F_OK);
+}
+
+static void on_ssllib_gone(void *ctx, const struct gp_ssllib_key *k)
+{
+	struct gp_engine *r = ctx;
+
+	gp_ssl_detach(r->ssl, k);
 }
 
 static void scan_ssllibs(struct gp_engine *r)
@@ -571,7 +580,9 @@ static void scan_ssllibs(struct gp_engine *r)
 static int open_tls(struct gp_engine *r)
 {
 	struct gp_ssl_maps m = gp_loader_maps(r->loader);
-	struct gp_ssllib_opts so = { .paths = r->cfg.ssl_libs, .n_paths = r->cfg.n_ssl_libs };
+	struct gp_ssllib_opts so = {
+		.paths = r->cfg.ssl_libs, .n_paths = r->cfg.n_ssl_libs, .gone = on_ssllib_gone,
+	};
 	char why[256];
 	int err;
 

@@ -31,13 +31,14 @@ static const struct {
 
 struct lib {
 	struct bpf_link *links[N_PROBES];
+	char *path;
+	struct gp_ssllib_key key;
 };
 
 struct gp_ssl {
 	struct gp_ssl_bpf *skel;
 	struct bpf_link *tp[2];
 	struct lib *libs;
-	char **paths;
 	size_t n, cap;
 };
 
@@ -159,6 +160,8 @@ static void lib_detach(struct lib *l)
 		bpf_link__destroy(l->links[i]);
 		l->links[i] = NULL;
 	}
+	free(l->path);
+	l->path = NULL;
 }
 
 void gp_ssl_close(struct gp_ssl *s)
@@ -167,12 +170,9 @@ void gp_ssl_close(struct gp_ssl *s)
 
 	if (!s)
 		return;
-	for (i = 0; i < s->n; i++) {
+	for (i = 0; i < s->n; i++)
 		lib_detach(&s->libs[i]);
-		free(s->paths[i]);
-	}
 	free(s->libs);
-	free(s->paths);
 	bpf_link__destroy(s->tp[0]);
 	bpf_link__destroy(s->tp[1]);
 	gp_ssl_bpf__destroy(s->skel);
@@ -190,17 +190,13 @@ static int grow(struct gp_ssl *s)
 {
 	size_t cap = s->cap ? 2 * s->cap : 8;
 	struct lib *libs;
-	char **paths;
 
 	if (s->n < s->cap)
 		return 0;
 	libs = realloc(s->libs, cap * sizeof(*libs));
-	if (libs)
-		s->libs = libs;
-	paths = libs ? realloc(s->paths, cap * sizeof(*paths)) : NULL;
-	if (!paths)
+	if (!libs)
 		return -ENOMEM;
-	s->paths = paths;
+	s->libs = libs;
 	s->cap = cap;
 	return 0;
 }
@@ -228,35 +224,50 @@ static void say_attached(const struct lib *l, const char *path, int pid)
 	gp_info("tls: attached OpenSSL uprobes to %s%s%s", path, by_pid(by, pid), missing);
 }
 
-int gp_ssl_attach(struct gp_ssl *s, const char *path, int pid)
+int gp_ssl_attach(struct gp_ssl *s, const struct gp_ssllib_found *f)
 {
-	struct lib l = { { NULL } };
+	struct lib l = { .key = f->key };
 	const char *what = "";
 	char by[32];
 	size_t i;
 	int err = grow(s);
 
 	for (i = 0; !err && i < N_PROBES; i++) {
-		l.links[i] = attach_one(probe_prog(s->skel, i), path, i);
+		l.links[i] = attach_one(probe_prog(s->skel, i), f->path, i);
 		if (!l.links[i] && !probes[i].optional) {
 			err = -errno;
 			what = probes[i].sym;
 		}
 	}
-	if (!err)
-		s->paths[s->n] = strdup(path);
-	if (!err && !s->paths[s->n])
+	l.path = err ? NULL : strdup(f->path);
+	if (!err && !l.path)
 		err = -ENOMEM;
 	if (err) {
 		lib_detach(&l);
 		gp_warn("tls: no uprobes on %s%s, TLS there gets connection-level tags only: %s%s%s",
-			path, by_pid(by, pid), what, what[0] ? ": " : "",
+			f->path, by_pid(by, f->pid), what, what[0] ? ": " : "",
 			err == -ENOENT ? "no such symbol (not OpenSSL's libssl?)" : strerror(-err));
 		return err;
 	}
 	s->libs[s->n++] = l;
-	say_attached(&l, path, pid);
+	say_attached(&l, f->path, f->pid);
 	return 0;
+}
+
+void gp_ssl_detach(struct gp_ssl *s, const struct gp_ssllib_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct lib *l = &s->libs[i];
+
+		if (l->key.major != k->major || l->key.minor != k->minor || l->key.ino != k->ino)
+			continue;
+		gp_info("tls: uprobes off %s: no process maps it any more", l->path);
+		lib_detach(l);
+		s->libs[i] = s->libs[--s->n];
+		return;
+	}
 }
 
 unsigned gp_ssl_libs(const struct gp_ssl *s)
@@ -278,7 +289,7 @@ int gp_ssl_attach_works_with(struct gp_ssl *s, uint64_t keep)
 	if (!pid) {
 		if (gp_caps_limit(keep))
 			_exit(2);
-		_exit(attach_one(probe_prog(s->skel, 0), s->paths[0], 0) ? 0 : 1);
+		_exit(attach_one(probe_prog(s->skel, 0), s->libs[0].path, 0) ? 0 : 1);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)

@@ -29,11 +29,14 @@ int gp_ssl_open(struct gp_ssl **out, const struct gp_ssl_maps *m, uint32_t netns
 void gp_ssl_close(struct gp_ssl *s);	/* NULL-safe; every uprobe detached */
 
 /*
- * The uprobes on one library file, in every process (pid is for the log).
- * SSL_read and SSL_write are needed; SSL_read_ex, SSL_write_ex (1.1.1+) and
- * SSL_free are taken where they are. 0 or -errno; said either way.
+ * The uprobes on one library file found, in every process (its pid is for
+ * the log). SSL_read and SSL_write are needed; SSL_read_ex, SSL_write_ex
+ * (1.1.1+) and SSL_free are taken where they are. 0 or -errno; said either
+ * way.
  */
-int gp_ssl_attach(struct gp_ssl *s, const char *path, int pid);
+int gp_ssl_attach(struct gp_ssl *s, const struct gp_ssllib_found *f);
+/* The uprobes of the file with key k off (no process maps it), said; none: nothing. */
+void gp_ssl_detach(struct gp_ssl *s, const struct gp_ssllib_key *k);
 unsigned gp_ssl_libs(const struct gp_ssl *s);	/* files with uprobes */
 
 /*

@@ -29,6 +29,8 @@ static const char *const host_globs[] = {
 struct key_node {
 	struct gp_hnode h;
 	struct gp_ssllib_key k;
+	unsigned round;		/* libs: the last round of processes that mapped it */
+	int pinned;		/* libs: found as a path, never gone */
 };
 
 struct gp_ssllib {
@@ -37,6 +39,7 @@ struct gp_ssllib {
 	struct gp_htab stats;		/* stat() keys of paths already resolved */
 	unsigned char *path_said;	/* a --ssl-lib error was given once */
 	int cursor;			/* the last PID read; the next scan goes on after it */
+	unsigned round;			/* rounds of every process read, so far */
 	struct gp_ssllib_scan_stats last;
 };
 
@@ -56,29 +59,35 @@ static int key_eq(const struct gp_ssllib_key *a, const struct gp_ssllib_key *b)
 	return a->major == b->major && a->minor == b->minor && a->ino == b->ino;
 }
 
-static int has(const struct gp_htab *t, const struct gp_ssllib_key *k)
+static struct key_node *find(const struct gp_htab *t, const struct gp_ssllib_key *k)
 {
 	uint32_t h = key_hash(k);
 	struct gp_hnode *x;
 
 	for (x = gp_htab_chain(t, h); x; x = x->next)
 		if (x->hash == h && key_eq(&gp_container_of(x, struct key_node, h)->k, k))
-			return 1;
-	return 0;
+			return gp_container_of(x, struct key_node, h);
+	return NULL;
 }
 
-static int add(struct gp_htab *t, const struct gp_ssllib_key *k)
+static int has(const struct gp_htab *t, const struct gp_ssllib_key *k)
 {
-	struct key_node *n;
+	return !!find(t, k);
+}
 
-	if (has(t, k))
-		return 0;
+/* The node of k, added if new; NULL: out of memory. */
+static struct key_node *add(struct gp_htab *t, const struct gp_ssllib_key *k)
+{
+	struct key_node *n = find(t, k);
+
+	if (n)
+		return n;
 	n = calloc(1, sizeof(*n));
 	if (!n)
-		return -ENOMEM;
+		return NULL;
 	n->k = *k;
 	gp_htab_add(t, &n->h, key_hash(k));
-	return 0;
+	return n;
 }
 
 static void free_node(void *ctx, struct gp_hnode *x)
@@ -218,6 +227,7 @@ static int offer_path(struct gp_ssllib *s, const char *path, gp_ssllib_fn fn, vo
 {
 	struct gp_ssllib_found f = { .path = path };
 	struct gp_ssllib_key sk;
+	struct key_node *n;
 	struct stat st;
 	int err;
 
@@ -235,9 +245,12 @@ static int offer_path(struct gp_ssllib *s, const char *path, gp_ssllib_fn fn, vo
 		s->last.offered++;
 		if (fn(ctx, &f))
 			return 0;	/* again next scan */
-		err = add(&s->libs, &f.key);
 	}
-	return err ? err : add(&s->stats, &sk);
+	n = add(&s->libs, &f.key);
+	if (!n || !add(&s->stats, &sk))
+		return -ENOMEM;
+	n->pinned = 1;
+	return 0;
 }
 
 static void scan_paths(struct gp_ssllib *s, gp_ssllib_fn fn, void *ctx)
@@ -274,6 +287,7 @@ static void scan_pid(struct gp_ssllib *s, int pid, gp_ssllib_fn fn, void *ctx)
 	struct gp_ssllib_found f = { .pid = pid };
 	struct gp_ssllib_key k, tried = { 0 }, real;
 	char buf[PATH_MAX + 128], root[PATH_MAX];
+	struct key_node *n;
 	const char *path;
 	FILE *m;
 
@@ -288,7 +302,10 @@ static void scan_pid(struct gp_ssllib *s, int pid, gp_ssllib_fn fn, void *ctx)
 		if (!strstr(buf, "/" LIB_PREFIX) || !gp_ssllib_maps_line(buf, &k, &path))
 			continue;
 		/* Each library is mapped several times, once per segment. */
-		if (key_eq(&k, &tried) || has(&s->libs, &k))
+		n = key_eq(&k, &tried) ? NULL : find(&s->libs, &k);
+		if (n)
+			n->round = s->round;
+		if (n || key_eq(&k, &tried))
 			continue;
 		tried = k;
 		buf[strcspn(buf, "\n")] = '\0';
@@ -303,8 +320,12 @@ static void scan_pid(struct gp_ssllib *s, int pid, gp_ssllib_fn fn, void *ctx)
 		f.path = root;
 		f.key = k;
 		s->last.offered++;
-		if (!fn(ctx, &f) && add(&s->libs, &k))
+		if (fn(ctx, &f))
+			continue;
+		n = add(&s->libs, &k);
+		if (!n)
 			break;
+		n->round = s->round;
 	}
 	fclose(m);
 }
@@ -356,6 +377,33 @@ fail:
 	return NULL;
 }
 
+struct round_end {
+	struct gp_ssllib *s;
+	void *ctx;
+};
+
+static void forget_unmapped(void *arg, struct gp_hnode *x)
+{
+	struct key_node *n = gp_container_of(x, struct key_node, h);
+	struct round_end *e = arg;
+
+	if (n->pinned || n->round == e->s->round)
+		return;
+	e->s->o.gone(e->ctx, &n->k);
+	gp_htab_del(&e->s->libs, x);
+	free(n);
+}
+
+/* Every process read once more: what none of them mapped is gone. */
+static void end_round(struct gp_ssllib *s, void *ctx)
+{
+	struct round_end e = { s, ctx };
+
+	if (s->o.gone)
+		gp_htab_each(&s->libs, forget_unmapped, &e);
+	s->round++;
+}
+
 /* The next pids_per_scan processes after the cursor, wrapping round. */
 static int scan_pids(struct gp_ssllib *s, gp_ssllib_fn fn, void *ctx)
 {
@@ -368,6 +416,9 @@ static int scan_pids(struct gp_ssllib *s, gp_ssllib_fn fn, void *ctx)
 		first++;
 	for (done = 0; done < n && done < s->o.pids_per_scan; done++) {
 		i = (first + done) % n;
+		/* Back at the lowest PID: every process was read since the last time. */
+		if (pids[i] <= s->cursor)
+			end_round(s, ctx);
 		scan_pid(s, pids[i], fn, ctx);
 		s->cursor = pids[i];
 	}

@@ -40,6 +40,13 @@ struct gp_ssllib_found {
 
 /* 0: remembered (attached, or failed for good); non-zero: offered again next scan. */
 typedef int (*gp_ssllib_fn)(void *ctx, const struct gp_ssllib_found *f);
+/*
+ * A file found in processes that none maps any more (a whole round of
+ * processes read without it: a container gone, an image upgraded). It is
+ * forgotten, so its uprobes can go (they hold the inode) and come back if a
+ * process maps it again. Files found as paths are never gone.
+ */
+typedef void (*gp_ssllib_gone_fn)(void *ctx, const struct gp_ssllib_key *k);
 
 struct gp_ssllib_opts {
 	const char *proc;		/* NULL: "/proc" (tests: a tree of their own) */
@@ -47,6 +54,7 @@ struct gp_ssllib_opts {
 	const char *const *paths;	/* --ssl-lib */
 	size_t n_paths;
 	unsigned pids_per_scan;		/* 0: GP_SSLLIB_PIDS_PER_SCAN */
+	gp_ssllib_gone_fn gone;		/* NULL: files are remembered for good */
 };
 
 /* What the last scan did. */
@@ -58,7 +66,10 @@ struct gp_ssllib_scan_stats {
 
 int gp_ssllib_new(struct gp_ssllib **out, const struct gp_ssllib_opts *o);	/* 0 or -ENOMEM */
 void gp_ssllib_free(struct gp_ssllib *s);					/* NULL-safe */
-/* Paths, then the next processes: each new file to fn. The number offered, or -errno. */
+/*
+ * Paths, then the next processes: each new file to fn, each file gone to
+ * opts' gone (both with ctx). The number offered, or -errno.
+ */
 int gp_ssllib_scan(struct gp_ssllib *s, gp_ssllib_fn fn, void *ctx);
 const struct gp_ssllib_scan_stats *gp_ssllib_last(const struct gp_ssllib *s);
 size_t gp_ssllib_count(const struct gp_ssllib *s);	/* files remembered */

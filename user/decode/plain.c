@@ -677,24 +677,20 @@ static void replay(struct cx *x, struct pdir *d)
 
 enum { D_WAIT, D_NO, D_H1, D_H2 };
 
-/* A server's first frame: SETTINGS on stream 0 (joined: one a sender could write, no ACK). */
+/*
+ * A server's first frame: SETTINGS on stream 0. Joined, not an ACK: the
+ * server's preface is its SETTINGS (RFC 9113 3.4), an ACK answers the client's.
+ */
 static int server_settings(const uint8_t *a, int join)
 {
-	if (join)
-		return h2_plausible(a) && a[3] == 4 && !a[4];
-	return a[3] == 4 && !(a[5] | a[6] | a[7] | a[8]);
+	return a[3] == 4 && !(a[5] | a[6] | a[7] | a[8]) && !(join && (a[4] & 0x1));
 }
 
 /* Bytes that may yet become a joined server's first SETTINGS. */
 static int may_be_settings(const uint8_t *a, unsigned n)
 {
-	static const uint8_t want[9] = { 0, 0, 0, 4, 0, 0, 0, 0, 0 };
-	unsigned i;
-
-	for (i = 0; i < n; i++)
-		if (i != 1 && i != 2 && a[i] != want[i])
-			return 0;
-	return 1;
+	return (n < 4 || a[3] == 4) && (n < 5 || !(a[4] & 0x1)) &&
+	       !(n > 5 && (a[5] | (n > 6 ? a[6] : 0) | (n > 7 ? a[7] : 0)));
 }
 
 static int decide(const struct pdir *d, unsigned dir)
@@ -885,4 +881,9 @@ int gp_plain_feed(struct gp_plain *p, const struct gp_l7_event *tmpl, uint64_t o
 unsigned gp_plain_proto(const struct gp_plain *p, unsigned dir)
 {
 	return dir > 1 ? GP_L7P_NONE : p->d[dir].found;
+}
+
+int gp_plain_finished(const struct gp_plain *p)
+{
+	return p->d[0].mode == M_OFF && p->d[1].mode == M_OFF;
 }

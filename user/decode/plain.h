@@ -60,5 +60,10 @@ int gp_plain_feed(struct gp_plain *p, const struct gp_l7_event *tmpl, uint64_t o
  * or ends in a tunnel). GP_L7P_NONE: not decided yet, or not HTTP.
  */
 unsigned gp_plain_proto(const struct gp_plain *p, unsigned dir);
+/*
+ * 1 when neither direction gives records any more (not HTTP, lost, or a
+ * tunnel): the caller may forget the session, its calls cost nothing.
+ */
+int gp_plain_finished(const struct gp_plain *p);
 
 #endif
