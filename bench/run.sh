@@ -28,11 +28,11 @@ done
 
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=3 CONNS=3000 TC_REPEAT=200000 TC_FLOWS=500 IPERF_T=1 IPERF_OMIT=0
-	RING_REPS=1 RING_STEP_MS=300 STORM_S=1 STORM_ROUNDS=2 RSS_CONNS=100000 HTTP_T=1 HTTP_N=5000
+	RING_REPS=1 RING_STEP_MS=300 STORM_S=1 STORM_ROUNDS=2 RSS_CONNS=100000 HTTP_T=1 HTTP_N=5000 SSL_N=10000
 	START_RUNS=3 TF_RUNS=30
 else
 	ROUNDS=7 CONNS=20000 TC_REPEAT=2000000 TC_FLOWS=2000 IPERF_T=4 IPERF_OMIT=1
-	RING_REPS=5 RING_STEP_MS=500 STORM_S=3 STORM_ROUNDS=5 RSS_CONNS=1000000 HTTP_T=3 HTTP_N=50000
+	RING_REPS=5 RING_STEP_MS=500 STORM_S=3 STORM_ROUNDS=5 RSS_CONNS=1000000 HTTP_T=3 HTTP_N=50000 SSL_N=50000
 	START_RUNS=7 TF_RUNS=200
 fi
 STORM_RATE=10000
@@ -570,19 +570,23 @@ bench_http() {
 # BPF time per SSL call (outside the pairs: the stats cost time too).
 bench_tls() {
 	local r v tool out rps lat n c0 c1 t0 t1
-	log "8/8 HTTPS through veth: $ROUNDS rounds x {no program, grayprobe}, wrk over TLS, ${HTTP_T}s each"
+	log "8/8 HTTPS through veth: $ROUNDS rounds x {no program, grayprobe --no-tls, grayprobe}, wrk over TLS, ${HTTP_T}s each"
 	for tool in wrk nginx openssl; do command -v $tool >/dev/null || die "$tool not installed"; done
 	http_veth
 	for r in $(seq "$ROUNDS"); do
-		for v in none grayprobe; do
-			if [ "$v" = grayprobe ]; then
-				agent_start "$HTTP_NB" -i gpb$$hb
-				c0=$(schedns "$AGENT") t0=$(date +%s%N)
-			fi
+		for v in none notls grayprobe; do
+			ssl_quiet
+			case $v in
+			notls) agent_start "$HTTP_NB" -i gpb$$hb --no-tls ;;
+			grayprobe) agent_start "$HTTP_NB" -i gpb$$hb ;;
+			esac
+			[ "$v" = none ] || c0=$(schedns "$AGENT") t0=$(date +%s%N)
 			out=$(wrk_run https://198.18.2.2:8443/) || die "wrk over TLS failed"
 			read -r rps lat n <<<"$out"
 			[ -n "$n" ] || die "wrk printed no rate: $out"
-			if [ "$v" = grayprobe ]; then
+			if [ "$v" = notls ]; then
+				agent_stop
+			elif [ "$v" = grayprobe ]; then
 				c1=$(schedns "$AGENT") t1=$(date +%s%N)
 				sleep 0.3	# records in flight reach the textfile at stop
 				agent_stop
@@ -590,21 +594,26 @@ bench_tls() {
 				rec tls_cpu run "$(calc "($c1 - $c0) / ($t1 - $t0) * 100 * 10000 / $rps")"
 			fi
 			rec tls_rps "$v" "$rps"
-			rec tls_lat_us "$v" "$lat"
-			log "  round $r $v: $(fmt "$rps") req/s, mean latency $(fmt "$lat") us, $n requests${TLS_REQS:+ (agent counted $TLS_REQS)}"
+			# Little's law: 8 requests always in flight.
+			rec tls_lat_us "$v" "$(calc "8 * 1e6 / $rps")"
+			log "  round $r $v: $(fmt "$rps") req/s, $n requests, wrk's mean latency $(fmt "$lat") us${TLS_REQS:+ (agent counted $TLS_REQS)}"
 			TLS_REQS=
 		done
 	done
 	tls_bpf_cost
+	tls_call_cost
 	stop_pid "$HTTP_NGINX" TERM
 	delns "$HTTP_NA"
 	delns "$HTTP_NB"
 	local a b
 	ab_row "8. wrk over TLS through veth (req/s)" tls_rps 0.95 \
-		"bench/run.sh tls: nginx (TLS 1.3, P-256) in a namespace, wrk -t 1 -c 8 https:// from the other, agent 'run -i VETH' beside nginx; uprobes in both"
+		"bench/run.sh tls: nginx (TLS 1.3, P-256) in a namespace, wrk -t 1 -c 8 https:// from the other, agent 'run -i VETH' beside nginx; uprobes in both; ${SSL_BUSY:-0} rounds began with another agent's uprobes loaded"
+	a=$(med tls_rps none) b=$(med tls_rps notls)
+	row "8. same, the classifier only (req/s)" "no program" "$(fmt "$a")" "--no-tls" "$(fmt "$b")" \
+		"$(fmt "$(calc "$b / $a")")" "-" "-" "agent 'run -i VETH --no-tls': TC sees the TLS records, no uprobes"
 	a=$(med tls_lat_us none) b=$(med tls_lat_us grayprobe)
-	row "8. wrk over TLS: mean latency per request (us)" "no program" "$(fmt "$a")" "grayprobe" "$(fmt "$b")" \
-		"$(fmt "$(calc "$b / $a")")" "-" "-" "wrk's mean latency, 8 connections kept alive: grayprobe adds $(fmt "$(calc "$b - $a")") us a request"
+	row "8. wrk over TLS: latency per request (us)" "no program" "$(fmt "$a")" "grayprobe" "$(fmt "$b")" \
+		"$(fmt "$(calc "$b / $a")")" "-" "-" "8 connections kept alive / requests per second (wrk's own mean, logged, is noisier): grayprobe adds $(fmt "$(calc "$b - $a")") us a request"
 	row "8. agent CPU per 10k HTTPS requests/s (% of one core)" "-" "-" "agent" "$(fmt "$(med tls_cpu run)")" \
 		"-" "-" "-" "schedstat delta of the agent over the load run"
 }
@@ -642,6 +651,57 @@ tls_bpf_cost() {
 	row "8. gp_ssl_* BPF time per SSL read/write call (ns)" "-" "-" "gp_ssl_*" "$(fmt "$(calc "$ssl_rt / $calls")")" \
 		"-" "-" "-" "$calls calls ($(fmt "$(calc "$calls / $n")") per request, wrk's and nginx's); BPF run time only, not the uprobe's trap and return"
 }
+# ssl_quiet: until no other program named gp_ssl_write_in is loaded (10 s
+# at most): uprobes are system-wide, another agent's (a test running
+# beside) would run in our processes too. SSL_BUSY counts the rounds that
+# began with one.
+ssl_quiet() {
+	local n
+	for _ in $(seq 100); do
+		n=$(bpftool -j prog show 2>/dev/null | jq '[.[] | select(.name == "gp_ssl_write_in")] | length')
+		[ "$n" = 0 ] && return 0
+		sleep 0.1
+	done
+	SSL_BUSY=$((${SSL_BUSY:-0} + 1))
+	log "  another agent's uprobes stay loaded ($n); measuring anyway"
+}
+
+# tls_call_cost: one SSL_write_ex or SSL_read_ex call (bench/sslcall.py,
+# memory BIOs, no socket) without uprobes, under grayprobe's, and under a
+# bpftrace count on the same two functions' entry (the uprobe alone).
+tls_call_cost() {
+	local r v out lib bt a b c
+	lib=$(ldconfig -p | awk '$1 == "libssl.so.3" { print $NF; exit }')
+	log "  SSL call cost: $ROUNDS rounds x {none, grayprobe, bpftrace entry count}, $SSL_N write+read pairs"
+	command -v bpftrace >/dev/null || die "bpftrace not installed (Debian package bpftrace)"
+	for r in $(seq "$ROUNDS"); do
+		for v in none grayprobe bpftrace; do
+			ssl_quiet
+			case $v in
+			grayprobe) agent_start "$HTTP_NB" -i gpb$$hb ;;
+			bpftrace)
+				bpftrace -e "uprobe:$lib:SSL_write_ex, uprobe:$lib:SSL_read_ex { @calls = count(); }" \
+					>"$TMP/bt.out" 2>"$TMP/bt.err" &
+				bt=$!
+				PIDS+=("$bt")
+				for _ in $(seq 300); do grep -q '^Attaching' "$TMP/bt.out" && break; sleep 0.05; done
+				grep -q '^Attaching' "$TMP/bt.out" || die "bpftrace did not attach: $(tail -n 3 "$TMP/bt.err")"
+				sleep 0.5 ;;
+			esac
+			out=$(/usr/bin/python3 bench/sslcall.py "$TMP/nginx/cert.pem" "$TMP/nginx/key.pem" "$SSL_N") \
+				|| die "sslcall: $out"
+			case $v in grayprobe) agent_stop ;; bpftrace) stop_pid "$bt" INT ;; esac
+			rec ssl_call_ns "$v" "${out#ns_per_call }"
+			log "  round $r $v: ${out#ns_per_call } ns per SSL call"
+		done
+	done
+	a=$(med ssl_call_ns none) b=$(med ssl_call_ns grayprobe) c=$(med ssl_call_ns bpftrace)
+	row "8. one SSL_write_ex or SSL_read_ex call, memory BIOs (ns)" "no probe" "$(fmt "$a")" "grayprobe" "$(fmt "$b")" \
+		"$(fmt "$(calc "$b / $a")")" "-" "-" "bench/sslcall.py $SSL_N pairs: grayprobe's uprobe+uretprobe add $(fmt "$(calc "$b - $a")") ns a call (trap, BPF, return)"
+	row "8. same, bpftrace count on the entry only (ns)" "no probe" "$(fmt "$a")" "bpftrace" "$(fmt "$c")" \
+		"$(fmt "$(calc "$c / $a")")" "-" "-" "a bare uprobe adds $(fmt "$(calc "$c - $a")") ns: the trap's floor on this machine"
+}
+
 # tls_counted: HTTPS requests in the agent's last textfile, "inbound N outbound N".
 tls_counted() {
 	awk '/^grayprobe_http_requests_total\{/ && /alpn="http\/1.1"/ {

@@ -43,14 +43,23 @@ req_lines() {
 
 # expect_tls_requests: expect_requests_as_log, then request by request:
 # each direction's JSON lines are nginx's requests (alpn, path, gray,
-# status), every one of them marked "tls":true.
+# status), every one of them marked "tls":true with alpn_negotiated its
+# alpn; no TLS record lost, left undecoded as not HTTP, or past the table.
 expect_tls_requests() {
-	local d
+	local d r
 	expect_requests_as_log
 	for d in $REQ_DIRS; do
 		expect_lines "$(req_lines $d)" "$(log_requests)" "$d: request lines (alpn path gray status) vs nginx's log"
-		expect_req_lines 0 ".direction == \"$d\" and .tls != true" "$d: request lines without \"tls\":true"
+		expect_req_lines 0 ".direction == \"$d\" and (.tls != true or .alpn_negotiated != .alpn)" \
+			"$d: request lines without \"tls\":true and alpn_negotiated"
 	done
+	note "TLS records: $(series grayprobe_tls_records_total '*' result | tr '\n' ';') lost $(prom grayprobe_tls_records_lost_total)"
+	[ "$(series grayprobe_tls_records_total '*' result | awk '$1 == "decoded" { print $2 }')" -gt 0 ] 2>/dev/null \
+		|| fail "no TLS record decoded"
+	for r in not_http table_full; do
+		expect_eq "$(prom "grayprobe_tls_records_total{result=\"$r\"}")" 0 "TLS records $r"
+	done
+	expect_eq "$(prom grayprobe_tls_records_lost_total)" 0 "TLS records lost"
 }
 
 # expect_conns WANT: after the agent stopped, each direction's established
