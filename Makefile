@@ -297,7 +297,7 @@ install: $(OUT)/grayprobe
 
 # ---- Benchmarks (bench/, BENCHMARKS.md): `make bench`, QUICK=1 for a ~1 minute
 # smoke run. Not part of `make test`. Installs what it needs like `deps` does.
-DEB_BENCH := bpftrace iperf3 jq iproute2 util-linux nginx wrk nghttp2-client
+DEB_BENCH := bpftrace iperf3 jq iproute2 util-linux nginx wrk nghttp2-client openssl
 BENCH_BINS := $(OUT)/bench/connloop $(OUT)/bench/tcrun $(OUT)/bench/ringfeed \
 	$(OUT)/bench/startup $(OUT)/bench/textfile
 QUICK ?= 0
