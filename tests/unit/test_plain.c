@@ -488,6 +488,44 @@ static void test_h1_pipelined_head(void **state)
 	l7_clean();
 }
 
+/*
+ * A HEAD request line longer than 256 bytes, then one pipelined: the first
+ * line's start is kept however long the line (a count wrapping at 256 would
+ * write its later bytes over "HEAD "), so the HEAD response has no body.
+ */
+static void test_h1_long_head_line(void **state)
+{
+	static const char h1[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+	static const char h2[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+	struct gp_plain *p = gp_plain_new();
+	struct buf *req = calloc(1, sizeof(*req)), *resp = calloc(1, sizeof(*resp));
+	uint32_t a = sizeof(h1) - 1;
+	struct unit u[8];
+
+	(void)state;
+	assert_non_null(req);
+	assert_non_null(resp);
+	puts_(req, "HEAD /");
+	put(req, NULL, 300);
+	puts_(req, " HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+	puts_(resp, h1);
+	puts_(resp, h2);
+	feed(p, 0, req->b, req->n);
+	feed(p, 1, resp->b, resp->n);
+	assert_int_equal(merged(0, u, 8), 2);
+	units_free(u, 2);
+	assert_int_equal(merged(1, u, 8), 4);
+	expect(&u[0], GP_L7_UNIT, GP_L7P_H1, 0, 0, a, GP_L7_F_LAST, 0);
+	expect(&u[1], GP_L7_END, GP_L7P_H1, 0, a, 0, 0, 0);
+	expect(&u[2], GP_L7_UNIT, GP_L7P_H1, a, a, sizeof(h2) - 6, GP_L7_F_LAST, 0);
+	expect(&u[3], GP_L7_END, GP_L7P_H1, a, resp->n, 0, 0, 0);
+	units_free(u, 4);
+	free(req);
+	free(resp);
+	gp_plain_free(p);
+	l7_clean();
+}
+
 /* CONNECT 2xx: a tunnel, neither direction followed after the response head; no body: close. */
 static void test_h1_connect_and_close(void **state)
 {
@@ -1289,6 +1327,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_h1_rfc9110_exchange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h1_chunked_trailers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h1_pipelined_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h1_long_head_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h1_connect_and_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h1_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_frames, setup, teardown),

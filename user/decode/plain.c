@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "decode/plain.h"
+#include "gp_h1scan.h"
 
 /*
  * The kernel's walker (bpf/l7.bpf.h) for one session's plaintext: the same
@@ -24,20 +25,6 @@ enum {
 /* pdir.sub, HTTP/1 */
 enum { H1S_HEAD = 0, H1S_BODY, H1S_CHUNKDATA, H1S_CHUNK, H1S_TRAILER, H1S_CLOSE };
 
-/* h1scan.ls */
-enum { LS_START = 0, LS_NAME, LS_SKIP, LS_CLV, LS_TEV, LS_FIRST, LS_HEX, LS_EXT };
-/* h1scan.sf */
-#define SF_CL		0x01
-#define SF_CHUNKED	0x02
-#define SF_BIG		0x04	/* a length past 2^31 */
-#define SF_DONE		0x08	/* blank line (or chunk-size line end) reached */
-#define SF_BAD		0x10	/* a chunk-size line that does not parse */
-#define TE_K		32	/* h1scan.k: Transfer-Encoding's bytes count from here */
-
-/* Request kinds in gp_plain.fifo, 2 bits each, oldest lowest */
-enum { RQ_PLAIN = 0, RQ_HEAD, RQ_CONNECT };
-#define FIFO_MAX	16
-
 /* The kernel's two 64-byte steps of a chunk-size line, and its line end. */
 #define CHUNK_LINE_MAX	129
 /* Calls of a joined direction looked at for a place to start (the kernel's segments). */
@@ -47,12 +34,6 @@ enum { RQ_PLAIN = 0, RQ_HEAD, RQ_CONNECT };
 #define PREFIX_SERVER	9
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-struct h1scan {
-	uint32_t num;		/* Content-Length, or the chunk size being read */
-	uint8_t ls, k, sf, col;
-	uint8_t first[12];	/* the first line's start: method, or "HTTP/1.1 200" */
-};
 
 /* A direction's first bytes, held until they decide, as the calls brought them. */
 struct pend {
@@ -71,7 +52,7 @@ struct pdir {
 	uint64_t next;		/* H2: next frame header; H1: end of the body part skipped */
 	uint64_t fwd_end;	/* H2: end of what is forwarded of the current frame */
 	uint64_t hts;		/* ts of hdr[0] */
-	struct h1scan h1;
+	struct gp_l7_h1 h1;
 	uint8_t mode, sub;
 	uint8_t hlen;		/* bytes held in hdr */
 	uint8_t trunc;		/* GP_L7_F_TRUNC when the current frame is cut */
@@ -131,107 +112,10 @@ static void lose(struct cx *x, struct pdir *d, uint64_t off, uint32_t why)
 	d->mode = M_OFF;
 }
 
-/* ---- HTTP/1 scanner: h1_byte() of bpf/l7.bpf.h ----------------------------------- */
-
-static void h1_name(struct h1scan *h, uint8_t lc)
-{
-	static const char cl[] = "content-length:", te[] = "transfer-encoding:";
-	unsigned k = h->k;
-
-	if (k < TE_K) {
-		if (k >= sizeof(cl) - 1 || lc != (uint8_t)cl[k]) {
-			h->ls = LS_SKIP;
-			return;
-		}
-		if (++h->k == sizeof(cl) - 1) {
-			h->ls = LS_CLV;
-			h->k = 0;
-			h->num = 0;
-			h->sf = (h->sf | SF_CL) & ~SF_BIG;
-		}
-		return;
-	}
-	k -= TE_K;
-	if (k >= sizeof(te) - 1 || lc != (uint8_t)te[k]) {
-		h->ls = LS_SKIP;
-		return;
-	}
-	if (++h->k == TE_K + sizeof(te) - 1) {
-		h->ls = LS_TEV;
-		h->k = 0;
-	}
-}
-
-static void h1_hex(struct h1scan *h, uint8_t c, uint8_t lc)
-{
-	uint8_t v = c >= '0' && c <= '9' ? c - '0' : lc >= 'a' && lc <= 'f' ? lc - 'a' + 10 : 16;
-
-	if (v < 16) {
-		if (h->num > 0x07ffffff)
-			h->sf |= SF_BIG;
-		h->num = (h->num << 4) | v;
-	} else if (c == ';' || c == ' ' || c == '\t') {
-		h->ls = LS_EXT;
-	} else {
-		h->sf |= SF_BAD | SF_DONE;
-	}
-}
-
-/* One byte of a head, trailer section or chunk-size line; 1 when the line or head is done. */
-static int h1_byte(struct h1scan *h, uint8_t c)
-{
-	uint8_t lc = c | 0x20;
-
-	if (c == '\n') {
-		if (h->ls == LS_HEX || h->ls == LS_EXT || h->ls == LS_START) {
-			h->sf |= SF_DONE;
-			return 1;
-		}
-		h->ls = LS_START;
-		return 0;
-	}
-	if (c == '\r')
-		return 0;
-	switch (h->ls) {
-	case LS_START:
-		h->k = lc == 'c' ? 1 : lc == 't' ? TE_K + 1 : 0;
-		h->ls = h->k ? LS_NAME : LS_SKIP;
-		break;
-	case LS_NAME:
-		h1_name(h, lc);
-		break;
-	case LS_CLV:
-		if (c >= '0' && c <= '9') {
-			if (h->num > 0x7fffffff / 10)
-				h->sf |= SF_BIG;
-			h->num = h->num * 10 + (c - '0');
-		} else if (c != ' ' && c != '\t') {
-			h->ls = LS_SKIP;
-		}
-		break;
-	case LS_TEV:
-		if (h->k < sizeof("chunked") - 1 && lc == (uint8_t)"chunked"[h->k]) {
-			if (++h->k == sizeof("chunked") - 1)
-				h->sf |= SF_CHUNKED;
-		} else {
-			h->k = lc == 'c';
-		}
-		break;
-	case LS_FIRST:
-		if (h->col < sizeof(h->first))
-			h->first[h->col++] = c;
-		break;
-	case LS_HEX:
-		h1_hex(h, c, lc);
-		return !!(h->sf & SF_DONE);
-	default:
-		break;
-	}
-	return 0;
-}
+/* ---- HTTP/1 scanner: h1_byte() of gp_h1scan.h, as the kernel's ------------------- */
 
 /* Bytes of b consumed: through the one that completed the head or line, else all n. */
-static uint32_t h1_scan(struct h1scan *h, const uint8_t *b, uint32_t n)
+static uint32_t h1_scan(struct gp_l7_h1 *h, const uint8_t *b, uint32_t n)
 {
 	uint32_t i;
 
@@ -241,17 +125,11 @@ static uint32_t h1_scan(struct h1scan *h, const uint8_t *b, uint32_t n)
 	return n;
 }
 
-static void h1_scan_init(struct h1scan *h, uint8_t ls)
-{
-	memset(h, 0, sizeof(*h));
-	h->ls = ls;
-}
-
 static int has_prefix(const uint8_t *a, size_t n, const char *lit)
 {
 	size_t l = strlen(lit);
 
-	return n >= l && !memcmp(a, lit, l);
+	return n >= l && h1_prefix(a, lit, (uint32_t)l);
 }
 
 /* 1: a[0..n) starts with a method and a space; 0: it may yet; -1: it cannot. */
@@ -268,21 +146,6 @@ static int h1_method(const uint8_t *a, size_t n)
 			r = n >= l ? 1 : r < 0 ? 0 : r;
 	}
 	return r;
-}
-
-/* "HTTP/1.x NNN": the status, or 0. */
-static unsigned h1_status(const uint8_t *f)
-{
-	unsigned i, st = 0;
-
-	if (!has_prefix(f, 12, "HTTP/1.") || f[8] != ' ')
-		return 0;
-	for (i = 9; i < 12; i++) {
-		if (f[i] < '0' || f[i] > '9')
-			return 0;
-		st = st * 10 + f[i] - '0';
-	}
-	return st;
 }
 
 /* ---- HTTP/2 ------------------------------------------------------------------------ */
@@ -434,7 +297,6 @@ static void h1_request_done(struct cx *x, struct pdir *d)
 {
 	struct gp_plain *p = x->p;
 	struct pdir *sd = &p->d[1];
-	uint32_t kind = RQ_PLAIN;
 
 	/* responses followed, or not decided yet, need their request's kind */
 	if (sd->mode == M_H1 || sd->mode == M_DECIDE || sd->mode == M_JOIN) {
@@ -443,11 +305,7 @@ static void h1_request_done(struct cx *x, struct pdir *d)
 				lose(x, sd, sd->pos, GP_L7_LOST_MALFORMED);
 			sd->mode = M_OFF;
 		} else {
-			if (has_prefix(d->h1.first, 12, "HEAD "))
-				kind = RQ_HEAD;
-			else if (has_prefix(d->h1.first, 12, "CONNECT "))
-				kind = RQ_CONNECT;
-			p->fifo |= kind << (p->nfifo * 2);
+			p->fifo |= h1_req_kind(d->h1.first) << (p->nfifo * 2);
 			p->nfifo++;
 		}
 	}

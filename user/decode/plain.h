@@ -21,8 +21,7 @@
  *   stream is cut into calls, only their times do.
  * - A chunk-size line is followed up to 129 bytes whatever the cut (the
  *   kernel: 129 to 192, by segment), a Content-Length or chunk size past
- *   2^31 always loses the direction, and the first line's start is kept
- *   however long the line (the kernel's col wraps at 256).
+ *   2^31 always loses the direction.
  * - Bytes not captured (len < total) or skipped (an offset jump) cost
  *   nothing inside a body or an HTTP/2 payload that is not forwarded.
  *   Where they had to be read, HTTP/1 is lost (GAP: a head missed cannot
