@@ -17,6 +17,7 @@
 #include "sock.bpf.h"
 #include "pkt.bpf.h"
 #include "flow.bpf.h"
+#include "maps.bpf.h"
 
 #define TC_ACT_UNSPEC	(-1)	/* tcx: TCX_NEXT; clsact: go on to the next filter */
 
@@ -46,25 +47,6 @@ struct {
 	__type(key, __u64);	/* struct sock * */
 	__type(value, struct conn_start);
 } gp_starts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, GP_RINGBUF_KB_DEFAULT * 1024);
-} gp_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GP_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} gp_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GP_FLOW_MAX);
-	__type(key, struct gp_flow_key);
-	__type(value, struct gp_flow_val);
-} gp_flows SEC(".maps");
 
 /*
  * Twice the largest copy: the length reaches bpf_skb_load_bytes() through a
@@ -99,26 +81,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct payload_buf);
 } gp_payload_buf SEC(".maps");
-
-/*
- * Waking the loader for every record costs an interrupt (~5 us in a VM):
- * records are submitted quietly and the loader, which polls at least every
- * 100 ms, collects them; only a ring a quarter full wakes it at once.
- */
-static __always_inline __u64 rb_flags(void)
-{
-	return bpf_ringbuf_query(&gp_events, BPF_RB_AVAIL_DATA) >
-	       bpf_ringbuf_query(&gp_events, BPF_RB_RING_SIZE) / 4 ?
-	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&gp_stats, &idx);
-
-	if (v)
-		*v += 1;
-}
 
 /* The flow's tuple, client -> server, from packet p sent by the server when reverse. */
 static __always_inline void flow_tuple(struct gp_flow_tuple *t, const struct pkt *p, int reverse)

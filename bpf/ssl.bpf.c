@@ -17,6 +17,7 @@
 #include "grayprobe.h"
 #include "sock.bpf.h"
 #include "flow.bpf.h"
+#include "maps.bpf.h"
 
 /* BPF_KPROBE/BPF_KRETPROBE read a uprobe's registers the same way (libbpf 1.1 has no BPF_UPROBE). */
 
@@ -27,25 +28,6 @@ const volatile __u32 target_netns = 0;		/* 0: every namespace */
 
 /* Threads inside a read or write call at once; past it, the call is not seen. */
 #define SSL_CALLS_MAX	16384
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, GP_RINGBUF_KB_DEFAULT * 1024);
-} gp_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GP_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} gp_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GP_FLOW_MAX);
-	__type(key, struct gp_flow_key);
-	__type(value, struct gp_flow_val);
-} gp_flows SEC(".maps");
 
 /* What a socket said of a session: its flow as gp_tls_event carries it. */
 struct ssl_join {
@@ -106,22 +88,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ssl_buf);
 } gp_ssl_buf SEC(".maps");
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&gp_stats, &idx);
-
-	if (v)
-		*v += 1;
-}
-
-/* As grayprobe.bpf.c's rb_flags(): wake the loader only when a quarter is full. */
-static __always_inline __u64 rb_flags(void)
-{
-	return bpf_ringbuf_query(&gp_events, BPF_RB_AVAIL_DATA) >
-	       bpf_ringbuf_query(&gp_events, BPF_RB_RING_SIZE) / 4 ?
-	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
 
 static __always_inline int call_in(void *sess, const void *buf, void *outlen, __u8 local)
 {
