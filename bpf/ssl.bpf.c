@@ -203,7 +203,6 @@ static __noinline int emit(const struct ssl_call *c, __u64 n)
 	b->hdr.ts_ns = bpf_ktime_get_ns();
 	b->hdr.flow = s->j.flow;
 	b->hdr.isn = s->j.isn;
-	b->hdr.len = len;
 	b->hdr.sess = c->sess;
 	b->hdr.off = s->off[ld];
 	b->hdr.total = n;
