@@ -204,7 +204,6 @@ int gp_engine_snapshot(struct gp_engine *r, struct gp_snapshot *snap)
 	snap->lost_payload = stats[GP_STAT_LOST_PAYLOAD];
 	snap->lost_l7 = stats[GP_STAT_L7_LOST];
 	snap->lost_tls = stats[GP_STAT_TLS_LOST];
-	snap->tls_calls = stats[GP_STAT_TLS_CALLS];
 	/* Counted where they were seen: such calls are not sent. */
 	snap->tls.records[GP_TLS_R_NO_FLOW] += stats[GP_STAT_TLS_NO_FLOW];
 	snap->pkt_malformed = stats[GP_STAT_PKT_MALFORMED];

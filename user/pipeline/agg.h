@@ -156,9 +156,8 @@ struct gp_snapshot {
 	uint64_t l7_conns_dropped;	/* HTTP records of connections the L7 table had no room for */
 	uint64_t l7_bad_records;	/* HTTP records that contradicted their unit */
 	uint64_t req_open_dropped;	/* requests not followed: GP_REQ_OPEN_MAX open already */
-	/* TLS plaintext: the kernel's calls and losses, the pipeline's sessions. */
-	uint64_t tls_calls;		/* library calls that moved bytes */
-	uint64_t lost_tls;		/* their records the ring buffer refused */
+	/* TLS plaintext: the kernel's losses, the pipeline's sessions. */
+	uint64_t lost_tls;		/* records the ring buffer refused */
 	struct gp_tls_stats tls;
 };
 
